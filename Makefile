@@ -1,0 +1,71 @@
+# c1m-lab. `make lab-up` runs the main experiment; `make test` proves behaviour; `make help` lists all.
+SHELL := /bin/bash
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+C1M := $(BUILD)/c1m
+JOBS ?= $(shell nproc)
+# Whichever compose this host has: Docker's v2 plugin, or the v1 tool (Debian's docker-compose).
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+export COMPOSE
+
+.PHONY: help setup build build-asan test test-unit test-asan test-lab bench-native bench-lab doctor host-tune \
+        images lab-up lab-down lab-status run-srv run-cli clean
+
+help:
+	@echo "make setup         install build and test dependencies (Debian packages; idempotent)"
+	@echo "make build         build $(C1M) (static)"
+	@echo "make test          unit + integration tests, again under ASan/UBSan, and the lab at small scale"
+	@echo "make doctor        can this host hold the run? (N=1000000)"
+	@echo "make host-tune     apply the host sysctls the run needs (root; says each change)"
+	@echo "make lab-up        images, network, containers, the default experiment, a record in results/"
+	@echo "make lab-status    what runs in the lab and how many connections each holds"
+	@echo "make lab-down      remove the lab: containers, network, veth"
+	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
+	@echo "make bench-lab     both approaches at 1M in the container lab"
+	@echo "make run-srv / run-cli   the article's names: a native server / client on loopback"
+
+setup:
+	@lab/setup.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(BUILD_ASAN)/build.ninja:
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DC1M_SANITIZE=ON
+
+build-asan: setup $(BUILD_ASAN)/build.ninja
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+
+test-unit: build
+	ctest --test-dir $(BUILD) --output-on-failure
+
+test-asan: build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(BUILD_ASAN) --output-on-failure
+
+test-lab: build
+	@tests/lab/lab_test.sh
+
+test: test-unit test-asan test-lab
+
+doctor: build
+	@$(C1M) doctor --connections $${N:-1000000} --both-ends-here
+
+host-tune: build
+	@$(C1M) host-tune --connections $${N:-1000000} --both-ends-here
+
+bench-native: build
+	@lab/bench-native.sh
+
+run-srv: build
+	$(C1M) server --listen 127.0.0.1:9000-9019 --expect $${N:-100000} --admin 127.0.0.1:9100 --duration $${DURATION:-10m}
+
+run-cli: build
+	$(C1M) client --target 127.0.0.1:9000-9019 --source 127.0.0.2 --connections $${N:-100000} --hold $${HOLD:-30s} \
+	  --server-stats 127.0.0.1:9100 --json results/$$(date -u +%Y%m%dT%H%M%SZ)-run-cli.json
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

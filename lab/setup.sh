@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# make setup: install what building and testing need, from Debian's archive. Idempotent: installs
+# only what is missing, so a second run is a no-op.
+set -euo pipefail
+need=(cmake ninja-build g++ pkg-config libevent-dev nlohmann-json3-dev libcli11-dev libgtest-dev python3 iproute2 procps)
+# The lab needs a Docker engine and a compose tool; Debian's are used if none is there.
+command -v docker >/dev/null 2>&1 || need+=(docker.io)
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then need+=(docker-compose); fi
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: everything needed is installed"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"

@@ -1,0 +1,37 @@
+// Shared by the subcommands: bad input becomes one line on stderr and exit status 2.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/units.hpp"
+
+namespace c1m::app {
+
+inline constexpr int kExitUsage = 2;
+
+// Thrown for bad input; main() prints "c1m: <what>" and exits 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The parsed value of a flag, or a UsageError naming the flag, the value and what was expected.
+template <typename T>
+T require(const Parsed<T>& parsed, const std::string& flag, const std::string& text) {
+  if (!parsed.ok()) throw UsageError(flag + " '" + text + "': " + parsed.error());
+  return parsed.value();
+}
+
+// A subcommand and what runs it once the command line has parsed.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_server_command(CLI::App& root);
+Command add_client_command(CLI::App& root);
+Command add_doctor_command(CLI::App& root);
+Command add_host_tune_command(CLI::App& root);
+
+}  // namespace c1m::app

@@ -1,0 +1,495 @@
+// `c1m client`: open N connections from one or more source addresses to one or more targets, at a
+// rate, hold them, ping them, and write the run record.
+#include <arpa/inet.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "app/cli.hpp"
+#include "core/atomic_file.hpp"
+#include "core/host.hpp"
+#include "core/plan.hpp"
+#include "core/procfs.hpp"
+#include "core/record.hpp"
+#include "net/client_worker.hpp"
+#include "net/event_loop.hpp"
+#include "net/http_get.hpp"
+#include "net/supervisor.hpp"
+
+namespace c1m::app {
+namespace {
+
+struct ClientOptions {
+  std::string target = "127.0.0.1:9000";
+  std::string source;
+  std::string connections = "10k";
+  std::string rate = "0";
+  std::string max_in_flight = "0";
+  std::string connect_timeout = "10s";
+  std::string hold = "10s";
+  std::string ping_interval = "0";
+  std::string ramp_timeout = "10m";
+  std::string json;
+  std::string server_stats;
+  std::string approach = "auto";
+  std::string progress = "auto";
+  std::string source_ports = "planned";
+  size_t workers = 0;
+  bool allow_any_target = false;
+};
+
+int64_t monotonic_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1'000'000'000LL + t.tv_nsec;
+}
+
+int64_t unix_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_REALTIME, &t);
+  return t.tv_sec * 1000LL + t.tv_nsec / 1'000'000;
+}
+
+double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+// Can this process bind to `ip`? Checked up front, so a foreign source is one clear line, not a
+// million counted failures.
+std::string check_bindable(Ipv4 ip) {
+  net::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int one = 1;
+  setsockopt(fd.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(ip.host_order);
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return std::strerror(errno);
+  return {};
+}
+
+std::string directory_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+std::string derive_approach(const ConnectPlan& plan) {
+  if (plan.sources.size() > 1 && plan.targets.size() == 1) return "multi-ip";
+  if (plan.sources.size() <= 1 && plan.targets.size() > 1) return "multi-port";
+  return "custom";
+}
+
+// Everything the run needs, validated; any bad flag has already thrown a UsageError.
+struct ResolvedClient {
+  ConnectPlan plan;
+  PortRange port_range;
+  bool port_range_known = false;
+  size_t workers = 0;
+  uint64_t capacity = 0;
+  double rate = 0;
+  uint64_t in_flight_per_worker = 0;
+  int64_t connect_timeout_ns = 0, hold_ns = 0, ping_interval_ns = 0, ramp_timeout_ns = 0;
+  std::optional<Endpoint> server_stats;
+  std::string approach;
+  bool live_progress = false, plain_progress = false;
+  std::vector<std::string> warnings;  // printed now and kept in the record
+};
+
+// Host-wide limits the client cannot change but that silently cap a run: said up front.
+void warn_about_host(ResolvedClient& r) {
+  std::string max = read_sysctl("net.netfilter.nf_conntrack_max"), count = read_sysctl("net.netfilter.nf_conntrack_count");
+  if (!max.empty() && !count.empty()) {
+    uint64_t room = std::stoull(max) > std::stoull(count) ? std::stoull(max) - std::stoull(count) : 0;
+    if (r.plan.connections > room)
+      r.warnings.push_back("connection tracking is on and has room for " + std::to_string(room) + " more connections (nf_conntrack_max " +
+                           max + "): SYNs past that are dropped silently; raise net.netfilter.nf_conntrack_max (make host-tune)");
+  }
+}
+
+ResolvedClient resolve(const ClientOptions& o) {
+  ResolvedClient r;
+  r.plan.targets = require(parse_endpoint_list(o.target), "--target", o.target);
+  if (!o.source.empty()) r.plan.sources = require(parse_address_list(o.source), "--source", o.source);
+  r.plan.connections = require(parse_count(o.connections), "--connections", o.connections);
+  if (r.plan.connections == 0) throw UsageError("--connections must be at least 1");
+  for (const Endpoint& t : r.plan.targets)
+    if (!o.allow_any_target && !is_lab_address(t.ip))
+      throw UsageError("--target " + t.str() + ": not loopback (127.0.0.0/8) or the lab range (198.18.0.0/15); "
+                       "pass --allow-any-target to load a host you own");
+  for (size_t i = 0; i < r.plan.targets.size(); ++i)
+    for (size_t j = i + 1; j < r.plan.targets.size(); ++j)
+      if (r.plan.targets[i] == r.plan.targets[j]) throw UsageError("--target lists " + r.plan.targets[i].str() + " twice");
+  for (Ipv4 s : r.plan.sources) {
+    std::string e = check_bindable(s);
+    if (!e.empty()) throw UsageError("--source " + s.str() + ": cannot bind to it here: " + e);
+  }
+
+  std::string rate_text = o.rate;
+  if (rate_text.ends_with("/s")) rate_text.resize(rate_text.size() - 2);
+  r.rate = static_cast<double>(require(parse_count(rate_text), "--rate", o.rate));
+  r.connect_timeout_ns = require(parse_duration_ns(o.connect_timeout), "--connect-timeout", o.connect_timeout);
+  if (r.connect_timeout_ns < 1'000'000) throw UsageError("--connect-timeout '" + o.connect_timeout + "': must be at least 1ms");
+  r.hold_ns = require(parse_duration_ns(o.hold), "--hold", o.hold);
+  r.ping_interval_ns = require(parse_duration_ns(o.ping_interval), "--ping-interval", o.ping_interval);
+  if (r.ping_interval_ns != 0 && r.ping_interval_ns < 10'000'000)
+    throw UsageError("--ping-interval '" + o.ping_interval + "': must be 0 (off) or at least 10ms");
+  r.ramp_timeout_ns = require(parse_duration_ns(o.ramp_timeout), "--ramp-timeout", o.ramp_timeout);
+  if (r.ramp_timeout_ns < 1'000'000'000) throw UsageError("--ramp-timeout '" + o.ramp_timeout + "': must be at least 1s");
+  if (!o.server_stats.empty()) {
+    auto list = require(parse_endpoint_list(o.server_stats), "--server-stats", o.server_stats);
+    if (list.size() != 1) throw UsageError("--server-stats '" + o.server_stats + "': expected one ADDRESS:PORT");
+    r.server_stats = list[0];
+  }
+  if (!o.json.empty() && access(directory_of(o.json).c_str(), W_OK) != 0)
+    throw UsageError("--json " + o.json + ": directory " + directory_of(o.json) + " is not writable: " + std::strerror(errno));
+
+  r.approach = o.approach == "auto" ? derive_approach(r.plan) : o.approach;
+  bool tty = isatty(STDERR_FILENO);
+  r.live_progress = o.progress == "tty" || (o.progress == "auto" && tty);
+  r.plain_progress = o.progress == "plain" || (o.progress == "auto" && !tty);
+
+  // The ports: refuse a plan the kernel's ephemeral range cannot give, before opening anything.
+  if (auto pr = parse_port_range(read_sysctl("net.ipv4.ip_local_port_range"))) {
+    r.port_range = *pr;
+    r.port_range_known = true;
+    r.plan.ports = *pr;
+    r.plan.explicit_ports = o.source_ports == "planned";
+    uint32_t offset = 0;
+    getrandom(&offset, sizeof offset, 0);
+    r.plan.port_offset = static_cast<uint32_t>(offset % std::max<uint64_t>(pr->size(), 1));
+    std::string why = check_port_capacity(r.plan, r.port_range);
+    if (!why.empty()) throw UsageError("--connections " + o.connections + ": " + why);
+  }
+
+  // The workers: sized from the open-files limit this process really has.
+  uint64_t nofile = raise_nofile_to_hard();
+  r.capacity = worker_capacity(nofile);
+  r.workers = o.workers ? o.workers : workers_needed(r.plan.connections, r.capacity);
+  if (r.workers > kMaxWorkers) throw UsageError("--connections " + o.connections + " needs more than " + std::to_string(kMaxWorkers) + " workers");
+  uint64_t per_worker = (r.plan.connections + r.workers - 1) / r.workers;
+  if (per_worker > r.capacity)
+    throw UsageError("--workers " + std::to_string(r.workers) + " gives " + std::to_string(per_worker) +
+                     " connections per worker, above the " + std::to_string(r.capacity) +
+                     " an open-files limit of " + std::to_string(nofile) + " allows");
+  uint64_t total_in_flight = require(parse_count(o.max_in_flight), "--max-in-flight", o.max_in_flight);
+  r.in_flight_per_worker = total_in_flight ? std::max<uint64_t>(1, total_in_flight / r.workers) : 1000;
+  warn_about_host(r);
+  return r;
+}
+
+// Runs the experiment: ramp, hold, stop, record.
+class ClientRunner {
+ public:
+  ClientRunner(const ClientOptions& o, ResolvedClient r) : opts_(o), r_(std::move(r)) {}
+
+  int run() {
+    run_.run_id = new_run_id();
+    run_.approach = r_.approach;
+    run_.workers = r_.workers;
+    run_.config = config_json();
+    run_.topology = topology_json();
+    run_.limits = process_limits();
+    run_.limits["connections_per_worker_max"] = r_.capacity;
+    run_.started_unix_ms = unix_ms();
+    run_.kernel_before = procfs::take_kernel_snapshot();
+    run_.warnings = r_.warnings;
+    for (const auto& w : r_.warnings) std::fprintf(stderr, "c1m client: warning: %s\n", w.c_str());
+    latest_.resize(r_.workers);
+    histograms_.resize(r_.workers);
+
+    auto quotas = split_evenly(r_.plan.connections, r_.workers);
+    std::vector<uint64_t> firsts(r_.workers, 0);
+    for (size_t i = 1; i < r_.workers; ++i) firsts[i] = firsts[i - 1] + quotas[i - 1];
+    run_.ramp_start_ns = monotonic_ns();
+    std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
+      net::ClientWorkerConfig cfg{r_.plan, firsts[i], quotas[i], r_.rate / static_cast<double>(r_.workers),
+                                  r_.in_flight_per_worker, r_.connect_timeout_ns, r_.ping_interval_ns,
+                                  static_cast<uint32_t>(i), control_fd};
+      return net::run_client_worker(cfg);
+    });
+    if (!err.empty()) {
+      finish_now("failed", err);
+      return write_record();
+    }
+
+    net::Supervisor sup(pool_, [this](uint32_t w, net::MessageType type, const void* p, size_t n) { on_message(w, type, p, n); });
+    sup_ = &sup;
+    sup.on_signal([this](int sig) { finish("interrupted", std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " during the " + phase_name()); });
+    sup.on_worker_lost([this](size_t w) { lost_ = true; finish("failed", "client worker " + std::to_string(w) + " ended unexpectedly"); });
+    sup.every({0, 100000}, [this] { step(); });
+    sup.every({1, 0}, [this] { sample(); });
+    sup.run();
+    sup_ = nullptr;
+    return write_record();
+  }
+
+ private:
+  enum class Phase { ramp, hold, stopping };
+
+  const char* phase_name() const { return phase_ == Phase::ramp ? "ramp" : phase_ == Phase::hold ? "hold" : "stop"; }
+
+  ojson config_json() const {
+    return {{"connections", r_.plan.connections},
+            {"workers", r_.workers},
+            {"rate_per_s", r_.rate > 0 ? ojson(r_.rate) : ojson(nullptr)},
+            {"max_in_flight_per_worker", r_.in_flight_per_worker},
+            {"connect_timeout_s", seconds(r_.connect_timeout_ns)},
+            {"hold_s", seconds(r_.hold_ns)},
+            {"ping_interval_s", r_.ping_interval_ns ? ojson(seconds(r_.ping_interval_ns)) : ojson(nullptr)},
+            {"ramp_timeout_s", seconds(r_.ramp_timeout_ns)}};
+  }
+
+  ojson topology_json() const {
+    ojson targets = ojson::array(), sources = ojson::array();
+    for (const auto& t : r_.plan.targets) targets.push_back(t.str());
+    for (const auto& s : r_.plan.sources) sources.push_back(s.str());
+    ojson t;
+    t["targets"] = targets;
+    t["sources"] = r_.plan.sources.empty() ? ojson(nullptr) : sources;
+    t["pairs"] = r_.plan.pair_count();
+    t["max_connections_per_pair"] = r_.plan.max_per_pair();
+    t["ephemeral_port_range"] = r_.port_range_known ? ojson({r_.port_range.low, r_.port_range.high}) : ojson(nullptr);
+    t["source_ports"] = r_.plan.explicit_ports && r_.port_range_known ? "planned" : "kernel";
+    t["server_stats"] = r_.server_stats ? ojson(r_.server_stats->str()) : ojson(nullptr);
+    return t;
+  }
+
+  void on_message(uint32_t w, net::MessageType type, const void* p, size_t n) {
+    if (type == net::MessageType::client_counters && n == sizeof(ClientCounters)) {
+      std::memcpy(&latest_[w], p, n);
+      uint64_t established = 0;
+      for (const auto& c : latest_) established += c.established;
+      run_.established_peak = std::max(run_.established_peak, established);
+    } else if (type == net::MessageType::client_histograms && n == sizeof(ClientHistograms)) {
+      std::memcpy(&histograms_[w], p, n);
+    }
+  }
+
+  ClientCounters totals() const { return sum_counters<ClientCounters>(latest_); }
+
+  // Every 100 ms: move from ramp to hold to stop.
+  void step() {
+    if (phase_ == Phase::stopping) return;
+    int64_t now = monotonic_ns();
+    ClientCounters t = totals();
+    bool all_reported = std::all_of(latest_.begin(), latest_.end(), [](const ClientCounters& c) { return c.quota > 0 || c.settled_ns >= 0; });
+    if (phase_ == Phase::ramp) {
+      if (all_reported && t.settled_ns >= 0) {
+        if (t.established == 0) return finish("failed", "nothing to hold: " + shortfall());
+        phase_ = Phase::hold;
+        hold_started_ns_ = now;
+        hold_cpu_start_ns_ = pool_.cpu_ns();
+        hold_server_cpu_start_s_ = server_cpu_seconds();
+      } else if (now - run_.ramp_start_ns > r_.ramp_timeout_ns) {
+        return finish("failed", "the ramp did not settle within " + opts_.ramp_timeout + ": " + shortfall());
+      }
+    }
+    if (phase_ == Phase::hold && now - hold_started_ns_ >= r_.hold_ns) {
+      t = totals();
+      bool ok = t.quota_reached_ns >= 0 && t.errors.total() == 0 && t.established == r_.plan.connections;
+      finish(ok ? "complete" : "failed", ok ? "" : shortfall());
+    }
+  }
+
+  std::string shortfall() const {
+    auto now = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
+    std::map<std::string, int64_t> delta;
+    for (const auto& [k, v] : now.tcpext)
+      if (run_.kernel_before.tcpext.count(k)) delta[k] = static_cast<int64_t>(v) - static_cast<int64_t>(run_.kernel_before.tcpext.at(k));
+    ClientCounters t = totals();
+    t.established_peak = run_.established_peak;
+    t.quota = r_.plan.connections;
+    return explain_shortfall(t, delta);
+  }
+
+  // Once a second: the time series, the server's count, and the progress line.
+  void sample() {
+    if (phase_ == Phase::stopping) return;
+    ClientCounters t = totals();
+    SeriesPoint p;
+    p.t_s = seconds(monotonic_ns() - run_.ramp_start_ns);
+    p.established = t.established;
+    p.connect_rate_per_s = static_cast<double>(t.connected_total - last_connected_);
+    last_connected_ = t.connected_total;
+    p.errors = t.errors.total();
+    p.server_connections = poll_server();
+    run_.series.push_back(p);
+    // Kernel memory and counters are read at the peak, not after connections have gone.
+    if (t.established > 0 && t.established >= peak_sampled_) {
+      peak_sampled_ = t.established;
+      run_.kernel_at_peak = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
+    }
+    print_progress(p, t, false);
+  }
+
+  std::optional<uint64_t> poll_server() {
+    if (!r_.server_stats) return std::nullopt;
+    auto res = net::http_get(*r_.server_stats, "/stats", 500);
+    if (res.status != 200) {
+      run_.server_stats_error = res.status ? "GET /stats answered " + std::to_string(res.status) : res.error;
+      return std::nullopt;
+    }
+    auto j = ojson::parse(res.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("connections") || !j["connections"].is_number_unsigned()) {
+      run_.server_stats_error = "GET /stats from " + r_.server_stats->str() + " did not return c1m server stats";
+      return std::nullopt;
+    }
+    run_.server_stats_error.clear();
+    uint64_t c = j["connections"].get<uint64_t>();
+    run_.server_connections_peak = std::max(run_.server_connections_peak.value_or(0), c);
+    run_.server_stats = std::move(j);
+    return c;
+  }
+
+  void print_progress(const SeriesPoint& p, const ClientCounters& t, bool last) {
+    char line[256];
+    std::snprintf(line, sizeof line, "%-5s %s/%s established  %s/s  in-flight %llu  errors %llu  %s%s",
+                  phase_name(), format_count(static_cast<double>(p.established)).c_str(),
+                  format_count(static_cast<double>(r_.plan.connections)).c_str(), format_count(p.connect_rate_per_s).c_str(),
+                  static_cast<unsigned long long>(t.in_flight), static_cast<unsigned long long>(t.errors.total()),
+                  format_duration_ns(static_cast<int64_t>(p.t_s * 1e9)).c_str(),
+                  p.server_connections ? ("  server " + format_count(static_cast<double>(*p.server_connections))).c_str() : "");
+    if (r_.live_progress) {
+      std::fprintf(stderr, "\r\033[K%s%s", line, last ? "\n" : "");
+    } else if (r_.plain_progress && (last || run_.series.size() % 5 == 1)) {
+      std::fprintf(stderr, "%s\n", line);
+    }
+  }
+
+  // Takes the peak measurements while the connections are still held, then stops the workers.
+  std::optional<double> server_cpu_seconds() {
+    poll_server();
+    if (!run_.server_stats || !(*run_.server_stats).contains("cpu_seconds") || !(*run_.server_stats)["cpu_seconds"].is_number())
+      return std::nullopt;
+    return (*run_.server_stats)["cpu_seconds"].get<double>();
+  }
+
+  // CPU per second of hold, on each side: the figure that says an idle million costs nothing.
+  void measure_hold_cpu() {
+    double held_s = seconds(monotonic_ns() - hold_started_ns_);
+    if (held_s < 1.0) return;  // too short to say anything
+    run_.hold_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - hold_cpu_start_ns_) / 1e9 / held_s;
+    auto server_now = server_cpu_seconds();
+    if (server_now && hold_server_cpu_start_s_) run_.hold_cpu_cores_server = (*server_now - *hold_server_cpu_start_s_) / held_s;
+  }
+
+  void finish(const std::string& status, const std::string& reason) {
+    if (phase_ == Phase::stopping) return;
+    if (phase_ == Phase::hold) measure_hold_cpu();
+    if (totals().established >= peak_sampled_) run_.kernel_at_peak = procfs::take_kernel_snapshot();
+    if (phase_ != Phase::hold) poll_server();
+    finish_now(status, reason);
+    if (r_.live_progress) std::fprintf(stderr, "\n");
+    if (sup_) sup_->stop(5000);
+  }
+
+  void finish_now(const std::string& status, const std::string& reason) {
+    phase_ = Phase::stopping;
+    run_.status = status;
+    run_.reason = reason;
+  }
+
+  int write_record() {
+    run_.ended_unix_ms = unix_ms();
+    run_.totals = totals();
+    for (const auto& h : histograms_) {
+      run_.histograms.connect_us.merge(h.connect_us);
+      run_.histograms.rtt_us.merge(h.rtt_us);
+    }
+    std::string lost = pool_.describe_lost();
+    if (!lost.empty() && run_.status == "complete") run_.status = "failed";
+    if (!lost.empty()) run_.reason += (run_.reason.empty() ? "" : "; ") + lost;
+    if (run_.kernel_at_peak.sockstat.empty()) run_.kernel_at_peak = procfs::take_kernel_snapshot();
+    ojson record = build_client_record(run_);
+    if (!opts_.json.empty()) {
+      std::string e = opts_.json == "-" ? "" : write_file_atomically(opts_.json, record.dump(2) + "\n");
+      if (opts_.json == "-") std::printf("%s\n", record.dump(2).c_str());
+      if (!e.empty()) std::fprintf(stderr, "c1m client: %s\n", e.c_str());
+    }
+    print_summary(record);
+    if (run_.status == "complete") return 0;
+    return run_.status == "interrupted" ? 130 : 1;
+  }
+
+  void print_summary(const ojson& rec) const {
+    const auto& res = rec["results"];
+    const auto& mem = rec["memory"];
+    auto num = [](const ojson& v, const char* fmt, double scale = 1) {
+      if (!v.is_number()) return std::string("n/a");
+      char b[64];
+      std::snprintf(b, sizeof b, fmt, v.get<double>() * scale);
+      return std::string(b);
+    };
+    std::fprintf(stderr, "c1m client: %s%s%s\n", run_.status.c_str(), run_.reason.empty() ? "" : ": ", run_.reason.c_str());
+    std::fprintf(stderr, "  established  client peak %s, server peak %s, kernel TCP in use %s\n",
+                 num(res["established_peak_client"], "%.0f").c_str(), num(res["established_peak_server"], "%.0f").c_str(),
+                 num(res["kernel_tcp_inuse_at_peak"], "%.0f").c_str());
+    std::fprintf(stderr, "  ramp         time to target %s s, %s connects/s, %s errors\n",
+                 num(res["time_to_target_s"], "%.2f").c_str(), num(res["connect_rate_per_s"], "%.0f").c_str(),
+                 num(res["errors_total"], "%.0f").c_str());
+    const auto& lat = res["connect_latency_ms"];
+    std::fprintf(stderr, "  connect      p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\n", num(lat["p50"], "%.3f").c_str(),
+                 num(lat["p99"], "%.3f").c_str(), num(lat["p999"], "%.3f").c_str(), num(lat["max"], "%.3f").c_str());
+    const auto& rtt = res["ping_rtt_ms"];
+    if (rtt["count"].get<uint64_t>() > 0)
+      std::fprintf(stderr, "  ping rtt     p50 %s ms, p99 %s ms over %s pings\n", num(rtt["p50"], "%.3f").c_str(),
+                   num(rtt["p99"], "%.3f").c_str(), num(rtt["count"], "%.0f").c_str());
+    std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n", num(res["hold_cpu_cores_client"], "%.4f").c_str(),
+                 num(res["hold_cpu_cores_server"], "%.4f").c_str());
+    std::fprintf(stderr, "  memory       kernel %s B/socket, user %s B/conn (client), %s B/conn (server)\n",
+                 num(mem["kernel_bytes_per_socket"], "%.0f").c_str(), num(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
+                 num(mem["user_bytes_per_connection_server"], "%.0f").c_str());
+    if (!opts_.json.empty() && opts_.json != "-") std::fprintf(stderr, "  record       %s\n", opts_.json.c_str());
+  }
+
+  const ClientOptions& opts_;
+  ResolvedClient r_;
+  ClientRun run_;
+  net::WorkerPool pool_;
+  net::Supervisor* sup_ = nullptr;
+  std::vector<ClientCounters> latest_;
+  std::vector<ClientHistograms> histograms_;
+  Phase phase_ = Phase::ramp;
+  int64_t hold_started_ns_ = 0;
+  uint64_t hold_cpu_start_ns_ = 0;
+  std::optional<double> hold_server_cpu_start_s_;
+  uint64_t last_connected_ = 0;
+  uint64_t peak_sampled_ = 0;
+  bool lost_ = false;
+};
+
+}  // namespace
+
+Command add_client_command(CLI::App& root) {
+  auto o = std::make_shared<ClientOptions>();
+  CLI::App* c = root.add_subcommand("client", "open, hold and measure N connections");
+  c->add_option("--target", o->target, "ADDRESS:PORT, ADDRESS:PORT1-PORT2 or a comma list")->capture_default_str();
+  c->add_option("--source", o->source, "source ADDRESS or ADDRESS1-ADDRESS2 (default: the kernel picks)");
+  c->add_option("--connections,-n", o->connections, "connections to open (1m, 50k, ...)")->capture_default_str();
+  c->add_option("--rate", o->rate, "connects per second, all workers together (0: as fast as in-flight allows)")->capture_default_str();
+  c->add_option("--max-in-flight", o->max_in_flight, "connects in flight, all workers together (0: 1000 per worker)")->capture_default_str();
+  c->add_option("--connect-timeout", o->connect_timeout, "give up on one connect after this long")->capture_default_str();
+  c->add_option("--hold", o->hold, "hold the connections this long after the ramp")->capture_default_str();
+  c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")->capture_default_str();
+  c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")->capture_default_str();
+  c->add_option("--workers", o->workers, "worker processes (default: from --connections and the open-files limit)");
+  c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT, read for its side of the count");
+  c->add_option("--json", o->json, "write the run record here (- for stdout)");
+  c->add_option("--approach", o->approach, "label for the record")
+      ->check(CLI::IsMember({"auto", "multi-ip", "multi-port", "custom"}))->capture_default_str();
+  c->add_option("--progress", o->progress, "live status line")->check(CLI::IsMember({"auto", "tty", "plain", "off"}))->capture_default_str();
+  c->add_option("--source-ports", o->source_ports, "planned: the client names each source port (fast at any fill); kernel: connect() searches")
+      ->check(CLI::IsMember({"planned", "kernel"}))->capture_default_str();
+  c->add_flag("--allow-any-target", o->allow_any_target, "allow targets outside 127.0.0.0/8 and 198.18.0.0/15");
+  return {c, [o] {
+            ClientRunner runner(*o, resolve(*o));
+            return runner.run();
+          }};
+}
+
+}  // namespace c1m::app

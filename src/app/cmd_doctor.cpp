@@ -1,0 +1,102 @@
+// `c1m doctor`: can this host hold N connections? `c1m host-tune`: apply what it needs (only when
+// asked, and saying each change).
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "app/cli.hpp"
+#include "core/doctor.hpp"
+#include "core/host.hpp"
+
+namespace c1m::app {
+namespace {
+
+struct DoctorOptions {
+  std::string connections = "1m";
+  bool both_ends_here = false;
+  bool quiet = false;
+};
+
+uint64_t parse_connections(const DoctorOptions& o) {
+  uint64_t n = require(parse_count(o.connections), "--connections", o.connections);
+  if (n == 0) throw UsageError("--connections must be at least 1");
+  return n;
+}
+
+int run_doctor(const DoctorOptions& o) {
+  uint64_t n = parse_connections(o);
+  DoctorReport r = diagnose(read_host_facts(), n, o.both_ends_here);
+  std::printf("c1m doctor: %s connections, %s\n", format_count(static_cast<double>(n)).c_str(),
+              o.both_ends_here ? "client and server on this host (2 sockets each)" : "this side only (1 socket each)");
+  for (const auto& f : r.findings) {
+    if (o.quiet && f.ok) continue;
+    std::printf("  %-5s %-32s have %s; need %s\n", f.ok ? "ok" : (f.limits ? "FAIL" : "warn"), f.name.c_str(), f.have.c_str(), f.need.c_str());
+    if (!f.ok && !f.fix.empty()) std::printf("        fix: %s\n", f.fix.c_str());
+  }
+  std::printf("verdict: this host can hold about %s connections: limited by %s. %s\n",
+              format_count(static_cast<double>(r.max_connections)).c_str(), r.limited_by.c_str(),
+              r.ready ? "Ready." : "Not ready for this run: fix the FAIL lines (make host-tune applies them).");
+  return r.ready ? 0 : 1;
+}
+
+// Writes one sysctl; empty on success, else why not (read-only /proc/sys in a container, no root).
+std::string write_sysctl(const std::string& name, const std::string& value) {
+  std::string path = "/proc/sys/" + name;
+  for (size_t i = 10; i < path.size(); ++i)
+    if (path[i] == '.') path[i] = '/';
+  std::ofstream out(path);
+  if (!out) return std::strerror(errno);
+  out << value << "\n";
+  out.close();
+  if (!out) return std::strerror(errno);
+  return {};
+}
+
+int run_host_tune(const DoctorOptions& o) {
+  uint64_t n = parse_connections(o);
+  auto changes = tuning_for(read_host_facts(), n, o.both_ends_here);
+  if (changes.empty()) {
+    std::printf("c1m host-tune: nothing to change for %s connections\n", format_count(static_cast<double>(n)).c_str());
+    return 0;
+  }
+  int failed = 0;
+  for (const auto& [name, value] : changes) {
+    std::string before = read_sysctl(name);
+    std::string err = write_sysctl(name, value);
+    if (err.empty()) {
+      std::printf("  set  %s: %s -> %s\n", name.c_str(), before.c_str(), read_sysctl(name).c_str());
+    } else {
+      ++failed;
+      std::printf("  FAIL %s: cannot set to %s (%s): needs root on the host, outside any container\n", name.c_str(), value.c_str(), err.c_str());
+    }
+  }
+  std::printf("c1m host-tune: %zu changed, %d could not be; these last until reboot (put them in /etc/sysctl.d to keep them)\n",
+              changes.size() - static_cast<size_t>(failed), failed);
+  return failed ? 1 : 0;
+}
+
+void add_flags(CLI::App* c, DoctorOptions& o) {
+  c->add_option("--connections,-n", o.connections, "connections the run will hold")->capture_default_str();
+  c->add_flag("--both-ends-here", o.both_ends_here, "client and server share this kernel (loopback or a one-host lab)");
+}
+
+}  // namespace
+
+Command add_doctor_command(CLI::App& root) {
+  auto o = std::make_shared<DoctorOptions>();
+  CLI::App* c = root.add_subcommand("doctor", "check that this host can hold N connections, and say what limits it");
+  add_flags(c, *o);
+  c->add_flag("--quiet,-q", o->quiet, "print only what is not ok, and the verdict");
+  return {c, [o] { return run_doctor(*o); }};
+}
+
+Command add_host_tune_command(CLI::App& root) {
+  auto o = std::make_shared<DoctorOptions>();
+  CLI::App* c = root.add_subcommand("host-tune", "apply the host sysctls a run of N connections needs (root; says each change)");
+  add_flags(c, *o);
+  return {c, [o] { return run_host_tune(*o); }};
+}
+
+}  // namespace c1m::app

@@ -1,0 +1,47 @@
+// c1m: hold a million TCP connections and measure what they cost.
+#include <signal.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "app/cli.hpp"
+#include "build_info.hpp"
+
+int main(int argc, char** argv) {
+  using namespace c1m::app;
+  // A peer that hangs up mid-reply (a stats poller that timed out) must cost an EPIPE, not the process:
+  // libevent's evhttp writes without MSG_NOSIGNAL.
+  signal(SIGPIPE, SIG_IGN);
+  CLI::App root{"c1m: hold a million TCP connections, measure rate, latency, errors and memory per connection"};
+  root.set_version_flag("--version", std::string("c1m ") + c1m::kVersion + " (" + c1m::kGitSha + ")");
+  root.require_subcommand(1);
+  std::vector<Command> commands = {add_server_command(root), add_client_command(root), add_doctor_command(root),
+                                   add_host_tune_command(root)};
+  // CLI11 only says "a subcommand is required"; name the word it did not know.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (auto& c : commands) known = known || c.app->get_name() == argv[1];
+    if (!known) {
+      std::fprintf(stderr, "c1m: unknown command '%s' (commands: server, client, doctor, host-tune; see c1m --help)\n", argv[1]);
+      return kExitUsage;
+    }
+  }
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return root.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return root.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "c1m: %s (see c1m --help)\n", e.what());
+    return kExitUsage;
+  }
+  try {
+    for (auto& c : commands)
+      if (c.app->parsed()) return c.run();
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "c1m: %s\n", e.what());
+    return kExitUsage;
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,9 @@
+// A reader never sees half a record: write a temp file in the same directory, fsync it, rename it
+// over the target, fsync the directory.
+#pragma once
+#include <string>
+
+namespace c1m {
+// Empty on success, else what failed ("cannot create results/x.json.tmp: No such file or directory").
+std::string write_file_atomically(const std::string& path, const std::string& content);
+}  // namespace c1m

@@ -1,0 +1,128 @@
+#include "core/doctor.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "core/host.hpp"
+#include "core/procfs.hpp"
+#include "core/units.hpp"
+
+namespace c1m {
+namespace {
+
+std::optional<uint64_t> sysctl_u64(const std::string& name) {
+  std::string v = read_sysctl(name);
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(v);
+}
+
+std::string num(uint64_t v) { return std::to_string(v); }
+
+}  // namespace
+
+HostFacts read_host_facts() {
+  HostFacts f;
+  auto mem = procfs::parse_meminfo(procfs::read_text("/proc/meminfo").value_or(""));
+  f.mem_available_bytes = mem.count("MemAvailable") ? mem["MemAvailable"] : 0;
+  f.file_max = sysctl_u64("fs.file-max").value_or(0);
+  std::string nr = read_sysctl("fs.file-nr");
+  f.files_allocated = nr.empty() ? 0 : std::stoull(nr.substr(0, nr.find_first_of(" \t")));
+  f.nofile_hard = process_limits()["nofile_hard"].get<uint64_t>();
+  f.nr_open = sysctl_u64("fs.nr_open");
+  f.conntrack_max = sysctl_u64("net.netfilter.nf_conntrack_max");
+  f.conntrack_count = sysctl_u64("net.netfilter.nf_conntrack_count");
+  f.epoll_max_user_watches = sysctl_u64("fs.epoll.max_user_watches");
+  f.port_range = parse_port_range(read_sysctl("net.ipv4.ip_local_port_range"));
+  f.somaxconn = sysctl_u64("net.core.somaxconn");
+  f.tcp_max_syn_backlog = sysctl_u64("net.ipv4.tcp_max_syn_backlog");
+  f.tcp_migrate_req = sysctl_u64("net.ipv4.tcp_migrate_req");
+  return f;
+}
+
+DoctorReport diagnose(const HostFacts& f, uint64_t n, bool both) {
+  DoctorReport r;
+  uint64_t per_conn_sockets = both ? 2 : 1;
+  uint64_t best = std::numeric_limits<uint64_t>::max();
+  // A limit: the most connections it allows, and the finding that says so.
+  auto limit = [&](Finding fi, uint64_t allows) {
+    fi.limits = true;
+    fi.ok = allows >= n;
+    if (allows < best) {
+      best = allows;
+      r.limited_by = fi.name;
+    }
+    r.findings.push_back(std::move(fi));
+  };
+  auto advice = [&](Finding fi) { r.findings.push_back(std::move(fi)); };
+
+  uint64_t socket_bytes = kEstimatedKernelBytesPerSocket * per_conn_sockets;
+  limit({"memory", format_count(static_cast<double>(f.mem_available_bytes) / 1e9) + " GB available",
+         format_count(static_cast<double>(n * socket_bytes) / 1e9) + " GB (" + num(socket_bytes) + " B kernel memory per connection)",
+         true, true, "a host with more memory, or fewer connections"},
+        f.mem_available_bytes * 9 / 10 / socket_bytes);
+
+  uint64_t files_free = f.file_max > f.files_allocated ? f.file_max - f.files_allocated : 0;
+  limit({"fs.file-max", num(f.file_max) + " (" + num(files_free) + " free)", num(n * per_conn_sockets + 1000), true, true,
+         "sysctl -w fs.file-max=" + num(n * per_conn_sockets * 11 / 10 + 100000)},
+        files_free / per_conn_sockets);
+
+  if (f.conntrack_max) {
+    uint64_t used = f.conntrack_count.value_or(0);
+    uint64_t room = *f.conntrack_max > used ? *f.conntrack_max - used : 0;
+    limit({"net.netfilter.nf_conntrack_max", num(*f.conntrack_max) + " (" + num(used) + " in use)", num(n + used), true, true,
+           "sysctl -w net.netfilter.nf_conntrack_max=" + num(n * 12 / 10 + used) + "  (past it, SYNs are dropped silently)"},
+          room);
+  } else {
+    advice({"net.netfilter.nf_conntrack_max", "no connection tracking", "-", true, false, ""});
+  }
+
+  if (f.epoll_max_user_watches)
+    limit({"fs.epoll.max_user_watches", num(*f.epoll_max_user_watches), num(n * per_conn_sockets), true, true,
+           "sysctl -w fs.epoll.max_user_watches=" + num(n * per_conn_sockets * 11 / 10)},
+          *f.epoll_max_user_watches / per_conn_sockets);
+
+  if (f.port_range) {
+    uint64_t per_pair = (n + kDefaultPairs - 1) / kDefaultPairs;
+    limit({"net.ipv4.ip_local_port_range", num(f.port_range->low) + "-" + num(f.port_range->high) + " (" + num(f.port_range->size()) + " ports)",
+           num(per_pair) + " ports per (source, target) pair over " + num(kDefaultPairs) + " pairs", true, true,
+           "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\""},
+          f.port_range->size() * kDefaultPairs);
+  }
+
+  // Advice: these slow a ramp or reset a few connections, but do not cap the count.
+  if (f.somaxconn)
+    advice({"net.core.somaxconn", num(*f.somaxconn), ">= 65535 (accept queue per listener)", *f.somaxconn >= 65535, false,
+            "sysctl -w net.core.somaxconn=65535"});
+  if (f.tcp_max_syn_backlog)
+    advice({"net.ipv4.tcp_max_syn_backlog", num(*f.tcp_max_syn_backlog), ">= 65535 (SYN queue)", *f.tcp_max_syn_backlog >= 65535, false,
+            "sysctl -w net.ipv4.tcp_max_syn_backlog=65535"});
+  if (f.tcp_migrate_req)
+    advice({"net.ipv4.tcp_migrate_req", num(*f.tcp_migrate_req), "1 (a full server worker's queue moves to a sibling, not reset)",
+            *f.tcp_migrate_req == 1, false, "sysctl -w net.ipv4.tcp_migrate_req=1"});
+  uint64_t capacity = worker_capacity(f.nofile_hard);
+  advice({"nofile (hard, this process)", num(f.nofile_hard),
+          num(workers_needed(n, capacity)) + " worker processes per side at " + num(capacity) + " connections each", true, false, ""});
+
+  r.max_connections = best;
+  r.ready = std::all_of(r.findings.begin(), r.findings.end(), [](const Finding& fi) { return fi.ok || !fi.limits; });
+  return r;
+}
+
+std::vector<std::pair<std::string, std::string>> tuning_for(const HostFacts& f, uint64_t n, bool both) {
+  uint64_t sockets = n * (both ? 2 : 1);
+  std::vector<std::pair<std::string, std::string>> out;
+  auto at_least = [&](const std::string& name, std::optional<uint64_t> have, uint64_t want) {
+    if (have && *have < want) out.emplace_back(name, num(want));
+  };
+  at_least("fs.file-max", f.file_max, sockets * 11 / 10 + 100000);
+  at_least("fs.nr_open", f.nr_open, 1048576);
+  if (f.conntrack_max) at_least("net.netfilter.nf_conntrack_max", f.conntrack_max, n * 12 / 10 + f.conntrack_count.value_or(0));
+  at_least("fs.epoll.max_user_watches", f.epoll_max_user_watches, sockets * 11 / 10);
+  if (f.port_range && f.port_range->size() < 64512) out.emplace_back("net.ipv4.ip_local_port_range", "1024 65535");
+  at_least("net.core.somaxconn", f.somaxconn, 65535);
+  at_least("net.ipv4.tcp_max_syn_backlog", f.tcp_max_syn_backlog, 65535);
+  if (f.tcp_migrate_req && *f.tcp_migrate_req != 1) out.emplace_back("net.ipv4.tcp_migrate_req", "1");
+  return out;
+}
+
+}  // namespace c1m

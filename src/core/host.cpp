@@ -1,0 +1,113 @@
+#include "core/host.hpp"
+
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/procfs.hpp"
+
+namespace c1m {
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  size_t i = s.find_first_not_of(" \t");
+  return i == std::string::npos ? std::string() : s.substr(i);
+}
+
+std::string os_pretty_name() {
+  auto t = procfs::read_text("/etc/os-release");
+  if (!t) return "unknown";
+  size_t pos = t->find("PRETTY_NAME=");
+  if (pos == std::string::npos) return "unknown";
+  std::string v = t->substr(pos + 12, t->find('\n', pos) - pos - 12);
+  if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
+  return v;
+}
+
+std::string cpu_model() {
+  auto t = procfs::read_text("/proc/cpuinfo");
+  if (!t) return "unknown";
+  size_t pos = t->find("model name");
+  if (pos == std::string::npos) return "unknown";
+  size_t colon = t->find(':', pos);
+  return trim(t->substr(colon + 1, t->find('\n', colon) - colon - 1));
+}
+
+ojson sysctl_value(const std::string& name) {
+  std::string v = read_sysctl(name);
+  if (v.empty()) return nullptr;
+  for (auto& c : v)
+    if (c == '\t') c = ' ';
+  return v;
+}
+
+}  // namespace
+
+std::string read_sysctl(const std::string& dotted) {
+  std::string path = "/proc/sys/" + dotted;
+  for (size_t i = 10; i < path.size(); ++i)
+    if (path[i] == '.') path[i] = '/';
+  auto t = procfs::read_text(path);
+  return t ? trim(*t) : std::string();
+}
+
+ojson host_fingerprint() {
+  struct utsname u {};
+  uname(&u);
+  ojson h;
+  h["hostname"] = u.nodename;
+  h["kernel"] = u.release;
+  h["arch"] = u.machine;
+  h["os"] = os_pretty_name();
+  h["cpu_model"] = cpu_model();
+  h["cpus"] = sysconf(_SC_NPROCESSORS_ONLN);
+  auto mem = procfs::parse_meminfo(procfs::read_text("/proc/meminfo").value_or(""));
+  h["mem_total_bytes"] = mem.count("MemTotal") ? ojson(mem["MemTotal"]) : ojson(nullptr);
+  // The lab sets these in each container; natively they are absent.
+  const char* runtime = std::getenv("C1M_CONTAINER_RUNTIME");
+  const char* compose = std::getenv("C1M_COMPOSE_VERSION");
+  h["container_runtime"] = runtime ? ojson(runtime) : ojson(nullptr);
+  h["compose_version"] = compose ? ojson(compose) : ojson(nullptr);
+  return h;
+}
+
+ojson process_limits() {
+  struct rlimit r {};
+  getrlimit(RLIMIT_NOFILE, &r);
+  ojson l;
+  l["nofile_soft"] = static_cast<uint64_t>(r.rlim_cur);
+  l["nofile_hard"] = static_cast<uint64_t>(r.rlim_max);
+  return l;
+}
+
+ojson namespaced_sysctls() {
+  ojson s;
+  for (const char* n : {"net.ipv4.ip_local_port_range", "net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog",
+                        "net.ipv4.tcp_syncookies", "net.ipv4.tcp_tw_reuse"})
+    s[n] = sysctl_value(n);
+  return s;
+}
+
+ojson host_sysctls() {
+  ojson s;
+  for (const char* n : {"fs.file-max", "fs.nr_open", "net.netfilter.nf_conntrack_max", "net.ipv4.tcp_mem",
+                        "net.core.netdev_max_backlog", "fs.epoll.max_user_watches"})
+    s[n] = sysctl_value(n);
+  return s;
+}
+
+uint64_t raise_nofile_to_hard() {
+  struct rlimit r {};
+  getrlimit(RLIMIT_NOFILE, &r);
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+    getrlimit(RLIMIT_NOFILE, &r);
+  }
+  return r.rlim_cur;
+}
+
+}  // namespace c1m

@@ -1,0 +1,62 @@
+// Readers for the /proc files that explain a run: Slab and per-cache objects (kernel memory per
+// socket), sockstat (the kernel's own count of TCP sockets, the article's `ss` check), netstat TcpExt
+// (accept-queue overflows, SYN retransmits, cookies, memory aborts), and a process's RSS.
+// Each parser takes the file's text, so tests feed it fixtures copied from real machines.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace c1m::procfs {
+
+// Whole file, or nullopt if it cannot be read (absent, or not allowed: /proc/slabinfo is root-only).
+std::optional<std::string> read_text(const std::string& path);
+
+// /proc/meminfo: key -> bytes ("Slab" -> 123456789).
+std::map<std::string, uint64_t> parse_meminfo(std::string_view text);
+
+struct SlabCache {
+  uint64_t active_objs = 0;
+  uint64_t num_objs = 0;
+  uint64_t objsize_bytes = 0;
+};
+// /proc/slabinfo (version 2.1): cache name -> objects.
+std::map<std::string, SlabCache> parse_slabinfo(std::string_view text);
+
+// /proc/net/sockstat: "TCP.inuse", "TCP.alloc", "TCP.mem" (pages), "sockets.used", ...
+std::map<std::string, uint64_t> parse_sockstat(std::string_view text);
+
+// /proc/net/netstat or /proc/net/snmp: "TcpExt.ListenOverflows" -> value. Header and value lines alternate.
+std::map<std::string, uint64_t> parse_netstat(std::string_view text);
+
+// /proc/self/statm: resident set size in bytes (second field, pages).
+std::optional<uint64_t> parse_statm_rss_bytes(std::string_view text, uint64_t page_size);
+
+// The caches that make up a socket's kernel cost.
+inline constexpr const char* kSocketCaches[] = {"TCP", "sock_inode_cache", "filp", "dentry", "eventpoll_epi"};
+
+// The TcpExt counters whose deltas explain a failed ramp.
+inline constexpr const char* kTcpExtCounters[] = {"ListenOverflows", "ListenDrops", "TCPSynRetrans",
+                                                  "SyncookiesSent", "TCPAbortOnMemory"};
+
+// One snapshot of the host-wide and namespace counters, taken before and after a ramp.
+struct KernelSnapshot {
+  std::optional<uint64_t> slab_bytes;
+  std::map<std::string, SlabCache> caches;  // empty when slabinfo is not readable
+  bool slabinfo_readable = false;
+  std::map<std::string, uint64_t> sockstat;
+  std::map<std::string, uint64_t> tcpext;
+};
+// Reading /proc/slabinfo walks the slab lists under the allocator's locks: with millions of sockets
+// it slows the very allocations being measured. Take it only at the start and at the end of a hold.
+enum class SlabDetail { with_caches, without_caches };
+KernelSnapshot take_kernel_snapshot(SlabDetail detail = SlabDetail::with_caches, const std::string& proc_root = "/proc");
+
+uint64_t self_rss_bytes();
+// User + system CPU time of a process from /proc/PID/stat (fields 14 and 15), in nanoseconds.
+std::optional<uint64_t> parse_stat_cpu_ns(std::string_view stat_text, uint64_t ticks_per_s);
+uint64_t process_cpu_ns(int pid);
+
+}  // namespace c1m::procfs

@@ -1,0 +1,255 @@
+#include "core/record.hpp"
+
+#include <sys/random.h>
+#include <time.h>
+
+#include <cstdio>
+
+#include "build_info.hpp"
+#include "core/host.hpp"
+
+namespace c1m {
+namespace {
+
+double ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
+
+ojson delta_map(const std::map<std::string, uint64_t>& before, const std::map<std::string, uint64_t>& after) {
+  ojson d = ojson::object();
+  for (const auto& [k, v] : after) {
+    auto it = before.find(k);
+    if (it != before.end()) d[k] = static_cast<int64_t>(v) - static_cast<int64_t>(it->second);
+  }
+  return d;
+}
+
+ojson errors_json(const ErrorCounts& e) {
+  ojson j;
+  for (size_t i = 0; i < kErrorClassCount; ++i) j[error_class_name(static_cast<ErrorClass>(i))] = e.by_class[i];
+  return j;
+}
+
+std::optional<double> per_connection(uint64_t grown_bytes_total, uint64_t baseline_total, uint64_t connections) {
+  if (connections == 0 || grown_bytes_total < baseline_total) return std::nullopt;
+  return static_cast<double>(grown_bytes_total - baseline_total) / static_cast<double>(connections);
+}
+
+ojson opt(const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); }
+
+}  // namespace
+
+ojson latency_summary_ms(const Histogram& h) {
+  ojson j;
+  j["count"] = h.count();
+  if (h.count() == 0) {
+    for (const char* k : {"min", "p50", "p90", "p99", "p999", "max", "mean"}) j[k] = nullptr;
+    return j;
+  }
+  j["min"] = ms(h.min());
+  j["p50"] = ms(h.quantile(0.50));
+  j["p90"] = ms(h.quantile(0.90));
+  j["p99"] = ms(h.quantile(0.99));
+  j["p999"] = ms(h.quantile(0.999));
+  j["max"] = ms(h.max());
+  j["mean"] = h.mean() / 1000.0;
+  return j;
+}
+
+std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after) {
+  if (!before.slab_bytes || !after.slab_bytes) return std::nullopt;
+  auto a0 = before.sockstat.find("TCP.alloc"), a1 = after.sockstat.find("TCP.alloc");
+  if (a0 == before.sockstat.end() || a1 == after.sockstat.end() || a1->second <= a0->second) return std::nullopt;
+  double slab = static_cast<double>(*after.slab_bytes) - static_cast<double>(*before.slab_bytes);
+  return slab / static_cast<double>(a1->second - a0->second);
+}
+
+ojson build_client_record(const ClientRun& run) {
+  const ClientCounters& t = run.totals;
+  ojson r;
+  r["schema_version"] = kSchemaVersion;
+  r["run_id"] = run.run_id;
+  r["status"] = run.status;
+  r["reason"] = run.reason.empty() ? ojson(nullptr) : ojson(run.reason);
+  r["warnings"] = run.warnings;
+  r["tool"] = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
+  r["started_at"] = iso8601_utc(run.started_unix_ms);
+  r["ended_at"] = iso8601_utc(run.ended_unix_ms);
+  r["duration_s"] = static_cast<double>(run.ended_unix_ms - run.started_unix_ms) / 1000.0;
+  r["approach"] = run.approach;
+  r["config"] = run.config;
+  r["topology"] = run.topology;
+  r["host"] = host_fingerprint();
+  ojson limits = run.limits;
+  limits["workers"] = run.workers;
+  r["limits"] = limits;
+  r["sysctls"] = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
+
+  ojson res;
+  res["established_peak_client"] = run.established_peak;
+  res["established_peak_server"] = run.server_connections_peak ? ojson(*run.server_connections_peak) : ojson(nullptr);
+  auto inuse0 = run.kernel_before.sockstat.find("TCP.inuse"), inuse1 = run.kernel_at_peak.sockstat.find("TCP.inuse");
+  res["kernel_tcp_inuse_at_peak"] = inuse1 != run.kernel_at_peak.sockstat.end() ? ojson(inuse1->second) : ojson(nullptr);
+  res["kernel_tcp_inuse_delta"] = (inuse0 != run.kernel_before.sockstat.end() && inuse1 != run.kernel_at_peak.sockstat.end())
+                                      ? ojson(static_cast<int64_t>(inuse1->second) - static_cast<int64_t>(inuse0->second))
+                                      : ojson(nullptr);
+  res["attempted"] = t.attempted;
+  res["connected_total"] = t.connected_total;
+  bool reached = t.quota_reached_ns >= 0 && t.quota > 0;
+  double ttt = reached ? static_cast<double>(t.quota_reached_ns - run.ramp_start_ns) / 1e9 : 0;
+  res["time_to_target_s"] = reached ? ojson(ttt) : ojson(nullptr);
+  double ramp_s = t.settled_ns >= 0 ? static_cast<double>(t.settled_ns - run.ramp_start_ns) / 1e9 : 0;
+  res["ramp_duration_s"] = t.settled_ns >= 0 ? ojson(ramp_s) : ojson(nullptr);
+  double rate_window = reached ? ttt : ramp_s;
+  res["connect_rate_per_s"] = rate_window > 0 ? ojson(static_cast<double>(t.connected_total) / rate_window) : ojson(nullptr);
+  res["connect_latency_ms"] = latency_summary_ms(run.histograms.connect_us);
+  res["ping_rtt_ms"] = latency_summary_ms(run.histograms.rtt_us);
+  res["pings_sent"] = t.pings_sent;
+  res["pongs_received"] = t.pongs_received;
+  res["source_port_fallbacks"] = t.source_port_fallbacks;
+  res["hold_cpu_cores_client"] = opt(run.hold_cpu_cores_client);
+  res["hold_cpu_cores_server"] = opt(run.hold_cpu_cores_server);
+  res["errors"] = errors_json(t.errors);
+  res["errors_total"] = t.errors.total();
+  res["tcpext_delta"] = delta_map(run.kernel_before.tcpext, run.kernel_at_peak.tcpext);
+  res["sockstat_before"] = run.kernel_before.sockstat;
+  res["sockstat_at_peak"] = run.kernel_at_peak.sockstat;
+  r["results"] = res;
+
+  ojson mem;
+  const auto& kb = run.kernel_before;
+  const auto& kp = run.kernel_at_peak;
+  mem["slab_delta_bytes"] = (kb.slab_bytes && kp.slab_bytes)
+                                ? ojson(static_cast<int64_t>(*kp.slab_bytes) - static_cast<int64_t>(*kb.slab_bytes))
+                                : ojson(nullptr);
+  mem["kernel_bytes_per_socket"] = opt(kernel_bytes_per_socket(kb, kp));
+  ojson caches = ojson::object();
+  for (const auto& [name, c] : kp.caches) {
+    auto it = kb.caches.find(name);
+    int64_t before = it == kb.caches.end() ? 0 : static_cast<int64_t>(it->second.active_objs);
+    caches[name] = {{"objects_delta", static_cast<int64_t>(c.active_objs) - before}, {"object_size_bytes", c.objsize_bytes}};
+  }
+  mem["slab_caches"] = kp.slabinfo_readable ? caches : ojson(nullptr);
+  mem["slab_caches_note"] = kp.slabinfo_readable ? ojson(nullptr) : ojson("/proc/slabinfo not readable (needs root)");
+  mem["user_bytes_per_connection_client"] = opt(per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.established_peak));
+  ojson server_user = nullptr;
+  if (run.server_stats && run.server_stats->contains("user_bytes_per_connection"))
+    server_user = (*run.server_stats)["user_bytes_per_connection"];
+  mem["user_bytes_per_connection_server"] = server_user;
+  r["memory"] = mem;
+
+  ojson series = ojson::array();
+  for (const auto& p : run.series)
+    series.push_back({{"t_s", p.t_s},
+                      {"established", p.established},
+                      {"connect_rate_per_s", p.connect_rate_per_s},
+                      {"errors", p.errors},
+                      {"server_connections", p.server_connections ? ojson(*p.server_connections) : ojson(nullptr)}});
+  r["series"] = series;
+  r["server"] = run.server_stats ? *run.server_stats : ojson(nullptr);
+  if (!run.server_stats_error.empty()) r["server_stats_error"] = run.server_stats_error;
+  return r;
+}
+
+ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, size_t alive, double cpu_seconds,
+                        const ojson& listen, const ojson& limits) {
+  ojson j;
+  j["schema_version"] = kSchemaVersion;
+  j["tool"] = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
+  j["connections"] = t.connections;
+  j["connections_peak"] = peak;
+  j["accepted_total"] = t.accepted_total;
+  j["closed_by_peer"] = t.closed_by_peer;
+  j["reset_by_peer"] = t.reset_by_peer;
+  j["echoed_bytes"] = t.echoed_bytes;
+  j["errors"] = errors_json(t.errors);
+  j["accept_paused"] = t.accept_paused;
+  j["workers"] = workers;
+  j["workers_alive"] = alive;
+  j["listeners"] = t.listeners;
+  j["open_fds"] = t.open_fds;
+  j["cpu_seconds"] = cpu_seconds;
+  j["rss_bytes"] = t.rss_bytes;
+  j["rss_baseline_bytes"] = t.rss_baseline_bytes;
+  j["user_bytes_per_connection"] = opt(per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.connections_peak));
+  j["listen"] = listen;
+  j["limits"] = limits;
+  j["host"] = host_fingerprint();
+  j["sysctls"] = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
+  return j;
+}
+
+std::string server_metrics_text(const ServerCounters& t, size_t alive) {
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, const std::string& samples) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + samples;
+  };
+  auto sample = [](const char* name, uint64_t v) { return std::string(name) + " " + std::to_string(v) + "\n"; };
+  metric("c1m_server_connections", "gauge", "Connections held now.", sample("c1m_server_connections", t.connections));
+  metric("c1m_server_accepted_total", "counter", "Connections accepted.", sample("c1m_server_accepted_total", t.accepted_total));
+  metric("c1m_server_closed_by_peer_total", "counter", "Connections the peer closed (FIN).",
+         sample("c1m_server_closed_by_peer_total", t.closed_by_peer));
+  metric("c1m_server_reset_by_peer_total", "counter", "Connections the peer reset (RST).",
+         sample("c1m_server_reset_by_peer_total", t.reset_by_peer));
+  std::string errs;
+  for (size_t i = 0; i < kErrorClassCount; ++i)
+    errs += std::string("c1m_server_errors_total{class=\"") + error_class_name(static_cast<ErrorClass>(i)) + "\"} " +
+            std::to_string(t.errors.by_class[i]) + "\n";
+  metric("c1m_server_errors_total", "counter", "Errors by class.", errs);
+  metric("c1m_server_open_fds", "gauge", "File descriptors held by the workers (connections, listeners, own).",
+         sample("c1m_server_open_fds", t.open_fds));
+  metric("c1m_server_resident_memory_bytes", "gauge", "Resident memory of all workers.",
+         sample("c1m_server_resident_memory_bytes", t.rss_bytes));
+  metric("c1m_server_workers_alive", "gauge", "Worker processes running.", sample("c1m_server_workers_alive", alive));
+  metric("c1m_build_info", "gauge", "Version and git sha of this build.",
+         std::string("c1m_build_info{version=\"") + kVersion + "\",git_sha=\"" + kGitSha + "\"} 1\n");
+  return out;
+}
+
+std::string iso8601_utc(int64_t unix_ms) {
+  time_t s = static_cast<time_t>(unix_ms / 1000);
+  tm t{};
+  gmtime_r(&s, &t);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
+                t.tm_min, t.tm_sec, static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+std::string new_run_id() {
+  unsigned char b[8] = {};
+  if (getrandom(b, sizeof b, 0) != sizeof b) {
+    timespec t{};
+    clock_gettime(CLOCK_REALTIME, &t);
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(t.tv_nsec >> (i * 4));
+  }
+  char out[17];
+  for (int i = 0; i < 8; ++i) std::snprintf(out + 2 * i, 3, "%02x", b[i]);
+  return out;
+}
+
+}  // namespace c1m
+
+namespace c1m {
+
+std::string explain_shortfall(const ClientCounters& t, const std::map<std::string, int64_t>& tcpext) {
+  std::string out = std::to_string(t.established_peak) + " of " + std::to_string(t.quota) + " established";
+  std::string errs;
+  for (size_t i = 0; i < kErrorClassCount; ++i)
+    if (t.errors.by_class[i])
+      errs += (errs.empty() ? "" : ", ") + std::to_string(t.errors.by_class[i]) + " " + error_class_name(static_cast<ErrorClass>(i));
+  if (!errs.empty()) out += "; errors: " + errs;
+  static const std::pair<const char*, const char*> hints[] = {
+      {"ListenOverflows", "the server's accept queue overflowed (raise somaxconn / --backlog, or the server is too slow)"},
+      {"SyncookiesSent", "the SYN queue overflowed (raise tcp_max_syn_backlog)"},
+      {"TCPAbortOnMemory", "TCP ran out of memory (tcp_mem)"},
+      {"TCPSynRetrans", "SYNs were retransmitted (dropped SYNs: queue full or conntrack table full)"},
+  };
+  for (const auto& [name, hint] : hints) {
+    auto it = tcpext.find(name);
+    if (it != tcpext.end() && it->second > 0) out += std::string("; TcpExt ") + name + " +" + std::to_string(it->second) + ": " + hint;
+  }
+  if (t.errors[ErrorClass::eaddrnotavail]) out += "; EADDRNOTAVAIL: source ports ran out (widen ip_local_port_range, add --source addresses or target ports)";
+  if (t.errors[ErrorClass::emfile_enfile]) out += "; EMFILE/ENFILE: a file limit was hit (nofile, fs.file-max)";
+  return out;
+}
+
+}  // namespace c1m

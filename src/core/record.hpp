@@ -1,0 +1,78 @@
+// The JSON a run leaves behind. The client's record is the run record (schema_version 1); the
+// server's /stats document is what the client and the collector read from it. Both are built here,
+// from plain structs, so tests can check them without a network.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/counters.hpp"
+#include "core/procfs.hpp"
+
+namespace c1m {
+
+using ojson = nlohmann::ordered_json;
+
+inline constexpr int kSchemaVersion = 1;
+
+// One 1-second sample of the ramp.
+struct SeriesPoint {
+  double t_s = 0;                  // since the ramp started
+  uint64_t established = 0;        // client-side, open now
+  double connect_rate_per_s = 0;   // successful connects in the last second
+  uint64_t errors = 0;             // cumulative
+  std::optional<uint64_t> server_connections;
+};
+
+struct ClientRun {
+  std::string run_id;
+  std::string status = "complete";  // complete | interrupted | failed
+  std::string reason;
+  std::string approach;             // multi-ip | multi-port | custom
+  int64_t started_unix_ms = 0;
+  int64_t ended_unix_ms = 0;
+  ojson config;                     // the resolved configuration
+  ojson topology;
+  ojson limits;                     // of the client processes
+  size_t workers = 0;
+  int64_t ramp_start_ns = 0;        // CLOCK_MONOTONIC, same clock as the workers' times
+  ClientCounters totals;            // sum of the workers' final counters
+  uint64_t established_peak = 0;    // the joint peak, sampled by the parent
+  ClientHistograms histograms;
+  procfs::KernelSnapshot kernel_before;
+  procfs::KernelSnapshot kernel_at_peak;
+  std::optional<ojson> server_stats;  // the server's /stats at the peak, when --server-stats was given
+  std::string server_stats_error;
+  std::optional<uint64_t> server_connections_peak;  // the most the server reported during this run
+  std::vector<SeriesPoint> series;
+  std::vector<std::string> warnings;
+  // CPU used while holding, in cores (1.0 = one core busy), from /proc of every process on each side.
+  std::optional<double> hold_cpu_cores_client;
+  std::optional<double> hold_cpu_cores_server;
+};
+
+ojson latency_summary_ms(const Histogram& h);
+ojson build_client_record(const ClientRun& run);
+
+// Kernel memory per socket: Slab growth over the host-wide growth in allocated TCP sockets
+// (sockstat's TCP alloc counts both ends when both live on this kernel, as in the lab).
+std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after);
+
+// The server's stats document and its Prometheus rendering.
+ojson server_stats_json(const ServerCounters& total, uint64_t connections_peak, size_t workers, size_t workers_alive,
+                        double cpu_seconds, const ojson& listen, const ojson& limits);
+std::string server_metrics_text(const ServerCounters& total, size_t workers_alive);
+
+std::string iso8601_utc(int64_t unix_ms);
+std::string new_run_id();
+
+}  // namespace c1m
+
+namespace c1m {
+// Why a ramp fell short, in one line: errors by class, then the kernel counters that explain them
+// ("12 etimedout; TcpExt ListenOverflows +40: the server's accept queue overflowed").
+std::string explain_shortfall(const ClientCounters& totals, const std::map<std::string, int64_t>& tcpext_delta);
+}  // namespace c1m

@@ -1,0 +1,359 @@
+#include "net/client_worker.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <type_traits>
+
+#include "core/counters.hpp"
+#include "core/procfs.hpp"
+#include "net/event_loop.hpp"
+#include "net/hold_set.hpp"
+#include "net/worker_pool.hpp"
+
+namespace c1m::net {
+namespace {
+
+// Counters go to the parent twice a second, and only when they changed: an idle hold wakes nothing.
+constexpr timeval kReportEvery{0, 500000};
+constexpr int64_t kTickNs = 5'000'000;           // rate and ping pacing granularity
+constexpr timeval kTimeoutScanEvery{0, 50000};   // connect-timeout resolution, while connects are in flight
+
+int64_t now_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1'000'000'000LL + t.tv_nsec;
+}
+
+timeval to_timeval(int64_t ns) { return {static_cast<time_t>(ns / 1'000'000'000), static_cast<suseconds_t>(ns % 1'000'000'000 / 1000)}; }
+
+sockaddr_in to_sockaddr(Ipv4 ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(ip.host_order);
+  return a;
+}
+
+enum class ConnState : uint8_t { free, connecting, open };
+
+// Per connection, indexed by fd: all the user memory a connection costs. Trivial, so the array can
+// come zeroed from calloc and its pages count only once connections use them.
+struct Conn {
+  int64_t t_ns;           // connect start, then the outstanding ping's send time (0: none)
+  uint32_t ping_seq;
+  ConnState state;        // zero is ConnState::free
+  uint8_t echo_received;  // bytes of the current echo seen so far
+};
+static_assert(std::is_trivial_v<Conn> && sizeof(Conn) == 16);
+
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// A connect in flight, in start order. Every connect has the same timeout, so start order is also
+// expiry order and the oldest entry is the only one to check.
+struct PendingConnect {
+  int fd;
+  int64_t started_ns;
+};
+
+class ClientWorker {
+ public:
+  explicit ClientWorker(const ClientWorkerConfig& c)
+      : cfg_(c),
+        slots_(static_cast<size_t>(c.quota + kFdSlack)),
+        conns_(static_cast<Conn*>(std::calloc(slots_, sizeof(Conn)))) {}
+
+  int run() {
+    base_ = make_event_base();
+    if (!base_ || !conns_) {
+      std::fprintf(stderr, "c1m client worker %u: out of memory for %zu connection slots\n", cfg_.index, slots_);
+      return 1;
+    }
+    // Connecting and open sockets alike live in the hold set; libevent watches the set as one event.
+    held_ = std::make_unique<HoldSet>(base_.get(), &ClientWorker::on_ready, this);
+    if (!held_->ok()) return 1;
+    counters_.quota = cfg_.quota;
+    counters_.rss_baseline_bytes = procfs::self_rss_bytes();
+    if (cfg_.quota == 0) counters_.quota_reached_ns = counters_.settled_ns = now_ns();
+
+    EventPtr report(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_report_timer, this));
+    event_add(report.get(), &kReportEvery);
+    EventPtr control(event_new(base_.get(), cfg_.control_fd, EV_READ | EV_PERSIST, &ClientWorker::on_control, this));
+    event_add(control.get(), nullptr);
+    EventPtr term(evsignal_new(base_.get(), SIGTERM, &ClientWorker::on_stop_signal, this));
+    EventPtr intr(evsignal_new(base_.get(), SIGINT, &ClientWorker::on_stop_signal, this));
+    event_add(term.get(), nullptr);
+    event_add(intr.get(), nullptr);
+    timeout_scan_ = EventPtr(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_timeout_scan, this));
+    if (cfg_.rate_per_s > 0 || cfg_.ping_interval_ns > 0) {
+      tick_ = EventPtr(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_tick, this));
+      timeval tv = to_timeval(kTickNs);
+      event_add(tick_.get(), &tv);
+    }
+    last_tick_ns_ = now_ns();
+    tokens_ = cfg_.rate_per_s > 0 ? 1.0 : 0.0;
+    launch();
+
+    event_base_dispatch(base_.get());
+
+    send_report(true);
+    reset_all();
+    return 0;
+  }
+
+ private:
+  static constexpr uint64_t kFdSlack = 64;  // the worker's own fds below its connections
+
+  // Opens connections while the quota, the in-flight bound and (if set) the rate allow.
+  void launch() {
+    bool limited = cfg_.rate_per_s > 0;
+    while (counters_.attempted < cfg_.quota && counters_.in_flight < cfg_.max_in_flight && (!limited || tokens_ >= 1.0)) {
+      if (limited) tokens_ -= 1.0;
+      open_one(cfg_.first + counters_.attempted);
+      ++counters_.attempted;
+    }
+    if (counters_.in_flight > 0 && !event_pending(timeout_scan_.get(), EV_TIMEOUT, nullptr))
+      event_add(timeout_scan_.get(), &kTimeoutScanEvery);
+    check_settled();
+  }
+
+  void open_one(uint64_t index) {
+    auto [source, target_index] = cfg_.plan.pair_of(index);
+    const Ipv4* src = source >= 0 ? &cfg_.plan.sources[static_cast<size_t>(source)] : nullptr;
+    const Endpoint& target = cfg_.plan.targets[target_index];
+    uint16_t port = cfg_.plan.source_port_of(index);
+    int fd = -1;
+    int err = start_connect(src, port, target, fd);
+    if (port != 0 && (err == EADDRINUSE || err == EADDRNOTAVAIL)) {
+      // The planned port is taken for this target (another program, or a TIME_WAIT): let the kernel pick.
+      ++counters_.source_port_fallbacks;
+      err = start_connect(src, 0, target, fd);
+    }
+    if (err == 0 && !held_->add(fd, EPOLLOUT | HoldSet::kHoldEvents)) {
+      err = errno;
+      ::close(fd);
+    }
+    if (err != 0) {
+      counters_.errors.add(classify_errno(err));
+      return;
+    }
+    int64_t t = now_ns();
+    conns_[fd] = Conn{t, 0, ConnState::connecting, 0};
+    pending_.push_back({fd, t});
+    ++counters_.in_flight;
+  }
+
+  // Opens a socket and starts a non-blocking connect from src:port (port 0: the kernel's choice).
+  // Returns 0 with fd set, or the errno with nothing left open.
+  int start_connect(const Ipv4* src, uint16_t port, const Endpoint& target, int& fd) {
+    UniqueFd s(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!s) return errno;
+    if (static_cast<size_t>(s.get()) >= slots_) return EMFILE;
+    int one = 1;
+    if (port != 0) {
+      // Many sockets share a source port, each to a different target: allowed with SO_REUSEADDR.
+      setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    } else if (src) {
+      // Without this, bind() would reserve a port for all destinations and exhaust the range early.
+      setsockopt(s.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    }
+    if (src || port != 0) {
+      sockaddr_in from = to_sockaddr(src ? *src : Ipv4{0}, port);
+      if (bind(s.get(), reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) return errno;
+    }
+    sockaddr_in dst = to_sockaddr(target.ip, target.port);
+    if (connect(s.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS) return errno;
+    fd = s.release();
+    return 0;
+  }
+
+  static void on_ready(void* self, int fd, uint32_t events) {
+    auto* w = static_cast<ClientWorker*>(self);
+    if (w->conns_[fd].state == ConnState::connecting) w->connect_done(fd);
+    else if (w->conns_[fd].state == ConnState::open) w->readable(fd, events);
+  }
+
+  void connect_done(int fd) {
+    Conn& c = conns_[fd];
+    --counters_.in_flight;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == 0 && !held_->modify(fd, HoldSet::kHoldEvents)) err = errno;
+    if (err != 0) {
+      c.state = ConnState::free;
+      ::close(fd);
+      counters_.errors.add(classify_errno(err));
+    } else {
+      int64_t t = now_ns();
+      histograms_.connect_us.record(static_cast<uint64_t>((t - c.t_ns) / 1000));
+      c = Conn{0, 0, ConnState::open, 0};
+      ++counters_.connected_total;
+      ++counters_.established;
+      if (counters_.established > counters_.established_peak) counters_.established_peak = counters_.established;
+      if (counters_.established == cfg_.quota && counters_.quota_reached_ns < 0) counters_.quota_reached_ns = t;
+    }
+    launch();
+  }
+
+  // Drops finished connects from the front of the queue and times out the expired ones.
+  static void on_timeout_scan(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<ClientWorker*>(arg);
+    int64_t now = now_ns();
+    auto& q = self->pending_;
+    while (!q.empty()) {
+      const PendingConnect p = q.front();
+      Conn& c = self->conns_[p.fd];
+      bool still_this_connect = c.state == ConnState::connecting && c.t_ns == p.started_ns;
+      if (still_this_connect && now - p.started_ns < self->cfg_.connect_timeout_ns) break;
+      q.pop_front();
+      if (still_this_connect) {
+        --self->counters_.in_flight;
+        c.state = ConnState::free;
+        ::close(p.fd);
+        self->counters_.errors.add(ErrorClass::etimedout);
+      }
+    }
+    if (self->counters_.in_flight == 0) event_del(self->timeout_scan_.get());
+    self->launch();
+  }
+
+  void check_settled() {
+    if (counters_.settled_ns < 0 && counters_.attempted == cfg_.quota && counters_.in_flight == 0) counters_.settled_ns = now_ns();
+  }
+
+  void readable(int fd, uint32_t events) {
+    unsigned char buf[256];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n < 0) return close_open(fd, classify_errno(errno));
+    if (n == 0) return close_open(fd, (events & EPOLLERR) ? ErrorClass::econnreset : ErrorClass::peer_closed);
+    Conn& c = conns_[fd];
+    unsigned char expected[kFrameSize];
+    make_frame(fd, c.ping_seq, expected);
+    // Only our own frame may come back, and only while a ping is outstanding.
+    if (c.t_ns == 0 || c.echo_received + n > static_cast<ssize_t>(kFrameSize) ||
+        std::memcmp(buf, expected + c.echo_received, static_cast<size_t>(n)) != 0)
+      return close_open(fd, ErrorClass::bad_echo);
+    c.echo_received = static_cast<uint8_t>(c.echo_received + n);
+    if (c.echo_received == kFrameSize) {
+      histograms_.rtt_us.record(static_cast<uint64_t>((now_ns() - c.t_ns) / 1000));
+      ++counters_.pongs_received;
+      c.t_ns = 0;
+      c.echo_received = 0;
+    }
+  }
+
+  void close_open(int fd, ErrorClass why) {
+    ::close(fd);  // also leaves the hold set
+    conns_[fd].state = ConnState::free;
+    --counters_.established;
+    counters_.errors.add(why);
+  }
+
+  void make_frame(int fd, uint32_t seq, unsigned char out[kFrameSize]) const {
+    uint32_t words[4] = {0x314d3143u /* "C1M1" */, cfg_.index, static_cast<uint32_t>(fd), seq};
+    std::memcpy(out, words, kFrameSize);
+  }
+
+  // Pings a slice of the slots each tick, so every open connection is pinged once per interval.
+  void ping_some(int64_t elapsed_ns) {
+    double share = static_cast<double>(elapsed_ns) / static_cast<double>(cfg_.ping_interval_ns);
+    ping_budget_ = std::min(ping_budget_ + share * static_cast<double>(slots_), static_cast<double>(slots_));
+    while (ping_budget_ >= 1.0) {
+      ping_budget_ -= 1.0;
+      int fd = static_cast<int>(ping_cursor_);
+      ping_cursor_ = (ping_cursor_ + 1) % slots_;
+      Conn& c = conns_[fd];
+      if (c.state != ConnState::open || c.t_ns != 0) continue;  // not open, or the last ping is not back yet
+      unsigned char frame[kFrameSize];
+      make_frame(fd, ++c.ping_seq, frame);
+      c.t_ns = now_ns();
+      ssize_t w = ::send(fd, frame, kFrameSize, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w != static_cast<ssize_t>(kFrameSize)) {
+        close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
+        continue;
+      }
+      ++counters_.pings_sent;
+    }
+  }
+
+  static void on_tick(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<ClientWorker*>(arg);
+    int64_t t = now_ns();
+    int64_t elapsed = t - self->last_tick_ns_;
+    self->last_tick_ns_ = t;
+    if (self->cfg_.rate_per_s > 0) {
+      // Burst at most one tick's worth plus one, so a stalled loop does not fire a flood afterwards.
+      double cap = self->cfg_.rate_per_s * kTickNs / 1e9 + 1.0;
+      self->tokens_ = std::min(cap, self->tokens_ + self->cfg_.rate_per_s * static_cast<double>(elapsed) / 1e9);
+      self->launch();
+    }
+    if (self->cfg_.ping_interval_ns > 0 && self->counters_.established > 0) self->ping_some(elapsed);
+  }
+
+  void send_report(bool final) {
+    if (!final && std::memcmp(&counters_, &last_sent_, sizeof counters_) == 0) return;
+    counters_.rss_bytes = procfs::self_rss_bytes();
+    if (counters_.established == counters_.established_peak) counters_.rss_at_peak_bytes = counters_.rss_bytes;
+    send_message(cfg_.control_fd, MessageType::client_counters, cfg_.index, &counters_, sizeof counters_);
+    last_sent_ = counters_;
+    if (!final) return;
+    send_message(cfg_.control_fd, MessageType::client_histograms, cfg_.index, &histograms_, sizeof histograms_);
+    send_message(cfg_.control_fd, MessageType::final_done, cfg_.index, nullptr, 0);
+  }
+
+  // Ends every connection with RST when the run is over: a million FIN closes would leave a million
+  // TIME_WAIT sockets that hold memory and ports into the next run and skew its Slab reading.
+  void reset_all() {
+    linger abort{1, 0};
+    for (size_t fd = 0; fd < slots_; ++fd)
+      if (conns_[fd].state != ConnState::free) setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+  }
+
+  static void on_report_timer(evutil_socket_t, short, void* arg) { static_cast<ClientWorker*>(arg)->send_report(false); }
+
+  static void on_control(evutil_socket_t fd, short, void* arg) {
+    char byte;
+    if (::recv(fd, &byte, 1, MSG_DONTWAIT) == 0) event_base_loopbreak(static_cast<ClientWorker*>(arg)->base_.get());
+  }
+
+  static void on_stop_signal(evutil_socket_t, short, void* arg) {
+    event_base_loopbreak(static_cast<ClientWorker*>(arg)->base_.get());
+  }
+
+  ClientWorkerConfig cfg_;
+  size_t slots_;
+  std::unique_ptr<Conn[], FreeDeleter> conns_;
+  std::deque<PendingConnect> pending_;
+  EventBasePtr base_;
+  std::unique_ptr<HoldSet> held_;
+  EventPtr timeout_scan_;
+  EventPtr tick_;
+  int64_t last_tick_ns_ = 0;
+  double tokens_ = 0;
+  double ping_budget_ = 0;
+  size_t ping_cursor_ = 0;
+  ClientCounters counters_;
+  ClientCounters last_sent_;
+  ClientHistograms histograms_;
+};
+
+}  // namespace
+
+int run_client_worker(const ClientWorkerConfig& config) { return ClientWorker(config).run(); }
+
+}  // namespace c1m::net

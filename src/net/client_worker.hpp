@@ -1,0 +1,29 @@
+// One client worker process: opens its share of the connections at the configured rate, with a
+// bound on connects in flight and a connect timeout, then holds them (one event each, no buffer) and
+// optionally pings each one every interval. Reports counters to the parent every 250 ms and its
+// latency histograms when told to stop.
+#pragma once
+#include <cstdint>
+
+#include "core/plan.hpp"
+
+namespace c1m::net {
+
+struct ClientWorkerConfig {
+  ConnectPlan plan;            // the whole run's plan: this worker takes indices [first, first + quota)
+  uint64_t first = 0;
+  uint64_t quota = 0;
+  double rate_per_s = 0;       // this worker's share; 0 = as fast as in-flight allows
+  uint64_t max_in_flight = 1000;
+  int64_t connect_timeout_ns = 10'000'000'000;
+  int64_t ping_interval_ns = 0;  // 0 = no pings
+  uint32_t index = 0;
+  int control_fd = -1;
+};
+
+int run_client_worker(const ClientWorkerConfig& config);
+
+// Ping frames are 16 bytes: a magic, the worker, the fd and a sequence number. The echo must match.
+inline constexpr size_t kFrameSize = 16;
+
+}  // namespace c1m::net

@@ -1,0 +1,224 @@
+#include "net/server_worker.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "core/counters.hpp"
+#include "core/procfs.hpp"
+#include "net/event_loop.hpp"
+#include "net/hold_set.hpp"
+#include "net/worker_pool.hpp"
+
+namespace c1m::net {
+
+int open_listener(const Endpoint& at, int backlog, bool reuse_port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(at.port);
+  a.sin_addr.s_addr = htonl(at.ip.host_order);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, backlog) != 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+namespace {
+
+constexpr int kAcceptBatch = 512;  // accepts per wake-up, so one busy port cannot starve the others
+// Counters go to the parent twice a second, and only when they changed: an idle hold wakes nothing.
+constexpr timeval kReportEvery{0, 500000};
+
+class ServerWorker {
+ public:
+  explicit ServerWorker(const ServerWorkerConfig& c) : cfg_(c) {}
+
+  int run() {
+    base_ = make_event_base();
+    if (!base_) return fatal("cannot create an event base");
+    held_ = std::make_unique<HoldSet>(base_.get(), &ServerWorker::on_held_ready, this);
+    if (!held_->ok()) return fatal("cannot create the hold set");
+    reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!open_listeners()) return 1;
+    counters_.rss_baseline_bytes = procfs::self_rss_bytes();
+
+    EventPtr report(event_new(base_.get(), -1, EV_PERSIST, &ServerWorker::on_report_timer, this));
+    event_add(report.get(), &kReportEvery);
+    EventPtr control(event_new(base_.get(), cfg_.control_fd, EV_READ | EV_PERSIST, &ServerWorker::on_control, this));
+    event_add(control.get(), nullptr);
+    EventPtr term(evsignal_new(base_.get(), SIGTERM, &ServerWorker::on_stop_signal, this));
+    EventPtr intr(evsignal_new(base_.get(), SIGINT, &ServerWorker::on_stop_signal, this));
+    event_add(term.get(), nullptr);
+    event_add(intr.get(), nullptr);
+
+    event_base_dispatch(base_.get());
+
+    close_listeners();
+    send_counters(true);
+    return 0;
+  }
+
+ private:
+  // A full worker listens again only once this many connections have left, so it does not flap.
+  static constexpr uint64_t kRelistenMargin = 64;
+
+  int fatal(const char* what) {
+    std::fprintf(stderr, "c1m server worker %u: %s: %s\n", cfg_.index, what, std::strerror(errno));
+    send_message(cfg_.control_fd, MessageType::fatal, cfg_.index, what, std::strlen(what));
+    return 1;
+  }
+
+  bool open_listeners() {
+    for (const Endpoint& e : cfg_.listen) {
+      int fd = open_listener(e, cfg_.backlog, true);
+      if (fd < 0) {
+        std::string what = "cannot listen on " + e.str();
+        fatal(what.c_str());
+        return false;
+      }
+      listeners_.push_back(EventPtr(event_new(base_.get(), fd, EV_READ | EV_PERSIST, &ServerWorker::on_accept, this)));
+      event_add(listeners_.back().get(), nullptr);
+    }
+    counters_.listeners = listeners_.size();
+    return true;
+  }
+
+  void close_listeners() {
+    for (auto& ev : listeners_) {
+      int fd = event_get_fd(ev.get());
+      ev.reset();
+      ::close(fd);
+    }
+    listeners_.clear();
+    counters_.listeners = 0;
+  }
+
+  static void on_accept(evutil_socket_t lfd, short, void* arg) { static_cast<ServerWorker*>(arg)->accept_batch(lfd); }
+
+  void accept_batch(int lfd) {
+    for (int i = 0; i < kAcceptBatch; ++i) {
+      int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE) shed_one(lfd);
+        else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) counters_.errors.add(classify_errno(errno));
+        if (errno != ECONNABORTED && errno != EINTR) break;
+        continue;
+      }
+      hold(fd);
+    }
+    // Full: stop listening so the kernel sends new connections to workers that have room. Take what
+    // already waits in the queues first (closing a listener resets its queue, unless the host has
+    // net.ipv4.tcp_migrate_req=1, which hands it to a sibling listener).
+    if (counters_.connections >= cfg_.capacity && !listeners_.empty()) {
+      for (auto& ev : listeners_)
+        for (int fd; (fd = accept4(event_get_fd(ev.get()), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) hold(fd);
+      close_listeners();
+      ++counters_.accept_paused;
+    }
+  }
+
+  // Out of file descriptors: free the reserve, take the waiting connection and close it at once, so
+  // the client learns now instead of timing out and the level-triggered listener does not spin.
+  void shed_one(int lfd) {
+    counters_.errors.add(ErrorClass::emfile_enfile);
+    ++counters_.accept_paused;
+    reserve_fd_.reset();
+    int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) ::close(fd);
+    reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  }
+
+  void hold(int fd) {
+    ++counters_.accepted_total;
+    if (!held_->add(fd)) {  // fs.epoll.max_user_watches, or memory
+      counters_.errors.add(classify_errno(errno));
+      ::close(fd);
+      return;
+    }
+    ++counters_.connections;
+    if (counters_.connections > counters_.connections_peak) counters_.connections_peak = counters_.connections;
+  }
+
+  void drop(int fd) {
+    ::close(fd);
+    --counters_.connections;
+    if (listeners_.empty() && counters_.connections + kRelistenMargin < cfg_.capacity) open_listeners();
+  }
+
+  static void on_held_ready(void* self, int fd, uint32_t) { static_cast<ServerWorker*>(self)->serve(fd); }
+
+  // Echo whatever arrives. The frame is fixed-size and opaque: nothing in it is trusted or parsed.
+  // A peer that does not read its echoes fills its socket buffer and is dropped, never buffered for.
+  void serve(int fd) {
+    char buf[4096];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      if (!cfg_.echo) return;
+      ssize_t w = ::send(fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w == n) {
+        counters_.echoed_bytes += static_cast<uint64_t>(n);
+        return;
+      }
+      counters_.errors.add(w < 0 ? classify_errno(errno) : ErrorClass::other);
+    } else if (n == 0) {
+      ++counters_.closed_by_peer;
+    } else if (errno == EAGAIN || errno == EINTR) {
+      return;
+    } else if (errno == ECONNRESET) {
+      ++counters_.reset_by_peer;
+    } else {
+      counters_.errors.add(classify_errno(errno));
+    }
+    drop(fd);
+  }
+
+  void send_counters(bool final) {
+    if (!final && std::memcmp(&counters_, &last_sent_, sizeof counters_) == 0) return;
+    counters_.rss_bytes = procfs::self_rss_bytes();
+    if (counters_.connections == counters_.connections_peak) counters_.rss_at_peak_bytes = counters_.rss_bytes;
+    counters_.open_fds = counters_.connections + counters_.listeners + 5;  // + control, epoll, reserve, stdio
+    send_message(cfg_.control_fd, MessageType::server_counters, cfg_.index, &counters_, sizeof counters_);
+    last_sent_ = counters_;
+    if (final) send_message(cfg_.control_fd, MessageType::final_done, cfg_.index, nullptr, 0);
+  }
+
+  static void on_report_timer(evutil_socket_t, short, void* arg) { static_cast<ServerWorker*>(arg)->send_counters(false); }
+
+  static void on_control(evutil_socket_t fd, short, void* arg) {
+    char byte;
+    if (::recv(fd, &byte, 1, MSG_DONTWAIT) == 0) event_base_loopbreak(static_cast<ServerWorker*>(arg)->base_.get());
+  }
+
+  static void on_stop_signal(evutil_socket_t, short, void* arg) {
+    event_base_loopbreak(static_cast<ServerWorker*>(arg)->base_.get());
+  }
+
+  ServerWorkerConfig cfg_;
+  EventBasePtr base_;
+  std::unique_ptr<HoldSet> held_;
+  std::vector<EventPtr> listeners_;
+  UniqueFd reserve_fd_;
+  ServerCounters counters_;
+  ServerCounters last_sent_;
+};
+
+}  // namespace
+
+int run_server_worker(const ServerWorkerConfig& config) { return ServerWorker(config).run(); }
+
+}  // namespace c1m::net

@@ -1,0 +1,53 @@
+// The parent side of a worker pool, shared by `c1m server` and `c1m client`: an event loop that reads
+// every worker's messages, runs periodic timers, turns SIGINT/SIGTERM into a callback, and stops the
+// workers with a grace period (final reports in, or SIGKILL when it runs out).
+#pragma once
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "net/event_loop.hpp"
+#include "net/worker_pool.hpp"
+
+namespace c1m::net {
+
+class Supervisor {
+ public:
+  using OnMessage = std::function<void(uint32_t worker, MessageType type, const void* payload, size_t size)>;
+
+  Supervisor(WorkerPool& pool, OnMessage on_message);
+  event_base* base() const { return base_.get(); }
+
+  // Calls fn every `period` until the loop ends.
+  void every(timeval period, std::function<void()> fn);
+  // Calls fn(signal) on SIGINT or SIGTERM.
+  void on_signal(std::function<void(int)> fn);
+  // Called once when a worker ends without its final report (crash, OOM kill).
+  void on_worker_lost(std::function<void(size_t worker)> fn) { on_lost_ = std::move(fn); }
+
+  void run();
+  // Asks every worker to stop (SIGTERM); the loop ends when every final report is in or grace runs out.
+  void stop(int grace_ms);
+  bool stopping() const { return stopping_; }
+
+ private:
+  static void on_control(evutil_socket_t fd, short, void* arg);
+  void drain(size_t worker);
+  void check_done();
+
+  WorkerPool& pool_;
+  OnMessage on_message_;
+  std::function<void(size_t)> on_lost_;
+  std::function<void(int)> on_signal_;
+  EventBasePtr base_;
+  std::vector<EventPtr> events_;
+  std::vector<std::unique_ptr<std::function<void()>>> timer_fns_;  // stable addresses for timer callbacks
+  bool stopping_ = false;
+  struct Ctx {
+    Supervisor* self;
+    size_t index;
+  };
+  std::vector<Ctx> ctx_;
+};
+
+}  // namespace c1m::net

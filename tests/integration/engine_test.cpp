@@ -1,0 +1,223 @@
+// The engine on loopback: real server and client processes, several workers each side.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "process.hpp"
+
+namespace c1m::test {
+namespace {
+
+using json = nlohmann::json;
+
+json read_json(const std::string& path) {
+  auto j = json::parse(read_file(path), nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << path;
+  return j;
+}
+
+// Each test has its own ports, so a slow teardown in one cannot disturb the next.
+struct Ports {
+  int data;
+  int admin;
+};
+
+class Engine : public ::testing::Test {
+ protected:
+  std::string dir = temp_dir();
+  std::string record = dir + "/record.json";
+};
+
+TEST_F(Engine, TwentyPortsTwentySourcesReachTwentyThousandAndAllCountsAgree) {
+  Ports p{21000, 21100};
+  Process server({"server", "--listen", "127.0.0.1:21000-21019", "--expect", "20k", "--workers", "4", "--admin",
+                  "127.0.0.1:" + std::to_string(p.admin), "--duration", "60s"});
+  ASSERT_NE(http_get_local(p.admin, "/stats", 5000), "") << server.err();
+  Process client({"client", "--target", "127.0.0.1:21000-21019", "--source", "127.0.0.2-127.0.0.21", "--connections", "20k",
+                  "--workers", "4", "--hold", "1s", "--ping-interval", "500ms", "--server-stats",
+                  "127.0.0.1:" + std::to_string(p.admin), "--json", record, "--progress", "off"});
+  ASSERT_EQ(client.wait(60000), 0) << client.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "complete") << r["reason"];
+  EXPECT_EQ(r["config"]["connections"], 20000);
+  EXPECT_EQ(r["limits"]["workers"], 4);
+  EXPECT_EQ(r["results"]["established_peak_client"], 20000);
+  EXPECT_EQ(r["results"]["established_peak_server"], 20000);
+  // The kernel's own count (the article's `ss` check): both ends of every connection, in this namespace.
+  EXPECT_GE(r["results"]["kernel_tcp_inuse_delta"].get<int64_t>(), 40000);
+  EXPECT_EQ(r["results"]["errors_total"], 0);
+  EXPECT_GT(r["results"]["time_to_target_s"].get<double>(), 0);
+  EXPECT_GT(r["results"]["connect_latency_ms"]["count"].get<int>(), 19999);
+  EXPECT_GT(r["results"]["pongs_received"].get<int>(), 0);
+  EXPECT_EQ(r["results"]["ping_rtt_ms"]["count"], r["results"]["pongs_received"]);
+  EXPECT_EQ(r["topology"]["sources"].size(), 20u);
+  EXPECT_EQ(r["topology"]["targets"].size(), 20u);
+  EXPECT_EQ(r["approach"], "custom");  // 20 x 20: neither of the article's two layouts
+  EXPECT_LT(r["memory"]["user_bytes_per_connection_client"].get<double>(), 400);
+
+  std::string metrics = http_get_local(p.admin, "/metrics", 2000);
+  EXPECT_NE(metrics.find("c1m_server_accepted_total 20000"), std::string::npos) << metrics;
+  server.signal(SIGTERM);
+  ASSERT_EQ(server.wait(10000), 0) << server.err();
+  json final_stats = json::parse(server.out());
+  EXPECT_EQ(final_stats["connections_peak"], 20000);
+  EXPECT_EQ(final_stats["errors"]["emfile_enfile"], 0);
+  EXPECT_EQ(final_stats["workers"], 4);
+}
+
+TEST_F(Engine, ArticleApproachesAreNamedFromTheLayout) {
+  Process server({"server", "--listen", "127.0.0.1:21200-21219", "--expect", "2k", "--workers", "2", "--duration", "30s"});
+  usleep(300000);
+  Process a1({"client", "--target", "127.0.0.1:21200", "--source", "127.0.0.2-127.0.0.21", "-n", "1000", "--hold", "0",
+              "--json", record, "--progress", "off"});
+  ASSERT_EQ(a1.wait(30000), 0) << a1.err();
+  EXPECT_EQ(read_json(record)["approach"], "multi-ip");
+  Process a2({"client", "--target", "127.0.0.1:21200-21219", "--source", "127.0.0.2", "-n", "1000", "--hold", "0", "--json",
+              record, "--progress", "off"});
+  ASSERT_EQ(a2.wait(30000), 0) << a2.err();
+  EXPECT_EQ(read_json(record)["approach"], "multi-port");
+}
+
+TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
+  Ports p{21300, 21301};
+  // 200 files, but told to hold up to 1000: it runs out of descriptors for real.
+  Process server({"server", "--listen", "127.0.0.1:21300", "--workers", "1", "--max-per-worker", "1000", "--admin",
+                  "127.0.0.1:" + std::to_string(p.admin), "--duration", "60s"},
+                 200);
+  ASSERT_NE(http_get_local(p.admin, "/stats", 5000), "") << server.err();
+  Process flood({"client", "--target", "127.0.0.1:21300", "-n", "400", "--workers", "1", "--hold", "2s", "--ping-interval",
+                 "200ms", "--server-stats", "127.0.0.1:" + std::to_string(p.admin),
+                 "--connect-timeout", "3s", "--json", record, "--progress", "off"});
+  EXPECT_EQ(flood.wait(30000), 1) << flood.err();  // not everything got in: a failed run, said so
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "failed");
+  int64_t held = r["results"]["established_peak_server"].get<int64_t>();
+  EXPECT_GT(held, 100);
+  EXPECT_LT(held, 200);
+  // Turned away promptly (reset or closed), not left to time out.
+  EXPECT_EQ(r["results"]["errors"]["etimedout"], 0) << r["reason"];
+  EXPECT_GT(r["results"]["errors"]["econnreset"].get<int>() + r["results"]["errors"]["peer_closed"].get<int>(), 0);
+  EXPECT_GT(r["results"]["pongs_received"].get<int>(), 0);  // the held ones were served all along
+
+  ASSERT_TRUE(server.running()) << server.err();
+  json stats = json::parse(http_get_local(p.admin, "/stats", 2000));
+  EXPECT_GT(stats["errors"]["emfile_enfile"].get<int>(), 0);
+  // Once the flood has gone, a new client gets every connection: the server did not wedge.
+  Process after({"client", "--target", "127.0.0.1:21300", "-n", "100", "--workers", "1", "--hold", "500ms", "--json", record,
+                 "--progress", "off"});
+  EXPECT_EQ(after.wait(30000), 0) << after.err();
+  EXPECT_EQ(read_json(record)["results"]["established_peak_client"], 100);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(10000), 0);
+}
+
+TEST_F(Engine, SigintMidRampLeavesAnInterruptedRecord) {
+  Process server({"server", "--listen", "127.0.0.1:21400", "--expect", "20k", "--workers", "2", "--duration", "60s"});
+  usleep(300000);
+  Process client({"client", "--target", "127.0.0.1:21400", "--source", "127.0.0.2-127.0.0.21", "-n", "20k", "--rate", "2k",
+                  "--workers", "2", "--json", record, "--progress", "off"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  client.signal(SIGINT);
+  EXPECT_EQ(client.wait(10000), 130) << client.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "interrupted");
+  EXPECT_NE(r["reason"].get<std::string>().find("SIGINT"), std::string::npos);
+  uint64_t got = r["results"]["established_peak_client"].get<uint64_t>();
+  EXPECT_GT(got, 1000u);
+  EXPECT_LT(got, 20000u);
+  EXPECT_TRUE(r["results"]["time_to_target_s"].is_null());
+}
+
+TEST_F(Engine, RateIsHonoured) {
+  Process server({"server", "--listen", "127.0.0.1:21450", "--expect", "3k", "--workers", "1", "--duration", "30s"});
+  usleep(300000);
+  Process client({"client", "--target", "127.0.0.1:21450", "-n", "3000", "--rate", "1k", "--workers", "2", "--hold", "0",
+                  "--json", record, "--progress", "off"});
+  ASSERT_EQ(client.wait(30000), 0) << client.err();
+  double t = read_json(record)["results"]["time_to_target_s"].get<double>();
+  EXPECT_GT(t, 2.5);  // 3,000 at 1,000/s
+  EXPECT_LT(t, 6.0);
+}
+
+TEST_F(Engine, RefusingTargetGivesCountedErrorsAndARecord) {
+  Process client({"client", "--target", "127.0.0.1:21500", "-n", "500", "--workers", "2", "--json", record, "--progress", "off"});
+  EXPECT_EQ(client.wait(30000), 1) << client.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_EQ(r["results"]["errors"]["econnrefused"], 500);
+  EXPECT_NE(r["reason"].get<std::string>().find("500 econnrefused"), std::string::npos);
+}
+
+TEST_F(Engine, VanishingServerIsCountedNotAHang) {
+  Process server({"server", "--listen", "127.0.0.1:21600", "--expect", "2k", "--workers", "2", "--duration", "60s"});
+  usleep(300000);
+  Process client({"client", "--target", "127.0.0.1:21600", "-n", "2000", "--hold", "5s", "--json", record, "--progress", "off"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  server.signal(SIGKILL);  // the parent dies; its workers follow it (PDEATHSIG)
+  EXPECT_EQ(client.wait(20000), 1) << client.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_EQ(r["results"]["established_peak_client"], 2000);
+  EXPECT_EQ(r["results"]["errors"]["peer_closed"].get<int>() + r["results"]["errors"]["econnreset"].get<int>(), 2000);
+}
+
+// Bad input: one line naming the flag, the value and what is wrong; exit 2; nothing started.
+struct BadInput {
+  std::vector<std::string> args;
+  std::string says;
+};
+
+class BadFlags : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(BadFlags, OneLineExitTwo) {
+  Process p(GetParam().args);
+  EXPECT_EQ(p.wait(10000), 2) << p.err();
+  std::string err = p.err();
+  EXPECT_NE(err.find(GetParam().says), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Engine, BadFlags,
+    ::testing::Values(
+        BadInput{{"client", "--target", "8.8.8.8:53"}, "--target 8.8.8.8:53: not loopback"},
+        BadInput{{"client", "--target", "127.0.0.1:9000-8000"}, "is reversed"},
+        BadInput{{"client", "--target", "127.0.0.1:70000"}, "outside 1-65535"},
+        BadInput{{"client", "--target", "localhost:9000"}, "not a numeric IPv4 address"},
+        BadInput{{"client", "--source", "127.0.0.21-127.0.0.2"}, "--source '127.0.0.21-127.0.0.2'"},
+        BadInput{{"client", "--source", "192.0.2.1"}, "--source 192.0.2.1: cannot bind"},
+        BadInput{{"client", "--rate", "5x"}, "--rate '5x': unknown suffix"},
+        BadInput{{"client", "--connections", "0"}, "--connections must be at least 1"},
+        BadInput{{"client", "--connections", "lots"}, "--connections 'lots'"},
+        BadInput{{"client", "--hold", "3q"}, "--hold '3q': unknown unit"},
+        BadInput{{"client", "--ping-interval", "1ms"}, "--ping-interval '1ms'"},
+        BadInput{{"client", "--json", "/nonexistent/dir/r.json"}, "--json /nonexistent/dir/r.json: directory"},
+        BadInput{{"client", "--target", "127.0.0.1:9000", "--source", "127.0.0.2", "-n", "2m"}, "source ports per pair"},
+        BadInput{{"client", "--approach", "sideways"}, "--approach"},
+        BadInput{{"client", "--bogus"}, "--bogus"},
+        BadInput{{"server", "--listen", "127.0.0.1:0"}, "--listen '127.0.0.1:0'"},
+        BadInput{{"server", "--backlog", "-5"}, "--backlog"},
+        BadInput{{"server", "--admin", "127.0.0.1:9100-9101"}, "expected one ADDRESS:PORT"},
+        BadInput{{"server", "--expect", "1g"}, "workers"},
+        BadInput{{"doctor", "--connections", "x"}, "--connections 'x'"},
+        BadInput{{"frobnicate"}, "frobnicate"}));
+
+TEST(EngineListen, PortAlreadyTakenIsOneLineExitTwo) {
+  Process holder({"server", "--listen", "127.0.0.1:21700", "--workers", "1", "--duration", "20s"});
+  usleep(300000);
+  // A plain (non-reuseport) socket on the same port is what another program would hold; c1m's own
+  // listeners share by SO_REUSEPORT, so take the admin port of a running server instead.
+  Process admin_holder({"server", "--listen", "127.0.0.1:21701", "--workers", "1", "--admin", "127.0.0.1:21702", "--duration", "20s"});
+  ASSERT_NE(http_get_local(21702, "/stats", 5000), "");
+  Process clash({"server", "--listen", "127.0.0.1:21703", "--workers", "1", "--admin", "127.0.0.1:21702", "--duration", "5s"});
+  EXPECT_EQ(clash.wait(10000), 2) << clash.err();
+  EXPECT_NE(clash.err().find("--admin cannot listen on 127.0.0.1:21702"), std::string::npos) << clash.err();
+}
+
+}  // namespace
+}  // namespace c1m::test

@@ -1,0 +1,77 @@
+#include "core/histogram.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+namespace c1m {
+
+TEST(Histogram, BucketsCoverEveryValueInOrder) {
+  // Every value falls in a bucket whose [low, high) holds it, and buckets never go backwards.
+  int last = -1;
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 129ull, 255ull, 256ull, 1000ull, 123456ull, 9999999ull, 1ull << 35}) {
+    int b = Histogram::bucket_of(v);
+    EXPECT_LE(Histogram::bucket_low(b), v) << v;
+    EXPECT_GT(Histogram::bucket_high(b), v) << v;
+    EXPECT_GE(b, last);
+    last = b;
+  }
+  EXPECT_EQ(Histogram::bucket_of(UINT64_MAX), Histogram::kBuckets - 1);
+}
+
+TEST(Histogram, ExactBelow128) {
+  Histogram h;
+  for (uint64_t v = 1; v <= 100; ++v) h.record(v);
+  EXPECT_EQ(h.count(), 100u);
+  EXPECT_EQ(h.quantile(0.5), 50u);
+  EXPECT_EQ(h.quantile(0.99), 99u);
+  EXPECT_EQ(h.min(), 1u);
+  EXPECT_EQ(h.max(), 100u);
+  EXPECT_DOUBLE_EQ(h.mean(), 50.5);
+}
+
+TEST(Histogram, QuantilesWithinTwoPercentOfExact) {
+  std::mt19937_64 rng(42);
+  std::lognormal_distribution<double> dist(7.0, 1.5);
+  std::vector<uint64_t> values;
+  Histogram h;
+  for (int i = 0; i < 200000; ++i) {
+    uint64_t v = static_cast<uint64_t>(dist(rng));
+    values.push_back(v);
+    h.record(v);
+  }
+  std::sort(values.begin(), values.end());
+  for (double q : {0.5, 0.9, 0.99, 0.999}) {
+    double exact = static_cast<double>(values[static_cast<size_t>(q * values.size()) - 1]);
+    double got = static_cast<double>(h.quantile(q));
+    EXPECT_NEAR(got, exact, exact * 0.02 + 1) << "q=" << q;
+  }
+}
+
+TEST(Histogram, MergeEqualsRecordingEverythingInOne) {
+  Histogram a, b, all;
+  for (uint64_t v = 0; v < 5000; v += 7) {
+    (v % 2 ? a : b).record(v * 13);
+    all.record(v * 13);
+  }
+  a.merge(b);
+  EXPECT_EQ(a.count(), all.count());
+  EXPECT_EQ(a.min(), all.min());
+  EXPECT_EQ(a.max(), all.max());
+  EXPECT_EQ(a.buckets(), all.buckets());
+  EXPECT_EQ(a.quantile(0.9), all.quantile(0.9));
+}
+
+TEST(Histogram, EmptyIsZeroNotGarbage) {
+  Histogram h, empty;
+  EXPECT_EQ(h.quantile(0.5), 0u);
+  EXPECT_EQ(h.min(), 0u);
+  h.record(10);
+  h.merge(empty);
+  EXPECT_EQ(h.min(), 10u);
+  EXPECT_EQ(h.count(), 1u);
+}
+
+}  // namespace c1m
