@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 export COMPOSE
 
-.PHONY: help setup build build-asan test test-unit test-asan test-lab bench-native bench-lab doctor host-tune \
+.PHONY: help setup build build-asan test test-unit test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
         images lab-up lab-down lab-status run-srv run-cli clean
 
 help:
@@ -69,3 +69,21 @@ run-cli: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
+
+images: build
+	@lab/lab.sh images
+
+lab-up: build
+	@lab/lab.sh up
+
+lab-down:
+	@lab/lab.sh down
+
+lab-status:
+	@lab/lab.sh status
+
+lab-collect: build
+	@lab/lab.sh collect $(DIR)
+
+bench-lab: build
+	@lab/bench-lab.sh

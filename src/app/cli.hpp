@@ -33,5 +33,6 @@ Command add_server_command(CLI::App& root);
 Command add_client_command(CLI::App& root);
 Command add_doctor_command(CLI::App& root);
 Command add_host_tune_command(CLI::App& root);
+Command add_collect_command(CLI::App& root);
 
 }  // namespace c1m::app

@@ -111,7 +111,17 @@ void warn_about_host(ResolvedClient& r) {
   }
 }
 
-ResolvedClient resolve(const ClientOptions& o) {
+// "{hostname}" in a --json path becomes this host's name: one record per container from one command.
+std::string expand_json_path(std::string path) {
+  size_t at = path.find("{hostname}");
+  if (at == std::string::npos) return path;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return path.replace(at, 10, host);
+}
+
+ResolvedClient resolve(ClientOptions& o) {
+  o.json = expand_json_path(o.json);
   ResolvedClient r;
   r.plan.targets = require(parse_endpoint_list(o.target), "--target", o.target);
   if (!o.source.empty()) r.plan.sources = require(parse_address_list(o.source), "--source", o.source);
@@ -479,7 +489,7 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")->capture_default_str();
   c->add_option("--workers", o->workers, "worker processes (default: from --connections and the open-files limit)");
   c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT, read for its side of the count");
-  c->add_option("--json", o->json, "write the run record here (- for stdout)");
+  c->add_option("--json", o->json, "write the run record here (- for stdout; {hostname} is replaced)");
   c->add_option("--approach", o->approach, "label for the record")
       ->check(CLI::IsMember({"auto", "multi-ip", "multi-port", "custom"}))->capture_default_str();
   c->add_option("--progress", o->progress, "live status line")->check(CLI::IsMember({"auto", "tty", "plain", "off"}))->capture_default_str();

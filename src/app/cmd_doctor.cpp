@@ -17,6 +17,7 @@ struct DoctorOptions {
   std::string connections = "1m";
   bool both_ends_here = false;
   bool quiet = false;
+  bool print_max = false;
 };
 
 uint64_t parse_connections(const DoctorOptions& o) {
@@ -28,6 +29,10 @@ uint64_t parse_connections(const DoctorOptions& o) {
 int run_doctor(const DoctorOptions& o) {
   uint64_t n = parse_connections(o);
   DoctorReport r = diagnose(read_host_facts(), n, o.both_ends_here);
+  if (o.print_max) {
+    std::printf("%llu %s\n", static_cast<unsigned long long>(r.max_connections), r.limited_by.c_str());
+    return 0;
+  }
   std::printf("c1m doctor: %s connections, %s\n", format_count(static_cast<double>(n)).c_str(),
               o.both_ends_here ? "client and server on this host (2 sockets each)" : "this side only (1 socket each)");
   for (const auto& f : r.findings) {
@@ -89,6 +94,7 @@ Command add_doctor_command(CLI::App& root) {
   CLI::App* c = root.add_subcommand("doctor", "check that this host can hold N connections, and say what limits it");
   add_flags(c, *o);
   c->add_flag("--quiet,-q", o->quiet, "print only what is not ok, and the verdict");
+  c->add_flag("--print-max", o->print_max, "print only the most connections this host can hold, and what limits it");
   return {c, [o] { return run_doctor(*o); }};
 }
 

@@ -47,6 +47,22 @@ void Histogram::merge(const Histogram& o) {
   max_ = std::max(max_, o.max_);
 }
 
+bool Histogram::from_sparse(const std::vector<std::pair<int, uint64_t>>& buckets, uint64_t sum, uint64_t min, uint64_t max,
+                            Histogram& out) {
+  out = Histogram{};
+  for (auto [b, n] : buckets) {
+    if (b < 0 || b >= kBuckets) return false;
+    out.buckets_[b] += n;
+    out.count_ += n;
+  }
+  if (out.count_ == 0) return true;
+  if (min > max) return false;
+  out.sum_ = sum;
+  out.min_ = min;
+  out.max_ = max;
+  return true;
+}
+
 uint64_t Histogram::quantile(double q) const {
   if (count_ == 0) return 0;
   q = std::clamp(q, 0.0, 1.0);

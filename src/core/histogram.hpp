@@ -4,6 +4,8 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace c1m {
 
@@ -27,6 +29,10 @@ class Histogram {
   static uint64_t bucket_high(int bucket);  // exclusive
 
   const std::array<uint64_t, kBuckets>& buckets() const { return buckets_; }
+  uint64_t sum() const { return sum_; }
+  // Rebuilds a histogram from its non-empty buckets (as a record stores them); false if inconsistent.
+  static bool from_sparse(const std::vector<std::pair<int, uint64_t>>& buckets, uint64_t sum, uint64_t min, uint64_t max,
+                          Histogram& out);
 
  private:
   std::array<uint64_t, kBuckets> buckets_{};

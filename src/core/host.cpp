@@ -1,5 +1,8 @@
 #include "core/host.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -66,6 +69,19 @@ ojson host_fingerprint() {
   h["cpus"] = sysconf(_SC_NPROCESSORS_ONLN);
   auto mem = procfs::parse_meminfo(procfs::read_text("/proc/meminfo").value_or(""));
   h["mem_total_bytes"] = mem.count("MemTotal") ? ojson(mem["MemTotal"]) : ojson(nullptr);
+  // This host's own IPv4 addresses (loopback aside): in the lab, each client container's one address.
+  ojson addresses = ojson::array();
+  ifaddrs* ifs = nullptr;
+  if (getifaddrs(&ifs) == 0) {
+    for (ifaddrs* i = ifs; i; i = i->ifa_next) {
+      if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+      char buf[INET_ADDRSTRLEN];
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, buf, sizeof buf);
+      if (std::string(buf).rfind("127.", 0) != 0) addresses.push_back(buf);
+    }
+    freeifaddrs(ifs);
+  }
+  h["addresses"] = addresses;
   // The lab sets these in each container; natively they are absent.
   const char* runtime = std::getenv("C1M_CONTAINER_RUNTIME");
   const char* compose = std::getenv("C1M_COMPOSE_VERSION");
@@ -86,7 +102,7 @@ ojson process_limits() {
 ojson namespaced_sysctls() {
   ojson s;
   for (const char* n : {"net.ipv4.ip_local_port_range", "net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog",
-                        "net.ipv4.tcp_syncookies", "net.ipv4.tcp_tw_reuse"})
+                        "net.ipv4.tcp_syncookies", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_migrate_req"})
     s[n] = sysctl_value(n);
   return s;
 }

@@ -37,6 +37,13 @@ ojson opt(const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr
 
 }  // namespace
 
+ojson histogram_json(const Histogram& h) {
+  ojson buckets = ojson::array();
+  for (int b = 0; b < Histogram::kBuckets; ++b)
+    if (h.buckets()[b]) buckets.push_back({b, h.buckets()[b]});
+  return {{"unit", "us"}, {"sum", h.sum()}, {"min", h.min()}, {"max", h.max()}, {"buckets", buckets}};
+}
+
 ojson latency_summary_ms(const Histogram& h) {
   ojson j;
   j["count"] = h.count();
@@ -102,6 +109,9 @@ ojson build_client_record(const ClientRun& run) {
   res["connect_rate_per_s"] = rate_window > 0 ? ojson(static_cast<double>(t.connected_total) / rate_window) : ojson(nullptr);
   res["connect_latency_ms"] = latency_summary_ms(run.histograms.connect_us);
   res["ping_rtt_ms"] = latency_summary_ms(run.histograms.rtt_us);
+  // The whole distributions, sparse, so records from many clients merge into exact percentiles.
+  res["connect_latency_histogram"] = histogram_json(run.histograms.connect_us);
+  res["ping_rtt_histogram"] = histogram_json(run.histograms.rtt_us);
   res["pings_sent"] = t.pings_sent;
   res["pongs_received"] = t.pongs_received;
   res["source_port_fallbacks"] = t.source_port_fallbacks;

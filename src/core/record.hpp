@@ -55,6 +55,8 @@ struct ClientRun {
 };
 
 ojson latency_summary_ms(const Histogram& h);
+// {unit, sum, min, max, buckets: [[index, count], ...]}: the histogram, non-empty buckets only.
+ojson histogram_json(const Histogram& h);
 ojson build_client_record(const ClientRun& run);
 
 // Kernel memory per socket: Slab growth over the host-wide growth in allocated TCP sockets

@@ -172,6 +172,10 @@ struct BadInput {
   std::string says;
 };
 
+void PrintTo(const BadInput& b, std::ostream* os) {
+  for (const auto& a : b.args) *os << a << ' ';
+}
+
 class BadFlags : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(BadFlags, OneLineExitTwo) {

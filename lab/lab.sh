@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The container lab: lab.sh up | down | status | collect [DIR]
+#   up      preflight, images, veth parent, server, clients, collect one record into results/
+#   down    containers, networks, veth: nothing left behind
+#   status  what runs and how many connections each side holds
+# Settings (environment; defaults in brackets):
+#   APPROACH [multi-ip] or multi-port   N [1000000] connections   HOLD [30s]
+#   CLIENTS  [20 for multi-ip, 1 for multi-port]   C1M_NOFILE [20000] per container
+#   C1M_SUBNET [198.18.0.0/15]   C1M_PARENT [c1m0, a veth pair made here]   FORCE=1 past the preflight
+set -euo pipefail
+cd "$(dirname "$0")/.."
+C1M=${C1M:-build/c1m}
+COMPOSE=${COMPOSE:-$(docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)}
+PROJECT=c1m
+VETH=c1m0
+VETH_PEER=c1m0p
+
+die() { echo "lab: $*" >&2; exit 2; }   # bad input or an unready host: one line, exit 2
+say() { echo "lab: $*"; }
+
+compose() { $COMPOSE -p "$PROJECT" "$@"; }
+
+need_docker() {
+  docker info >/dev/null 2>&1 || die "no Docker engine answers here (docker info failed): start it, or use make bench-native"
+}
+
+# --- settings, validated before anything starts ---------------------------------------------------
+resolve_settings() {
+  APPROACH=${APPROACH:-multi-ip}
+  case "$APPROACH" in
+    multi-ip) CLIENTS=${CLIENTS:-20}; PORTS=${C1M_SERVER_PORTS:-9000} ;;
+    multi-port) CLIENTS=${CLIENTS:-1}; PORTS=${C1M_SERVER_PORTS:-9000-9019} ;;
+    *) die "APPROACH=$APPROACH: unknown approach (multi-ip or multi-port)" ;;
+  esac
+  N_GIVEN=${N:+yes}
+  N=${N:-1000000}
+  [[ "$N" =~ ^[0-9]+$ && "$N" -gt 0 ]] || die "N=$N: not a positive whole number of connections"
+  [[ "$CLIENTS" =~ ^[0-9]+$ && "$CLIENTS" -gt 0 && "$CLIENTS" -le 200 ]] || die "CLIENTS=$CLIENTS: expected 1-200"
+  C1M_SUBNET=${C1M_SUBNET:-198.18.0.0/15}
+  [[ "$C1M_SUBNET" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)/([0-9]+)$ ]] || die "C1M_SUBNET=$C1M_SUBNET: expected A.B.C.D/PREFIX"
+  local prefix=${BASH_REMATCH[5]}
+  # The server, the gateway and every client need an address: 2^(32-prefix) - 4 of them at most.
+  (( prefix <= 30 && (1 << (32 - prefix)) - 4 >= CLIENTS + 1 )) || die "C1M_SUBNET=$C1M_SUBNET holds fewer than $CLIENTS clients and a server"
+  if [ "$C1M_SUBNET" = "198.18.0.0/15" ]; then
+    C1M_SERVER_IP=${C1M_SERVER_IP:-198.18.0.2}; C1M_GATEWAY=${C1M_GATEWAY:-198.18.0.1}; C1M_CLIENT_RANGE=${C1M_CLIENT_RANGE:-198.18.1.0/24}
+  else
+    [ -n "${C1M_SERVER_IP:-}" ] && [ -n "${C1M_GATEWAY:-}" ] && [ -n "${C1M_CLIENT_RANGE:-}" ] ||
+      die "C1M_SUBNET=$C1M_SUBNET: also set C1M_SERVER_IP, C1M_GATEWAY and C1M_CLIENT_RANGE inside it"
+  fi
+  C1M_PARENT=${C1M_PARENT:-$VETH}
+  if [ "$C1M_PARENT" != "$VETH" ] && ! ip link show "$C1M_PARENT" >/dev/null 2>&1; then
+    die "C1M_PARENT=$C1M_PARENT: no such network interface"
+  fi
+  (( N % CLIENTS == 0 )) || die "N=$N does not divide over $CLIENTS clients"
+  C1M_NOFILE=${C1M_NOFILE:-20000}
+  HOLD=${HOLD:-30s}
+}
+
+# The host must hold the run: check, say, never change it here (make host-tune does, when asked).
+preflight() {
+  local max limit
+  read -r max limit < <("$C1M" doctor --connections "$N" --both-ends-here --print-max)
+  if (( N > max )); then
+    if [ -n "${FORCE:-}" ]; then
+      say "FORCE=1: running $N although the preflight says about $max (limited by $limit)"
+    elif [ -n "$N_GIVEN" ]; then
+      die "N=$N is more than this host can hold (about $max, limited by $limit): lower N, see make doctor, run make host-tune, or FORCE=1"
+    else
+      "$C1M" doctor --connections "$N" --both-ends-here --quiet || true
+      N=$(( max / CLIENTS * CLIENTS ))
+      say "this host can hold about $max connections (limited by $limit), not 1,000,000: running N=$N (make host-tune, then again, for more)"
+    fi
+  fi
+}
+
+build_images() {
+  local stage=build/image sha version
+  mkdir -p "$stage"
+  strip -o "$stage/c1m" "$C1M"
+  sha=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+  version=$("$C1M" --version | awk '{print $2}')
+  for role in server client; do
+    DOCKER_BUILDKIT=0 docker build -q -f docker/Dockerfile --target "$role" --build-arg C1M_VERSION="$version" --build-arg C1M_GIT_SHA="$sha" \
+      -t "c1m-$role:latest" "$stage" >/dev/null
+  done
+  say "images c1m-server and c1m-client built ($(du -h "$stage/c1m" | cut -f1) binary, FROM scratch)"
+}
+
+make_parent() {
+  [ "$C1M_PARENT" = "$VETH" ] || return 0
+  if ! ip link show "$VETH" >/dev/null 2>&1; then
+    ip link add "$VETH" type veth peer name "$VETH_PEER" || die "cannot create the veth pair $VETH/$VETH_PEER (needs root, CAP_NET_ADMIN)"
+  fi
+  ip link set "$VETH" up
+  ip link set "$VETH_PEER" up
+}
+
+# What compose reads: also lets `docker compose run client` find the running lab.
+write_env() {
+  cat > .env <<ENV
+COMPOSE_PROJECT_NAME=$PROJECT
+C1M_PARENT=$C1M_PARENT
+C1M_SUBNET=$C1M_SUBNET
+C1M_GATEWAY=$C1M_GATEWAY
+C1M_CLIENT_RANGE=$C1M_CLIENT_RANGE
+C1M_SERVER_IP=$C1M_SERVER_IP
+C1M_SERVER_PORTS=$PORTS
+C1M_CONNECTIONS=$N
+C1M_PER_CLIENT=$(( N / CLIENTS ))
+C1M_APPROACH=$APPROACH
+C1M_HOLD=$HOLD
+C1M_NOFILE=$C1M_NOFILE
+C1M_RUN_DIR=$RUN_DIR
+C1M_CONTAINER_RUNTIME=docker $(docker version -f '{{.Server.Version}}' 2>/dev/null)
+C1M_COMPOSE_VERSION=$($COMPOSE version --short 2>/dev/null || echo unknown)
+ENV
+}
+
+wait_for_stats() {
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  compose logs server | tail -5
+  die "the server's /stats did not answer within 20 s"
+}
+
+client_ids() { docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=client"; }
+
+up() {
+  resolve_settings
+  need_docker
+  preflight
+  build_images
+  make_parent
+  RUN_DIR=./results/.lab/$(date -u +%Y%m%dT%H%M%SZ)-$APPROACH
+  mkdir -p "$RUN_DIR"
+  chmod 0777 "$RUN_DIR"  # the clients run as nobody
+  write_env
+  compose down --remove-orphans -t 5 >/dev/null 2>&1 || true
+  say "$APPROACH: $N connections from $CLIENTS client container(s) to $C1M_SERVER_IP:$PORTS on macvlan over $C1M_PARENT"
+  compose up -d server
+  wait_for_stats
+  compose up -d --scale client="$CLIENTS" client
+  # Bounded: the clients stop by themselves after ramp (10m at most) and hold.
+  local deadline=$(( SECONDS + 900 ))
+  while [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=client")" ]; do
+    (( SECONDS < deadline )) || { say "clients still running after 15 min: stopping them"; compose stop -t 20 client; break; }
+    sleep 2
+  done
+  collect "$RUN_DIR"
+}
+
+collect() {
+  local dir=${1:?run directory}
+  local names="" lab_json="$dir/lab.json"
+  for id in $(client_ids); do names+="${names:+,}$(docker inspect -f '{{.Config.Hostname}}' "$id")"; done
+  python3 - "$lab_json" <<PY
+import json, subprocess, sys
+def sh(*a):
+    try: return subprocess.run(a, capture_output=True, text=True, timeout=20).stdout.strip()
+    except Exception: return None
+ids = {r: sh("docker", "image", "inspect", "-f", "{{.Id}}", f"c1m-{r}:latest") for r in ("server", "client")}
+json.dump({"runtime": "docker " + (sh("docker", "version", "-f", "{{.Server.Version}}") or "unknown"),
+           "compose": "${COMPOSE}", "compose_version": sh(*"${COMPOSE}".split(), "version", "--short"),
+           "images": ids, "network": {"driver": "macvlan", "parent": "${C1M_PARENT:-$VETH}", "subnet": "${C1M_SUBNET:-}"},
+           "configured": {"client_sysctls": {"net.ipv4.ip_local_port_range": "${C1M_PORT_RANGE:-1024 65535}"},
+                          "server_sysctls": {"net.core.somaxconn": "65535", "net.ipv4.tcp_max_syn_backlog": "65535", "net.ipv4.tcp_migrate_req": "1"},
+                          "nofile": int("${C1M_NOFILE:-20000}")}}, open(sys.argv[1], "w"), indent=2)
+PY
+  "$C1M" collect --dir "$dir" --out results --approach "${APPROACH:-multi-ip}" --expect "$names" --lab "$lab_json"
+}
+
+down() {
+  compose down --remove-orphans -t 20 >/dev/null 2>&1 || true
+  if ip link show "$VETH" >/dev/null 2>&1; then ip link del "$VETH"; fi
+  local left
+  left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"; docker network ls -q --filter "label=com.docker.compose.project=$PROJECT")
+  [ -z "$left" ] || die "left behind: $left"
+  say "down: no container, network or veth left"
+}
+
+status() {
+  docker ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}\t{{.Status}}' | sort
+  if curl -sf "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" -o /tmp/c1m-stats.json 2>/dev/null; then
+    python3 -c "import json; s=json.load(open('/tmp/c1m-stats.json')); print(f'server: {s[\"connections\"]} connections held (peak {s[\"connections_peak\"]}), {s[\"workers_alive\"]}/{s[\"workers\"]} workers, errors {sum(s[\"errors\"].values())}')"
+  else
+    echo "server: not answering on 127.0.0.1:${C1M_ADMIN_PORT:-9100}"
+  fi
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  collect) set -a; [ -f .env ] && . ./.env; set +a; collect "${2:-${C1M_RUN_DIR:-}}" ;;
+  images) build_images ;;
+  *) die "usage: lab.sh up | down | status | images | collect [DIR]" ;;
+esac

@@ -1,0 +1,233 @@
+#include "core/collect.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "build_info.hpp"
+#include "core/histogram.hpp"
+#include "core/host.hpp"
+#include "core/record.hpp"
+
+namespace c1m {
+namespace {
+
+// "2026-11-24T09:00:00.123Z" -> unix ms; -1 if malformed.
+int64_t parse_iso_ms(const std::string& s) {
+  tm t{};
+  int ms = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec, &ms) != 7)
+    return -1;
+  t.tm_year -= 1900;
+  t.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&t)) * 1000 + ms;
+}
+
+double num(const ojson& j, const char* pointer, double fallback = 0) {
+  ojson::json_pointer p(pointer);
+  return j.contains(p) && j.at(p).is_number() ? j.at(p).get<double>() : fallback;
+}
+
+Histogram histogram_of(const ojson& h) {
+  Histogram out;
+  if (!h.is_object() || !h.contains("buckets")) return out;
+  std::vector<std::pair<int, uint64_t>> buckets;
+  for (const auto& b : h["buckets"])
+    if (b.is_array() && b.size() == 2 && b[0].is_number_integer() && b[1].is_number_unsigned())
+      buckets.emplace_back(b[0].get<int>(), b[1].get<uint64_t>());
+  Histogram::from_sparse(buckets, h.value("sum", uint64_t{0}), h.value("min", uint64_t{0}), h.value("max", uint64_t{0}), out);
+  return out;
+}
+
+}  // namespace
+
+ojson read_record(const std::string& path, std::string& error) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return error = path + ": cannot read it", nullptr;
+  if (S_ISDIR(st.st_mode)) return error = path + ": is a directory, not a record", nullptr;
+  if (st.st_size == 0) return error = path + ": empty file", nullptr;
+  if (static_cast<size_t>(st.st_size) > kMaxRecordBytes)
+    return error = path + ": " + std::to_string(st.st_size) + " bytes, larger than any record (64 MiB); not parsed", nullptr;
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  ojson j = ojson::parse(ss.str(), nullptr, false);
+  if (j.is_discarded()) return error = path + ": not valid JSON", nullptr;
+  if (!j.is_object()) return error = path + ": /: expected an object", nullptr;
+  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer())
+    return error = path + ": /schema_version: missing or not an integer", nullptr;
+  if (j["schema_version"] != kSchemaVersion)
+    return error = path + ": /schema_version: " + j["schema_version"].dump() + " is not a version this build reads (" +
+                   std::to_string(kSchemaVersion) + ")", nullptr;
+  for (const char* p : {"/status", "/results/established_peak_client", "/started_at"})
+    if (!j.contains(ojson::json_pointer(p))) return error = path + ": " + p + ": missing", nullptr;
+  return j;
+}
+
+ojson merge_client_records(const CollectRequest& req) {
+  std::vector<const ojson*> recs;
+  std::vector<std::string> problems;
+  for (const auto& p : req.clients) {
+    if (p.record.is_object()) recs.push_back(&p.record);
+    else problems.push_back(p.name + ": " + (p.problem.empty() ? "no record" : p.problem));
+  }
+  int64_t start_ms = INT64_MAX, end_ms = 0;
+  for (auto* r : recs) {
+    start_ms = std::min(start_ms, parse_iso_ms((*r)["started_at"].get<std::string>()));
+    end_ms = std::max(end_ms, parse_iso_ms(r->value("ended_at", std::string())));
+  }
+  if (recs.empty()) start_ms = end_ms = 0;
+
+  uint64_t connections = 0, established = 0, attempted = 0, connected = 0, errors_total = 0, pongs = 0;
+  std::map<std::string, uint64_t> errors;
+  std::map<std::string, int64_t> tcpext;
+  Histogram connect_us, rtt_us;
+  double user_growth = 0;
+  uint64_t server_peak = 0;
+  bool have_server = false, all_reached = !recs.empty();
+  int64_t reached_ms = 0;
+  ojson server = nullptr, kernel_per_socket = nullptr;
+  double best_alloc_delta = -1;
+  std::vector<std::string> statuses;
+  ojson participants = ojson::array();
+  for (const auto& p : req.clients) {
+    ojson part = {{"name", p.name}, {"record_file", p.file.empty() ? ojson(nullptr) : ojson(p.file)}};
+    if (!p.record.is_object()) {
+      part["status"] = "missing";
+      part["problem"] = p.problem.empty() ? "no record" : p.problem;
+      participants.push_back(part);
+      continue;
+    }
+    const ojson& r = p.record;
+    const ojson& res = r["results"];
+    part["status"] = r["status"];
+    part["reason"] = r.value("reason", ojson(nullptr));
+    part["addresses"] = r.contains("host") ? r["host"].value("addresses", ojson::array()) : ojson::array();
+    part["established_peak_client"] = res["established_peak_client"];
+    part["errors_total"] = res.value("errors_total", 0);
+    part["time_to_target_s"] = res.value("time_to_target_s", ojson(nullptr));
+    part["limits"] = r.value("limits", ojson(nullptr));
+    part["sysctls"] = r.contains("sysctls") ? r["sysctls"].value("namespaced", ojson(nullptr)) : ojson(nullptr);
+    participants.push_back(part);
+    statuses.push_back(r["status"].get<std::string>());
+
+    connections += static_cast<uint64_t>(num(r, "/config/connections"));
+    uint64_t est = static_cast<uint64_t>(num(r, "/results/established_peak_client"));
+    established += est;
+    attempted += static_cast<uint64_t>(num(r, "/results/attempted"));
+    connected += static_cast<uint64_t>(num(r, "/results/connected_total"));
+    errors_total += static_cast<uint64_t>(num(r, "/results/errors_total"));
+    pongs += static_cast<uint64_t>(num(r, "/results/pongs_received"));
+    if (res.contains("errors"))
+      for (auto& [k, v] : res["errors"].items()) errors[k] += v.get<uint64_t>();
+    if (res.contains("tcpext_delta"))
+      for (auto& [k, v] : res["tcpext_delta"].items()) tcpext[k] += v.get<int64_t>();
+    connect_us.merge(histogram_of(res.value("connect_latency_histogram", ojson(nullptr))));
+    rtt_us.merge(histogram_of(res.value("ping_rtt_histogram", ojson(nullptr))));
+    user_growth += num(r, "/memory/user_bytes_per_connection_client") * static_cast<double>(est);
+    // The server counts its own joint peak (all clients at once); each client's record carries the
+    // server's stats as that client last saw them, so the latest of those has the run's peak.
+    const ojson& seen = r.contains("server") ? r["server"] : ojson(nullptr);
+    if (seen.is_object() && seen.contains("connections_peak") && seen["connections_peak"].is_number()) {
+      have_server = true;
+      if (seen["connections_peak"].get<uint64_t>() >= server_peak) {
+        server_peak = seen["connections_peak"].get<uint64_t>();
+        server = seen;
+      }
+    }
+    // Slab and sockstat's alloc are host-wide: the client whose window saw the most sockets appear
+    // measured everyone's, so its figure stands for the run.
+    double alloc_delta = num(r, "/results/sockstat_at_peak/TCP.alloc") - num(r, "/results/sockstat_before/TCP.alloc");
+    if (alloc_delta > best_alloc_delta && r["memory"]["kernel_bytes_per_socket"].is_number()) {
+      best_alloc_delta = alloc_delta;
+      kernel_per_socket = r["memory"]["kernel_bytes_per_socket"];
+    }
+    if (res["time_to_target_s"].is_number())
+      reached_ms = std::max(reached_ms, parse_iso_ms(r["started_at"]) + static_cast<int64_t>(std::llround(res["time_to_target_s"].get<double>() * 1000)));
+    else
+      all_reached = false;
+  }
+
+  std::string status = "complete", reason;
+  if (std::find(statuses.begin(), statuses.end(), "interrupted") != statuses.end()) status = "interrupted";
+  else if (!problems.empty() || std::any_of(statuses.begin(), statuses.end(), [](const std::string& s) { return s != "complete"; }))
+    status = "failed";
+  for (const auto& p : problems) reason += (reason.empty() ? "" : "; ") + p;
+  for (const auto& p : participants)
+    if (p["status"] != "complete" && p["status"] != "missing")
+      reason += (reason.empty() ? "" : "; ") + p["name"].get<std::string>() + ": " + p["status"].get<std::string>() +
+                (p["reason"].is_string() ? " (" + p["reason"].get<std::string>() + ")" : "");
+
+  ojson out;
+  out["schema_version"] = kSchemaVersion;
+  out["run_id"] = new_run_id();
+  out["status"] = status;
+  out["reason"] = reason.empty() ? ojson(nullptr) : ojson(reason);
+  out["tool"] = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
+  out["started_at"] = iso8601_utc(start_ms);
+  out["ended_at"] = iso8601_utc(end_ms);
+  out["duration_s"] = static_cast<double>(end_ms - start_ms) / 1000.0;
+  out["approach"] = req.approach;
+  out["config"] = {{"connections", connections}, {"clients", req.clients.size()},
+                   {"per_client", recs.empty() ? ojson(nullptr) : (*recs[0])["config"]}};
+  ojson sources = ojson::array();
+  for (const auto& p : participants)
+    for (const auto& a : p.value("addresses", ojson::array())) sources.push_back(a);
+  out["topology"] = {{"clients", participants.size()},
+                     {"client_addresses", sources},
+                     {"targets", recs.empty() ? ojson(nullptr) : (*recs[0])["topology"]["targets"]},
+                     {"server_listen", server.is_object() ? server.value("listen", ojson(nullptr)) : ojson(nullptr)}};
+  out["host"] = host_fingerprint();
+  out["lab"] = req.lab;
+  out["limits"] = {{"clients", recs.empty() ? ojson(nullptr) : (*recs[0])["limits"]},
+                   {"server", server.is_object() ? server.value("limits", ojson(nullptr)) : ojson(nullptr)}};
+  out["sysctls"] = {{"host", host_sysctls()},
+                    {"server_namespaced", server.is_object() && server.contains("sysctls") ? server["sysctls"].value("namespaced", ojson(nullptr)) : ojson(nullptr)}};
+
+  double ttt = all_reached && reached_ms > 0 ? static_cast<double>(reached_ms - start_ms) / 1000.0 : -1;
+  ojson res;
+  res["established_peak_client"] = established;
+  res["established_peak_server"] = have_server ? ojson(server_peak) : ojson(nullptr);
+  res["attempted"] = attempted;
+  res["connected_total"] = connected;
+  res["time_to_target_s"] = ttt >= 0 ? ojson(ttt) : ojson(nullptr);
+  res["connect_rate_per_s"] = ttt > 0 ? ojson(static_cast<double>(connected) / ttt) : ojson(nullptr);
+  res["connect_latency_ms"] = latency_summary_ms(connect_us);
+  res["ping_rtt_ms"] = latency_summary_ms(rtt_us);
+  res["pongs_received"] = pongs;
+  res["errors"] = errors;
+  res["errors_total"] = errors_total;
+  res["tcpext_delta_clients"] = tcpext;
+  res["connect_latency_histogram"] = histogram_json(connect_us);
+  res["ping_rtt_histogram"] = histogram_json(rtt_us);
+  out["results"] = res;
+  out["memory"] = {{"kernel_bytes_per_socket", kernel_per_socket},
+                   {"user_bytes_per_connection_client", established ? ojson(user_growth / static_cast<double>(established)) : ojson(nullptr)},
+                   {"user_bytes_per_connection_server", server.is_object() ? server.value("user_bytes_per_connection", ojson(nullptr)) : ojson(nullptr)}};
+
+  // The ramp, summed over clients on one wall-clock axis (each client's series counts from its own start).
+  std::map<int64_t, uint64_t> established_at;
+  std::map<int64_t, double> rate_at;
+  for (auto* r : recs) {
+    int64_t offset_ms = parse_iso_ms((*r)["started_at"]) - start_ms;
+    for (const auto& p : r->value("series", ojson::array())) {
+      int64_t second = (offset_ms + static_cast<int64_t>(p["t_s"].get<double>() * 1000)) / 1000;
+      established_at[second] += p["established"].get<uint64_t>();
+      rate_at[second] += p["connect_rate_per_s"].get<double>();
+    }
+  }
+  ojson series = ojson::array();
+  for (auto& [second, est] : established_at)
+    series.push_back({{"t_s", static_cast<double>(second)}, {"established", est}, {"connect_rate_per_s", rate_at[second]}});
+  out["series"] = series;
+  out["participants"] = participants;
+  out["server"] = server;
+  return out;
+}
+
+}  // namespace c1m

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The lab at small scale (make test): 20 client containers x 500 connections on macvlan. Asserts from
+# the record, not from logs. Without a Docker engine it says SKIPPED and why; it never passes silently.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+passed=0 failed=0
+check() {  # description, command...
+  local what=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "  ok    $what"; else failed=$((failed + 1)); echo "  FAIL  $what"; fi
+}
+
+if ! docker info >/dev/null 2>&1; then
+  echo "SKIPPED: lab test: no Docker engine answers here (docker info failed); the lab was not tested"
+  exit 0
+fi
+echo "lab test: 20 client containers x 500 connections (multi-ip) on macvlan"
+
+# Bad lab input: one line, exit 2, before anything starts.
+bad() {  # expected text, env assignments...
+  local says=$1; shift
+  local out rc
+  out=$(env "$@" lab/lab.sh up 2>&1); rc=$?
+  [ "$rc" -eq 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && [[ "$out" == *"$says"* ]] ||
+    { echo "    got exit $rc: $out"; return 1; }
+  [ -z "$(docker ps -aq --filter label=com.docker.compose.project=c1m)" ]
+}
+check "unknown approach refused" bad "unknown approach" APPROACH=sideways
+check "subnet too small for 20 clients refused" bad "holds fewer than 20 clients" C1M_SUBNET=198.18.0.0/28
+check "missing parent interface refused" bad "no such network interface" C1M_PARENT=c1mnosuch0
+check "more than the preflight allows refused" bad "more than this host can hold" N=900000000
+
+before=$(ls results/*-multi-ip-*.json 2>/dev/null | wc -l)
+# The hold outlasts the stagger of 20 container starts, so all 10,000 are held at once.
+out=$(N=10000 HOLD=6s lab/lab.sh up 2>&1); rc=$?
+echo "$out" | grep -E "^(lab|c1m collect|  )" | sed 's/^/    /'
+check "lab-up exits 0" test "$rc" -eq 0
+record=$(ls -t results/*-multi-ip-*.json 2>/dev/null | head -1)
+check "lab-up wrote a new record" test "$(ls results/*-multi-ip-*.json 2>/dev/null | wc -l)" -gt "$before"
+
+if [ -n "$record" ]; then
+  python3 - "$record" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+res, parts = r["results"], r["participants"]
+def check(what, ok):
+    print(f"  {'ok   ' if ok else 'FAIL '} {what}")
+    return ok
+addresses = {a for p in parts for a in p["addresses"]}
+server = r["server"] or {}
+results = [
+    check("record status complete", r["status"] == "complete"),
+    check("10,000 established (clients)", res["established_peak_client"] == 10000),
+    check("10,000 established (server)", res["established_peak_server"] == 10000),
+    check("zero errors", res["errors_total"] == 0),
+    check("20 participants, 20 distinct client IPs in 198.18.0.0/15",
+          len(parts) == 20 and len(addresses) == 20 and all(a.startswith("198.18.") or a.startswith("198.19.") for a in addresses)),
+    check("client sysctl ip_local_port_range read back as configured",
+          all(p["sysctls"]["net.ipv4.ip_local_port_range"] == "1024 65535" for p in parts)),
+    check("client nofile read back as configured (20000)", all(p["limits"]["nofile_hard"] == 20000 for p in parts)),
+    check("server sysctls read back as configured",
+          server.get("sysctls", {}).get("namespaced", {}) .get("net.core.somaxconn") == "65535"
+          and server["sysctls"]["namespaced"]["net.ipv4.tcp_max_syn_backlog"] == "65535"
+          and server["sysctls"]["namespaced"]["net.ipv4.tcp_migrate_req"] == "1"),
+    check("server nofile read back as configured (20000)", server.get("limits", {}).get("nofile_hard") == 20000),
+    check("the record names the images and the macvlan parent",
+          r["lab"]["images"]["client"].startswith("sha256:") and r["lab"]["network"]["parent"] == "c1m0"),
+]
+sys.exit(0 if all(results) else 1)
+PY
+  rc=$?
+  check "record assertions" test "$rc" -eq 0
+fi
+
+lab/lab.sh down >/dev/null 2>&1
+check "lab-down leaves no container" test -z "$(docker ps -aq --filter label=com.docker.compose.project=c1m)"
+check "lab-down leaves no network" test -z "$(docker network ls -q --filter label=com.docker.compose.project=c1m)"
+check "lab-down leaves no veth" bash -c '! ip link show c1m0 >/dev/null 2>&1'
+
+echo "lab: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
