@@ -20,6 +20,7 @@
 #include "core/procfs.hpp"
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
+#include "net/worker_events.hpp"
 #include "net/worker_pool.hpp"
 
 namespace c1m::net {
@@ -89,14 +90,7 @@ class ClientWorker {
     counters_.rss_baseline_bytes = procfs::self_rss_bytes();
     if (cfg_.quota == 0) counters_.quota_reached_ns = counters_.settled_ns = now_ns();
 
-    EventPtr report(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_report_timer, this));
-    event_add(report.get(), &kReportEvery);
-    EventPtr control(event_new(base_.get(), cfg_.control_fd, EV_READ | EV_PERSIST, &ClientWorker::on_control, this));
-    event_add(control.get(), nullptr);
-    EventPtr term(evsignal_new(base_.get(), SIGTERM, &ClientWorker::on_stop_signal, this));
-    EventPtr intr(evsignal_new(base_.get(), SIGINT, &ClientWorker::on_stop_signal, this));
-    event_add(term.get(), nullptr);
-    event_add(intr.get(), nullptr);
+    WorkerEvents lifecycle(base_.get(), cfg_.control_fd, kReportEvery, [](void* self) { static_cast<ClientWorker*>(self)->send_report(false); }, this);
     timeout_scan_ = EventPtr(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_timeout_scan, this));
     if (cfg_.rate_per_s > 0 || cfg_.ping_interval_ns > 0) {
       tick_ = EventPtr(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_tick, this));
@@ -322,17 +316,6 @@ class ClientWorker {
     linger abort{1, 0};
     for (size_t fd = 0; fd < slots_; ++fd)
       if (conns_[fd].state != ConnState::free) setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
-  }
-
-  static void on_report_timer(evutil_socket_t, short, void* arg) { static_cast<ClientWorker*>(arg)->send_report(false); }
-
-  static void on_control(evutil_socket_t fd, short, void* arg) {
-    char byte;
-    if (::recv(fd, &byte, 1, MSG_DONTWAIT) == 0) event_base_loopbreak(static_cast<ClientWorker*>(arg)->base_.get());
-  }
-
-  static void on_stop_signal(evutil_socket_t, short, void* arg) {
-    event_base_loopbreak(static_cast<ClientWorker*>(arg)->base_.get());
   }
 
   ClientWorkerConfig cfg_;

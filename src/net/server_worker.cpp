@@ -15,6 +15,7 @@
 #include "core/procfs.hpp"
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
+#include "net/worker_events.hpp"
 #include "net/worker_pool.hpp"
 
 namespace c1m::net {
@@ -57,14 +58,7 @@ class ServerWorker {
     if (!open_listeners()) return 1;
     counters_.rss_baseline_bytes = procfs::self_rss_bytes();
 
-    EventPtr report(event_new(base_.get(), -1, EV_PERSIST, &ServerWorker::on_report_timer, this));
-    event_add(report.get(), &kReportEvery);
-    EventPtr control(event_new(base_.get(), cfg_.control_fd, EV_READ | EV_PERSIST, &ServerWorker::on_control, this));
-    event_add(control.get(), nullptr);
-    EventPtr term(evsignal_new(base_.get(), SIGTERM, &ServerWorker::on_stop_signal, this));
-    EventPtr intr(evsignal_new(base_.get(), SIGINT, &ServerWorker::on_stop_signal, this));
-    event_add(term.get(), nullptr);
-    event_add(intr.get(), nullptr);
+    WorkerEvents lifecycle(base_.get(), cfg_.control_fd, kReportEvery, [](void* self) { static_cast<ServerWorker*>(self)->send_counters(false); }, this);
 
     event_base_dispatch(base_.get());
 
@@ -195,17 +189,6 @@ class ServerWorker {
     send_message(cfg_.control_fd, MessageType::server_counters, cfg_.index, &counters_, sizeof counters_);
     last_sent_ = counters_;
     if (final) send_message(cfg_.control_fd, MessageType::final_done, cfg_.index, nullptr, 0);
-  }
-
-  static void on_report_timer(evutil_socket_t, short, void* arg) { static_cast<ServerWorker*>(arg)->send_counters(false); }
-
-  static void on_control(evutil_socket_t fd, short, void* arg) {
-    char byte;
-    if (::recv(fd, &byte, 1, MSG_DONTWAIT) == 0) event_base_loopbreak(static_cast<ServerWorker*>(arg)->base_.get());
-  }
-
-  static void on_stop_signal(evutil_socket_t, short, void* arg) {
-    event_base_loopbreak(static_cast<ServerWorker*>(arg)->base_.get());
   }
 
   ServerWorkerConfig cfg_;
