@@ -34,5 +34,7 @@ Command add_client_command(CLI::App& root);
 Command add_doctor_command(CLI::App& root);
 Command add_host_tune_command(CLI::App& root);
 Command add_collect_command(CLI::App& root);
+Command add_compare_command(CLI::App& root);
+Command add_plot_command(CLI::App& root);
 
 }  // namespace c1m::app

@@ -15,6 +15,7 @@
 
 #include "app/cli.hpp"
 #include "core/atomic_file.hpp"
+#include "core/compare.hpp"
 #include "core/host.hpp"
 #include "core/plan.hpp"
 #include "core/procfs.hpp"
@@ -43,6 +44,7 @@ struct ClientOptions {
   std::string progress = "auto";
   std::string source_ports = "planned";
   size_t workers = 0;
+  size_t repeat = 1;
   bool allow_any_target = false;
 };
 
@@ -200,7 +202,8 @@ class ClientRunner {
  public:
   ClientRunner(const ClientOptions& o, ResolvedClient r) : opts_(o), r_(std::move(r)) {}
 
-  int run() {
+  // Runs the experiment once and returns its record.
+  ojson run() {
     run_.run_id = new_run_id();
     run_.approach = r_.approach;
     run_.workers = r_.workers;
@@ -227,7 +230,7 @@ class ClientRunner {
     });
     if (!err.empty()) {
       finish_now("failed", err);
-      return write_record();
+      return build_record();
     }
 
     net::Supervisor sup(pool_, [this](uint32_t w, net::MessageType type, const void* p, size_t n) { on_message(w, type, p, n); });
@@ -238,7 +241,7 @@ class ClientRunner {
     sup.every({1, 0}, [this] { sample(); });
     sup.run();
     sup_ = nullptr;
-    return write_record();
+    return build_record();
   }
 
  private:
@@ -407,7 +410,7 @@ class ClientRunner {
     run_.reason = reason;
   }
 
-  int write_record() {
+  ojson build_record() {
     run_.ended_unix_ms = unix_ms();
     run_.totals = totals();
     for (const auto& h : histograms_) {
@@ -418,46 +421,7 @@ class ClientRunner {
     if (!lost.empty() && run_.status == "complete") run_.status = "failed";
     if (!lost.empty()) run_.reason += (run_.reason.empty() ? "" : "; ") + lost;
     if (run_.kernel_at_peak.sockstat.empty()) run_.kernel_at_peak = procfs::take_kernel_snapshot();
-    ojson record = build_client_record(run_);
-    if (!opts_.json.empty()) {
-      std::string e = opts_.json == "-" ? "" : write_file_atomically(opts_.json, record.dump(2) + "\n");
-      if (opts_.json == "-") std::printf("%s\n", record.dump(2).c_str());
-      if (!e.empty()) std::fprintf(stderr, "c1m client: %s\n", e.c_str());
-    }
-    print_summary(record);
-    if (run_.status == "complete") return 0;
-    return run_.status == "interrupted" ? 130 : 1;
-  }
-
-  void print_summary(const ojson& rec) const {
-    const auto& res = rec["results"];
-    const auto& mem = rec["memory"];
-    auto num = [](const ojson& v, const char* fmt, double scale = 1) {
-      if (!v.is_number()) return std::string("n/a");
-      char b[64];
-      std::snprintf(b, sizeof b, fmt, v.get<double>() * scale);
-      return std::string(b);
-    };
-    std::fprintf(stderr, "c1m client: %s%s%s\n", run_.status.c_str(), run_.reason.empty() ? "" : ": ", run_.reason.c_str());
-    std::fprintf(stderr, "  established  client peak %s, server peak %s, kernel TCP in use %s\n",
-                 num(res["established_peak_client"], "%.0f").c_str(), num(res["established_peak_server"], "%.0f").c_str(),
-                 num(res["kernel_tcp_inuse_at_peak"], "%.0f").c_str());
-    std::fprintf(stderr, "  ramp         time to target %s s, %s connects/s, %s errors\n",
-                 num(res["time_to_target_s"], "%.2f").c_str(), num(res["connect_rate_per_s"], "%.0f").c_str(),
-                 num(res["errors_total"], "%.0f").c_str());
-    const auto& lat = res["connect_latency_ms"];
-    std::fprintf(stderr, "  connect      p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\n", num(lat["p50"], "%.3f").c_str(),
-                 num(lat["p99"], "%.3f").c_str(), num(lat["p999"], "%.3f").c_str(), num(lat["max"], "%.3f").c_str());
-    const auto& rtt = res["ping_rtt_ms"];
-    if (rtt["count"].get<uint64_t>() > 0)
-      std::fprintf(stderr, "  ping rtt     p50 %s ms, p99 %s ms over %s pings\n", num(rtt["p50"], "%.3f").c_str(),
-                   num(rtt["p99"], "%.3f").c_str(), num(rtt["count"], "%.0f").c_str());
-    std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n", num(res["hold_cpu_cores_client"], "%.4f").c_str(),
-                 num(res["hold_cpu_cores_server"], "%.4f").c_str());
-    std::fprintf(stderr, "  memory       kernel %s B/socket, user %s B/conn (client), %s B/conn (server)\n",
-                 num(mem["kernel_bytes_per_socket"], "%.0f").c_str(), num(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
-                 num(mem["user_bytes_per_connection_server"], "%.0f").c_str());
-    if (!opts_.json.empty() && opts_.json != "-") std::fprintf(stderr, "  record       %s\n", opts_.json.c_str());
+    return build_client_record(run_);
   }
 
   const ClientOptions& opts_;
@@ -476,6 +440,97 @@ class ClientRunner {
   bool lost_ = false;
 };
 
+void print_summary(const ojson& rec, const std::string& json_path) {
+    const auto& res = rec["results"];
+    const auto& mem = rec["memory"];
+    auto num = [](const ojson& v, const char* fmt, double scale = 1) {
+      if (!v.is_number()) return std::string("n/a");
+      char b[64];
+      std::snprintf(b, sizeof b, fmt, v.get<double>() * scale);
+      return std::string(b);
+    };
+    std::fprintf(stderr, "c1m client: %s%s%s\n", rec["status"].get<std::string>().c_str(), rec["reason"].is_string() ? ": " : "",
+               rec["reason"].is_string() ? rec["reason"].get<std::string>().c_str() : "");
+    std::fprintf(stderr, "  established  client peak %s, server peak %s, kernel TCP in use %s\n",
+                 num(res["established_peak_client"], "%.0f").c_str(), num(res["established_peak_server"], "%.0f").c_str(),
+                 num(res["kernel_tcp_inuse_at_peak"], "%.0f").c_str());
+    std::fprintf(stderr, "  ramp         time to target %s s, %s connects/s, %s errors\n",
+                 num(res["time_to_target_s"], "%.2f").c_str(), num(res["connect_rate_per_s"], "%.0f").c_str(),
+                 num(res["errors_total"], "%.0f").c_str());
+    const auto& lat = res["connect_latency_ms"];
+    std::fprintf(stderr, "  connect      p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\n", num(lat["p50"], "%.3f").c_str(),
+                 num(lat["p99"], "%.3f").c_str(), num(lat["p999"], "%.3f").c_str(), num(lat["max"], "%.3f").c_str());
+    const auto& rtt = res["ping_rtt_ms"];
+    if (rtt["count"].get<uint64_t>() > 0)
+      std::fprintf(stderr, "  ping rtt     p50 %s ms, p99 %s ms over %s pings\n", num(rtt["p50"], "%.3f").c_str(),
+                   num(rtt["p99"], "%.3f").c_str(), num(rtt["count"], "%.0f").c_str());
+    std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n", num(res["hold_cpu_cores_client"], "%.4f").c_str(),
+                 num(res["hold_cpu_cores_server"], "%.4f").c_str());
+    std::fprintf(stderr, "  memory       kernel %s B/socket, user %s B/conn (client), %s B/conn (server)\n",
+                 num(mem["kernel_bytes_per_socket"], "%.0f").c_str(), num(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
+                 num(mem["user_bytes_per_connection_server"], "%.0f").c_str());
+    if (!json_path.empty() && json_path != "-") std::fprintf(stderr, "  record       %s\n", json_path.c_str());
+}
+
+volatile sig_atomic_t g_stop_between_runs = 0;
+
+// --repeat: the experiment N times, every repetition's figures kept so a comparison can test
+// significance. The record is the last repetition's, with `repetitions` beside it.
+int run_client(ClientOptions& o) {
+  ResolvedClient r = resolve(o);
+  std::vector<ojson> records;
+  for (size_t k = 0; k < o.repeat; ++k) {
+    if (k > 0) {
+      // A signal between repetitions stops the series; the record says so.
+      signal(SIGINT, [](int) { g_stop_between_runs = 1; });
+      signal(SIGTERM, [](int) { g_stop_between_runs = 1; });
+      sleep(2);  // let the last repetition's sockets go before measuring the next
+      if (g_stop_between_runs) break;
+      std::fprintf(stderr, "c1m client: repetition %zu of %zu\n", k + 1, o.repeat);
+    }
+    records.push_back(ClientRunner(o, r).run());
+    if (records.back()["status"] == "interrupted") break;
+  }
+  ojson record = records.back();
+  if (o.repeat > 1) {
+    ojson reps = ojson::array();
+    std::string status = "complete", reason;
+    for (size_t k = 0; k < records.size(); ++k) {
+      const ojson& rec = records[k];
+      ojson rep = {{"repetition", k + 1}, {"status", rec["status"]}, {"started_at", rec["started_at"]}};
+      for (const auto& m : compared_metrics()) {
+        ojson::json_pointer p(m.pointer);
+        rep[m.name] = rec.contains(p) ? rec.at(p) : ojson(nullptr);
+      }
+      reps.push_back(rep);
+      if (rec["status"] != "complete") {
+        status = rec["status"] == "interrupted" ? "interrupted" : (status == "interrupted" ? status : "failed");
+        reason += (reason.empty() ? "" : "; ") + ("repetition " + std::to_string(k + 1) + ": " + rec.value("reason", rec["status"].get<std::string>()));
+      }
+    }
+    if (g_stop_between_runs || records.size() < o.repeat) {
+      status = "interrupted";
+      reason += (reason.empty() ? "" : "; ") + std::to_string(records.size()) + " of " + std::to_string(o.repeat) + " repetitions ran";
+    }
+    record["status"] = status;
+    record["reason"] = reason.empty() ? ojson(nullptr) : ojson(reason);
+    record["config"]["repeat"] = o.repeat;
+    record["repetitions"] = reps;
+  }
+  if (!o.json.empty()) {
+    if (o.json == "-") {
+      std::printf("%s\n", record.dump(2).c_str());
+    } else if (std::string e = write_file_atomically(o.json, record.dump(2) + "\n"); !e.empty()) {
+      std::fprintf(stderr, "c1m client: %s\n", e.c_str());
+    }
+  }
+  print_summary(record, o.json);
+  if (o.repeat > 1) std::fprintf(stderr, "  repetitions  %zu of %zu\n", records.size(), o.repeat);
+  if (record["status"] == "complete") return 0;
+  return record["status"] == "interrupted" ? 130 : 1;
+}
+
+
 }  // namespace
 
 Command add_client_command(CLI::App& root) {
@@ -491,6 +546,7 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")->capture_default_str();
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")->capture_default_str();
   c->add_option("--workers", o->workers, "worker processes (default: from --connections and the open-files limit)");
+  c->add_option("--repeat", o->repeat, "run the experiment N times; the record keeps every repetition")->check(CLI::Range(1, 1000))->capture_default_str();
   c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT, read for its side of the count");
   c->add_option("--json", o->json, "write the run record here (- for stdout; {hostname} is replaced)");
   c->add_option("--approach", o->approach, "label for the record")
@@ -500,8 +556,7 @@ Command add_client_command(CLI::App& root) {
       ->check(CLI::IsMember({"planned", "kernel"}))->capture_default_str();
   c->add_flag("--allow-any-target", o->allow_any_target, "allow targets outside 127.0.0.0/8 and 198.18.0.0/15");
   return {c, [o] {
-            ClientRunner runner(*o, resolve(*o));
-            return runner.run();
+            return run_client(*o);
           }};
 }
 

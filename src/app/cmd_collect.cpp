@@ -9,6 +9,7 @@
 #include "app/cli.hpp"
 #include "core/atomic_file.hpp"
 #include "core/collect.hpp"
+#include "core/record_file.hpp"
 #include "core/record.hpp"
 
 namespace c1m::app {

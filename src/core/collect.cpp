@@ -1,13 +1,9 @@
 #include "core/collect.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cmath>
 #include <ctime>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "build_info.hpp"
 #include "core/histogram.hpp"
@@ -45,29 +41,6 @@ Histogram histogram_of(const ojson& h) {
 }
 
 }  // namespace
-
-ojson read_record(const std::string& path, std::string& error) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return error = path + ": cannot read it", nullptr;
-  if (S_ISDIR(st.st_mode)) return error = path + ": is a directory, not a record", nullptr;
-  if (st.st_size == 0) return error = path + ": empty file", nullptr;
-  if (static_cast<size_t>(st.st_size) > kMaxRecordBytes)
-    return error = path + ": " + std::to_string(st.st_size) + " bytes, larger than any record (64 MiB); not parsed", nullptr;
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  ojson j = ojson::parse(ss.str(), nullptr, false);
-  if (j.is_discarded()) return error = path + ": not valid JSON", nullptr;
-  if (!j.is_object()) return error = path + ": /: expected an object", nullptr;
-  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer())
-    return error = path + ": /schema_version: missing or not an integer", nullptr;
-  if (j["schema_version"] != kSchemaVersion)
-    return error = path + ": /schema_version: " + j["schema_version"].dump() + " is not a version this build reads (" +
-                   std::to_string(kSchemaVersion) + ")", nullptr;
-  for (const char* p : {"/status", "/results/established_peak_client", "/started_at"})
-    if (!j.contains(ojson::json_pointer(p))) return error = path + ": " + p + ": missing", nullptr;
-  return j;
-}
 
 ojson merge_client_records(const CollectRequest& req) {
   std::vector<const ojson*> recs;

@@ -26,8 +26,5 @@ struct CollectRequest {
 
 ojson merge_client_records(const CollectRequest& req);
 
-// Reads a record file: nullopt-like null with `error` set when it is not a usable record.
-ojson read_record(const std::string& path, std::string& error);
-inline constexpr size_t kMaxRecordBytes = 64 * 1024 * 1024;
 
 }  // namespace c1m

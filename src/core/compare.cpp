@@ -1,0 +1,266 @@
+#include "core/compare.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace c1m {
+namespace {
+
+std::optional<double> median(std::vector<double> v) {
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string fmt(std::optional<double> v) {
+  if (!v) return "n/a";
+  char b[32];
+  double a = std::fabs(*v);
+  if (a != 0 && (a < 0.01 || a >= 1e7)) std::snprintf(b, sizeof b, "%.3g", *v);
+  else if (a >= 1000) std::snprintf(b, sizeof b, "%.0f", *v);
+  else std::snprintf(b, sizeof b, "%.3f", *v);
+  return b;
+}
+
+std::string pct(std::optional<double> v) {
+  if (!v) return "n/a";
+  char b[32];
+  std::snprintf(b, sizeof b, "%+.1f%%", *v * 100);
+  return b;
+}
+
+// The parts of a record that explain why figures differ between hosts.
+void diff_context(const ojson& a, const ojson& b, const std::string& path, std::vector<std::string>& out) {
+  if (a.is_object() && b.is_object()) {
+    for (auto& [k, v] : a.items()) diff_context(v, b.contains(k) ? b[k] : ojson(nullptr), path + "." + k, out);
+    for (auto& [k, v] : b.items())
+      if (!a.contains(k)) diff_context(ojson(nullptr), v, path + "." + k, out);
+    return;
+  }
+  if (a != b) out.push_back(path.substr(1) + ": " + (a.is_string() ? a.get<std::string>() : a.dump()) + " -> " +
+                            (b.is_string() ? b.get<std::string>() : b.dump()));
+}
+
+}  // namespace
+
+const std::vector<Metric>& compared_metrics() {
+  static const std::vector<Metric> metrics = {
+      {"established_peak_client", "/results/established_peak_client", Direction::higher_is_better, "connections", 0},
+      {"established_peak_server", "/results/established_peak_server", Direction::higher_is_better, "connections", 0},
+      {"time_to_target_s", "/results/time_to_target_s", Direction::lower_is_better, "s", 0.1},
+      {"connect_rate_per_s", "/results/connect_rate_per_s", Direction::higher_is_better, "connections/s", 0},
+      {"connect_latency_p50_ms", "/results/connect_latency_ms/p50", Direction::lower_is_better, "ms", 0.1},
+      {"connect_latency_p99_ms", "/results/connect_latency_ms/p99", Direction::lower_is_better, "ms", 0.1},
+      {"connect_latency_p999_ms", "/results/connect_latency_ms/p999", Direction::lower_is_better, "ms", 0.1},
+      {"ping_rtt_p50_ms", "/results/ping_rtt_ms/p50", Direction::lower_is_better, "ms", 0.1},
+      {"ping_rtt_p99_ms", "/results/ping_rtt_ms/p99", Direction::lower_is_better, "ms", 0.1},
+      {"errors_total", "/results/errors_total", Direction::lower_is_better, "errors", 0},
+      {"kernel_bytes_per_socket", "/memory/kernel_bytes_per_socket", Direction::lower_is_better, "bytes", 50},
+      {"user_bytes_per_connection_client", "/memory/user_bytes_per_connection_client", Direction::lower_is_better, "bytes", 5},
+      {"user_bytes_per_connection_server", "/memory/user_bytes_per_connection_server", Direction::lower_is_better, "bytes", 5},
+      {"hold_cpu_cores_client", "/results/hold_cpu_cores_client", Direction::lower_is_better, "cores", 0.01},
+      {"hold_cpu_cores_server", "/results/hold_cpu_cores_server", Direction::lower_is_better, "cores", 0.01},
+  };
+  return metrics;
+}
+
+std::vector<double> samples_of(const ojson& r, const Metric& m) {
+  std::vector<double> out;
+  if (r.contains("repetitions") && r["repetitions"].is_array() && !r["repetitions"].empty()) {
+    for (const auto& rep : r["repetitions"])
+      if (rep.is_object() && rep.contains(m.name) && rep[m.name].is_number()) out.push_back(rep[m.name].get<double>());
+    return out;
+  }
+  ojson::json_pointer p(m.pointer);
+  if (r.contains(p) && r.at(p).is_number()) out.push_back(r.at(p).get<double>());
+  return out;
+}
+
+double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b) {
+  size_t n1 = a.size(), n2 = b.size(), n = n1 + n2;
+  if (n1 == 0 || n2 == 0) return 1.0;
+  std::vector<std::pair<double, int>> all;
+  for (double x : a) all.push_back({x, 0});
+  for (double x : b) all.push_back({x, 1});
+  std::sort(all.begin(), all.end());
+  double rank_sum_a = 0, tie_term = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j < n && all[j].first == all[i].first) ++j;
+    double rank = (static_cast<double>(i) + static_cast<double>(j) + 1) / 2;  // average of ranks i+1..j
+    for (size_t k = i; k < j; ++k)
+      if (all[k].second == 0) rank_sum_a += rank;
+    double t = static_cast<double>(j - i);
+    tie_term += t * t * t - t;
+    i = j;
+  }
+  double u = rank_sum_a - static_cast<double>(n1 * (n1 + 1)) / 2;
+  double mu = static_cast<double>(n1 * n2) / 2;
+  double nn = static_cast<double>(n);
+  double sigma = std::sqrt(static_cast<double>(n1 * n2) / 12.0 * ((nn + 1) - tie_term / (nn * (nn - 1))));
+  if (sigma == 0) return 1.0;  // every value equal
+  double z = (std::fabs(u - mu) - 0.5) / sigma;
+  return std::min(1.0, std::erfc(std::max(z, 0.0) / std::sqrt(2.0)));
+}
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::same: return "same";
+    case Verdict::better: return "better";
+    case Verdict::worse: return "worse";
+    case Verdict::regression: return "REGRESSION";
+    case Verdict::missing: return "missing";
+  }
+  return "?";
+}
+
+std::string check_metric_types(const ojson& r) {
+  for (const auto& m : compared_metrics()) {
+    ojson::json_pointer p(m.pointer);
+    if (!r.contains(p)) continue;
+    const ojson& v = r.at(p);
+    if (!v.is_number() && !v.is_null()) return std::string(m.pointer) + ": expected a number or null, got " + v.type_name();
+  }
+  if (r.contains("repetitions") && !r["repetitions"].is_array()) return "/repetitions: expected an array";
+  return {};
+}
+
+Comparison compare_records(const ojson& base, const ojson& now, const CompareOptions& o) {
+  Comparison c;
+  c.base_status = base.value("status", "?");
+  c.new_status = now.value("status", "?");
+  for (const char* part : {"host", "limits", "sysctls"}) {
+    ojson a = base.contains(part) ? base[part] : ojson(nullptr), b = now.contains(part) ? now[part] : ojson(nullptr);
+    if (std::string(part) == "host") {  // the machine, not the moment
+      for (ojson* h : {&a, &b})
+        if (h->is_object()) h->erase("hostname");
+    }
+    diff_context(a, b, std::string(".") + part, c.context_differences);
+  }
+  if (c.base_status == "complete" && c.new_status != "complete") c.regressed = true;
+
+  for (const auto& m : compared_metrics()) {
+    MetricComparison mc;
+    mc.metric = &m;
+    auto bs = samples_of(base, m), ns = samples_of(now, m);
+    mc.base_n = bs.size();
+    mc.new_n = ns.size();
+    mc.base = median(bs);
+    mc.now = median(ns);
+    mc.threshold = o.per_metric.count(m.name) ? o.per_metric.at(m.name) : o.threshold;
+    if (!mc.base && !mc.now) continue;  // measured in neither: nothing to say
+    if (!mc.now) {
+      mc.verdict = Verdict::missing;
+      mc.note = "not measured in new";
+      // Time to target null means the target was never reached: that is a regression, not a gap.
+      if (std::string(m.name) == "time_to_target_s") {
+        mc.verdict = Verdict::regression;
+        mc.note = "target not reached in new";
+      }
+    } else if (!mc.base) {
+      mc.verdict = Verdict::missing;
+      mc.note = "not measured in base";
+    } else {
+      double b = *mc.base, n = *mc.now;
+      mc.change = b != 0 ? (n - b) / std::fabs(b) : (n == 0 ? 0.0 : (n > 0 ? 1.0 : -1.0));
+      bool improved = m.direction == Direction::higher_is_better ? n > b : n < b;
+      bool past = std::fabs(*mc.change) > mc.threshold && std::fabs(n - b) >= m.noise_floor;
+      if (std::fabs(*mc.change) > mc.threshold && !past) mc.note = "within the noise floor (" + fmt(m.noise_floor) + " " + m.unit + ")";
+      bool decided = true;
+      if (mc.base_n >= 2 && mc.new_n >= 2) {
+        mc.p_value = mann_whitney_p(bs, ns);
+        if (mc.base_n < kMinRepetitionsForU || mc.new_n < kMinRepetitionsForU)
+          mc.note = "too few repetitions to tell (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) + ", want " +
+                    std::to_string(kMinRepetitionsForU) + ")";
+        else if (*mc.p_value >= kSignificance) decided = false, mc.note = "not significantly different";
+      }
+      if (n == b || !past || !decided) mc.verdict = Verdict::same;
+      else mc.verdict = improved ? Verdict::better : Verdict::regression;
+      if (!improved && n != b && mc.verdict == Verdict::same && past) mc.verdict = Verdict::worse;  // past, but not significant
+    }
+    if (mc.verdict == Verdict::regression) c.regressed = true;
+    c.metrics.push_back(mc);
+  }
+  return c;
+}
+
+std::string format_text(const Comparison& c) {
+  std::string out = "c1m compare: " + c.base_file + " -> " + c.new_file + "\n";
+  out += "status: " + c.base_status + " -> " + c.new_status + "\n";
+  if (!c.context_differences.empty()) {
+    out += "the records differ in where they ran (figures may differ for these reasons):\n";
+    for (const auto& d : c.context_differences) out += "  " + d + "\n";
+  }
+  char line[512];
+  std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", "metric", "base", "new", "change", "verdict", "note");
+  out += line;
+  for (const auto& m : c.metrics) {
+    std::string note = m.note;
+    if (m.p_value) note += (note.empty() ? "" : "; ") + std::string("p=") + fmt(*m.p_value);
+    std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", m.metric->name, fmt(m.base).c_str(), fmt(m.now).c_str(),
+                  pct(m.change).c_str(), verdict_name(m.verdict), note.c_str());
+    out += line;
+  }
+  out += c.regressed ? "verdict: REGRESSION\n" : "verdict: no regression\n";
+  return out;
+}
+
+std::string format_markdown(const Comparison& c) {
+  std::string out = "### c1m compare: `" + c.base_file + "` → `" + c.new_file + "`\n\n";
+  out += "Status: " + c.base_status + " → " + c.new_status + (c.regressed ? " — **regression**\n\n" : " — no regression\n\n");
+  if (!c.context_differences.empty()) {
+    out += "<details><summary>The runs differ in where they ran (" + std::to_string(c.context_differences.size()) +
+           ")</summary>\n\n";
+    for (const auto& d : c.context_differences) out += "- `" + d + "`\n";
+    out += "\n</details>\n\n";
+  }
+  out += "| metric | base | new | change | verdict | note |\n|---|---:|---:|---:|---|---|\n";
+  for (const auto& m : c.metrics) {
+    std::string note = m.note;
+    if (m.p_value) note += (note.empty() ? "" : "; ") + std::string("p=") + fmt(*m.p_value);
+    out += "| " + std::string(m.metric->name) + " | " + fmt(m.base) + " | " + fmt(m.now) + " | " + pct(m.change) + " | " +
+           (m.verdict == Verdict::regression ? "**REGRESSION**" : verdict_name(m.verdict)) + " | " + note + " |\n";
+  }
+  return out;
+}
+
+ojson format_json(const Comparison& c) {
+  ojson j;
+  j["base"] = c.base_file;
+  j["new"] = c.new_file;
+  j["status"] = {{"base", c.base_status}, {"new", c.new_status}};
+  j["context_differences"] = c.context_differences;
+  j["regressed"] = c.regressed;
+  ojson ms = ojson::array();
+  auto o = [](std::optional<double> v) { return v ? ojson(*v) : ojson(nullptr); };
+  for (const auto& m : c.metrics)
+    ms.push_back({{"metric", m.metric->name},
+                  {"unit", m.metric->unit},
+                  {"direction", m.metric->direction == Direction::higher_is_better ? "higher_is_better" : "lower_is_better"},
+                  {"base", o(m.base)},
+                  {"new", o(m.now)},
+                  {"change", o(m.change)},
+                  {"threshold", m.threshold},
+                  {"base_repetitions", m.base_n},
+                  {"new_repetitions", m.new_n},
+                  {"p_value", o(m.p_value)},
+                  {"verdict", verdict_name(m.verdict)},
+                  {"note", m.note}});
+  j["metrics"] = ms;
+  return j;
+}
+
+ojson benchmark_action_entries(const ojson& record, Direction d) {
+  ojson out = ojson::array();
+  for (const auto& m : compared_metrics()) {
+    if (m.direction != d) continue;
+    auto s = samples_of(record, m);
+    if (s.empty()) continue;
+    out.push_back({{"name", std::string("c1m ") + record.value("approach", "") + " " + m.name}, {"unit", m.unit}, {"value", *median(s)}});
+  }
+  return out;
+}
+
+}  // namespace c1m

@@ -1,0 +1,77 @@
+// Comparing run records, for people and for CI: per metric, base and new, the relative change, and
+// whether that is better or worse (each metric knows its direction). With repetitions on both sides
+// a Mann-Whitney U test decides whether the difference is real. When the records come from different
+// hosts, what differs in the fingerprint, limits and sysctls is listed first, so a reader sees why.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace c1m {
+
+using ojson = nlohmann::ordered_json;
+
+enum class Direction { higher_is_better, lower_is_better };
+
+struct Metric {
+  const char* name;      // snake_case with unit, as in the record
+  const char* pointer;   // where a record keeps it
+  Direction direction;
+  const char* unit;
+  double noise_floor;    // differences smaller than this, in the metric's unit, are not changes
+};
+const std::vector<Metric>& compared_metrics();
+
+// The samples of a metric in a record: one per repetition if the record has `repetitions`, else its
+// own value. Empty if the record has no value (null or absent).
+std::vector<double> samples_of(const ojson& record, const Metric& m);
+
+// Two-sided p-value of the Mann-Whitney U test (normal approximation with tie correction).
+double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b);
+inline constexpr size_t kMinRepetitionsForU = 9;  // below this on either side: say it cannot tell
+inline constexpr double kSignificance = 0.05;
+
+enum class Verdict { same, better, worse, regression, missing };
+const char* verdict_name(Verdict v);
+
+struct MetricComparison {
+  const Metric* metric;
+  std::optional<double> base, now;  // medians
+  std::optional<double> change;     // relative: (new - base) / base
+  size_t base_n = 0, new_n = 0;
+  std::optional<double> p_value;    // when both sides have repetitions
+  std::string note;                 // "too few repetitions to tell (3 vs 3)", "not reached in new", ...
+  double threshold = 0;
+  Verdict verdict = Verdict::same;
+};
+
+struct Comparison {
+  std::string base_file, new_file;
+  std::vector<std::string> context_differences;  // "host.kernel: 6.1.0 -> 6.18.44"
+  std::string base_status, new_status;
+  std::vector<MetricComparison> metrics;
+  bool regressed = false;
+};
+
+struct CompareOptions {
+  double threshold = 0.10;
+  std::map<std::string, double> per_metric;  // metric name -> threshold
+};
+
+Comparison compare_records(const ojson& base, const ojson& now, const CompareOptions& options);
+
+// Checks that every compared metric present in a record is a number or null: empty if fine, else
+// "/results/time_to_target_s: expected a number or null, got string".
+std::string check_metric_types(const ojson& record);
+
+std::string format_text(const Comparison& c);
+std::string format_markdown(const Comparison& c);
+ojson format_json(const Comparison& c);
+
+// github-action-benchmark style entries ({name, unit, value}) of the new record, by direction.
+ojson benchmark_action_entries(const ojson& record, Direction direction);
+
+}  // namespace c1m

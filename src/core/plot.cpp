@@ -1,0 +1,168 @@
+#include "core/plot.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/histogram.hpp"
+#include "core/units.hpp"
+
+namespace c1m {
+namespace {
+
+constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+constexpr double kWidth = 900, kPanelHeight = 320, kLeft = 80, kRight = 20, kTop = 40, kGap = 90;
+
+std::string esc(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", v);
+  return b;
+}
+
+std::string label_of(double v) {
+  char b[32];
+  if (std::fabs(v) >= 1e6) std::snprintf(b, sizeof b, "%gM", v / 1e6);
+  else if (std::fabs(v) >= 1e3) std::snprintf(b, sizeof b, "%gk", v / 1e3);
+  else std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+struct Panel {
+  double x0, y0, w, h;                 // plot area in SVG units
+  double xmin, xmax, ymin, ymax;
+  bool xlog = false;
+  double px(double x) const {
+    if (xlog) return x0 + (std::log10(x) - std::log10(xmin)) / (std::log10(xmax) - std::log10(xmin)) * w;
+    return x0 + (x - xmin) / (xmax - xmin) * w;
+  }
+  double py(double y) const { return y0 + h - (y - ymin) / (ymax - ymin) * h; }
+};
+
+std::string axes(const Panel& p, const std::string& title, const std::string& xlabel, const std::string& ylabel,
+                 const std::vector<double>& xticks, const std::vector<double>& yticks, bool ypercent) {
+  std::string s = "<g class=\"axes\">\n";
+  s += "<text x=\"" + num(p.x0) + "\" y=\"" + num(p.y0 - 12) + "\" font-size=\"15\" font-weight=\"bold\">" + esc(title) + "</text>\n";
+  s += "<rect x=\"" + num(p.x0) + "\" y=\"" + num(p.y0) + "\" width=\"" + num(p.w) + "\" height=\"" + num(p.h) +
+       "\" fill=\"none\" stroke=\"#444\"/>\n";
+  for (double t : xticks) {
+    double x = p.px(t);
+    s += "<line x1=\"" + num(x) + "\" y1=\"" + num(p.y0) + "\" x2=\"" + num(x) + "\" y2=\"" + num(p.y0 + p.h) + "\" stroke=\"#ddd\"/>\n";
+    s += "<text x=\"" + num(x) + "\" y=\"" + num(p.y0 + p.h + 16) + "\" font-size=\"11\" text-anchor=\"middle\">" + label_of(t) + "</text>\n";
+  }
+  for (double t : yticks) {
+    double y = p.py(t);
+    s += "<line x1=\"" + num(p.x0) + "\" y1=\"" + num(y) + "\" x2=\"" + num(p.x0 + p.w) + "\" y2=\"" + num(y) + "\" stroke=\"#ddd\"/>\n";
+    s += "<text x=\"" + num(p.x0 - 6) + "\" y=\"" + num(y + 4) + "\" font-size=\"11\" text-anchor=\"end\">" +
+         (ypercent ? label_of(t * 100) + "%" : label_of(t)) + "</text>\n";
+  }
+  s += "<text x=\"" + num(p.x0 + p.w / 2) + "\" y=\"" + num(p.y0 + p.h + 36) + "\" font-size=\"12\" text-anchor=\"middle\">" + esc(xlabel) + "</text>\n";
+  s += "<text transform=\"translate(" + num(p.x0 - 58) + "," + num(p.y0 + p.h / 2) + ") rotate(-90)\" font-size=\"12\" text-anchor=\"middle\">" +
+       esc(ylabel) + "</text>\n</g>\n";
+  return s;
+}
+
+std::string polyline(const std::vector<std::pair<double, double>>& pts, const char* color, const std::string& series) {
+  std::string s = "<polyline class=\"series\" data-series=\"" + esc(series) + "\" fill=\"none\" stroke=\"" + color +
+                  "\" stroke-width=\"2\" points=\"";
+  for (auto [x, y] : pts) s += num(x) + "," + num(y) + " ";
+  return s + "\"/>\n";
+}
+
+}  // namespace
+
+std::vector<double> nice_ticks(double lo, double hi, int want) {
+  std::vector<double> out;
+  if (!(hi > lo) || want < 1) return {lo};
+  double raw = (hi - lo) / want, mag = std::pow(10, std::floor(std::log10(raw)));
+  double step = mag;
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * mag >= raw) {
+      step = m * mag;
+      break;
+    }
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push_back(std::fabs(t) < step * 1e-9 ? 0 : t);
+  return out;
+}
+
+std::string render_svg(const std::vector<PlotSeries>& all) {
+  double height = kTop + 2 * kPanelHeight + kGap - 60 + 20.0 * static_cast<double>(all.size()) + 10;
+  std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kWidth) +
+                  "\" height=\"" + num(height) + "\" viewBox=\"0 0 " + num(kWidth) + " " + num(height) +
+                  "\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+
+  // Panel 1: the ramp.
+  double tmax = 1, emax = 1;
+  for (const auto& p : all)
+    for (const auto& pt : p.record.value("series", nlohmann::ordered_json::array())) {
+      tmax = std::max(tmax, pt.value("t_s", 0.0));
+      emax = std::max(emax, pt.value("established", 0.0));
+    }
+  Panel ramp{kLeft, kTop, kWidth - kLeft - kRight, kPanelHeight - 60, 0, tmax, 0, emax * 1.05};
+  s += axes(ramp, "Ramp: established connections over time", "time since the ramp started (s)", "established connections",
+            nice_ticks(0, tmax, 8), nice_ticks(0, emax * 1.05, 5), false);
+  for (size_t i = 0; i < all.size(); ++i) {
+    std::vector<std::pair<double, double>> pts{{ramp.px(0), ramp.py(0)}};
+    for (const auto& pt : all[i].record.value("series", nlohmann::ordered_json::array()))
+      pts.push_back({ramp.px(pt.value("t_s", 0.0)), ramp.py(pt.value("established", 0.0))});
+    s += polyline(pts, kColors[i % 8], "ramp:" + all[i].label);
+  }
+
+  // Panel 2: connect latency, cumulative, from each record's histogram.
+  std::vector<std::vector<std::pair<double, double>>> cdfs;  // (ms, fraction)
+  double lmin = 1e9, lmax = 0;
+  for (const auto& p : all) {
+    std::vector<std::pair<double, double>> cdf;
+    const auto& h = p.record["results"].value("connect_latency_histogram", nlohmann::ordered_json(nullptr));
+    if (h.is_object() && h.contains("buckets")) {
+      double total = 0, seen = 0;
+      for (const auto& b : h["buckets"]) total += b[1].get<double>();
+      for (const auto& b : h["buckets"]) {
+        seen += b[1].get<double>();
+        double ms = static_cast<double>(Histogram::bucket_high(b[0].get<int>())) / 1000.0;
+        cdf.push_back({ms, total > 0 ? seen / total : 0});
+        lmin = std::min(lmin, ms);
+        lmax = std::max(lmax, ms);
+      }
+    }
+    cdfs.push_back(cdf);
+  }
+  if (lmax <= 0) lmin = 0.01, lmax = 1;
+  double lo = std::pow(10, std::floor(std::log10(std::max(lmin, 0.001)))), hi = std::pow(10, std::ceil(std::log10(lmax)));
+  if (hi <= lo) hi = lo * 10;
+  Panel lat{kLeft, kTop + kPanelHeight + kGap - 60, kWidth - kLeft - kRight, kPanelHeight - 60, lo, hi, 0, 1, true};
+  std::vector<double> decades;
+  for (double d = lo; d <= hi * 1.0001; d *= 10) decades.push_back(d);
+  s += axes(lat, "Connect latency: share of connects done within a time", "connect latency (ms, log scale)",
+            "share of connects", decades, {0, 0.25, 0.5, 0.75, 1.0}, true);
+  for (size_t i = 0; i < cdfs.size(); ++i) {
+    std::vector<std::pair<double, double>> pts;
+    for (auto [ms, f] : cdfs[i]) pts.push_back({lat.px(std::clamp(ms, lo, hi)), lat.py(f)});
+    if (!pts.empty()) s += polyline(pts, kColors[i % 8], "latency:" + all[i].label);
+  }
+
+  // Legend.
+  double ly = lat.y0 + lat.h + 60;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const auto& r = all[i].record;
+    std::string text = all[i].label + " (" + r.value("approach", "?") + ", " + r.value("status", "?") + ", " +
+                       format_count(r["results"].value("established_peak_client", 0.0)) + " established)";
+    s += "<g class=\"legend\"><rect x=\"" + num(kLeft) + "\" y=\"" + num(ly + 20.0 * i - 9) + "\" width=\"14\" height=\"4\" fill=\"" +
+         kColors[i % 8] + "\"/><text x=\"" + num(kLeft + 22) + "\" y=\"" + num(ly + 20.0 * i) + "\" font-size=\"12\">" + esc(text) +
+         "</text></g>\n";
+  }
+  return s + "</svg>\n";
+}
+
+}  // namespace c1m

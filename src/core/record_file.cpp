@@ -1,0 +1,39 @@
+#include "core/record_file.hpp"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/record.hpp"
+
+namespace c1m {
+
+ojson read_record(const std::string& path, std::string& error, size_t max_bytes) {
+  auto fail = [&](const std::string& why) {
+    error = path + ": " + why;
+    return ojson(nullptr);
+  };
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return fail("cannot read it (no such file, or not allowed)");
+  if (S_ISDIR(st.st_mode)) return fail("is a directory, not a record");
+  if (st.st_size == 0) return fail("empty file");
+  if (static_cast<size_t>(st.st_size) > max_bytes)
+    return fail(std::to_string(st.st_size) + " bytes, larger than any record (" + std::to_string(max_bytes) + "); not parsed");
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  ojson j = ojson::parse(ss.str(), nullptr, false);
+  if (j.is_discarded()) return fail("not valid JSON");
+  if (!j.is_object()) return fail("/: expected an object");
+  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer()) return fail("/schema_version: missing or not an integer");
+  if (j["schema_version"] != kSchemaVersion)
+    return fail("/schema_version: " + j["schema_version"].dump() + " is not a version this build reads (" + std::to_string(kSchemaVersion) + ")");
+  if (!j.contains("status") || !j["status"].is_string()) return fail("/status: missing or not a string");
+  if (!j.contains("results") || !j["results"].is_object()) return fail("/results: missing or not an object");
+  if (!j["results"].contains("established_peak_client")) return fail("/results/established_peak_client: missing");
+  if (!j.contains("started_at") || !j["started_at"].is_string()) return fail("/started_at: missing or not a string");
+  return j;
+}
+
+}  // namespace c1m

@@ -1,0 +1,145 @@
+// The record tools as users run them: c1m compare, plot, collect, and client --repeat.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "process.hpp"
+
+namespace c1m::test {
+namespace {
+
+using json = nlohmann::json;
+const std::string kRecords = std::string(C1M_FIXTURES) + "/records/";
+
+int run(std::vector<std::string> args, std::string* out = nullptr, std::string* err = nullptr) {
+  Process p(std::move(args));
+  int rc = p.wait(30000);
+  if (out) *out = p.out();
+  if (err) *err = p.err();
+  return rc;
+}
+
+TEST(CompareCli, ExitCodesForCi) {
+  std::string out;
+  EXPECT_EQ(run({"compare", kRecords + "base.json", kRecords + "same.json"}, &out), 0) << out;
+  EXPECT_NE(out.find("verdict: no regression"), std::string::npos);
+  EXPECT_EQ(run({"compare", kRecords + "base.json", kRecords + "regressed.json"}, &out), 1) << out;
+  EXPECT_NE(out.find("time_to_target_s"), std::string::npos);
+  EXPECT_NE(out.find("REGRESSION"), std::string::npos);
+  EXPECT_EQ(run({"compare", kRecords + "base.json", kRecords + "improved.json"}, &out), 0) << out;
+  EXPECT_EQ(run({"compare", "--threshold", "60%", kRecords + "base.json", kRecords + "regressed.json"}, &out), 0) << out;
+  EXPECT_EQ(run({"compare", "--metric-threshold", "time_to_target_s=60%", "--metric-threshold", "connect_rate_per_s=60%",
+                 kRecords + "base.json", kRecords + "regressed.json"}, &out), 0) << out;
+  // Several NEW records: each against BASE; one regression fails the whole call.
+  EXPECT_EQ(run({"compare", kRecords + "base.json", kRecords + "improved.json", kRecords + "regressed.json"}, &out), 1);
+}
+
+TEST(CompareCli, DifferentHostsPrintTheirDifferencesFirst) {
+  std::string out;
+  EXPECT_EQ(run({"compare", kRecords + "base.json", kRecords + "other_host.json"}, &out), 0) << out;
+  size_t diff = out.find("host.kernel: 6.18.44-fc-v669 -> 6.1.0-28-amd64"), table = out.find("metric ");
+  ASSERT_NE(diff, std::string::npos) << out;
+  EXPECT_LT(diff, table);
+}
+
+TEST(CompareCli, MarkdownJsonAndBenchmarkActionExport) {
+  std::string out, err;
+  EXPECT_EQ(run({"compare", "--format", "md", kRecords + "base.json", kRecords + "regressed.json"}, &out), 1);
+  EXPECT_NE(out.find("| time_to_target_s |"), std::string::npos) << out;
+  EXPECT_EQ(run({"compare", "--format", "json", kRecords + "base.json", kRecords + "regressed.json"}, &out), 1);
+  json j = json::parse(out);
+  EXPECT_TRUE(j["regressed"].get<bool>());
+  std::string dir = temp_dir();
+  EXPECT_EQ(run({"compare", "--export", "benchmark-action", "--export-dir", dir, kRecords + "base.json", kRecords + "same.json"},
+                &out, &err), 0) << err;
+  json big = json::parse(read_file(dir + "/benchmark-bigger-is-better.json"));
+  json small = json::parse(read_file(dir + "/benchmark-smaller-is-better.json"));
+  EXPECT_FALSE(big.empty());
+  EXPECT_FALSE(small.empty());
+  EXPECT_TRUE(big[0].contains("name") && big[0].contains("unit") && big[0].contains("value"));
+}
+
+struct BadRecord {
+  std::string file;
+  std::string says;
+};
+
+class CompareBadRecord : public ::testing::TestWithParam<BadRecord> {};
+
+void PrintTo(const BadRecord& b, std::ostream* os) { *os << b.file; }
+
+TEST_P(CompareBadRecord, OneLineExitTwo) {
+  std::string err;
+  std::string path = GetParam().file.empty() ? kRecords : kRecords + GetParam().file;
+  EXPECT_EQ(run({"compare", kRecords + "base.json", path}, nullptr, &err), 2) << err;
+  EXPECT_NE(err.find(GetParam().says), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Records, CompareBadRecord,
+                         ::testing::Values(BadRecord{"malformed.json", "malformed.json: not valid JSON"},
+                                           BadRecord{"empty.json", "empty.json: empty file"},
+                                           BadRecord{"not_object.json", "/: expected an object"},
+                                           BadRecord{"wrong_type.json", "wrong_type.json: /results/time_to_target_s: expected a number"},
+                                           BadRecord{"missing_field.json", "/results/established_peak_client: missing"},
+                                           BadRecord{"unknown_schema.json", "/schema_version: 99 is not a version"},
+                                           BadRecord{"", "is a directory"},
+                                           BadRecord{"nope.json", "nope.json: cannot read it"}));
+
+TEST(CompareCli, TooLargeFileRefusedBeforeParsing) {
+  std::string path = temp_dir() + "/huge.json";
+  std::ofstream(path).put('{');
+  std::filesystem::resize_file(path, 65 * 1024 * 1024);  // sparse: no real I/O
+  std::string err;
+  EXPECT_EQ(run({"compare", kRecords + "base.json", path}, nullptr, &err), 2);
+  EXPECT_NE(err.find("larger than any record"), std::string::npos) << err;
+}
+
+TEST(PlotCli, WritesAnSvg) {
+  std::string svg = temp_dir() + "/two.svg", err;
+  EXPECT_EQ(run({"plot", kRecords + "base.json", kRecords + "improved.json", "-o", svg}, nullptr, &err), 0) << err;
+  std::string s = read_file(svg);
+  EXPECT_NE(s.find("data-series=\"ramp:base\""), std::string::npos);
+  EXPECT_NE(s.find("data-series=\"latency:improved\""), std::string::npos);
+  EXPECT_EQ(run({"plot", kRecords + "base.json", "-o", "/tmp/x.png"}, nullptr, &err), 2);
+  EXPECT_NE(err.find("ending in .svg"), std::string::npos);
+}
+
+TEST(CollectCli, MergesAndNamesTheMissing) {
+  std::string dir = temp_dir(), out_dir = temp_dir(), out, err;
+  std::filesystem::copy_file(kRecords + "base.json", dir + "/client-a.json");
+  std::filesystem::copy_file(kRecords + "improved.json", dir + "/client-b.json");
+  EXPECT_EQ(run({"collect", "--dir", dir, "--out", out_dir, "--expect", "a,b,c"}, &out, &err), 1) << err;
+  EXPECT_NE(out.find("c: never reported"), std::string::npos) << out;
+  size_t records = 0;
+  std::string written;
+  for (auto& e : std::filesystem::directory_iterator(out_dir)) ++records, written = e.path();
+  ASSERT_EQ(records, 1u);  // one record, and no temp file left beside it
+  json r = json::parse(read_file(written));
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_EQ(r["results"]["established_peak_client"], 2000000);
+  EXPECT_EQ(r["participants"].size(), 3u);
+}
+
+TEST(ClientRepeat, KeepsEveryRepetition) {
+  std::string record = temp_dir() + "/r.json";
+  Process server({"server", "--listen", "127.0.0.1:21800", "--expect", "1k", "--workers", "1", "--duration", "40s"});
+  usleep(300000);
+  Process client({"client", "--target", "127.0.0.1:21800", "-n", "500", "--hold", "0", "--repeat", "3", "--json", record, "--progress", "off"});
+  ASSERT_EQ(client.wait(60000), 0) << client.err();
+  json r = json::parse(read_file(record));
+  EXPECT_EQ(r["status"], "complete");
+  EXPECT_EQ(r["config"]["repeat"], 3);
+  ASSERT_EQ(r["repetitions"].size(), 3u);
+  for (const auto& rep : r["repetitions"]) {
+    EXPECT_EQ(rep["established_peak_client"], 500);
+    EXPECT_TRUE(rep["time_to_target_s"].is_number());
+  }
+}
+
+}  // namespace
+}  // namespace c1m::test

@@ -1,0 +1,120 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/collect.hpp"
+#include "core/plot.hpp"
+#include "core/record.hpp"
+#include "core/record_file.hpp"
+#include "schema_check.hpp"
+
+namespace c1m {
+namespace {
+
+ojson fixture(const std::string& name) {
+  std::string err;
+  ojson r = read_record(std::string(C1M_FIXTURES) + "/records/" + name, err);
+  EXPECT_EQ(err, "");
+  return r;
+}
+
+ojson schema() {
+  std::ifstream in(std::string(C1M_FIXTURES) + "/../../results/run-record.schema.json");
+  return ojson::parse(in);
+}
+
+// Two clients of 500 each, the second starting a second later.
+CollectRequest two_clients() {
+  CollectRequest req;
+  req.approach = "multi-ip";
+  for (int i = 0; i < 2; ++i) {
+    ojson r = fixture("base.json");
+    r["config"]["connections"] = 500;
+    r["results"]["established_peak_client"] = 500;
+    r["results"]["connected_total"] = 500;
+    r["results"]["errors_total"] = i;  // the second had one error
+    r["results"]["errors"]["etimedout"] = i;
+    r["results"]["time_to_target_s"] = 2.0;
+    r["started_at"] = i == 0 ? "2026-11-24T09:00:00.000Z" : "2026-11-24T09:00:01.000Z";
+    r["host"]["addresses"] = ojson::array({"198.18.1." + std::to_string(10 + i)});
+    r["server"]["connections_peak"] = 1000;
+    req.clients.push_back({"client" + std::to_string(i), "x", r, ""});
+  }
+  return req;
+}
+
+}  // namespace
+
+TEST(Collect, TwoParticipantsOneRecord) {
+  ojson m = merge_client_records(two_clients());
+  EXPECT_EQ(m["status"], "complete");
+  EXPECT_EQ(m["config"]["connections"], 1000);
+  EXPECT_EQ(m["results"]["established_peak_client"], 1000);
+  EXPECT_EQ(m["results"]["established_peak_server"], 1000);
+  EXPECT_EQ(m["results"]["errors"]["etimedout"], 1);
+  EXPECT_DOUBLE_EQ(m["results"]["time_to_target_s"].get<double>(), 3.0);  // the second reached at 1 s + 2 s
+  EXPECT_EQ(m["topology"]["client_addresses"].size(), 2u);
+  // Two copies of one histogram merge to twice its counts, and the same percentiles.
+  ojson one = fixture("base.json")["results"]["connect_latency_ms"];
+  EXPECT_EQ(m["results"]["connect_latency_ms"]["count"], one["count"].get<uint64_t>() * 2);
+  EXPECT_EQ(m["results"]["connect_latency_ms"]["p99"], one["p99"]);
+  EXPECT_EQ(m["participants"].size(), 2u);
+}
+
+TEST(Collect, AMissingParticipantIsNamedAndFailsTheRun) {
+  CollectRequest req = two_clients();
+  req.clients.push_back({"client7", "", nullptr, "never reported (no record in results/.lab/x)"});
+  ojson m = merge_client_records(req);
+  EXPECT_EQ(m["status"], "failed");
+  EXPECT_NE(m["reason"].get<std::string>().find("client7: never reported"), std::string::npos);
+  EXPECT_EQ(m["participants"][2]["status"], "missing");
+  EXPECT_TRUE(m["results"]["time_to_target_s"].is_number());  // the two that reported still count
+}
+
+TEST(Schema, RecordsValidateAndTheCheckerCanFail) {
+  ojson s = schema();
+  EXPECT_EQ(test::validate(fixture("base.json"), s), std::vector<std::string>{});
+  EXPECT_EQ(test::validate(merge_client_records(two_clients()), s), std::vector<std::string>{});
+  ClientRun run;
+  run.run_id = "x";
+  run.approach = "custom";
+  run.config = {{"connections", 10}};
+  run.limits = ojson::object();
+  run.topology = ojson::object();
+  EXPECT_EQ(test::validate(build_client_record(run), s), std::vector<std::string>{});
+  ojson broken = fixture("base.json");
+  broken["status"] = "sort of";
+  broken["results"].erase("errors_total");
+  broken["results"]["time_to_target_s"] = "fast";
+  auto errors = test::validate(broken, s);
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[0], "/status: \"sort of\" not in [\"complete\",\"failed\",\"interrupted\"]");
+}
+
+TEST(Plot, SvgWithAxesSeriesAndLegend) {
+  ojson a = fixture("base.json"), b = fixture("improved.json");
+  std::string svg = render_svg({{"host <a> & b", a}, {"host-b", b}});
+  EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
+  EXPECT_NE(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos);
+  EXPECT_EQ(svg.substr(svg.size() - 7), "</svg>\n");
+  EXPECT_NE(svg.find("data-series=\"ramp:host &lt;a&gt; &amp; b\""), std::string::npos);
+  EXPECT_NE(svg.find("data-series=\"latency:host-b\""), std::string::npos);
+  EXPECT_NE(svg.find("established connections"), std::string::npos);
+  EXPECT_NE(svg.find("connect latency (ms, log scale)"), std::string::npos);
+  EXPECT_NE(svg.find("time since the ramp started (s)"), std::string::npos);
+  size_t legends = 0;
+  for (size_t at = 0; (at = svg.find("class=\"legend\"", at)) != std::string::npos; ++at) ++legends;
+  EXPECT_EQ(legends, 2u);
+  // Balanced: every opened element closes (a cheap well-formedness check).
+  EXPECT_EQ(std::count(svg.begin(), svg.end(), '<'), std::count(svg.begin(), svg.end(), '>'));
+  // The ramp line ends at the top: the series' last point is 1M established.
+  EXPECT_EQ(a["series"].back()["established"], 1000000);
+}
+
+TEST(Plot, NiceTicks) {
+  EXPECT_EQ(nice_ticks(0, 50, 5), (std::vector<double>{0, 10, 20, 30, 40, 50}));
+  EXPECT_EQ(nice_ticks(0, 1.05e6, 5), (std::vector<double>{0, 500000, 1000000}));  // step 210k rounds up to 500k
+  EXPECT_EQ(nice_ticks(0, 1.05e6, 8), (std::vector<double>{0, 200000, 400000, 600000, 800000, 1000000}));
+}
+
+}  // namespace c1m
