@@ -20,7 +20,9 @@ summary="$RESULTS/$stamp-bench-native.txt"
 say() { echo "$*" | tee -a "$summary"; }
 
 floor_s=""
-if [ -f "$FLOOR_SRC" ]; then
+if [ -n "${SKIP_FLOOR:-}" ]; then
+  say "floor: skipped (SKIP_FLOOR)"
+elif [ -f "$FLOOR_SRC" ]; then
   gcc -O2 -o build/c1m_probe "$FLOOR_SRC"
   procs=$(( (N + 18999) / 19000 ))
   say "floor: build/c1m_probe $procs 19000"
@@ -35,15 +37,21 @@ fi
 run_approach() {  # name, server --listen, client --source, client --target
   local name=$1 listen=$2 source=$3 target=$4
   local record="$RESULTS/$(date -u +%Y%m%dT%H%M%SZ)-$name-native.json"
+  # The run goes through the collector, as the lab's do: the client pushes its record to it.
+  "$C1M" collect --listen 127.0.0.1:9200 --expect-count 1 --out "$RESULTS" --approach "$name" --deadline 15m \
+    >"$RESULTS/.collect.log" 2>&1 &
+  local collector=$!
   "$C1M" server --listen "$listen" --expect "$N" --admin 127.0.0.1:9100 --duration 400 >/dev/null 2>"$RESULTS/.server.log" &
   local server=$!
   sleep 1
   local rc=0
   "$C1M" client --source "$source" --target "$target" --connections "$N" --hold "$HOLD" \
-    --server-stats 127.0.0.1:9100 --approach "$name" --json "$record" --progress plain || rc=$?
+    --server-stats 127.0.0.1:9100 --approach "$name" --json "$record" --report-to 127.0.0.1:9200 --progress plain || rc=$?
   kill -TERM "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
-  say "$name: exit $rc, record $record"
+  wait "$collector" 2>/dev/null || true
+  say "$name: exit $rc, record $record; collected: $(grep -o 'record .*' "$RESULTS/.collect.log" | tail -1)"
+  echo "$record" >> "$RESULTS/.native-records"
   python3 - "$record" "$floor_s" <<'PY' | tee -a "$summary"
 import json, sys
 r = json.load(open(sys.argv[1])); res = r["results"]; mem = r["memory"]; floor = sys.argv[2]
@@ -58,6 +66,11 @@ PY
   sleep 5
 }
 
-run_approach multi-ip 127.0.0.1:9000 127.0.0.2-127.0.0.21 127.0.0.1:9000
-run_approach multi-port 127.0.0.1:9000-9019 127.0.0.2 127.0.0.1:9000-9019
+for approach in ${APPROACHES:-multi-ip multi-port}; do
+  case "$approach" in
+    multi-ip) run_approach multi-ip 127.0.0.1:9000 127.0.0.2-127.0.0.21 127.0.0.1:9000 ;;
+    multi-port) run_approach multi-port 127.0.0.1:9000-9019 127.0.0.2 127.0.0.1:9000-9019 ;;
+    *) echo "bench-native: APPROACHES: unknown approach $approach" >&2; exit 2 ;;
+  esac
+done
 say "summary: $summary"

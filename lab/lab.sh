@@ -141,7 +141,8 @@ up() {
   say "$APPROACH: $N connections from $CLIENTS client container(s) to $C1M_SERVER_IP:$PORTS on macvlan over $C1M_PARENT"
   compose up -d server
   wait_for_stats
-  compose up -d --scale client="$CLIENTS" client
+  # Every client holds until the server holds all N at once (lab runs only; a one-off client does not wait).
+  C1M_HOLD_UNTIL_SERVER=$N compose up -d --scale client="$CLIENTS" client
   # Bounded: the clients stop by themselves after ramp (10m at most) and hold.
   local deadline=$(( SECONDS + 900 ))
   while [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=client")" ]; do
@@ -153,8 +154,19 @@ up() {
 
 collect() {
   local dir=${1:?run directory}
-  local names="" lab_json="$dir/lab.json"
-  for id in $(client_ids); do names+="${names:+,}$(docker inspect -f '{{.Config.Hostname}}' "$id")"; done
+  local names="" lab_json="$dir/lab.json" containers="{}"
+  for id in $(client_ids); do
+    local name
+    name=$(docker inspect -f '{{.Config.Hostname}}' "$id")
+    names+="${names:+,}$name"
+    containers=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d[sys.argv[2]]=sys.argv[3]; print(json.dumps(d))' \
+      "$containers" "$name" "$(docker inspect -f '{{.Name}}' "$id" | tr -d /)")
+    # What is known of a client that left no record: how it ended, and its last words.
+    if [ ! -f "$dir/client-$name.json" ]; then
+      docker logs --tail 50 "$id" > "$dir/client-$name.log" 2>&1 || true
+      say "client $name left no record: $(docker inspect -f 'exit {{.State.ExitCode}}{{if .State.OOMKilled}}, OOM-killed{{end}} {{.State.Error}}' "$id"); log in $dir/client-$name.log"
+    fi
+  done
   python3 - "$lab_json" <<PY
 import json, subprocess, sys
 def sh(*a):
@@ -163,7 +175,7 @@ def sh(*a):
 ids = {r: sh("docker", "image", "inspect", "-f", "{{.Id}}", f"c1m-{r}:latest") for r in ("server", "client")}
 json.dump({"runtime": "docker " + (sh("docker", "version", "-f", "{{.Server.Version}}") or "unknown"),
            "compose": "${COMPOSE}", "compose_version": sh(*"${COMPOSE}".split(), "version", "--short"),
-           "images": ids, "network": {"driver": "macvlan", "parent": "${C1M_PARENT:-$VETH}", "subnet": "${C1M_SUBNET:-}"},
+           "images": ids, "containers": json.loads('$containers'), "network": {"driver": "macvlan", "parent": "${C1M_PARENT:-$VETH}", "subnet": "${C1M_SUBNET:-}"},
            "configured": {"client_sysctls": {"net.ipv4.ip_local_port_range": "${C1M_PORT_RANGE:-1024 65535}"},
                           "server_sysctls": {"net.core.somaxconn": "65535", "net.ipv4.tcp_max_syn_backlog": "65535", "net.ipv4.tcp_migrate_req": "1"},
                           "nofile": int("${C1M_NOFILE:-20000}")}}, open(sys.argv[1], "w"), indent=2)

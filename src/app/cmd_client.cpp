@@ -22,7 +22,7 @@
 #include "core/record.hpp"
 #include "net/client_worker.hpp"
 #include "net/event_loop.hpp"
-#include "net/http_get.hpp"
+#include "net/http_client.hpp"
 #include "net/supervisor.hpp"
 
 namespace c1m::app {
@@ -45,6 +45,8 @@ struct ClientOptions {
   std::string source_ports = "planned";
   size_t workers = 0;
   size_t repeat = 1;
+  std::string hold_until_server;
+  std::string report_to;
   bool allow_any_target = false;
 };
 
@@ -77,6 +79,21 @@ std::string check_bindable(Ipv4 ip) {
   return {};
 }
 
+// The source address the kernel would use to reach `target`: a UDP connect() sends nothing, and
+// getsockname() then says which local address the route picked.
+std::optional<Ipv4> route_source(const Endpoint& target) {
+  net::UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(target.port);
+  dst.sin_addr.s_addr = htonl(target.ip.host_order);
+  if (!fd || connect(fd.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) return std::nullopt;
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) return std::nullopt;
+  return Ipv4{ntohl(local.sin_addr.s_addr)};
+}
+
 std::string directory_of(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
@@ -99,6 +116,8 @@ struct ResolvedClient {
   uint64_t in_flight_per_worker = 0;
   int64_t connect_timeout_ns = 0, hold_ns = 0, ping_interval_ns = 0, ramp_timeout_ns = 0;
   std::optional<Endpoint> server_stats;
+  std::optional<Endpoint> report_to;
+  uint64_t hold_until_server = 0;  // 0: hold only for --hold
   std::string approach;
   bool live_progress = false, plain_progress = false;
   std::vector<std::string> warnings;  // printed now and kept in the record
@@ -159,6 +178,15 @@ ResolvedClient resolve(ClientOptions& o) {
     if (list.size() != 1) throw UsageError("--server-stats '" + o.server_stats + "': expected one ADDRESS:PORT");
     r.server_stats = list[0];
   }
+  if (!o.report_to.empty()) {
+    auto list = require(parse_endpoint_list(o.report_to), "--report-to", o.report_to);
+    if (list.size() != 1) throw UsageError("--report-to '" + o.report_to + "': expected one ADDRESS:PORT");
+    r.report_to = list[0];
+  }
+  if (!o.hold_until_server.empty()) {
+    r.hold_until_server = require(parse_count(o.hold_until_server), "--hold-until-server", o.hold_until_server);
+    if (r.hold_until_server && !r.server_stats) throw UsageError("--hold-until-server needs --server-stats, to read the server's count");
+  }
   if (!o.json.empty() && access(directory_of(o.json).c_str(), W_OK) != 0)
     throw UsageError("--json " + o.json + ": directory " + directory_of(o.json) + " is not writable: " + std::strerror(errno));
 
@@ -173,6 +201,14 @@ ResolvedClient resolve(ClientOptions& o) {
     r.port_range_known = true;
     r.plan.ports = *pr;
     r.plan.explicit_ports = o.source_ports == "planned";
+    // Planned ports bound on 0.0.0.0 make every bind check the port's owners on all addresses; bind
+    // the address the route would pick anyway (in the lab, the container's own), if one serves all.
+    if (r.plan.explicit_ports && r.plan.sources.empty()) {
+      std::optional<Ipv4> common = route_source(r.plan.targets[0]);
+      for (const Endpoint& t : r.plan.targets)
+        if (common && route_source(t) != common) common.reset();
+      if (common) r.plan.sources = {*common};
+    }
     uint32_t offset = 0;
     getrandom(&offset, sizeof offset, 0);
     r.plan.port_offset = static_cast<uint32_t>(offset % std::max<uint64_t>(pr->size(), 1));
@@ -256,6 +292,7 @@ class ClientRunner {
             {"max_in_flight_per_worker", r_.in_flight_per_worker},
             {"connect_timeout_s", seconds(r_.connect_timeout_ns)},
             {"hold_s", seconds(r_.hold_ns)},
+            {"hold_until_server", r_.hold_until_server ? ojson(r_.hold_until_server) : ojson(nullptr)},
             {"ping_interval_s", r_.ping_interval_ns ? ojson(seconds(r_.ping_interval_ns)) : ojson(nullptr)},
             {"ramp_timeout_s", seconds(r_.ramp_timeout_ns)}};
   }
@@ -305,7 +342,11 @@ class ClientRunner {
         return finish("failed", "the ramp did not settle within " + opts_.ramp_timeout + ": " + shortfall());
       }
     }
-    if (phase_ == Phase::hold && now - hold_started_ns_ >= r_.hold_ns) {
+    // Many clients (the lab's 20 containers) end their ramps at different times: each holds on until
+    // the server holds the whole target at once, so "1M established" means at the same moment.
+    bool server_full = r_.hold_until_server == 0 || server_joint_peak_ >= r_.hold_until_server ||
+                       now - run_.ramp_start_ns > r_.ramp_timeout_ns;
+    if (phase_ == Phase::hold && now - hold_started_ns_ >= r_.hold_ns && server_full) {
       t = totals();
       bool ok = t.quota_reached_ns >= 0 && t.errors.total() == 0 && t.established == r_.plan.connections;
       finish(ok ? "complete" : "failed", ok ? "" : shortfall());
@@ -357,6 +398,10 @@ class ClientRunner {
     }
     run_.server_stats_error.clear();
     uint64_t c = j["connections"].get<uint64_t>();
+    // The server's own peak is monotonic: once it has held the target at once, every client may go
+    // (the current count drops as soon as the first one leaves).
+    if (j.contains("connections_peak") && j["connections_peak"].is_number_unsigned())
+      server_joint_peak_ = std::max(server_joint_peak_, j["connections_peak"].get<uint64_t>());
     run_.server_connections_peak = std::max(run_.server_connections_peak.value_or(0), c);
     run_.server_stats = std::move(j);
     return c;
@@ -437,6 +482,7 @@ class ClientRunner {
   std::optional<double> hold_server_cpu_start_s_;
   uint64_t last_connected_ = 0;
   uint64_t peak_sampled_ = 0;
+  uint64_t server_joint_peak_ = 0;
   bool lost_ = false;
 };
 
@@ -476,8 +522,22 @@ volatile sig_atomic_t g_stop_between_runs = 0;
 
 // --repeat: the experiment N times, every repetition's figures kept so a comparison can test
 // significance. The record is the last repetition's, with `repetitions` beside it.
+// The collector hears from a client twice: when it starts (so a client that dies is still named) and
+// with its record. A collector that does not answer costs a warning, never the run.
+void report(const ResolvedClient& r, const std::string& path, const ojson& body) {
+  if (!r.report_to) return;
+  auto res = net::http_post(*r.report_to, path, body.dump(), 10000);
+  if (res.status != 200)
+    std::fprintf(stderr, "c1m client: warning: POST %s to the collector %s failed: %s\n", path.c_str(), r.report_to->str().c_str(),
+                 res.status ? res.body.c_str() : res.error.c_str());
+}
+
 int run_client(ClientOptions& o) {
   ResolvedClient r = resolve(o);
+  ojson host = host_fingerprint();
+  // Unique among clients on one host (the same hostname) and across containers (the same pid, 1).
+  std::string participant = host["hostname"].get<std::string>() + "-" + std::to_string(getpid());
+  report(r, "/hello", {{"name", participant}, {"addresses", host["addresses"]}, {"connections", r.plan.connections}});
   std::vector<ojson> records;
   for (size_t k = 0; k < o.repeat; ++k) {
     if (k > 0) {
@@ -524,6 +584,8 @@ int run_client(ClientOptions& o) {
       std::fprintf(stderr, "c1m client: %s\n", e.c_str());
     }
   }
+  record["participant"] = participant;
+  report(r, "/record", record);
   print_summary(record, o.json);
   if (o.repeat > 1) std::fprintf(stderr, "  repetitions  %zu of %zu\n", records.size(), o.repeat);
   if (record["status"] == "complete") return 0;
@@ -544,6 +606,9 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--connect-timeout", o->connect_timeout, "give up on one connect after this long")->capture_default_str();
   c->add_option("--hold", o->hold, "hold the connections this long after the ramp")->capture_default_str();
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")->capture_default_str();
+  c->add_option("--report-to", o->report_to, "ADDRESS:PORT of a collector (c1m collect --listen) to push the record to");
+  c->add_option("--hold-until-server", o->hold_until_server,
+                "after --hold, hold on until the server holds this many (one of many clients; bounded by --ramp-timeout)");
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")->capture_default_str();
   c->add_option("--workers", o->workers, "worker processes (default: from --connections and the open-files limit)");
   c->add_option("--repeat", o->repeat, "run the experiment N times; the record keeps every repetition")->check(CLI::Range(1, 1000))->capture_default_str();

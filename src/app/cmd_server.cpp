@@ -12,7 +12,7 @@
 #include "core/host.hpp"
 #include "core/plan.hpp"
 #include "core/record.hpp"
-#include "net/admin_http.hpp"
+#include "net/http_service.hpp"
 #include "net/server_worker.hpp"
 #include "net/supervisor.hpp"
 
@@ -67,7 +67,7 @@ int run_server(const ServerOptions& o) {
 
   int admin_fd = -1;
   if (admin) {
-    admin_fd = net::AdminHttp::open_socket(*admin);
+    admin_fd = net::HttpService::open_socket(*admin);
     if (admin_fd < 0) throw UsageError("--admin cannot listen on " + admin->str() + ": " + std::strerror(errno));
   }
 
@@ -101,10 +101,13 @@ int run_server(const ServerOptions& o) {
   auto alive = [&] { return pool.reap_exited(); };
   auto stats = [&] { return server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, listen_json, limits); };
 
-  std::unique_ptr<net::AdminHttp> http;
+  std::unique_ptr<net::HttpService> http;
   if (admin) {
-    http = std::make_unique<net::AdminHttp>(sup.base(), [&] { return stats().dump(); },
-                                            [&] { return server_metrics_text(total(), alive()); });
+    http = std::make_unique<net::HttpService>(sup.base(), 0);
+    http->route("GET", "/stats", [&](const std::string&) { return net::HttpReply{200, "application/json", stats().dump()}; });
+    http->route("GET", "/metrics", [&](const std::string&) {
+      return net::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", server_metrics_text(total(), alive())};
+    });
     if (!http->serve(admin_fd)) {
       std::fprintf(stderr, "c1m server: cannot serve HTTP on --admin %s\n", admin->str().c_str());
       return 1;  // the pool's destructor stops the workers

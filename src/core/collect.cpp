@@ -54,8 +54,14 @@ ojson merge_client_records(const CollectRequest& req) {
     start_ms = std::min(start_ms, parse_iso_ms((*r)["started_at"].get<std::string>()));
     end_ms = std::max(end_ms, parse_iso_ms(r->value("ended_at", std::string())));
   }
-  if (recs.empty()) start_ms = end_ms = 0;
+  if (recs.empty()) {  // nobody reported: the run is dated by the collector
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    start_ms = end_ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+  }
 
+  int64_t kernel_inuse = 0;
+  bool kernel_inuse_known = false;
   uint64_t connections = 0, established = 0, attempted = 0, connected = 0, errors_total = 0, pongs = 0;
   std::map<std::string, uint64_t> errors;
   std::map<std::string, int64_t> tcpext;
@@ -70,6 +76,9 @@ ojson merge_client_records(const CollectRequest& req) {
   ojson participants = ojson::array();
   for (const auto& p : req.clients) {
     ojson part = {{"name", p.name}, {"record_file", p.file.empty() ? ojson(nullptr) : ojson(p.file)}};
+    // The lab maps each client's hostname to its container name.
+    if (req.lab.is_object() && req.lab.contains("containers") && req.lab["containers"].contains(p.name))
+      part["container"] = req.lab["containers"][p.name];
     if (!p.record.is_object()) {
       part["status"] = "missing";
       part["problem"] = p.problem.empty() ? "no record" : p.problem;
@@ -83,6 +92,7 @@ ojson merge_client_records(const CollectRequest& req) {
     part["addresses"] = r.contains("host") ? r["host"].value("addresses", ojson::array()) : ojson::array();
     part["established_peak_client"] = res["established_peak_client"];
     part["errors_total"] = res.value("errors_total", 0);
+    part["kernel_tcp_inuse_delta"] = res.value("kernel_tcp_inuse_delta", ojson(nullptr));
     part["time_to_target_s"] = res.value("time_to_target_s", ojson(nullptr));
     part["limits"] = r.value("limits", ojson(nullptr));
     part["sysctls"] = r.contains("sysctls") ? r["sysctls"].value("namespaced", ojson(nullptr)) : ojson(nullptr);
@@ -95,6 +105,10 @@ ojson merge_client_records(const CollectRequest& req) {
     attempted += static_cast<uint64_t>(num(r, "/results/attempted"));
     connected += static_cast<uint64_t>(num(r, "/results/connected_total"));
     errors_total += static_cast<uint64_t>(num(r, "/results/errors_total"));
+    if (res.contains("kernel_tcp_inuse_delta") && res["kernel_tcp_inuse_delta"].is_number()) {
+      kernel_inuse += res["kernel_tcp_inuse_delta"].get<int64_t>();
+      kernel_inuse_known = true;
+    }
     pongs += static_cast<uint64_t>(num(r, "/results/pongs_received"));
     if (res.contains("errors"))
       for (auto& [k, v] : res["errors"].items()) errors[k] += v.get<uint64_t>();
@@ -131,6 +145,12 @@ ojson merge_client_records(const CollectRequest& req) {
   else if (!problems.empty() || std::any_of(statuses.begin(), statuses.end(), [](const std::string& s) { return s != "complete"; }))
     status = "failed";
   for (const auto& p : problems) reason += (reason.empty() ? "" : "; ") + p;
+  // Every client reached its share, but not necessarily at the same moment: the server's joint peak says.
+  if (have_server && server_peak < connections && status == "complete") {
+    status = "failed";
+    reason += (reason.empty() ? "" : "; ") + std::string("the server never held all ") + std::to_string(connections) +
+              " at once (its peak: " + std::to_string(server_peak) + "): clients left before the last one was in";
+  }
   for (const auto& p : participants)
     if (p["status"] != "complete" && p["status"] != "missing")
       reason += (reason.empty() ? "" : "; ") + p["name"].get<std::string>() + ": " + p["status"].get<std::string>() +
@@ -166,6 +186,9 @@ ojson merge_client_records(const CollectRequest& req) {
   ojson res;
   res["established_peak_client"] = established;
   res["established_peak_server"] = have_server ? ojson(server_peak) : ojson(nullptr);
+  // The kernel's own count (sockstat TCP inuse) in each client's namespace, summed: in the lab each
+  // client container counts its own sockets; natively one namespace holds both ends.
+  res["kernel_tcp_inuse_delta_clients"] = kernel_inuse_known ? ojson(kernel_inuse) : ojson(nullptr);
   res["attempted"] = attempted;
   res["connected_total"] = connected;
   res["time_to_target_s"] = ttt >= 0 ? ojson(ttt) : ojson(nullptr);

@@ -23,7 +23,16 @@ ojson read_record(const std::string& path, std::string& error, size_t max_bytes)
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  ojson j = ojson::parse(ss.str(), nullptr, false);
+  return parse_record(ss.str(), path, error);
+}
+
+ojson parse_record(const std::string& text, const std::string& path, std::string& error) {
+  auto fail = [&](const std::string& why) {
+    error = path + ": " + why;
+    return ojson(nullptr);
+  };
+  if (text.empty()) return fail("empty");
+  ojson j = ojson::parse(text, nullptr, false);
   if (j.is_discarded()) return fail("not valid JSON");
   if (!j.is_object()) return fail("/: expected an object");
   if (!j.contains("schema_version") || !j["schema_version"].is_number_integer()) return fail("/schema_version: missing or not an integer");

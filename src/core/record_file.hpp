@@ -12,5 +12,8 @@ inline constexpr size_t kMaxRecordBytes = 64 * 1024 * 1024;
 
 // The record, or null with `error` set. Files over max_bytes are refused before they are parsed.
 nlohmann::ordered_json read_record(const std::string& path, std::string& error, size_t max_bytes = kMaxRecordBytes);
+// The same checks on a record that arrived as text (a client's report to the collector); `name`
+// stands where a file name would in the error.
+nlohmann::ordered_json parse_record(const std::string& text, const std::string& name, std::string& error);
 
 }  // namespace c1m

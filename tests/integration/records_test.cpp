@@ -1,9 +1,14 @@
 // The record tools as users run them: c1m compare, plot, collect, and client --repeat.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -139,6 +144,99 @@ TEST(ClientRepeat, KeepsEveryRepetition) {
     EXPECT_EQ(rep["established_peak_client"], 500);
     EXPECT_TRUE(rep["time_to_target_s"].is_number());
   }
+}
+
+}  // namespace
+}  // namespace c1m::test
+
+namespace c1m::test {
+namespace {
+
+// The collector over the network: clients push, one record comes out.
+class Collector : public ::testing::Test {
+ protected:
+  std::string out_dir = temp_dir();
+  std::string only_record() {
+    std::vector<std::string> files;
+    for (auto& e : std::filesystem::directory_iterator(out_dir)) files.push_back(e.path());
+    EXPECT_EQ(files.size(), 1u) << "one record, and no temp file beside it";
+    return files.empty() ? "" : read_file(files[0]);
+  }
+};
+
+TEST_F(Collector, TwoClientsPushOneRecord) {
+  Process collector({"collect", "--listen", "127.0.0.1:21910", "--expect-count", "2", "--out", out_dir, "--deadline", "60s",
+                     "--approach", "multi-ip"});
+  ASSERT_NE(http_get_local(21910, "/status", 5000), "") << collector.err();
+  Process server({"server", "--listen", "127.0.0.1:21900", "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:21901",
+                  "--duration", "60s"});
+  ASSERT_NE(http_get_local(21901, "/stats", 5000), "");
+  std::vector<std::unique_ptr<Process>> clients;
+  for (const char* src : {"127.0.0.2", "127.0.0.3"})
+    clients.push_back(std::make_unique<Process>(std::vector<std::string>{
+        "client", "--target", "127.0.0.1:21900", "--source", src, "-n", "500", "--hold", "1s", "--server-stats", "127.0.0.1:21901",
+        "--report-to", "127.0.0.1:21910", "--progress", "off"}));
+  for (auto& c : clients) EXPECT_EQ(c->wait(30000), 0) << c->err();
+  EXPECT_EQ(collector.wait(15000), 0) << collector.err();
+  json r = json::parse(only_record());
+  EXPECT_EQ(r["status"], "complete") << r["reason"];
+  EXPECT_EQ(r["participants"].size(), 2u);
+  EXPECT_EQ(r["results"]["established_peak_client"], 1000);
+  EXPECT_EQ(r["results"]["established_peak_server"], 1000);
+  EXPECT_EQ(r["config"]["connections"], 1000);
+  EXPECT_EQ(r["approach"], "multi-ip");
+}
+
+TEST_F(Collector, SigtermWritesAnInterruptedRecordWithinSeconds) {
+  Process collector({"collect", "--listen", "127.0.0.1:21920", "--expect-count", "3", "--out", out_dir, "--deadline", "5m"});
+  ASSERT_NE(http_get_local(21920, "/status", 5000), "") << collector.err();
+  collector.signal(SIGTERM);
+  EXPECT_EQ(collector.wait(5000), 130) << collector.err();
+  json r = json::parse(only_record());
+  EXPECT_EQ(r["status"], "interrupted");
+  EXPECT_NE(r["reason"].get<std::string>().find("the collector got SIGTERM with 0 of 3 records"), std::string::npos) << r["reason"];
+  EXPECT_EQ(r["participants"].size(), 3u);  // the three it never heard from, counted
+}
+
+TEST_F(Collector, AClientThatDiesMidRunIsNamed) {
+  Process collector({"collect", "--listen", "127.0.0.1:21930", "--expect-count", "1", "--out", out_dir, "--deadline", "4s"});
+  ASSERT_NE(http_get_local(21930, "/status", 5000), "") << collector.err();
+  Process server({"server", "--listen", "127.0.0.1:21931", "--expect", "1k", "--workers", "1", "--duration", "30s"});
+  usleep(300000);
+  Process client({"client", "--target", "127.0.0.1:21931", "-n", "500", "--hold", "60s", "--report-to", "127.0.0.1:21930",
+                  "--progress", "off"});
+  usleep(1500000);
+  client.signal(SIGKILL);  // dies without a record
+  EXPECT_EQ(collector.wait(15000), 1) << collector.err();
+  json r = json::parse(only_record());
+  EXPECT_EQ(r["status"], "failed");
+  std::string reason = r["reason"];
+  EXPECT_NE(reason.find("deadline 4s passed with 0 of 1 records"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("said hello at"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("500 connections"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("then never sent a record"), std::string::npos) << reason;
+}
+
+TEST_F(Collector, RefusesBadRecordsWithTheReason) {
+  Process collector({"collect", "--listen", "127.0.0.1:21940", "--expect-count", "1", "--out", out_dir, "--deadline", "3s"});
+  ASSERT_NE(http_get_local(21940, "/status", 5000), "") << collector.err();
+  // A record with a future schema is refused, with the reason, and the collector carries on.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(21940);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  std::string body = "{\"schema_version\": 99}";
+  std::string req = "POST /record HTTP/1.0\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  send(fd, req.data(), req.size(), 0);
+  std::string resp;
+  char buf[4096];
+  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) resp.append(buf, static_cast<size_t>(n));
+  close(fd);
+  EXPECT_NE(resp.find(" 400 "), std::string::npos) << resp;
+  EXPECT_NE(resp.find("99 is not a version this build reads"), std::string::npos) << resp;
+  EXPECT_EQ(collector.wait(15000), 1);  // the deadline passes with nothing valid
 }
 
 }  // namespace

@@ -61,6 +61,14 @@ TEST(Collect, TwoParticipantsOneRecord) {
   EXPECT_EQ(m["participants"].size(), 2u);
 }
 
+TEST(Collect, ClientsThatNeverHeldTogetherFailTheRun) {
+  CollectRequest req = two_clients();
+  for (auto& c : req.clients) c.record["server"]["connections_peak"] = 500;  // one left before the other came
+  ojson m = merge_client_records(req);
+  EXPECT_EQ(m["status"], "failed");
+  EXPECT_NE(m["reason"].get<std::string>().find("never held all 1000 at once (its peak: 500)"), std::string::npos) << m["reason"];
+}
+
 TEST(Collect, AMissingParticipantIsNamedAndFailsTheRun) {
   CollectRequest req = two_clients();
   req.clients.push_back({"client7", "", nullptr, "never reported (no record in results/.lab/x)"});

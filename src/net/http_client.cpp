@@ -1,4 +1,4 @@
-#include "net/http_get.hpp"
+#include "net/http_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -36,7 +36,23 @@ bool wait_for(int fd, short events, const timespec& start, int timeout_ms) {
 
 }  // namespace
 
+namespace {
+HttpResult request(const Endpoint& at, const std::string& req, int timeout_ms, size_t max_bytes);
+}
+
 HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms, size_t max_bytes) {
+  return request(at, "GET " + path + " HTTP/1.0\r\nHost: " + at.str() + "\r\n\r\n", timeout_ms, max_bytes);
+}
+
+HttpResult http_post(const Endpoint& at, const std::string& path, const std::string& body, int timeout_ms) {
+  return request(at,
+                 "POST " + path + " HTTP/1.0\r\nHost: " + at.str() + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body,
+                 timeout_ms, 1 << 20);
+}
+
+namespace {
+HttpResult request(const Endpoint& at, const std::string& req, int timeout_ms, size_t max_bytes) {
   HttpResult r;
   timespec start{};
   clock_gettime(CLOCK_MONOTONIC, &start);
@@ -53,9 +69,13 @@ HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms,
   socklen_t len = sizeof err;
   getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
   if (err) return {0, {}, "connect to " + at.str() + ": " + std::strerror(err)};
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + at.str() + "\r\n\r\n";
-  if (send(fd.get(), req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
-    return {0, {}, "send to " + at.str() + " failed"};
+  for (size_t sent = 0; sent < req.size();) {
+    if (!wait_for(fd.get(), POLLOUT, start, timeout_ms)) return {0, {}, "send to " + at.str() + " timed out"};
+    ssize_t n = send(fd.get(), req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) return {0, {}, "send to " + at.str() + ": " + std::strerror(errno)};
+    sent += static_cast<size_t>(n);
+  }
   std::string resp;
   char buf[16384];
   while (true) {
@@ -76,5 +96,6 @@ HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms,
   r.body = body == std::string::npos ? std::string() : resp.substr(body + 4);
   return r;
 }
+}  // namespace
 
 }  // namespace c1m::net

@@ -1,0 +1,58 @@
+#include "net/http_service.hpp"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include <vector>
+
+#include "net/server_worker.hpp"
+
+namespace c1m::net {
+
+void HttpService::EvhttpFree::operator()(struct evhttp* h) const { evhttp_free(h); }
+
+HttpService::HttpService(event_base* base, size_t max_body_bytes) : http_(evhttp_new(base)) {
+  evhttp_set_allowed_methods(http_.get(), max_body_bytes ? (EVHTTP_REQ_GET | EVHTTP_REQ_POST) : EVHTTP_REQ_GET);
+  evhttp_set_max_headers_size(http_.get(), 8192);
+  evhttp_set_max_body_size(http_.get(), static_cast<ev_ssize_t>(max_body_bytes));
+  evhttp_set_timeout(http_.get(), 10);
+  evhttp_set_gencb(http_.get(), &HttpService::on_request, this);
+}
+
+HttpService::~HttpService() = default;
+
+void HttpService::route(const std::string& method, const std::string& path, Handler handler) {
+  routes_[method + " " + path] = std::move(handler);
+}
+
+int HttpService::open_socket(const Endpoint& at) { return open_listener(at, 128, false); }
+
+bool HttpService::serve(int fd) {
+  if (evhttp_accept_socket_with_handle(http_.get(), fd)) return true;
+  ::close(fd);
+  return false;
+}
+
+void HttpService::on_request(::evhttp_request* req, void* arg) {
+  auto* self = static_cast<HttpService*>(arg);
+  const char* path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+  const char* method = evhttp_request_get_command(req) == EVHTTP_REQ_POST ? "POST" : "GET";
+  auto it = self->routes_.find(std::string(method) + " " + (path ? path : ""));
+  if (it == self->routes_.end()) {
+    std::string known;
+    for (const auto& [k, _] : self->routes_) known += (known.empty() ? "" : ", ") + k;
+    evhttp_send_error(req, HTTP_NOTFOUND, ("routes: " + known).c_str());
+    return;
+  }
+  evbuffer* in = evhttp_request_get_input_buffer(req);
+  std::string body(evbuffer_get_length(in), '\0');
+  if (!body.empty()) evbuffer_remove(in, body.data(), body.size());
+  HttpReply reply = it->second(body);
+  evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", reply.content_type.c_str());
+  evbuffer* out = evbuffer_new();
+  evbuffer_add(out, reply.body.data(), reply.body.size());
+  evhttp_send_reply(req, reply.status, reply.status == 200 ? "OK" : "Error", out);
+  evbuffer_free(out);
+}
+
+}  // namespace c1m::net
