@@ -111,7 +111,7 @@ C1M_APPROACH=$APPROACH
 C1M_HOLD=$HOLD
 C1M_NOFILE=$C1M_NOFILE
 C1M_RUN_DIR=$RUN_DIR
-C1M_CONTAINER_RUNTIME=docker $(docker version -f '{{.Server.Version}}' 2>/dev/null)
+C1M_CONTAINER_RUNTIME=docker/$(docker version -f '{{.Server.Version}}' 2>/dev/null)
 C1M_COMPOSE_VERSION=$($COMPOSE version --short 2>/dev/null || echo unknown)
 ENV
 }
