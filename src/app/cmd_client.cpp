@@ -272,7 +272,7 @@ class ClientRunner {
     net::Supervisor sup(pool_, [this](uint32_t w, net::MessageType type, const void* p, size_t n) { on_message(w, type, p, n); });
     sup_ = &sup;
     sup.on_signal([this](int sig) { finish("interrupted", std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " during the " + phase_name()); });
-    sup.on_worker_lost([this](size_t w) { lost_ = true; finish("failed", "client worker " + std::to_string(w) + " ended unexpectedly"); });
+    sup.on_worker_lost([this](size_t w) { finish("failed", "client worker " + std::to_string(w) + " ended unexpectedly"); });
     sup.every({0, 100000}, [this] { step(); });
     sup.every({1, 0}, [this] { sample(); });
     sup.run();
@@ -483,7 +483,6 @@ class ClientRunner {
   uint64_t last_connected_ = 0;
   uint64_t peak_sampled_ = 0;
   uint64_t server_joint_peak_ = 0;
-  bool lost_ = false;
 };
 
 void print_summary(const ojson& rec, const std::string& json_path) {

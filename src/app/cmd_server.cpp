@@ -11,6 +11,7 @@
 #include "core/counters.hpp"
 #include "core/host.hpp"
 #include "core/plan.hpp"
+#include "core/procfs.hpp"
 #include "core/record.hpp"
 #include "net/http_service.hpp"
 #include "net/server_worker.hpp"
@@ -75,6 +76,7 @@ int run_server(const ServerOptions& o) {
   for (const Endpoint& e : listen) listen_json.push_back(e.str());
   ojson limits = process_limits();
   limits["connections_per_worker"] = capacity;
+  const procfs::KernelSnapshot kernel_at_start = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
 
   net::WorkerPool pool;
   std::string err = pool.spawn(workers, [&](size_t i, int control_fd) {
@@ -99,7 +101,8 @@ int run_server(const ServerOptions& o) {
     }
   });
   auto alive = [&] { return pool.reap_exited(); };
-  auto stats = [&] { return server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, listen_json, limits); };
+  auto stats = [&] { return server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, listen_json, limits,
+                             tcpext_delta(kernel_at_start, procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches))); };
 
   std::unique_ptr<net::HttpService> http;
   if (admin) {

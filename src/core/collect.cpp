@@ -199,6 +199,8 @@ ojson merge_client_records(const CollectRequest& req) {
   res["errors"] = errors;
   res["errors_total"] = errors_total;
   res["tcpext_delta_clients"] = tcpext;
+  // The server's namespace: where ListenOverflows and SYN cookies show.
+  res["tcpext_delta_server"] = server.is_object() ? server.value("tcpext_since_start", ojson(nullptr)) : ojson(nullptr);
   res["connect_latency_histogram"] = histogram_json(connect_us);
   res["ping_rtt_histogram"] = histogram_json(rtt_us);
   out["results"] = res;

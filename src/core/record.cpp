@@ -66,6 +66,7 @@ std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& befo
   auto a0 = before.sockstat.find("TCP.alloc"), a1 = after.sockstat.find("TCP.alloc");
   if (a0 == before.sockstat.end() || a1 == after.sockstat.end() || a1->second <= a0->second) return std::nullopt;
   double slab = static_cast<double>(*after.slab_bytes) - static_cast<double>(*before.slab_bytes);
+  if (slab <= 0) return std::nullopt;  // the kernel freed more than the run took: noise, not a cost
   return slab / static_cast<double>(a1->second - a0->second);
 }
 
@@ -119,7 +120,7 @@ ojson build_client_record(const ClientRun& run) {
   res["hold_cpu_cores_server"] = opt(run.hold_cpu_cores_server);
   res["errors"] = errors_json(t.errors);
   res["errors_total"] = t.errors.total();
-  res["tcpext_delta"] = delta_map(run.kernel_before.tcpext, run.kernel_at_peak.tcpext);
+  res["tcpext_delta"] = tcpext_delta(run.kernel_before, run.kernel_at_peak);
   res["sockstat_before"] = run.kernel_before.sockstat;
   res["sockstat_at_peak"] = run.kernel_at_peak.sockstat;
   r["results"] = res;
@@ -159,8 +160,12 @@ ojson build_client_record(const ClientRun& run) {
   return r;
 }
 
+ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after) {
+  return delta_map(before.tcpext, after.tcpext);
+}
+
 ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, size_t alive, double cpu_seconds,
-                        const ojson& listen, const ojson& limits) {
+                        const ojson& listen, const ojson& limits, const ojson& tcpext_since_start) {
   ojson j;
   j["schema_version"] = kSchemaVersion;
   j["tool"] = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
@@ -180,6 +185,7 @@ ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, 
   j["rss_bytes"] = t.rss_bytes;
   j["rss_baseline_bytes"] = t.rss_baseline_bytes;
   j["user_bytes_per_connection"] = opt(per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.connections_peak));
+  j["tcpext_since_start"] = tcpext_since_start;
   j["listen"] = listen;
   j["limits"] = limits;
   j["host"] = host_fingerprint();

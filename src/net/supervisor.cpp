@@ -66,7 +66,8 @@ void Supervisor::drain(size_t i) {
   while (true) {
     MessageHeader h{};
     ssize_t n = receive_message(w.control_fd, h, payload, sizeof payload);
-    if (n == kEndOfStream) {  // the worker is gone
+    if (n == kEndOfStream) {  // the worker is gone, and everything it sent has been read
+      w.end_of_stream = true;
       event_del(events_[i].get());
       if (!w.final_received && on_lost_) on_lost_(i);
       check_done();
@@ -81,8 +82,9 @@ void Supervisor::drain(size_t i) {
 
 void Supervisor::check_done() {
   if (!stopping_) return;
+  // Reaped is not enough: a worker's last messages may still wait in its socket.
   for (const Worker& w : pool_.workers())
-    if (!w.final_received && !w.exited) return;
+    if (!w.final_received && !w.end_of_stream) return;
   event_base_loopbreak(base_.get());
 }
 

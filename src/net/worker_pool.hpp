@@ -31,6 +31,7 @@ struct Worker {
   pid_t pid = -1;
   int control_fd = -1;  // parent's end
   bool final_received = false;
+  bool end_of_stream = false;  // its control socket is drained and closed: nothing more will come
   bool exited = false;
   int exit_status = 0;  // as from waitpid
 };

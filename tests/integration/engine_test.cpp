@@ -68,6 +68,7 @@ TEST_F(Engine, TwentyPortsTwentySourcesReachTwentyThousandAndAllCountsAgree) {
   EXPECT_EQ(final_stats["connections_peak"], 20000);
   EXPECT_EQ(final_stats["errors"]["emfile_enfile"], 0);
   EXPECT_EQ(final_stats["workers"], 4);
+  EXPECT_EQ(final_stats["tcpext_since_start"]["ListenOverflows"], 0);  // its own namespace's counters
 }
 
 TEST_F(Engine, ArticleApproachesAreNamedFromTheLayout) {

@@ -62,6 +62,10 @@ results = [
           and server["sysctls"]["namespaced"]["net.ipv4.tcp_max_syn_backlog"] == "65535"
           and server["sysctls"]["namespaced"]["net.ipv4.tcp_migrate_req"] == "1"),
     check("server nofile read back as configured (20000)", server.get("limits", {}).get("nofile_hard") == 20000),
+    check("the server's own TcpExt counters are in the record (its namespace)",
+          isinstance(res.get("tcpext_delta_server"), dict) and "ListenOverflows" in res["tcpext_delta_server"]),
+    check("every participant is named with its container",
+          all(p.get("container", "").startswith("c1m") for p in parts)),
     check("the record names the images and the macvlan parent",
           r["lab"]["images"]["client"].startswith("sha256:") and r["lab"]["network"]["parent"] == "c1m0"),
 ]

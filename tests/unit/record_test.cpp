@@ -102,7 +102,9 @@ TEST(ServerStats, JsonAndPrometheus) {
   t.connections = 7;
   t.accepted_total = 9;
   t.errors.add(ErrorClass::emfile_enfile, 2);
-  ojson j = server_stats_json(t, 8, 2, 2, 1.5, ojson::array({"127.0.0.1:9000"}), ojson::object());
+  ojson j = server_stats_json(t, 8, 2, 2, 1.5, ojson::array({"127.0.0.1:9000"}), ojson::object(), {{"ListenOverflows", 3}});
+  EXPECT_EQ(j["tcpext_since_start"]["ListenOverflows"], 3);
+  EXPECT_DOUBLE_EQ(j["cpu_seconds"].get<double>(), 1.5);
   EXPECT_EQ(j["connections"], 7);
   EXPECT_EQ(j["connections_peak"], 8);
   EXPECT_EQ(j["errors"]["emfile_enfile"], 2);
