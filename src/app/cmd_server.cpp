@@ -77,6 +77,7 @@ int run_server(const ServerOptions& o) {
   ojson limits = process_limits();
   limits["connections_per_worker"] = capacity;
   const procfs::KernelSnapshot kernel_at_start = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
+  const ojson context = server_context_json(listen_json, limits);
 
   net::WorkerPool pool;
   std::string err = pool.spawn(workers, [&](size_t i, int control_fd) {
@@ -101,7 +102,7 @@ int run_server(const ServerOptions& o) {
     }
   });
   auto alive = [&] { return pool.reap_exited(); };
-  auto stats = [&] { return server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, listen_json, limits,
+  auto stats = [&] { return server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, context,
                              tcpext_delta(kernel_at_start, procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches))); };
 
   std::unique_ptr<net::HttpService> http;

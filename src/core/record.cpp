@@ -164,8 +164,15 @@ ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSna
   return delta_map(before.tcpext, after.tcpext);
 }
 
+ojson server_context_json(const ojson& listen, const ojson& limits) {
+  return {{"listen", listen},
+          {"limits", limits},
+          {"host", host_fingerprint()},
+          {"sysctls", {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}}}};
+}
+
 ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, size_t alive, double cpu_seconds,
-                        const ojson& listen, const ojson& limits, const ojson& tcpext_since_start) {
+                        const ojson& context, const ojson& tcpext_since_start) {
   ojson j;
   j["schema_version"] = kSchemaVersion;
   j["tool"] = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
@@ -186,10 +193,7 @@ ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, 
   j["rss_baseline_bytes"] = t.rss_baseline_bytes;
   j["user_bytes_per_connection"] = opt(per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.connections_peak));
   j["tcpext_since_start"] = tcpext_since_start;
-  j["listen"] = listen;
-  j["limits"] = limits;
-  j["host"] = host_fingerprint();
-  j["sysctls"] = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
+  for (const auto& [k, v] : context.items()) j[k] = v;
   return j;
 }
 

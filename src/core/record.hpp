@@ -66,8 +66,10 @@ std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& befo
 // The server's stats document and its Prometheus rendering.
 // tcpext_since_start: the TcpExt counters of the server's own namespace, as deltas since it started
 // (in the lab the clients cannot see the server's accept-queue overflows).
+// `context` is what does not change while the server runs (listen, limits, host, sysctls), built once.
 ojson server_stats_json(const ServerCounters& total, uint64_t connections_peak, size_t workers, size_t workers_alive,
-                        double cpu_seconds, const ojson& listen, const ojson& limits, const ojson& tcpext_since_start);
+                        double cpu_seconds, const ojson& context, const ojson& tcpext_since_start);
+ojson server_context_json(const ojson& listen, const ojson& limits);
 ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after);
 std::string server_metrics_text(const ServerCounters& total, size_t workers_alive);
 

@@ -102,7 +102,10 @@ TEST(ServerStats, JsonAndPrometheus) {
   t.connections = 7;
   t.accepted_total = 9;
   t.errors.add(ErrorClass::emfile_enfile, 2);
-  ojson j = server_stats_json(t, 8, 2, 2, 1.5, ojson::array({"127.0.0.1:9000"}), ojson::object(), {{"ListenOverflows", 3}});
+  ojson j = server_stats_json(t, 8, 2, 2, 1.5, server_context_json(ojson::array({"127.0.0.1:9000"}), ojson::object()),
+                              {{"ListenOverflows", 3}});
+  EXPECT_EQ(j["listen"][0], "127.0.0.1:9000");
+  EXPECT_TRUE(j["host"].contains("kernel"));
   EXPECT_EQ(j["tcpext_since_start"]["ListenOverflows"], 3);
   EXPECT_DOUBLE_EQ(j["cpu_seconds"].get<double>(), 1.5);
   EXPECT_EQ(j["connections"], 7);
