@@ -94,11 +94,6 @@ std::optional<Ipv4> route_source(const Endpoint& target) {
   return Ipv4{ntohl(local.sin_addr.s_addr)};
 }
 
-std::string directory_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
-
 std::string derive_approach(const ConnectPlan& plan) {
   if (plan.sources.size() > 1 && plan.targets.size() == 1) return "multi-ip";
   if (plan.sources.size() <= 1 && plan.targets.size() > 1) return "multi-port";

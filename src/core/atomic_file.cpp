@@ -8,6 +8,11 @@
 
 namespace c1m {
 
+std::string directory_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
 std::string write_file_atomically(const std::string& path, const std::string& content) {
   auto fail = [](const std::string& what, const std::string& p) { return what + " " + p + ": " + std::strerror(errno); };
   std::string tmp = path + ".tmp." + std::to_string(getpid());
@@ -35,9 +40,7 @@ std::string write_file_atomically(const std::string& path, const std::string& co
     ::unlink(tmp.c_str());
     return e;
   }
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dfd = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);

@@ -6,4 +6,6 @@
 namespace c1m {
 // Empty on success, else what failed ("cannot create results/x.json.tmp: No such file or directory").
 std::string write_file_atomically(const std::string& path, const std::string& content);
+// The directory a path's file is in ("results/x.json" -> "results", "x.json" -> ".").
+std::string directory_of(const std::string& path);
 }  // namespace c1m

@@ -176,9 +176,9 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
                     std::to_string(kMinRepetitionsForU) + ")";
         else if (*mc.p_value >= kSignificance) decided = false, mc.note = "not significantly different";
       }
-      if (n == b || !past || !decided) mc.verdict = Verdict::same;
+      if (n == b || !past) mc.verdict = Verdict::same;
+      else if (!decided) mc.verdict = improved ? Verdict::same : Verdict::worse;  // past the threshold, but not significant
       else mc.verdict = improved ? Verdict::better : Verdict::regression;
-      if (!improved && n != b && mc.verdict == Verdict::same && past) mc.verdict = Verdict::worse;  // past, but not significant
     }
     if (mc.verdict == Verdict::regression) c.regressed = true;
     c.metrics.push_back(mc);
