@@ -103,8 +103,10 @@ class ClientWorker {
 
     event_base_dispatch(base_.get());
 
-    send_report(true);
+    // Arm the resets before the final report: once the parent has that report it may kill us, and
+    // the kernel then closes every socket with RST only if SO_LINGER is already set.
     reset_all();
+    send_report(true);
     return 0;
   }
 
@@ -310,8 +312,8 @@ class ClientWorker {
     send_message(cfg_.control_fd, MessageType::final_done, cfg_.index, nullptr, 0);
   }
 
-  // Ends every connection with RST when the run is over: a million FIN closes would leave a million
-  // TIME_WAIT sockets that hold memory and ports into the next run and skew its Slab reading.
+  // Makes every connection end with RST when the worker exits: a million FIN closes would leave a
+  // million TIME_WAIT sockets (and conntrack entries, for 120 s) that burden the next run.
   void reset_all() {
     linger abort{1, 0};
     for (size_t fd = 0; fd < slots_; ++fd)

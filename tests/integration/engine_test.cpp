@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -143,6 +145,41 @@ TEST_F(Engine, RateIsHonoured) {
   double t = read_json(record)["results"]["time_to_target_s"].get<double>();
   EXPECT_GT(t, 2.5);  // 3,000 at 1,000/s
   EXPECT_LT(t, 6.0);
+}
+
+// Sockets in TIME_WAIT (state 06 in /proc/net/tcp) whose remote port is `port`.
+int time_wait_sockets_to(int port) {
+  std::istringstream table(read_file("/proc/net/tcp"));
+  std::string line;
+  std::getline(table, line);  // header
+  int n = 0;
+  char remote_port[8];
+  std::snprintf(remote_port, sizeof remote_port, ":%04X", port);
+  while (std::getline(table, line)) {
+    std::istringstream f(line);
+    std::string slot, local, remote, state;
+    f >> slot >> local >> remote >> state;
+    if (state == "06" && remote.size() > 5 && remote.substr(remote.size() - 5) == remote_port) ++n;
+  }
+  return n;
+}
+
+// The client ends its connections with RST, so a run leaves no TIME_WAIT (nor conntrack entries
+// for 120 s) to burden the next one; the server sees every one of them reset.
+TEST_F(Engine, ClientEndsEveryConnectionWithReset) {
+  int earlier = time_wait_sockets_to(21800);  // an earlier run's, if any, fade out over 60 s
+  Process server({"server", "--listen", "127.0.0.1:21800", "--expect", "20k", "--workers", "2", "--duration", "30s"});
+  usleep(300000);
+  Process client({"client", "--target", "127.0.0.1:21800", "--source", "127.0.0.50", "-n", "20k", "--workers", "2",
+                  "--hold", "0", "--progress", "off"});
+  ASSERT_EQ(client.wait(30000), 0) << client.err();
+  EXPECT_LE(time_wait_sockets_to(21800), earlier);
+  usleep(300000);
+  server.signal(SIGTERM);
+  ASSERT_EQ(server.wait(10000), 0) << server.err();
+  json final_stats = json::parse(server.out());
+  EXPECT_EQ(final_stats["reset_by_peer"], 20000) << final_stats.dump();
+  EXPECT_EQ(final_stats["closed_by_peer"], 0);
 }
 
 TEST_F(Engine, RefusingTargetGivesCountedErrorsAndARecord) {
