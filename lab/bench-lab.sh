@@ -9,13 +9,14 @@ HOLD=${HOLD:-10s}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 summary="results/$stamp-bench-lab.txt"
 mkdir -p results
+. lab/quiet.sh
 : > "$summary"
 for approach in ${APPROACHES:-multi-ip multi-port}; do
   rm -f results/.native-records
   SKIP_FLOOR=1 APPROACHES=$approach N=$N HOLD=$HOLD lab/bench-native.sh > "results/.bench-lab-native.log" 2>&1 ||
     { tail -5 results/.bench-lab-native.log; echo "bench-lab: the native $approach run failed"; exit 1; }
   native=$(tail -1 results/.native-records)
-  sleep 5
+  wait_for_quiet_host | tee -a "$summary"
   APPROACH=$approach N=$N HOLD=$HOLD lab/lab.sh up > "results/.bench-lab-$approach.log" 2>&1 || true
   lab=$(sed -n 's/^  record  *\(results\/[^ ]*\.json\)$/\1/p' "results/.bench-lab-$approach.log" | tail -1)
   lab/lab.sh down >/dev/null 2>&1 || true
@@ -40,6 +41,5 @@ print(f"  read back in the containers: clients ip_local_port_range {ranges}, nof
 print(f"  memory: kernel {lab['memory']['kernel_bytes_per_socket']} B/socket, user {lab['memory']['user_bytes_per_connection_client']} B/conn client, "
       f"{lab['memory']['user_bytes_per_connection_server']} B/conn server")
 PY
-  sleep 5
 done
 echo "summary: $summary"

@@ -8,6 +8,7 @@ C1M=${C1M:-build/c1m}
 N=${N:-1000000}
 HOLD=${HOLD:-10s}
 RESULTS=${RESULTS:-results}
+. lab/quiet.sh
 FLOOR_SRC=${FLOOR_SRC:-../shared/floor/c1m_probe.c}
 mkdir -p "$RESULTS"
 
@@ -25,17 +26,18 @@ if [ -n "${SKIP_FLOOR:-}" ]; then
 elif [ -f "$FLOOR_SRC" ]; then
   gcc -O2 -o build/c1m_probe "$FLOOR_SRC"
   procs=$(( (N + 18999) / 19000 ))
+  say "$(wait_for_quiet_host)"
   say "floor: build/c1m_probe $procs 19000"
   floor_json=$(timeout 300 build/c1m_probe "$procs" 19000 || true)
   say "floor: $floor_json"
   floor_s=$(echo "$floor_json" | sed -n 's/.*"seconds_to_connect_all":\([0-9.]*\).*/\1/p')
-  sleep 5  # let the probe's sockets go before measuring ours
 else
   say "floor: $FLOOR_SRC not found; no ratio"
 fi
 
 run_approach() {  # name, server --listen, client --source, client --target
   local name=$1 listen=$2 source=$3 target=$4
+  say "$(wait_for_quiet_host)"
   local record="$RESULTS/$(date -u +%Y%m%dT%H%M%SZ)-$name-native.json"
   # The run goes through the collector, as the lab's do: the client pushes its record to it.
   "$C1M" collect --listen 127.0.0.1:9200 --expect-count 1 --out "$RESULTS" --approach "$name" --deadline 15m \
@@ -63,7 +65,6 @@ print(f'  user bytes/conn client {mem["user_bytes_per_connection_client"]:.1f} s
       f'kernel bytes/socket {mem["kernel_bytes_per_socket"]:.0f}')
 print(f'  hold cpu cores client {res["hold_cpu_cores_client"]} server {res["hold_cpu_cores_server"]}')
 PY
-  sleep 5
 }
 
 for approach in ${APPROACHES:-multi-ip multi-port}; do
