@@ -27,6 +27,7 @@ struct ServerOptions {
   std::string json;
   std::string duration = "0";
   std::string max_per_worker;
+  std::string spread = "port-block";
   int backlog = 65535;
   size_t workers = 0;
   bool no_echo = false;
@@ -77,14 +78,38 @@ int run_server(const ServerOptions& o) {
   ojson limits = process_limits();
   limits["connections_per_worker"] = capacity;
   const procfs::KernelSnapshot kernel_at_start = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
-  const ojson context = server_context_json(listen_json, limits);
+  ojson context_json = server_context_json(listen_json, limits);
+  context_json["spread"] = o.spread;
+  const ojson context = std::move(context_json);
+
+  // Every port's SO_REUSEPORT group numbers its listeners in the order they joined. Opening them
+  // here, worker by worker, makes slot k the same worker on every port, so the source-port steering
+  // sends a client's run of connections to one worker whichever port it targets. (Workers opening
+  // their own would join each group in a different order.)
+  std::vector<std::vector<int>> first_listeners(workers);
+  if (o.spread == "port-block" && workers * listen.size() + 200 < nofile) {
+    for (auto& fds : first_listeners)
+      for (const Endpoint& e : listen) {
+        int fd = net::open_listener(e, o.backlog, true);
+        if (fd < 0) throw UsageError("--listen " + e.str() + ": cannot listen: " + std::strerror(errno));
+        fds.push_back(fd);
+      }
+  }
+  auto close_first_listeners = [&](size_t except) {
+    for (size_t w = 0; w < first_listeners.size(); ++w)
+      if (w != except)
+        for (int fd : first_listeners[w]) ::close(fd);
+  };
 
   net::WorkerPool pool;
   std::string err = pool.spawn(workers, [&](size_t i, int control_fd) {
     if (admin_fd >= 0) ::close(admin_fd);  // the parent serves it
-    net::ServerWorkerConfig cfg{listen, o.backlog, !o.no_echo, capacity, static_cast<uint32_t>(i), control_fd};
+    close_first_listeners(i);
+    net::ServerWorkerConfig cfg{listen, o.backlog, !o.no_echo, capacity, static_cast<uint32_t>(i), control_fd,
+                                static_cast<uint32_t>(workers), o.spread == "port-block", first_listeners[i]};
     return net::run_server_worker(cfg);
   });
+  close_first_listeners(workers);  // the workers have theirs
   if (!err.empty()) {
     std::fprintf(stderr, "c1m server: %s\n", err.c_str());
     return 1;
@@ -159,6 +184,11 @@ Command add_server_command(CLI::App& root) {
   s->add_option("--max-per-worker", o->max_per_worker, "connections a worker holds before it stops listening (default: open-files limit - 100)");
   s->add_option("--backlog", o->backlog, "listen backlog per socket (capped by net.core.somaxconn)")->check(CLI::Range(1, 1 << 24))->capture_default_str();
   s->add_option("--admin", o->admin, "ADDRESS:PORT for GET /stats and GET /metrics");
+  s->add_option("--spread", o->spread,
+                "how the kernel picks a worker for a new connection: port-block (by source port / 256, so a worker takes "
+                "runs of connections per wake-up) or hash (the kernel's 4-tuple hash)")
+      ->check(CLI::IsMember({"port-block", "hash"}))
+      ->capture_default_str();
   s->add_flag("--no-echo", o->no_echo, "do not echo ping frames (hold only)");
   s->add_option("--duration", o->duration, "stop by itself after this long (0: until SIGINT/SIGTERM)")->capture_default_str();
   s->add_option("--json", o->json, "write the final stats here too");

@@ -75,6 +75,7 @@ void ServerCounters::merge(const ServerCounters& o) {
   rss_bytes += o.rss_bytes;
   rss_at_peak_bytes += o.rss_at_peak_bytes;
   accept_paused += o.accept_paused;
+  spread_fallbacks += o.spread_fallbacks;
   errors.merge(o.errors);
 }
 

@@ -69,6 +69,7 @@ struct ServerCounters {
   uint64_t rss_bytes = 0;
   uint64_t rss_at_peak_bytes = 0;
   uint64_t accept_paused = 0;  // times the listener was paused for lack of file descriptors
+  uint64_t spread_fallbacks = 0;  // listeners left to the kernel's hash (the source-port steering was refused)
   ErrorCounts errors;
   void merge(const ServerCounters& o);
 };

@@ -184,6 +184,7 @@ ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, 
   j["echoed_bytes"] = t.echoed_bytes;
   j["errors"] = errors_json(t.errors);
   j["accept_paused"] = t.accept_paused;
+  j["spread_fallbacks"] = t.spread_fallbacks;
   j["workers"] = workers;
   j["workers_alive"] = alive;
   j["listeners"] = t.listeners;

@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -39,6 +41,21 @@ int open_listener(const Endpoint& at, int backlog, bool reuse_port) {
   return fd;
 }
 
+bool steer_by_source_port_block(int listener_fd, uint32_t slots) {
+  if (slots == 0) return false;
+  // Classic BPF, which needs no privilege. The packet's data starts past the TCP header here, so the
+  // program reads the SYN's source port relative to the IP header (whose length it reads too).
+  sock_filter code[] = {
+      {BPF_LDX | BPF_B | BPF_MSH, 0, 0, static_cast<uint32_t>(SKF_NET_OFF)},  // x = IP header length
+      {BPF_LD | BPF_H | BPF_IND, 0, 0, static_cast<uint32_t>(SKF_NET_OFF)},   // a = TCP source port
+      {BPF_ALU | BPF_RSH | BPF_K, 0, 0, kSourcePortBlockBits},
+      {BPF_ALU | BPF_MOD | BPF_K, 0, 0, slots},
+      {BPF_RET | BPF_A, 0, 0, 0},
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+  return setsockopt(listener_fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0;
+}
+
 namespace {
 
 constexpr int kAcceptBatch = 512;  // accepts per wake-up, so one busy port cannot starve the others
@@ -68,6 +85,9 @@ class ServerWorker {
   }
 
  private:
+  // Past capacity, a full worker's last drain may take this many more: worker_capacity() leaves 100
+  // fds below the limit, of which the worker's own (listeners, control, epoll, reserve) use the rest.
+  static constexpr uint64_t kDrainSpare = 48;
   // A full worker listens again only once this many connections have left, so it does not flap.
   static constexpr uint64_t kRelistenMargin = 64;
 
@@ -78,13 +98,18 @@ class ServerWorker {
   }
 
   bool open_listeners() {
-    for (const Endpoint& e : cfg_.listen) {
-      int fd = open_listener(e, cfg_.backlog, true);
+    std::vector<int> given;
+    given.swap(cfg_.first_listener_fds);  // only the first time; a relisten opens new ones
+    for (size_t k = 0; k < cfg_.listen.size(); ++k) {
+      const Endpoint& e = cfg_.listen[k];
+      int fd = k < given.size() ? given[k] : open_listener(e, cfg_.backlog, true);
       if (fd < 0) {
         std::string what = "cannot listen on " + e.str();
         fatal(what.c_str());
         return false;
       }
+      // The program belongs to the whole group; attaching it again (a relisten) replaces it in place.
+      if (cfg_.spread_by_port_block && !steer_by_source_port_block(fd, cfg_.workers)) ++counters_.spread_fallbacks;
       listeners_.push_back(EventPtr(event_new(base_.get(), fd, EV_READ | EV_PERSIST, &ServerWorker::on_accept, this)));
       event_add(listeners_.back().get(), nullptr);
     }
@@ -105,7 +130,10 @@ class ServerWorker {
   static void on_accept(evutil_socket_t lfd, short, void* arg) { static_cast<ServerWorker*>(arg)->accept_batch(lfd); }
 
   void accept_batch(int lfd) {
-    for (int i = 0; i < kAcceptBatch; ++i) {
+    // Never past capacity: the fds above it are the worker's reserve, not spare room.
+    uint64_t room = cfg_.capacity > counters_.connections ? cfg_.capacity - counters_.connections : 0;
+    int budget = static_cast<int>(std::min<uint64_t>(kAcceptBatch, room));
+    for (int i = 0; i < budget; ++i) {
       int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE) shed_one(lfd);
@@ -115,12 +143,14 @@ class ServerWorker {
       }
       hold(fd);
     }
-    // Full: stop listening so the kernel sends new connections to workers that have room. Take what
-    // already waits in the queues first (closing a listener resets its queue, unless the host has
-    // net.ipv4.tcp_migrate_req=1, which hands it to a sibling listener).
+    // Full: stop listening so the kernel sends new connections to workers that have room. Closing a
+    // listener hands its queue to a sibling when net.ipv4.tcp_migrate_req=1 and resets it otherwise,
+    // so first take a little of what waits, into the fds kept spare below the open-files limit.
     if (counters_.connections >= cfg_.capacity && !listeners_.empty()) {
       for (auto& ev : listeners_)
-        for (int fd; (fd = accept4(event_get_fd(ev.get()), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) hold(fd);
+        for (int fd; counters_.connections < cfg_.capacity + kDrainSpare &&
+                     (fd = accept4(event_get_fd(ev.get()), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;)
+          hold(fd);
       close_listeners();
       ++counters_.accept_paused;
     }

@@ -16,6 +16,11 @@ struct ServerWorkerConfig {
   uint64_t capacity = 0;  // connections this worker takes before it stops listening
   uint32_t index = 0;
   int control_fd = -1;
+  uint32_t workers = 1;              // the group's slots: every worker's listener on a port
+  bool spread_by_port_block = true;  // see steer_by_source_port_block
+  // The parent opens every worker's first listeners in worker order (one per endpoint, as in
+  // `listen`), so slot k is the same worker in every port's group; empty: the worker opens its own.
+  std::vector<int> first_listener_fds;
 };
 
 // Runs until SIGTERM/SIGINT or until the parent goes away; returns the exit status.
@@ -23,5 +28,15 @@ int run_server_worker(const ServerWorkerConfig& config);
 
 // Opens a non-blocking listening socket; -1 with errno set on failure.
 int open_listener(const Endpoint& at, int backlog, bool reuse_port);
+
+// Makes the kernel hand a new connection on this SO_REUSEPORT group to the listener in slot
+// (source port / 256) mod `slots` instead of the one its 4-tuple hashes to. A client that numbers
+// its source ports in order (c1m does) then feeds each server worker runs of connections, and the
+// worker takes a run per wake-up, much as each of the floor probe's servers has a client of its own.
+// With the hash, nearly every connection woke a different worker: 0.64 server context switches per
+// connection, against 0.28 for the whole floor probe. Slots past the group's size (workers that
+// filled and stopped listening) fall back to the hash.
+inline constexpr uint32_t kSourcePortBlockBits = 8;
+bool steer_by_source_port_block(int listener_fd, uint32_t slots);
 
 }  // namespace c1m::net
