@@ -30,12 +30,13 @@ int run_server_worker(const ServerWorkerConfig& config);
 int open_listener(const Endpoint& at, int backlog, bool reuse_port);
 
 // Makes the kernel hand a new connection on this SO_REUSEPORT group to the listener in slot
-// (source port / 256) mod `slots` instead of the one its 4-tuple hashes to. A client that numbers
-// its source ports in order (c1m does) then feeds each server worker runs of connections, and the
-// worker takes a run per wake-up, much as each of the floor probe's servers has a client of its own.
-// With the hash, nearly every connection woke a different worker: 0.64 server context switches per
-// connection, against 0.28 for the whole floor probe. Slots past the group's size (workers that
-// filled and stopped listening) fall back to the hash.
+// (source address + source port / 256) mod `slots` instead of the one its 4-tuple hashes to. A
+// client that numbers its source ports in order (c1m does) then feeds each server worker runs of
+// connections, and the worker takes a run per wake-up, much as each of the floor probe's servers has
+// a client of its own. With the hash, nearly every connection woke a different worker: 0.64 server
+// context switches per connection, against 0.28 for the whole floor probe. The address is in the sum
+// so that many sources reusing the same few ports (a small run) still spread over the workers. Slots
+// past the group's size (workers that filled and stopped listening) fall back to the hash.
 inline constexpr uint32_t kSourcePortBlockBits = 8;
 bool steer_by_source_port_block(int listener_fd, uint32_t slots);
 
