@@ -97,8 +97,14 @@ int run_collect_listen(const CollectOptions& o) {
     std::string name = r.value("participant", r.contains("host") ? r["host"].value("hostname", "unnamed") : "unnamed");
     heard[name].record = std::move(r);
     std::fprintf(stderr, "c1m collect: record from %s (%zu of %zu)\n", name.c_str(), reported(), o.expect_count);
-    if (reported() >= o.expect_count) event_base_loopexit(base.get(), nullptr);
-    return net::HttpReply{200, "application/json", "{\"ok\":true}"};
+    net::HttpReply ok{200, "application/json", "{\"ok\":true}"};
+    if (reported() >= o.expect_count) {
+      // The last record: stop once the answer is out, or within a second if that client has gone.
+      ok.after_sent = [&] { event_base_loopexit(base.get(), nullptr); };
+      timeval backstop{1, 0};
+      event_base_loopexit(base.get(), &backstop);
+    }
+    return ok;
   });
   http.route("GET", "/status", [&](const std::string&) {
     ojson s = {{"expected", o.expect_count}, {"reported", reported()}, {"heard_from", ojson::array()}};

@@ -49,10 +49,23 @@ void HttpService::on_request(::evhttp_request* req, void* arg) {
   if (!body.empty()) evbuffer_remove(in, body.data(), body.size());
   HttpReply reply = it->second(body);
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", reply.content_type.c_str());
+  if (reply.after_sent) {
+    self->after_sent_[req] = std::move(reply.after_sent);
+    evhttp_request_set_on_complete_cb(req, &HttpService::on_reply_sent, self);
+  }
   evbuffer* out = evbuffer_new();
   evbuffer_add(out, reply.body.data(), reply.body.size());
   evhttp_send_reply(req, reply.status, reply.status == 200 ? "OK" : "Error", out);
   evbuffer_free(out);
+}
+
+void HttpService::on_reply_sent(::evhttp_request* req, void* arg) {
+  auto& pending = static_cast<HttpService*>(arg)->after_sent_;
+  auto it = pending.find(req);
+  if (it == pending.end()) return;
+  std::function<void()> then = std::move(it->second);
+  pending.erase(it);
+  then();
 }
 
 }  // namespace c1m::net

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "core/endpoints.hpp"
 
@@ -18,9 +19,14 @@ struct evhttp_request;
 namespace c1m::net {
 
 struct HttpReply {
-  int status = 200;
-  std::string content_type = "application/json";
+  HttpReply(int status_code, std::string type, std::string text)
+      : status(status_code), content_type(std::move(type)), body(std::move(text)) {}
+  int status;
+  std::string content_type;
   std::string body;
+  // Runs once the reply has been written out: a service that stops after a request stops here,
+  // not in the handler, or the client would see its connection closed with no answer.
+  std::function<void()> after_sent;
 };
 
 class HttpService {
@@ -45,6 +51,9 @@ class HttpService {
   };
   std::unique_ptr<struct evhttp, EvhttpFree> http_;
   std::map<std::string, Handler> routes_;  // "GET /stats" -> handler
+  static void on_reply_sent(::evhttp_request* req, void* self);
+  // after_sent of replies still being written, by request (held here, so none leaks if a client vanishes)
+  std::map<const ::evhttp_request*, std::function<void()>> after_sent_;
 };
 
 }  // namespace c1m::net

@@ -176,7 +176,11 @@ TEST_F(Collector, TwoClientsPushOneRecord) {
     clients.push_back(std::make_unique<Process>(std::vector<std::string>{
         "client", "--target", "127.0.0.1:21900", "--source", src, "-n", "500", "--hold", "1s", "--server-stats", "127.0.0.1:21901",
         "--report-to", "127.0.0.1:21910", "--progress", "off"}));
-  for (auto& c : clients) EXPECT_EQ(c->wait(30000), 0) << c->err();
+  for (auto& c : clients) {
+    EXPECT_EQ(c->wait(30000), 0) << c->err();
+    // Every client, the last one too, had its record acknowledged before the collector stopped.
+    EXPECT_EQ(c->err().find("POST /record"), std::string::npos) << c->err();
+  }
   EXPECT_EQ(collector.wait(15000), 0) << collector.err();
   json r = json::parse(only_record());
   EXPECT_EQ(r["status"], "complete") << r["reason"];
