@@ -185,7 +185,7 @@ Command add_server_command(CLI::App& root) {
   s->add_option("--backlog", o->backlog, "listen backlog per socket (capped by net.core.somaxconn)")->check(CLI::Range(1, 1 << 24))->capture_default_str();
   s->add_option("--admin", o->admin, "ADDRESS:PORT for GET /stats and GET /metrics");
   s->add_option("--spread", o->spread,
-                "how the kernel picks a worker for a new connection: port-block (by source port / 256, so a worker takes "
+                "how the kernel picks a worker for a new connection: port-block (by source port / 16, so a worker takes "
                 "runs of connections per wake-up) or hash (the kernel's 4-tuple hash)")
       ->check(CLI::IsMember({"port-block", "hash"}))
       ->capture_default_str();

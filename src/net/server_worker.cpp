@@ -49,9 +49,6 @@ bool steer_by_source_port_block(int listener_fd, uint32_t slots) {
       {BPF_LDX | BPF_B | BPF_MSH, 0, 0, static_cast<uint32_t>(SKF_NET_OFF)},  // x = IP header length
       {BPF_LD | BPF_H | BPF_IND, 0, 0, static_cast<uint32_t>(SKF_NET_OFF)},   // a = TCP source port
       {BPF_ALU | BPF_RSH | BPF_K, 0, 0, kSourcePortBlockBits},                 // a = port block
-      {BPF_MISC | BPF_TAX, 0, 0, 0},                                           // x = a
-      {BPF_LD | BPF_W | BPF_ABS, 0, 0, static_cast<uint32_t>(SKF_NET_OFF + 12)},  // a = source address
-      {BPF_ALU | BPF_ADD | BPF_X, 0, 0, 0},                                    // a = address + block
       {BPF_ALU | BPF_MOD | BPF_K, 0, 0, slots},
       {BPF_RET | BPF_A, 0, 0, 0},
   };

@@ -30,14 +30,16 @@ int run_server_worker(const ServerWorkerConfig& config);
 int open_listener(const Endpoint& at, int backlog, bool reuse_port);
 
 // Makes the kernel hand a new connection on this SO_REUSEPORT group to the listener in slot
-// (source address + source port / 256) mod `slots` instead of the one its 4-tuple hashes to. A
-// client that numbers its source ports in order (c1m does) then feeds each server worker runs of
-// connections, and the worker takes a run per wake-up, much as each of the floor probe's servers has
-// a client of its own. With the hash, nearly every connection woke a different worker: 0.64 server
-// context switches per connection, against 0.28 for the whole floor probe. The address is in the sum
-// so that many sources reusing the same few ports (a small run) still spread over the workers. Slots
-// past the group's size (workers that filled and stopped listening) fall back to the hash.
-inline constexpr uint32_t kSourcePortBlockBits = 8;
+// (source port / 16) mod `slots` instead of the one its 4-tuple hashes to. A c1m client worker
+// numbers its source ports in order, one port for each of its (source, target) pairs in turn, so
+// it feeds one server worker a run of 16 x pairs connections, and that worker takes a run per
+// wake-up, much as each of the floor probe's servers has a client of its own. With the hash,
+// nearly every connection woke a different worker: 0.64 server context switches per connection,
+// against 0.28 for the whole floor probe. The block is small so that a small run still spreads: at
+// 256 ports, a 20k run over 400 pairs fell into one block and filled one worker. (Adding the source
+// address spread small runs too, but split a run over 20 sources into 20 workers, undoing the point.)
+// Slots past the group's size (workers that filled and stopped listening) fall back to the hash.
+inline constexpr uint32_t kSourcePortBlockBits = 4;
 bool steer_by_source_port_block(int listener_fd, uint32_t slots);
 
 }  // namespace c1m::net
