@@ -46,12 +46,12 @@ class HttpService {
 
  private:
   static void on_request(::evhttp_request* req, void* self);
+  static void on_reply_sent(::evhttp_request* req, void* self);  // runs the reply's after_sent
   struct EvhttpFree {
     void operator()(struct evhttp* h) const;
   };
   std::unique_ptr<struct evhttp, EvhttpFree> http_;
   std::map<std::string, Handler> routes_;  // "GET /stats" -> handler
-  static void on_reply_sent(::evhttp_request* req, void* self);
   // after_sent of replies still being written, by request (held here, so none leaks if a client vanishes)
   std::map<const ::evhttp_request*, std::function<void()>> after_sent_;
 };
