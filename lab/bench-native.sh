@@ -28,8 +28,7 @@ say() { echo "$*" | tee -a "$summary"; }
 
 ratios="$RESULTS/.bench-native-ratios"
 : > "$ratios"
-floor_s=""
-run_floor() {
+run_floor() {  # sets floor_s: the probe's seconds, or empty when there is no floor
   floor_s=""
   if [ -n "${SKIP_FLOOR:-}" ]; then
     say "floor: skipped (SKIP_FLOOR)"

@@ -78,9 +78,11 @@ int run_server(const ServerOptions& o) {
   ojson limits = process_limits();
   limits["connections_per_worker"] = capacity;
   const procfs::KernelSnapshot kernel_at_start = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
-  ojson context_json = server_context_json(listen_json, limits);
-  context_json["spread"] = o.spread;
-  const ojson context = std::move(context_json);
+  const ojson context = [&] {
+    ojson c = server_context_json(listen_json, limits);
+    c["spread"] = o.spread;
+    return c;
+  }();
 
   // Every port's SO_REUSEPORT group numbers its listeners in the order they joined. Opening them
   // here, worker by worker, makes slot k the same worker on every port, so the source-port steering
