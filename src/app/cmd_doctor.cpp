@@ -37,7 +37,7 @@ int run_doctor(const DoctorOptions& o) {
               o.both_ends_here ? "client and server on this host (2 sockets each)" : "this side only (1 socket each)");
   for (const auto& f : r.findings) {
     if (o.quiet && f.ok) continue;
-    std::printf("  %-5s %-32s have %s; need %s\n", f.ok ? "ok" : (f.limits ? "FAIL" : "warn"), f.name.c_str(), f.have.c_str(), f.need.c_str());
+    std::printf("  %-5s %-34s have %s; need %s\n", f.ok ? "ok" : (f.limits ? "FAIL" : "warn"), f.name.c_str(), f.have.c_str(), f.need.c_str());
     if (!f.ok && !f.fix.empty()) std::printf("        fix: %s\n", f.fix.c_str());
   }
   std::printf("verdict: this host can hold about %s connections: limited by %s. %s\n",

@@ -18,6 +18,10 @@ std::optional<uint64_t> sysctl_u64(const std::string& name) {
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
+// Both ends on one host in containers means two network namespaces, each tracking its own end:
+// two entries per connection in the one global table (natively on loopback it is one).
+uint64_t conntrack_buckets_for(uint64_t n, bool both) { return n * (both ? 2 : 1); }
+
 }  // namespace
 
 HostFacts read_host_facts() {
@@ -31,6 +35,7 @@ HostFacts read_host_facts() {
   f.nr_open = sysctl_u64("fs.nr_open");
   f.conntrack_max = sysctl_u64("net.netfilter.nf_conntrack_max");
   f.conntrack_count = sysctl_u64("net.netfilter.nf_conntrack_count");
+  f.conntrack_buckets = sysctl_u64("net.netfilter.nf_conntrack_buckets");
   f.epoll_max_user_watches = sysctl_u64("fs.epoll.max_user_watches");
   f.port_range = parse_port_range(read_sysctl("net.ipv4.ip_local_port_range"));
   f.somaxconn = sysctl_u64("net.core.somaxconn");
@@ -90,6 +95,11 @@ DoctorReport diagnose(const HostFacts& f, uint64_t n, bool both) {
   }
 
   // Advice: these slow a ramp or reset a few connections, but do not cap the count.
+  if (f.conntrack_max && f.conntrack_buckets)
+    advice({"net.netfilter.nf_conntrack_buckets", num(*f.conntrack_buckets),
+            ">= " + num(conntrack_buckets_for(n, both)) + " (a bucket per tracked connection: every SYN walks its chain)",
+            *f.conntrack_buckets >= conntrack_buckets_for(n, both), false,
+            "sysctl -w net.netfilter.nf_conntrack_buckets=" + num(conntrack_buckets_for(n, both))});
   if (f.somaxconn)
     advice({"net.core.somaxconn", num(*f.somaxconn), ">= 65535 (accept queue per listener)", *f.somaxconn >= 65535, false,
             "sysctl -w net.core.somaxconn=65535"});
@@ -117,6 +127,7 @@ std::vector<std::pair<std::string, std::string>> tuning_for(const HostFacts& f, 
   at_least("fs.file-max", f.file_max, sockets * 11 / 10 + 100000);
   at_least("fs.nr_open", f.nr_open, 1048576);
   if (f.conntrack_max) at_least("net.netfilter.nf_conntrack_max", f.conntrack_max, n * 12 / 10 + f.conntrack_count.value_or(0));
+  if (f.conntrack_max) at_least("net.netfilter.nf_conntrack_buckets", f.conntrack_buckets, conntrack_buckets_for(n, both));
   at_least("fs.epoll.max_user_watches", f.epoll_max_user_watches, sockets * 11 / 10);
   if (f.port_range && f.port_range->size() < 64512) out.emplace_back("net.ipv4.ip_local_port_range", "1024 65535");
   at_least("net.core.somaxconn", f.somaxconn, 65535);

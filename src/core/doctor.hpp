@@ -19,6 +19,7 @@ struct HostFacts {
   std::optional<uint64_t> nr_open;
   std::optional<uint64_t> conntrack_max;    // absent: no connection tracking loaded
   std::optional<uint64_t> conntrack_count;
+  std::optional<uint64_t> conntrack_buckets;  // the tracking hash table's size (hashsize)
   std::optional<uint64_t> epoll_max_user_watches;
   std::optional<PortRange> port_range;
   std::optional<uint64_t> somaxconn;

@@ -12,6 +12,7 @@ HostFacts roomy_host() {
   f.nofile_hard = 20'000;
   f.conntrack_max = 4'194'304;
   f.conntrack_count = 0;
+  f.conntrack_buckets = 2'000'384;
   f.epoll_max_user_watches = 5'491'511;
   f.port_range = PortRange{1024, 65535};
   f.somaxconn = 65535;
@@ -80,6 +81,26 @@ TEST(Doctor, TuningAsksOnlyForWhatIsShort) {
   EXPECT_EQ(m["net.ipv4.ip_local_port_range"], "1024 65535");
   EXPECT_FALSE(m.count("fs.file-max"));
   EXPECT_FALSE(m.count("net.ipv4.tcp_migrate_req"));
+  EXPECT_FALSE(m.count("net.netfilter.nf_conntrack_buckets"));
+}
+
+// The kernel's default table (262,144 buckets) holds 1M tracked connections, but as chains of 4-8
+// that every SYN walks: advice, and host-tune sizes it.
+TEST(Doctor, ASmallConntrackTableIsAdviceAndTuned) {
+  HostFacts f = roomy_host();
+  f.conntrack_buckets = 262'144;
+  auto r = diagnose(f, 1'000'000, true);
+  EXPECT_TRUE(r.ready);
+  const Finding* b = find(r, "net.netfilter.nf_conntrack_buckets");
+  ASSERT_NE(b, nullptr);
+  EXPECT_FALSE(b->ok);
+  EXPECT_FALSE(b->limits);
+  auto t = tuning_for(f, 1'000'000, true);
+  std::map<std::string, std::string> m(t.begin(), t.end());
+  EXPECT_EQ(m["net.netfilter.nf_conntrack_buckets"], "2000000");
+  auto one_side = tuning_for(f, 1'000'000, false);
+  std::map<std::string, std::string> m1(one_side.begin(), one_side.end());
+  EXPECT_EQ(m1["net.netfilter.nf_conntrack_buckets"], "1000000");
 }
 
 }  // namespace c1m
