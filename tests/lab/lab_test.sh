@@ -83,6 +83,39 @@ if [ -n "$record" ]; then
   if [ "$rc" -ne 0 ] && [ "$fail_lines" -eq 0 ]; then failed=$((failed + 1)); echo "  FAIL  the record could not be read: exit $rc"; fi
 fi
 
+# The README's one-off client against the running lab: its own address, its record in the run's directory.
+COMPOSE=${COMPOSE:-$(docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)}
+run_dir=$(sed -n 's/^C1M_RUN_DIR=//p' .env 2>/dev/null)
+one_off_checks() {  # record, expected status, expected established
+  python3 - "$@" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+ok = r["status"] == sys.argv[2] and r["results"]["established_peak_client"] == int(sys.argv[3]) \
+     and all(a.startswith("198.18.") for a in r["host"]["addresses"])
+print(f"    {sys.argv[1]}: {r['status']}, {r['results']['established_peak_client']} established, from {r['host']['addresses']}")
+sys.exit(0 if ok else 1)
+PY
+}
+if [ -n "$run_dir" ]; then
+  out=$($COMPOSE -p c1m run --rm client 2>&1); rc=$?
+  check "$COMPOSE run client exits 0" test "$rc" -eq 0 || echo "$out" | tail -3 | sed 's/^/    /'
+  newest=$(ls -t "$run_dir"/client-*.json 2>/dev/null | head -1)
+  check "the one-off client's record: complete, 500 established from a lab address" one_off_checks "$newest" complete 500
+
+  # PID 1 is c1m: docker stop's SIGTERM ends it well inside the grace period, with its record.
+  id=$(C1M_HOLD=10m $COMPOSE -p c1m run -d client 2>/dev/null | tail -1)
+  host=$(docker inspect -f '{{.Config.Hostname}}' "$id" 2>/dev/null)
+  for _ in $(seq 1 50); do docker logs "$id" 2>&1 | grep -q '^hold' && break; sleep 0.2; done
+  started=$SECONDS
+  docker stop -t 20 "$id" >/dev/null 2>&1
+  took=$((SECONDS - started))
+  check "docker stop ends a holding client in ${took} s (grace period 20 s)" test "$took" -lt 15
+  check "it exits 130 (interrupted)" test "$(docker inspect -f '{{.State.ExitCode}}' "$id" 2>/dev/null)" = 130
+  check "it leaves its record, status interrupted, 500 held" one_off_checks "$run_dir/client-$host.json" interrupted 500
+else
+  check "lab-up left a .env naming its run directory" false
+fi
+
 lab/lab.sh down >/dev/null 2>&1
 check "lab-down leaves no container" test -z "$(docker ps -aq --filter label=com.docker.compose.project=c1m)"
 check "lab-down leaves no network" test -z "$(docker network ls -q --filter label=com.docker.compose.project=c1m)"
