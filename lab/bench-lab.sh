@@ -57,15 +57,5 @@ for round in $(seq 1 "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && echo "round $round of $ROUNDS" | tee -a "$summary"
   for approach in ${APPROACHES:-multi-ip multi-port}; do run_pair "$approach"; done
 done
-python3 - "$ratios" <<'PY' | tee -a "$summary"
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    name, lab, native = line.split()
-    runs.setdefault(name, []).append(float(lab) / float(native))
-for name, r in runs.items():
-    m = statistics.median(r)
-    print(f"{name}: lab / native over {len(r)} round(s): {' '.join(f'{x:.3f}' for x in r)}; median {m:.3f} "
-          f"({'within' if m <= 1.25 else 'over'} the 1.25x target)")
-PY
+lab/ratio_medians.py "$ratios" "lab / native" 1.25 | tee -a "$summary"
 echo "summary: $summary"

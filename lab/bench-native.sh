@@ -90,13 +90,5 @@ for round in $(seq 1 "$ROUNDS"); do
     esac
   done
 done
-python3 - "$ratios" <<'PY' | tee -a "$summary"
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    name, ttt, floor = line.split()
-    runs.setdefault(name, []).append(float(ttt) / float(floor))
-for name, r in runs.items():
-    print(f"{name}: time to target / floor over {len(r)} round(s): {' '.join(f'{x:.3f}' for x in r)}; median {statistics.median(r):.3f}")
-PY
+lab/ratio_medians.py "$ratios" "time to target / floor" | tee -a "$summary"
 say "summary: $summary"
