@@ -141,7 +141,8 @@ up() {
   say "$APPROACH: $N connections from $CLIENTS client container(s) to $C1M_SERVER_IP:$PORTS on macvlan over $C1M_PARENT"
   compose up -d server
   wait_for_stats
-  # Every client holds until the server holds all N at once (lab runs only; a one-off client does not wait).
+  # Every client counts HOLD from when the server holds all N at once, so N are held together for HOLD
+  # (lab runs only; a one-off client does not wait).
   C1M_HOLD_UNTIL_SERVER=$N compose up -d --scale client="$CLIENTS" client
   # Bounded: the clients stop by themselves after ramp (10m at most) and hold.
   local deadline=$(( SECONDS + 900 ))

@@ -337,11 +337,13 @@ class ClientRunner {
         return finish("failed", "the ramp did not settle within " + opts_.ramp_timeout + ": " + shortfall());
       }
     }
-    // Many clients (the lab's 20 containers) end their ramps at different times: each holds on until
-    // the server holds the whole target at once, so "1M established" means at the same moment.
-    bool server_full = r_.hold_until_server == 0 || server_joint_peak_ >= r_.hold_until_server ||
-                       now - run_.ramp_start_ns > r_.ramp_timeout_ns;
-    if (phase_ == Phase::hold && now - hold_started_ns_ >= r_.hold_ns && server_full) {
+    if (phase_ != Phase::hold) return;
+    // Many clients (the lab's 20 containers) end their ramps at different times: each counts its hold
+    // from the moment the server holds the whole target, so the target is held at once for --hold,
+    // not just touched while the first clients to finish are leaving.
+    if (hold_from_ns_ < 0 && (r_.hold_until_server == 0 || server_joint_peak_ >= r_.hold_until_server)) hold_from_ns_ = now;
+    bool held = hold_from_ns_ >= 0 ? now - hold_from_ns_ >= r_.hold_ns : now - run_.ramp_start_ns > r_.ramp_timeout_ns;
+    if (held) {
       t = totals();
       bool ok = t.quota_reached_ns >= 0 && t.errors.total() == 0 && t.established == r_.plan.connections;
       finish(ok ? "complete" : "failed", ok ? "" : shortfall());
@@ -473,6 +475,7 @@ class ClientRunner {
   std::vector<ClientHistograms> histograms_;
   Phase phase_ = Phase::ramp;
   int64_t hold_started_ns_ = 0;
+  int64_t hold_from_ns_ = -1;  // when the hold clock started: the ramp's end, or the server's full count
   uint64_t hold_cpu_start_ns_ = 0;
   std::optional<double> hold_server_cpu_start_s_;
   uint64_t last_connected_ = 0;
@@ -602,7 +605,7 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")->capture_default_str();
   c->add_option("--report-to", o->report_to, "ADDRESS:PORT of a collector (c1m collect --listen) to push the record to");
   c->add_option("--hold-until-server", o->hold_until_server,
-                "after --hold, hold on until the server holds this many (one of many clients; bounded by --ramp-timeout)");
+                "count --hold from when the server holds this many (one of many clients; bounded by --ramp-timeout)");
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")->capture_default_str();
   c->add_option("--workers", o->workers, "worker processes (default: from --connections and the open-files limit)");
   c->add_option("--repeat", o->repeat, "run the experiment N times; the record keeps every repetition")->check(CLI::Range(1, 1000))->capture_default_str();

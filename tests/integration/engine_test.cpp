@@ -96,6 +96,27 @@ TEST_F(Engine, SpreadByHashAlsoHoldsEveryConnection) {
   EXPECT_EQ(final_stats["connections_peak"], 4000);
 }
 
+// The lab's clients finish their ramps at different times; --hold counts from the moment the server
+// holds them all, so the whole target is held at once for --hold. A ramps early and waits for B.
+TEST_F(Engine, HoldUntilServerCountsTheHoldFromTheFullServer) {
+  Process server({"server", "--listen", "127.0.0.1:21300", "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:21301",
+                  "--duration", "60s"});
+  ASSERT_NE(http_get_local(21301, "/stats", 5000), "") << server.err();
+  Process a({"client", "--target", "127.0.0.1:21300", "--source", "127.0.0.2", "-n", "1000", "--hold", "3s",
+             "--hold-until-server", "2000", "--server-stats", "127.0.0.1:21301", "--json", record, "--progress", "off"});
+  sleep(4);  // A has ramped and held past its own 3 s: it waits only for the server's count
+  ASSERT_TRUE(a.running()) << a.err();
+  Process b({"client", "--target", "127.0.0.1:21300", "--source", "127.0.0.3", "-n", "1000", "--hold", "2s",
+             "--json", dir + "/b.json", "--progress", "off"});
+  ASSERT_EQ(b.wait(30000), 0) << b.err();
+  // The server has held 2,000 for about 2 s: A's hold from that moment (3 s) is not over yet.
+  EXPECT_TRUE(a.running()) << "A left before holding 3 s beside B";
+  ASSERT_EQ(a.wait(30000), 0) << a.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "complete") << r["reason"];
+  EXPECT_EQ(r["results"]["established_peak_server"], 2000);
+}
+
 TEST_F(Engine, ArticleApproachesAreNamedFromTheLayout) {
   Process server({"server", "--listen", "127.0.0.1:21200-21219", "--expect", "2k", "--workers", "2", "--duration", "30s"});
   usleep(300000);
