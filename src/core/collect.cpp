@@ -40,6 +40,44 @@ Histogram histogram_of(const ojson& h) {
   return out;
 }
 
+// The ramp, summed over clients on one wall-clock axis, a point a second. Each client samples once a
+// second from its own start, so its samples fall at other fractions of a second than another's:
+// at each second of the axis every client counts once, with its latest sample, and only while it
+// ran (before its first sample and after its last it holds nothing we know of).
+ojson merged_series(const std::vector<const ojson*>& recs, int64_t start_ms) {
+  struct Sample {
+    int64_t at_ms;
+    uint64_t established;
+    double rate;
+  };
+  std::vector<std::vector<Sample>> clients;
+  int64_t last_ms = 0;
+  for (auto* r : recs) {
+    int64_t offset_ms = parse_iso_ms((*r)["started_at"]) - start_ms;
+    std::vector<Sample> samples;
+    for (const auto& p : r->value("series", ojson::array()))
+      samples.push_back({offset_ms + static_cast<int64_t>(std::llround(p["t_s"].get<double>() * 1000)),
+                         p["established"].get<uint64_t>(), p["connect_rate_per_s"].get<double>()});
+    if (samples.empty()) continue;
+    last_ms = std::max(last_ms, samples.back().at_ms);
+    clients.push_back(std::move(samples));
+  }
+  ojson series = ojson::array();
+  for (int64_t second = 1; second * 1000 <= last_ms; ++second) {
+    int64_t at_ms = second * 1000;
+    uint64_t established = 0;
+    double rate = 0;
+    for (const auto& samples : clients) {
+      if (at_ms < samples.front().at_ms || at_ms > samples.back().at_ms) continue;
+      auto it = std::upper_bound(samples.begin(), samples.end(), at_ms, [](int64_t t, const Sample& s) { return t < s.at_ms; });
+      established += std::prev(it)->established;
+      rate += std::prev(it)->rate;
+    }
+    series.push_back({{"t_s", static_cast<double>(second)}, {"established", established}, {"connect_rate_per_s", rate}});
+  }
+  return series;
+}
+
 }  // namespace
 
 ojson merge_client_records(const CollectRequest& req) {
@@ -208,21 +246,7 @@ ojson merge_client_records(const CollectRequest& req) {
                    {"user_bytes_per_connection_client", established ? ojson(user_growth / static_cast<double>(established)) : ojson(nullptr)},
                    {"user_bytes_per_connection_server", server.is_object() ? server.value("user_bytes_per_connection", ojson(nullptr)) : ojson(nullptr)}};
 
-  // The ramp, summed over clients on one wall-clock axis (each client's series counts from its own start).
-  std::map<int64_t, uint64_t> established_at;
-  std::map<int64_t, double> rate_at;
-  for (auto* r : recs) {
-    int64_t offset_ms = parse_iso_ms((*r)["started_at"]) - start_ms;
-    for (const auto& p : r->value("series", ojson::array())) {
-      int64_t second = (offset_ms + static_cast<int64_t>(p["t_s"].get<double>() * 1000)) / 1000;
-      established_at[second] += p["established"].get<uint64_t>();
-      rate_at[second] += p["connect_rate_per_s"].get<double>();
-    }
-  }
-  ojson series = ojson::array();
-  for (auto& [second, est] : established_at)
-    series.push_back({{"t_s", static_cast<double>(second)}, {"established", est}, {"connect_rate_per_s", rate_at[second]}});
-  out["series"] = series;
+  out["series"] = merged_series(recs, start_ms);
   out["participants"] = participants;
   out["server"] = server;
   return out;

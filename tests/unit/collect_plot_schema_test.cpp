@@ -61,6 +61,26 @@ TEST(Collect, TwoParticipantsOneRecord) {
   EXPECT_EQ(m["participants"].size(), 2u);
 }
 
+// Clients sample once a second from their own starts, at other fractions of a second than each
+// other and a little late each time: the merged ramp counts each client once a second, never twice.
+TEST(Collect, TheMergedRampCountsEachClientOnceASecond) {
+  CollectRequest req = two_clients();
+  for (int i = 0; i < 2; ++i) {
+    ojson series = ojson::array();
+    for (int k = 1; k <= 8; ++k)  // 250 then 500 held; sampled 3 ms late more each time
+      series.push_back({{"t_s", k + 0.003 * k + (i ? 0.99 : 0.0)}, {"established", k == 1 ? 250 : 500}, {"connect_rate_per_s", k <= 2 ? 250.0 : 0.0}});
+    req.clients[i].record["series"] = series;
+    req.clients[i].record["started_at"] = i == 0 ? "2026-11-24T09:00:00.000Z" : "2026-11-24T09:00:01.000Z";
+  }
+  ojson s = merge_client_records(req)["series"];
+  std::vector<uint64_t> established;
+  for (const auto& p : s) established.push_back(p["established"].get<uint64_t>());
+  // Client 0 samples at 1.003 .. 8.024 s on the common axis; client 1 at 2.993, 3.996, 4.999, 6.002
+  // .. 10.014 s: none of its samples falls within second 5, yet it held 500 all through it.
+  EXPECT_EQ(established, (std::vector<uint64_t>{0, 250, 750, 1000, 1000, 1000, 1000, 1000, 500, 500}));
+  EXPECT_DOUBLE_EQ(s[2]["connect_rate_per_s"].get<double>(), 250.0 + 250.0);
+}
+
 TEST(Collect, ClientsThatNeverHeldTogetherFailTheRun) {
   CollectRequest req = two_clients();
   for (auto& c : req.clients) c.record["server"]["connections_peak"] = 500;  // one left before the other came
