@@ -365,11 +365,20 @@ class ClientRunner {
   void sample() {
     if (phase_ == Phase::stopping) return;
     ClientCounters t = totals();
+    print_progress(add_series_point(t), t, false);
+  }
+
+  // A point of the series. finish() adds a last one, so the series ends when the run does: the lab's
+  // merged ramp then shows every client up to its end, not to its last whole second.
+  const SeriesPoint& add_series_point(const ClientCounters& t) {
+    int64_t now = monotonic_ns();
     SeriesPoint p;
-    p.t_s = seconds(monotonic_ns() - run_.ramp_start_ns);
+    p.t_s = seconds(now - run_.ramp_start_ns);
     p.established = t.established;
-    p.connect_rate_per_s = static_cast<double>(t.connected_total - last_connected_);
+    double since_last_s = seconds(now - (last_sample_ns_ ? last_sample_ns_ : run_.ramp_start_ns));
+    p.connect_rate_per_s = since_last_s > 0 ? static_cast<double>(t.connected_total - last_connected_) / since_last_s : 0;
     last_connected_ = t.connected_total;
+    last_sample_ns_ = now;
     p.errors = t.errors.total();
     p.server_connections = poll_server();
     run_.series.push_back(p);
@@ -378,7 +387,7 @@ class ClientRunner {
       peak_sampled_ = t.established;
       run_.kernel_at_peak = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
     }
-    print_progress(p, t, false);
+    return run_.series.back();
   }
 
   std::optional<uint64_t> poll_server() {
@@ -439,8 +448,8 @@ class ClientRunner {
   void finish(const std::string& status, const std::string& reason) {
     if (phase_ == Phase::stopping) return;
     if (phase_ == Phase::hold) measure_hold_cpu();
+    add_series_point(totals());
     if (totals().established >= peak_sampled_) run_.kernel_at_peak = procfs::take_kernel_snapshot();
-    if (phase_ != Phase::hold) poll_server();
     finish_now(status, reason);
     if (r_.live_progress) std::fprintf(stderr, "\n");
     if (sup_) sup_->stop(5000);
@@ -479,6 +488,7 @@ class ClientRunner {
   uint64_t hold_cpu_start_ns_ = 0;
   std::optional<double> hold_server_cpu_start_s_;
   uint64_t last_connected_ = 0;
+  int64_t last_sample_ns_ = 0;
   uint64_t peak_sampled_ = 0;
   uint64_t server_joint_peak_ = 0;
 };

@@ -53,6 +53,8 @@ results = [
     check("10,000 established (clients)", res["established_peak_client"] == 10000),
     check("10,000 established (server)", res["established_peak_server"] == 10000),
     check("zero errors", res["errors_total"] == 0),
+    check("all 10,000 held together through the 6 s hold (the merged series, a point a second)",
+          sum(1 for p in r["series"] if p["established"] == 10000) >= 5),
     check("20 participants, 20 distinct client IPs in 198.18.0.0/15",
           len(parts) == 20 and len(addresses) == 20 and all(a.startswith("198.18.") or a.startswith("198.19.") for a in addresses)),
     check("client sysctl ip_local_port_range read back as configured",
