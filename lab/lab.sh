@@ -79,9 +79,12 @@ build_images() {
   strip -o "$stage/c1m" "$C1M"
   sha=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
   version=$("$C1M" --version | awk '{print $2}')
+  # The legacy builder: Debian's docker.io has no buildx. Its deprecation notice is noise, so the
+  # builder's output is shown only when a build fails.
   for role in server client; do
     DOCKER_BUILDKIT=0 docker build -q -f docker/Dockerfile --target "$role" --build-arg C1M_VERSION="$version" --build-arg C1M_GIT_SHA="$sha" \
-      -t "c1m-$role:latest" "$stage" >/dev/null
+      -t "c1m-$role:latest" "$stage" >"build/image-$role.log" 2>&1 ||
+      { cat "build/image-$role.log" >&2; die "the c1m-$role image did not build (above)"; }
   done
   say "images c1m-server and c1m-client built ($(du -h "$stage/c1m" | cut -f1) binary, FROM scratch)"
 }

@@ -496,32 +496,26 @@ class ClientRunner {
 void print_summary(const ojson& rec, const std::string& json_path) {
     const auto& res = rec["results"];
     const auto& mem = rec["memory"];
-    auto num = [](const ojson& v, const char* fmt, double scale = 1) {
-      if (!v.is_number()) return std::string("n/a");
-      char b[64];
-      std::snprintf(b, sizeof b, fmt, v.get<double>() * scale);
-      return std::string(b);
-    };
     std::fprintf(stderr, "c1m client: %s%s%s\n", rec["status"].get<std::string>().c_str(), rec["reason"].is_string() ? ": " : "",
                rec["reason"].is_string() ? rec["reason"].get<std::string>().c_str() : "");
     std::fprintf(stderr, "  established  client peak %s, server peak %s, kernel TCP in use %s\n",
-                 num(res["established_peak_client"], "%.0f").c_str(), num(res["established_peak_server"], "%.0f").c_str(),
-                 num(res["kernel_tcp_inuse_at_peak"], "%.0f").c_str());
+                 format_figure(res["established_peak_client"], "%.0f").c_str(), format_figure(res["established_peak_server"], "%.0f").c_str(),
+                 format_figure(res["kernel_tcp_inuse_at_peak"], "%.0f").c_str());
     std::fprintf(stderr, "  ramp         time to target %s s, %s connects/s, %s errors\n",
-                 num(res["time_to_target_s"], "%.2f").c_str(), num(res["connect_rate_per_s"], "%.0f").c_str(),
-                 num(res["errors_total"], "%.0f").c_str());
+                 format_figure(res["time_to_target_s"], "%.2f").c_str(), format_figure(res["connect_rate_per_s"], "%.0f").c_str(),
+                 format_figure(res["errors_total"], "%.0f").c_str());
     const auto& lat = res["connect_latency_ms"];
-    std::fprintf(stderr, "  connect      p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\n", num(lat["p50"], "%.3f").c_str(),
-                 num(lat["p99"], "%.3f").c_str(), num(lat["p999"], "%.3f").c_str(), num(lat["max"], "%.3f").c_str());
+    std::fprintf(stderr, "  connect      p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\n", format_figure(lat["p50"], "%.3f").c_str(),
+                 format_figure(lat["p99"], "%.3f").c_str(), format_figure(lat["p999"], "%.3f").c_str(), format_figure(lat["max"], "%.3f").c_str());
     const auto& rtt = res["ping_rtt_ms"];
     if (rtt["count"].get<uint64_t>() > 0)
-      std::fprintf(stderr, "  ping rtt     p50 %s ms, p99 %s ms over %s pings\n", num(rtt["p50"], "%.3f").c_str(),
-                   num(rtt["p99"], "%.3f").c_str(), num(rtt["count"], "%.0f").c_str());
-    std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n", num(res["hold_cpu_cores_client"], "%.4f").c_str(),
-                 num(res["hold_cpu_cores_server"], "%.4f").c_str());
+      std::fprintf(stderr, "  ping rtt     p50 %s ms, p99 %s ms over %s pings\n", format_figure(rtt["p50"], "%.3f").c_str(),
+                   format_figure(rtt["p99"], "%.3f").c_str(), format_figure(rtt["count"], "%.0f").c_str());
+    std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n", format_figure(res["hold_cpu_cores_client"], "%.4f").c_str(),
+                 format_figure(res["hold_cpu_cores_server"], "%.4f").c_str());
     std::fprintf(stderr, "  memory       kernel %s B/socket, user %s B/conn (client), %s B/conn (server)\n",
-                 num(mem["kernel_bytes_per_socket"], "%.0f").c_str(), num(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
-                 num(mem["user_bytes_per_connection_server"], "%.0f").c_str());
+                 format_figure(mem["kernel_bytes_per_socket"], "%.0f").c_str(), format_figure(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
+                 format_figure(mem["user_bytes_per_connection_server"], "%.0f").c_str());
     if (!json_path.empty() && json_path != "-") std::fprintf(stderr, "  record       %s\n", json_path.c_str());
 }
 

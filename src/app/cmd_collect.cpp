@@ -211,10 +211,12 @@ int write_and_summarize(const ojson& merged, const CollectOptions& o) {
   std::printf("c1m collect: %s%s%s\n", merged["status"].get<std::string>().c_str(), merged["reason"].is_string() ? ": " : "",
               merged["reason"].is_string() ? merged["reason"].get<std::string>().c_str() : "");
   std::printf("  clients      %zu (%zu distinct addresses)\n", merged["participants"].size(), merged["topology"]["client_addresses"].size());
-  std::printf("  established  client %s, server %s\n", r["established_peak_client"].dump().c_str(), r["established_peak_server"].dump().c_str());
-  std::printf("  ramp         time to target %s s, %s connects/s, %s errors\n", r["time_to_target_s"].dump().c_str(),
-              r["connect_rate_per_s"].dump().c_str(), r["errors_total"].dump().c_str());
-  std::printf("  connect      p50 %s ms, p99 %s ms\n", r["connect_latency_ms"]["p50"].dump().c_str(), r["connect_latency_ms"]["p99"].dump().c_str());
+  std::printf("  established  client %s, server %s\n", format_figure(r["established_peak_client"], "%.0f").c_str(),
+              format_figure(r["established_peak_server"], "%.0f").c_str());
+  std::printf("  ramp         time to target %s s, %s connects/s, %s errors\n", format_figure(r["time_to_target_s"], "%.2f").c_str(),
+              format_figure(r["connect_rate_per_s"], "%.0f").c_str(), format_figure(r["errors_total"], "%.0f").c_str());
+  std::printf("  connect      p50 %s ms, p99 %s ms\n", format_figure(r["connect_latency_ms"]["p50"], "%.3f").c_str(),
+              format_figure(r["connect_latency_ms"]["p99"], "%.3f").c_str());
   std::printf("  record       %s\n", path.c_str());
   return merged["status"] == "complete" ? 0 : 1;
 }

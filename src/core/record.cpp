@@ -225,6 +225,13 @@ std::string server_metrics_text(const ServerCounters& t, size_t alive) {
   return out;
 }
 
+std::string format_figure(const ojson& value, const char* printf_format, double scale) {
+  if (!value.is_number()) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, printf_format, value.get<double>() * scale);
+  return buf;
+}
+
 std::string iso8601_utc(int64_t unix_ms) {
   time_t s = static_cast<time_t>(unix_ms / 1000);
   tm t{};

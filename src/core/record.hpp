@@ -74,6 +74,8 @@ ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSna
 std::string server_metrics_text(const ServerCounters& total, size_t workers_alive);
 
 std::string iso8601_utc(int64_t unix_ms);
+// A record's figure for a summary line: printf-formatted (times scale), or "n/a" where it is null.
+std::string format_figure(const ojson& value, const char* printf_format, double scale = 1);
 std::string new_run_id();
 
 }  // namespace c1m
