@@ -23,6 +23,11 @@ T require(const Parsed<T>& parsed, const std::string& flag, const std::string& t
   return parsed.value();
 }
 
+// Server and client share it: see set_sched_policy.
+inline constexpr const char* kSchedHelp =
+    "CPU scheduling policy of the workers: batch (SCHED_BATCH: a woken worker does not preempt the one "
+    "running, so each side works through its backlog) or normal";
+
 // A subcommand and what runs it once the command line has parsed.
 struct Command {
   CLI::App* app = nullptr;

@@ -47,6 +47,7 @@ struct ClientOptions {
   size_t repeat = 1;
   std::string hold_until_server;
   std::string report_to;
+  std::string sched = "batch";
   bool allow_any_target = false;
 };
 
@@ -225,6 +226,8 @@ ResolvedClient resolve(ClientOptions& o) {
   // 200 per worker: at 1M on 2 cores, 1,000 per worker queued connects for 2 s and ramped 15% slower.
   r.in_flight_per_worker = total_in_flight ? std::max<uint64_t>(1, total_in_flight / r.workers) : kDefaultInFlightPerWorker;
   warn_about_host(r);
+  // Before the workers fork: they inherit it. The record's limits say what was in force.
+  if (std::string why = set_sched_policy(o.sched); !why.empty()) r.warnings.push_back(why);
   return r;
 }
 
@@ -289,7 +292,8 @@ class ClientRunner {
             {"hold_s", seconds(r_.hold_ns)},
             {"hold_until_server", r_.hold_until_server ? ojson(r_.hold_until_server) : ojson(nullptr)},
             {"ping_interval_s", r_.ping_interval_ns ? ojson(seconds(r_.ping_interval_ns)) : ojson(nullptr)},
-            {"ramp_timeout_s", seconds(r_.ramp_timeout_ns)}};
+            {"ramp_timeout_s", seconds(r_.ramp_timeout_ns)},
+            {"sched", opts_.sched}};
   }
 
   ojson topology_json() const {
@@ -620,6 +624,7 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--progress", o->progress, "live status line")->check(CLI::IsMember({"auto", "tty", "plain", "off"}))->capture_default_str();
   c->add_option("--source-ports", o->source_ports, "planned: the client names each source port (fast at any fill); kernel: connect() searches")
       ->check(CLI::IsMember({"planned", "kernel"}))->capture_default_str();
+  c->add_option("--sched", o->sched, kSchedHelp)->check(CLI::IsMember({"batch", "normal"}))->capture_default_str();
   c->add_flag("--allow-any-target", o->allow_any_target, "allow targets outside 127.0.0.0/8 and 198.18.0.0/15");
   return {c, [o] {
             return run_client(*o);

@@ -28,6 +28,7 @@ struct ServerOptions {
   std::string duration = "0";
   std::string max_per_worker;
   std::string spread = "port-block";
+  std::string sched = "batch";
   int backlog = 65535;
   size_t workers = 0;
   bool no_echo = false;
@@ -52,6 +53,8 @@ int run_server(const ServerOptions& o) {
   if (!o.admin.empty()) admin = single_endpoint("--admin", o.admin);
 
   uint64_t nofile = raise_nofile_to_hard();
+  // Before the workers fork: they inherit it. The record's limits say what was in force.
+  if (std::string why = set_sched_policy(o.sched); !why.empty()) std::fprintf(stderr, "c1m server: warning: %s\n", why.c_str());
   uint64_t capacity = worker_capacity(nofile);
   if (!o.max_per_worker.empty()) capacity = require(parse_count(o.max_per_worker), "--max-per-worker", o.max_per_worker);
   if (capacity == 0) throw UsageError("--max-per-worker must be at least 1");
@@ -81,6 +84,7 @@ int run_server(const ServerOptions& o) {
   const ojson context = [&] {
     ojson c = server_context_json(listen_json, limits);
     c["spread"] = o.spread;
+    c["sched"] = o.sched;
     return c;
   }();
 
@@ -191,6 +195,7 @@ Command add_server_command(CLI::App& root) {
                 "runs of connections per wake-up) or hash (the kernel's 4-tuple hash)")
       ->check(CLI::IsMember({"port-block", "hash"}))
       ->capture_default_str();
+  s->add_option("--sched", o->sched, kSchedHelp)->check(CLI::IsMember({"batch", "normal"}))->capture_default_str();
   s->add_flag("--no-echo", o->no_echo, "do not echo ping frames (hold only)");
   s->add_option("--duration", o->duration, "stop by itself after this long (0: until SIGINT/SIGTERM)")->capture_default_str();
   s->add_option("--json", o->json, "write the final stats here too");

@@ -2,12 +2,15 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/procfs.hpp"
 
@@ -96,6 +99,7 @@ ojson process_limits() {
   ojson l;
   l["nofile_soft"] = static_cast<uint64_t>(r.rlim_cur);
   l["nofile_hard"] = static_cast<uint64_t>(r.rlim_max);
+  l["sched_policy"] = sched_policy_name();
   return l;
 }
 
@@ -124,6 +128,24 @@ uint64_t raise_nofile_to_hard() {
     getrlimit(RLIMIT_NOFILE, &r);
   }
   return r.rlim_cur;
+}
+
+std::string set_sched_policy(const std::string& name) {
+  int policy = name == "batch" ? SCHED_BATCH : SCHED_OTHER;
+  sched_param p{};
+  if (sched_setscheduler(0, policy, &p) != 0) return "cannot set the scheduling policy to " + name + ": " + std::strerror(errno);
+  return {};
+}
+
+std::string sched_policy_name() {
+  switch (int p = sched_getscheduler(0)) {
+    case SCHED_OTHER: return "normal";
+    case SCHED_BATCH: return "batch";
+    case SCHED_IDLE: return "idle";
+    case SCHED_FIFO: return "fifo";
+    case SCHED_RR: return "rr";
+    default: return "other " + std::to_string(p);
+  }
 }
 
 }  // namespace c1m

@@ -1,10 +1,12 @@
 // The engine on loopback: real server and client processes, several workers each side.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -48,6 +50,7 @@ TEST_F(Engine, TwentyPortsTwentySourcesReachTwentyThousandAndAllCountsAgree) {
   EXPECT_EQ(r["status"], "complete") << r["reason"];
   EXPECT_EQ(r["config"]["connections"], 20000);
   EXPECT_EQ(r["limits"]["workers"], 4);
+  EXPECT_EQ(r["limits"]["sched_policy"], "batch");  // the default
   EXPECT_EQ(r["results"]["established_peak_client"], 20000);
   EXPECT_EQ(r["results"]["established_peak_server"], 20000);
   // The kernel's own count (the article's `ss` check): both ends of every connection, in this namespace.
@@ -115,6 +118,35 @@ TEST_F(Engine, HoldUntilServerCountsTheHoldFromTheFullServer) {
   json r = read_json(record);
   EXPECT_EQ(r["status"], "complete") << r["reason"];
   EXPECT_EQ(r["results"]["established_peak_server"], 2000);
+}
+
+// The policy a process runs under, as the kernel has it: field 41 of /proc/PID/stat (after the
+// command name, which may hold spaces, in parentheses).
+int kernel_sched_policy(const std::string& pid) {
+  std::string stat = read_file("/proc/" + pid + "/stat");
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  for (int i = 3; i <= 41 && fields >> field; ++i) {
+  }
+  return std::stoi(field);
+}
+
+// The workers inherit the policy the parent sets before it forks them, and the record says which.
+TEST_F(Engine, WorkersRunUnderTheChosenSchedulingPolicy) {
+  for (auto [flag, policy] : {std::pair{"batch", SCHED_BATCH}, std::pair{"normal", SCHED_OTHER}}) {
+    Process server({"server", "--listen", "127.0.0.1:21960", "--expect", "100", "--workers", "2", "--admin", "127.0.0.1:21961",
+                    "--duration", "30s", "--sched", flag});
+    ASSERT_NE(http_get_local(21961, "/stats", 5000), "") << server.err();
+    std::istringstream children(read_file("/proc/" + std::to_string(server.pid()) + "/task/" + std::to_string(server.pid()) + "/children"));
+    std::vector<std::string> workers{std::istream_iterator<std::string>(children), {}};
+    ASSERT_EQ(workers.size(), 2u) << flag;
+    for (const auto& w : workers) EXPECT_EQ(kernel_sched_policy(w), policy) << flag << ": worker " << w;
+    server.signal(SIGTERM);
+    ASSERT_EQ(server.wait(10000), 0) << server.err();
+    json final_stats = json::parse(server.out());
+    EXPECT_EQ(final_stats["limits"]["sched_policy"], flag);
+    EXPECT_EQ(final_stats["sched"], flag);
+  }
 }
 
 TEST_F(Engine, ArticleApproachesAreNamedFromTheLayout) {

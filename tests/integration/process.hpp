@@ -17,6 +17,7 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   void signal(int sig) const;
+  pid_t pid() const { return pid_; }
   // Exit status, or -1 if it did not exit within timeout_ms (then it is killed), or 128+N for signal N.
   int wait(int timeout_ms);
   bool running();
