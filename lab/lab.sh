@@ -6,6 +6,8 @@
 # Settings (environment; defaults in brackets):
 #   APPROACH [multi-ip] or multi-port   N [1000000] connections   HOLD [30s]
 #   CLIENTS  [20 for multi-ip, 1 for multi-port]   C1M_NOFILE [20000] per container
+#   C1M_SCHED [normal for multi-ip, batch for multi-port]: the workers' CPU policy (c1m --sched)
+#   C1M_SERVER_CPU_SHARES [1024, docker's default]: the server container's CPU weight
 #   C1M_SUBNET [198.18.0.0/15]   C1M_PARENT [c1m0, a veth pair made here]   FORCE=1 past the preflight
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,8 +30,8 @@ need_docker() {
 resolve_settings() {
   APPROACH=${APPROACH:-multi-ip}
   case "$APPROACH" in
-    multi-ip) CLIENTS=${CLIENTS:-20}; PORTS=${C1M_SERVER_PORTS:-9000} ;;
-    multi-port) CLIENTS=${CLIENTS:-1}; PORTS=${C1M_SERVER_PORTS:-9000-9019} ;;
+    multi-ip) CLIENTS=${CLIENTS:-20}; PORTS=${C1M_SERVER_PORTS:-9000}; C1M_SCHED=${C1M_SCHED:-normal} ;;
+    multi-port) CLIENTS=${CLIENTS:-1}; PORTS=${C1M_SERVER_PORTS:-9000-9019}; C1M_SCHED=${C1M_SCHED:-batch} ;;
     *) die "APPROACH=$APPROACH: unknown approach (multi-ip or multi-port)" ;;
   esac
   N_GIVEN=${N:+yes}
@@ -53,6 +55,17 @@ resolve_settings() {
   fi
   (( N % CLIENTS == 0 )) || die "N=$N does not divide over $CLIENTS clients"
   C1M_NOFILE=${C1M_NOFILE:-20000}
+  # The workers' scheduling policy, by what each approach measured at 1M here. One client container
+  # against the server: SCHED_BATCH, or each connect's SYN woke a server worker that preempted the
+  # client for one accept (2.2 context switches a connection against 0.37; one run each at 1M: 1.31x
+  # native, 1.10x with batch). Twenty client containers: normal, for the server is one cgroup against
+  # twenty and gets the CPU back only by wake-up preemption; under batch it fell 185,000 accepts behind
+  # and one run had 188 connects time out. (Weighting the server as the twenty together avoided that
+  # but ramped slower: 39-49 s in seven runs, against 32-42 s.)
+  [[ "$C1M_SCHED" =~ ^(batch|normal)$ ]] || die "C1M_SCHED=$C1M_SCHED: expected batch or normal"
+  C1M_SERVER_CPU_SHARES=${C1M_SERVER_CPU_SHARES:-1024}
+  [[ "$C1M_SERVER_CPU_SHARES" =~ ^[0-9]+$ ]] && (( C1M_SERVER_CPU_SHARES >= 2 && C1M_SERVER_CPU_SHARES <= 262144 )) ||
+    die "C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES: expected 2-262144 (docker --cpu-shares)"
   HOLD=${HOLD:-30s}
 }
 
@@ -113,6 +126,8 @@ C1M_PER_CLIENT=$(( N / CLIENTS ))
 C1M_APPROACH=$APPROACH
 C1M_HOLD=$HOLD
 C1M_NOFILE=$C1M_NOFILE
+C1M_SCHED=$C1M_SCHED
+C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES
 C1M_RUN_DIR=$RUN_DIR
 C1M_CONTAINER_RUNTIME=docker/$(docker version -f '{{.Server.Version}}' 2>/dev/null)
 C1M_COMPOSE_VERSION=$($COMPOSE version --short 2>/dev/null || echo unknown)
@@ -143,6 +158,9 @@ up() {
   compose down --remove-orphans -t 5 >/dev/null 2>&1 || true
   say "$APPROACH: $N connections from $CLIENTS client container(s) to $C1M_SERVER_IP:$PORTS on macvlan over $C1M_PARENT"
   compose up -d server
+  # Each container is a cgroup and the CPU is shared between cgroups (see C1M_SCHED above). Set here:
+  # docker-compose 1.29 takes no cpu_shares from a variable.
+  docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$(compose ps -q server)" >/dev/null
   wait_for_stats
   # Every client counts HOLD from when the server holds all N at once, so N are held together for HOLD
   # (lab runs only; a one-off client does not wait).
@@ -177,12 +195,19 @@ def sh(*a):
     try: return subprocess.run(a, capture_output=True, text=True, timeout=20).stdout.strip()
     except Exception: return None
 ids = {r: sh("docker", "image", "inspect", "-f", "{{.Id}}", f"c1m-{r}:latest") for r in ("server", "client")}
+def cpu_shares():  # read back; docker's 0 is "unset", which the kernel runs as 1024
+    def of(c):
+        v = sh("docker", "inspect", "-f", "{{.HostConfig.CpuShares}}", c)
+        return (int(v) or 1024) if v and v.isdigit() else None
+    server = sh("docker", "ps", "-q", "--filter", "label=com.docker.compose.project=$PROJECT", "--filter", "label=com.docker.compose.service=server")
+    return {"server": of(server) if server else None, "clients": sorted({of(c) for c in json.loads('$containers').values()} - {None})}
 json.dump({"runtime": "docker " + (sh("docker", "version", "-f", "{{.Server.Version}}") or "unknown"),
            "compose": "${COMPOSE}", "compose_version": sh(*"${COMPOSE}".split(), "version", "--short"),
-           "images": ids, "containers": json.loads('$containers'), "network": {"driver": "macvlan", "parent": "${C1M_PARENT:-$VETH}", "subnet": "${C1M_SUBNET:-}"},
+           "images": ids, "containers": json.loads('$containers'), "cpu_shares": cpu_shares(), "network": {"driver": "macvlan", "parent": "${C1M_PARENT:-$VETH}", "subnet": "${C1M_SUBNET:-}"},
            "configured": {"client_sysctls": {"net.ipv4.ip_local_port_range": "${C1M_PORT_RANGE:-1024 65535}"},
                           "server_sysctls": {"net.core.somaxconn": "65535", "net.ipv4.tcp_max_syn_backlog": "65535", "net.ipv4.tcp_migrate_req": "1"},
-                          "nofile": int("${C1M_NOFILE:-20000}")}}, open(sys.argv[1], "w"), indent=2)
+                          "nofile": int("${C1M_NOFILE:-20000}"), "sched": "${C1M_SCHED:-}",
+                          "server_cpu_shares": int("${C1M_SERVER_CPU_SHARES:-1024}")}}, open(sys.argv[1], "w"), indent=2)
 PY
   "$C1M" collect --dir "$dir" --out results --approach "${APPROACH:-multi-ip}" --expect "$names" --lab "$lab_json"
 }

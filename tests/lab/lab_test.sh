@@ -65,6 +65,11 @@ results = [
           and server["sysctls"]["namespaced"]["net.ipv4.tcp_max_syn_backlog"] == "65535"
           and server["sysctls"]["namespaced"]["net.ipv4.tcp_migrate_req"] == "1"),
     check("server nofile read back as configured (20000)", server.get("limits", {}).get("nofile_hard") == 20000),
+    check("clients and server ran under the scheduling policy configured for approach 1 (normal, read back)",
+          r["lab"]["configured"]["sched"] == "normal" and server.get("limits", {}).get("sched_policy") == "normal"
+          and all(p["limits"].get("sched_policy") == "normal" for p in parts)),
+    check("CPU shares read back as configured (server and clients 1024)",
+          r["lab"].get("cpu_shares") == {"server": 1024, "clients": [1024]}),
     check("the server's own TcpExt counters are in the record (its namespace)",
           isinstance(res.get("tcpext_delta_server"), dict) and "ListenOverflows" in res["tcpext_delta_server"]),
     check("every participant is named with its container",
