@@ -143,7 +143,10 @@ wait_for_stats() {
   die "the server's /stats did not answer within 20 s"
 }
 
-client_ids() { docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=client"; }
+service_ids() {  # SERVICE [docker ps flags]: the ids of that service's containers in this lab
+  local service=$1; shift
+  docker ps -q "$@" --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$service"
+}
 
 up() {
   resolve_settings
@@ -160,14 +163,14 @@ up() {
   compose up -d server
   # Each container is a cgroup and the CPU is shared between cgroups (see C1M_SCHED above). Set here:
   # docker-compose 1.29 takes no cpu_shares from a variable.
-  docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$(compose ps -q server)" >/dev/null
+  docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$(service_ids server)" >/dev/null
   wait_for_stats
   # Every client counts HOLD from when the server holds all N at once, so N are held together for HOLD
   # (lab runs only; a one-off client does not wait).
   C1M_HOLD_UNTIL_SERVER=$N compose up -d --scale client="$CLIENTS" client
   # Bounded: the clients stop by themselves after ramp (10m at most) and hold.
   local deadline=$(( SECONDS + 900 ))
-  while [ -n "$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=client")" ]; do
+  while [ -n "$(service_ids client)" ]; do
     (( SECONDS < deadline )) || { say "clients still running after 15 min: stopping them"; compose stop -t 20 client; break; }
     sleep 2
   done
@@ -177,7 +180,7 @@ up() {
 collect() {
   local dir=${1:?run directory}
   local names="" lab_json="$dir/lab.json" containers="{}"
-  for id in $(client_ids); do
+  for id in $(service_ids client -a); do
     local name
     name=$(docker inspect -f '{{.Config.Hostname}}' "$id")
     names+="${names:+,}$name"
@@ -199,7 +202,7 @@ def cpu_shares():  # read back; docker's 0 is "unset", which the kernel runs as 
     def of(c):
         v = sh("docker", "inspect", "-f", "{{.HostConfig.CpuShares}}", c)
         return (int(v) or 1024) if v and v.isdigit() else None
-    server = sh("docker", "ps", "-q", "--filter", "label=com.docker.compose.project=$PROJECT", "--filter", "label=com.docker.compose.service=server")
+    server = "$(service_ids server)"
     return {"server": of(server) if server else None, "clients": sorted({of(c) for c in json.loads('$containers').values()} - {None})}
 json.dump({"runtime": "docker " + (sh("docker", "version", "-f", "{{.Server.Version}}") or "unknown"),
            "compose": "${COMPOSE}", "compose_version": sh(*"${COMPOSE}".split(), "version", "--short"),
