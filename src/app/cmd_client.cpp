@@ -20,6 +20,7 @@
 #include "core/plan.hpp"
 #include "core/procfs.hpp"
 #include "core/record.hpp"
+#include "core/shortfall.hpp"
 #include "net/client_worker.hpp"
 #include "net/event_loop.hpp"
 #include "net/http_client.hpp"

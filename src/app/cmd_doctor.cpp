@@ -16,6 +16,10 @@ namespace {
 struct DoctorOptions {
   std::string connections = "1m";
   bool both_ends_here = false;
+  bool in_containers = false;
+  uint64_t pairs = kDefaultPairs;
+  std::string client_port_range;
+  uint64_t stats_pollers = 1;
   bool quiet = false;
   bool print_max = false;
 };
@@ -26,9 +30,19 @@ uint64_t parse_connections(const DoctorOptions& o) {
   return n;
 }
 
+RunShape shape_of(const DoctorOptions& o) {
+  RunShape s{parse_connections(o), o.both_ends_here, o.in_containers, o.pairs, std::nullopt, o.stats_pollers};
+  if (!o.client_port_range.empty()) {
+    s.client_port_range = parse_port_range(o.client_port_range);
+    if (!s.client_port_range) throw UsageError("--client-port-range '" + o.client_port_range + "': expected 'LOW HIGH', e.g. '1024 65535'");
+  }
+  return s;
+}
+
 int run_doctor(const DoctorOptions& o) {
-  uint64_t n = parse_connections(o);
-  DoctorReport r = diagnose(read_host_facts(), n, o.both_ends_here);
+  RunShape shape = shape_of(o);
+  uint64_t n = shape.connections;
+  DoctorReport r = diagnose(read_host_facts(), shape);
   if (o.print_max) {
     std::printf("%llu %s\n", static_cast<unsigned long long>(r.max_connections), r.limited_by.c_str());
     return 0;
@@ -40,8 +54,8 @@ int run_doctor(const DoctorOptions& o) {
     std::printf("  %-5s %-34s have %s; need %s\n", f.ok ? "ok" : (f.limits ? "FAIL" : "warn"), f.name.c_str(), f.have.c_str(), f.need.c_str());
     if (!f.ok && !f.fix.empty()) std::printf("        fix: %s\n", f.fix.c_str());
   }
-  std::printf("verdict: this host can hold about %s connections: limited by %s. %s\n",
-              format_count(static_cast<double>(r.max_connections)).c_str(), r.limited_by.c_str(),
+  std::printf("verdict: this host can hold about %s connections: limited by %s (each limit less a %.0f%% margin). %s\n",
+              format_count(static_cast<double>(r.max_connections)).c_str(), r.limited_by.c_str(), kMarginShare * 100,
               r.ready ? "Ready." : "Not ready for this run: fix the FAIL lines (make host-tune applies them).");
   return r.ready ? 0 : 1;
 }
@@ -87,12 +101,23 @@ void add_flags(CLI::App* c, DoctorOptions& o) {
   c->add_flag("--both-ends-here", o.both_ends_here, "client and server share this kernel (loopback or a one-host lab)");
 }
 
+// How the run is laid out, for the doctor's verdict (host-tune sizes for the worst case anyway).
+void add_shape_flags(CLI::App* c, DoctorOptions& o) {
+  c->add_flag("--in-containers", o.in_containers,
+              "each side in its own network namespace (the lab): the server's namespace tracks every connection");
+  c->add_option("--pairs", o.pairs, "(source, target) pairs the connections spread over")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  c->add_option("--client-port-range", o.client_port_range, "'LOW HIGH': the clients' own ephemeral range (the lab sets it per container)");
+  c->add_option("--stats-pollers", o.stats_pollers, "client processes polling the server's /stats once a second")
+      ->check(CLI::Range(0, 100000))->capture_default_str();
+}
+
 }  // namespace
 
 Command add_doctor_command(CLI::App& root) {
   auto o = std::make_shared<DoctorOptions>();
   CLI::App* c = root.add_subcommand("doctor", "check that this host can hold N connections, and say what limits it");
   add_flags(c, *o);
+  add_shape_flags(c, *o);
   c->add_flag("--quiet,-q", o->quiet, "print only what is not ok, and the verdict");
   c->add_flag("--print-max", o->print_max, "print only the most connections this host can hold, and what limits it");
   return {c, [o] { return run_doctor(*o); }};

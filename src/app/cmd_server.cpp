@@ -133,8 +133,11 @@ int run_server(const ServerOptions& o) {
     }
   });
   auto alive = [&] { return pool.reap_exited(); };
-  auto stats = [&] { return server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, context,
-                             tcpext_delta(kernel_at_start, procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches))); };
+  auto stats = [&] {
+    auto now = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
+    return server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, context,
+                             tcpext_delta(kernel_at_start, now), conntrack_json(now));
+  };
 
   std::unique_ptr<net::HttpService> http;
   if (admin) {

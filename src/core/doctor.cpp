@@ -41,15 +41,23 @@ HostFacts read_host_facts() {
   f.somaxconn = sysctl_u64("net.core.somaxconn");
   f.tcp_max_syn_backlog = sysctl_u64("net.ipv4.tcp_max_syn_backlog");
   f.tcp_migrate_req = sysctl_u64("net.ipv4.tcp_migrate_req");
+  f.conntrack_time_wait_s = sysctl_u64("net.netfilter.nf_conntrack_tcp_timeout_time_wait");
   return f;
 }
 
-DoctorReport diagnose(const HostFacts& f, uint64_t n, bool both) {
+uint64_t conntrack_overhead(const HostFacts& f, const RunShape& shape) {
+  return shape.stats_pollers * f.conntrack_time_wait_s.value_or(120) + kAdminConntrackEntries;
+}
+
+DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
   DoctorReport r;
+  const uint64_t n = shape.connections;
+  const bool both = shape.both_ends_here;
   uint64_t per_conn_sockets = both ? 2 : 1;
   uint64_t best = std::numeric_limits<uint64_t>::max();
-  // A limit: the most connections it allows, and the finding that says so.
-  auto limit = [&](Finding fi, uint64_t allows) {
+  // A limit: what it allows at most, less the margin, and the finding that says so.
+  auto limit = [&](Finding fi, uint64_t allows_at_most) {
+    uint64_t allows = static_cast<uint64_t>(static_cast<double>(allows_at_most) * (1.0 - kMarginShare));
     fi.limits = true;
     fi.ok = allows >= n;
     if (allows < best) {
@@ -72,10 +80,16 @@ DoctorReport diagnose(const HostFacts& f, uint64_t n, bool both) {
         files_free / per_conn_sockets);
 
   if (f.conntrack_max) {
-    uint64_t used = f.conntrack_count.value_or(0);
-    uint64_t room = *f.conntrack_max > used ? *f.conntrack_max - used : 0;
-    limit({"net.netfilter.nf_conntrack_max", num(*f.conntrack_max) + " (" + num(used) + " in use)", num(n + used), true, true,
-           "sysctl -w net.netfilter.nf_conntrack_max=" + num(n * 12 / 10 + used) + "  (past it, SYNs are dropped silently)"},
+    // Counted per network namespace against one host-wide cap. Natively every connection shares the
+    // host's namespace with whatever it already tracks; in the lab the server's namespace is new and
+    // holds one entry per connection. Either way the stats polls' TIME_WAIT entries sit beside them.
+    uint64_t used = shape.in_containers ? 0 : f.conntrack_count.value_or(0);
+    uint64_t overhead = conntrack_overhead(f, shape);
+    uint64_t room = *f.conntrack_max > used + overhead ? *f.conntrack_max - used - overhead : 0;
+    std::string where = shape.in_containers ? "in the server's network namespace" : "in this network namespace";
+    limit({"net.netfilter.nf_conntrack_max", num(*f.conntrack_max) + " per namespace (" + num(used) + " in use here)",
+           num(n) + " + " + num(overhead) + " for stats polls and admin " + where, true, true,
+           "sysctl -w net.netfilter.nf_conntrack_max=" + num(n * 12 / 10 + used + overhead) + "  (past it, SYNs are dropped silently)"},
           room);
   } else {
     advice({"net.netfilter.nf_conntrack_max", "no connection tracking", "-", true, false, ""});
@@ -86,12 +100,15 @@ DoctorReport diagnose(const HostFacts& f, uint64_t n, bool both) {
            "sysctl -w fs.epoll.max_user_watches=" + num(n * per_conn_sockets * 11 / 10)},
           *f.epoll_max_user_watches / per_conn_sockets);
 
-  if (f.port_range) {
-    uint64_t per_pair = (n + kDefaultPairs - 1) / kDefaultPairs;
-    limit({"net.ipv4.ip_local_port_range", num(f.port_range->low) + "-" + num(f.port_range->high) + " (" + num(f.port_range->size()) + " ports)",
-           num(per_pair) + " ports per (source, target) pair over " + num(kDefaultPairs) + " pairs", true, true,
-           "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\""},
-          f.port_range->size() * kDefaultPairs);
+  if (std::optional<PortRange> ports = shape.client_port_range ? shape.client_port_range : f.port_range) {
+    uint64_t pairs = std::max<uint64_t>(shape.pairs, 1);
+    uint64_t per_pair = (n + pairs - 1) / pairs;
+    std::string whose = shape.client_port_range ? " (the clients' own)" : "";
+    limit({"net.ipv4.ip_local_port_range", num(ports->low) + "-" + num(ports->high) + whose + " (" + num(ports->size()) + " ports)",
+           num(per_pair) + " ports per (source, target) pair over " + num(pairs) + " pairs", true, true,
+           shape.client_port_range ? "a wider range for the clients, or more (source, target) pairs"
+                                   : "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\""},
+          ports->size() * pairs);
   }
 
   // Advice: these slow a ramp or reset a few connections, but do not cap the count.
@@ -100,15 +117,20 @@ DoctorReport diagnose(const HostFacts& f, uint64_t n, bool both) {
             ">= " + num(conntrack_buckets_for(n, both)) + " (a bucket per tracked connection: every SYN walks its chain)",
             *f.conntrack_buckets >= conntrack_buckets_for(n, both), false,
             "sysctl -w net.netfilter.nf_conntrack_buckets=" + num(conntrack_buckets_for(n, both))});
-  if (f.somaxconn)
-    advice({"net.core.somaxconn", num(*f.somaxconn), ">= 65535 (accept queue per listener)", *f.somaxconn >= 65535, false,
-            "sysctl -w net.core.somaxconn=65535"});
-  if (f.tcp_max_syn_backlog)
-    advice({"net.ipv4.tcp_max_syn_backlog", num(*f.tcp_max_syn_backlog), ">= 65535 (SYN queue)", *f.tcp_max_syn_backlog >= 65535, false,
-            "sysctl -w net.ipv4.tcp_max_syn_backlog=65535"});
-  if (f.tcp_migrate_req)
-    advice({"net.ipv4.tcp_migrate_req", num(*f.tcp_migrate_req), "1 (a full server worker's queue moves to a sibling, not reset)",
-            *f.tcp_migrate_req == 1, false, "sysctl -w net.ipv4.tcp_migrate_req=1"});
+  if (shape.in_containers) {
+    advice({"queues in the server's namespace", "set by the lab", "net.core.somaxconn, net.ipv4.tcp_max_syn_backlog, net.ipv4.tcp_migrate_req "
+            "(namespaced: the host's values do not reach a container)", true, false, ""});
+  } else {
+    if (f.somaxconn)
+      advice({"net.core.somaxconn", num(*f.somaxconn), ">= 65535 (accept queue per listener)", *f.somaxconn >= 65535, false,
+              "sysctl -w net.core.somaxconn=65535"});
+    if (f.tcp_max_syn_backlog)
+      advice({"net.ipv4.tcp_max_syn_backlog", num(*f.tcp_max_syn_backlog), ">= 65535 (SYN queue)", *f.tcp_max_syn_backlog >= 65535, false,
+              "sysctl -w net.ipv4.tcp_max_syn_backlog=65535"});
+    if (f.tcp_migrate_req)
+      advice({"net.ipv4.tcp_migrate_req", num(*f.tcp_migrate_req), "1 (a full server worker's queue moves to a sibling, not reset)",
+              *f.tcp_migrate_req == 1, false, "sysctl -w net.ipv4.tcp_migrate_req=1"});
+  }
   uint64_t capacity = worker_capacity(f.nofile_hard);
   advice({"nofile (hard, this process)", num(f.nofile_hard),
           num(workers_needed(n, capacity)) + " worker processes per side at " + num(capacity) + " connections each", true, false, ""});

@@ -25,6 +25,7 @@ struct HostFacts {
   std::optional<uint64_t> somaxconn;
   std::optional<uint64_t> tcp_max_syn_backlog;
   std::optional<uint64_t> tcp_migrate_req;
+  std::optional<uint64_t> conntrack_time_wait_s;  // how long a closed connection stays tracked
 };
 
 HostFacts read_host_facts();
@@ -49,10 +50,41 @@ struct DoctorReport {
 inline constexpr uint64_t kEstimatedKernelBytesPerSocket = 5300;
 // Connections per (source, target) pair in the default experiments (1M over 20 pairs).
 inline constexpr uint64_t kDefaultPairs = 20;
+// Every limit keeps this share free for what the run does not control (other processes, the
+// engine's own traffic, kernel slack): the largest run the doctor names is 98% of what a limit allows.
+inline constexpr double kMarginShare = 0.02;
+// Tracked connections the lab's own tooling may add in the server's namespace beside the data and
+// the stats polls: lab-up's progress polls through Docker's port publishing, a collector.
+inline constexpr uint64_t kAdminConntrackEntries = 64;
 
-// `both_ends_here`: client and server share this kernel (loopback, or the lab on one host), so
-// every connection costs two sockets.
-DoctorReport diagnose(const HostFacts& facts, uint64_t connections, bool both_ends_here);
+// Where a run's connections land: what each limit counts depends on it.
+struct RunShape {
+  uint64_t connections = 0;
+  // Client and server share this kernel (loopback, or the lab on one host): two sockets a connection.
+  bool both_ends_here = false;
+  // Each side in its own network namespace (the lab's containers). Connection tracking counts per
+  // namespace, so the server's holds every connection; the host's own entries are elsewhere.
+  bool in_containers = false;
+  uint64_t pairs = kDefaultPairs;  // (source, target) pairs the plan spreads over
+  // The clients' ephemeral range where they set their own (the lab's containers); else this host's.
+  std::optional<PortRange> client_port_range;
+  // Processes that poll the server's /stats once a second: each poll is a new connection, tracked
+  // for nf_conntrack_tcp_timeout_time_wait after it closes, in the server's namespace.
+  uint64_t stats_pollers = 1;
+};
+
+// Each limit against the run's shape; the verdict is the largest run every limit allows.
+DoctorReport diagnose(const HostFacts& facts, const RunShape& shape);
+inline DoctorReport diagnose(const HostFacts& facts, uint64_t connections, bool both_ends_here) {
+  RunShape shape;
+  shape.connections = connections;
+  shape.both_ends_here = both_ends_here;
+  return diagnose(facts, shape);
+}
+
+// Tracked connections beside the data ones in the fullest namespace: stats polls lingering in
+// TIME_WAIT, and the lab's own admin traffic.
+uint64_t conntrack_overhead(const HostFacts& facts, const RunShape& shape);
 
 // The host settings a run of `connections` needs, as sysctl name -> value, for host-tune.
 std::vector<std::pair<std::string, std::string>> tuning_for(const HostFacts& facts, uint64_t connections, bool both_ends_here);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -139,6 +140,13 @@ KernelSnapshot take_kernel_snapshot(SlabDetail detail, const std::string& root) 
       if (all.count(key)) s.tcpext[name] = all[key];
     }
   }
+  auto number = [&](const char* file) -> std::optional<uint64_t> {
+    auto t = read_text(root + "/sys/net/netfilter/" + file);
+    if (!t || t->empty() || !std::isdigit(static_cast<unsigned char>((*t)[0]))) return std::nullopt;
+    return std::stoull(*t);
+  };
+  s.conntrack_count = number("nf_conntrack_count");
+  s.conntrack_max = number("nf_conntrack_max");
   return s;
 }
 

@@ -48,6 +48,10 @@ struct KernelSnapshot {
   bool slabinfo_readable = false;
   std::map<std::string, uint64_t> sockstat;
   std::map<std::string, uint64_t> tcpext;
+  // This network namespace's connection-tracking table: entries in use (counted per namespace) and
+  // the host-wide limit on each namespace's count. Absent where tracking is not loaded.
+  std::optional<uint64_t> conntrack_count;
+  std::optional<uint64_t> conntrack_max;
 };
 // Reading /proc/slabinfo walks the slab lists under the allocator's locks: with millions of sockets
 // it slows the very allocations being measured. Take it only at the start and at the end of a hold.

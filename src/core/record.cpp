@@ -123,6 +123,7 @@ ojson build_client_record(const ClientRun& run) {
   res["tcpext_delta"] = tcpext_delta(run.kernel_before, run.kernel_at_peak);
   res["sockstat_before"] = run.kernel_before.sockstat;
   res["sockstat_at_peak"] = run.kernel_at_peak.sockstat;
+  res["conntrack_at_peak"] = conntrack_json(run.kernel_at_peak);  // the client's own namespace
   r["results"] = res;
 
   ojson mem;
@@ -171,8 +172,13 @@ ojson server_context_json(const ojson& listen, const ojson& limits) {
           {"sysctls", {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}}}};
 }
 
+ojson conntrack_json(const procfs::KernelSnapshot& s) {
+  return {{"count", s.conntrack_count ? ojson(*s.conntrack_count) : ojson(nullptr)},
+          {"max", s.conntrack_max ? ojson(*s.conntrack_max) : ojson(nullptr)}};
+}
+
 ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, size_t alive, double cpu_seconds,
-                        const ojson& context, const ojson& tcpext_since_start) {
+                        const ojson& context, const ojson& tcpext_since_start, const ojson& conntrack) {
   ojson j;
   j["schema_version"] = kSchemaVersion;
   j["tool"] = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
@@ -194,6 +200,7 @@ ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, 
   j["rss_baseline_bytes"] = t.rss_baseline_bytes;
   j["user_bytes_per_connection"] = opt(per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.connections_peak));
   j["tcpext_since_start"] = tcpext_since_start;
+  j["conntrack"] = conntrack;
   for (const auto& [k, v] : context.items()) j[k] = v;
   return j;
 }
@@ -251,32 +258,6 @@ std::string new_run_id() {
   }
   char out[17];
   for (int i = 0; i < 8; ++i) std::snprintf(out + 2 * i, 3, "%02x", b[i]);
-  return out;
-}
-
-}  // namespace c1m
-
-namespace c1m {
-
-std::string explain_shortfall(const ClientCounters& t, const std::map<std::string, int64_t>& tcpext) {
-  std::string out = std::to_string(t.established_peak) + " of " + std::to_string(t.quota) + " established";
-  std::string errs;
-  for (size_t i = 0; i < kErrorClassCount; ++i)
-    if (t.errors.by_class[i])
-      errs += (errs.empty() ? "" : ", ") + std::to_string(t.errors.by_class[i]) + " " + error_class_name(static_cast<ErrorClass>(i));
-  if (!errs.empty()) out += "; errors: " + errs;
-  static const std::pair<const char*, const char*> hints[] = {
-      {"ListenOverflows", "the server's accept queue overflowed (raise somaxconn / --backlog, or the server is too slow)"},
-      {"SyncookiesSent", "the SYN queue overflowed (raise tcp_max_syn_backlog)"},
-      {"TCPAbortOnMemory", "TCP ran out of memory (tcp_mem)"},
-      {"TCPSynRetrans", "SYNs were retransmitted (dropped SYNs: queue full or conntrack table full)"},
-  };
-  for (const auto& [name, hint] : hints) {
-    auto it = tcpext.find(name);
-    if (it != tcpext.end() && it->second > 0) out += std::string("; TcpExt ") + name + " +" + std::to_string(it->second) + ": " + hint;
-  }
-  if (t.errors[ErrorClass::eaddrnotavail]) out += "; EADDRNOTAVAIL: source ports ran out (widen ip_local_port_range, add --source addresses or target ports)";
-  if (t.errors[ErrorClass::emfile_enfile]) out += "; EMFILE/ENFILE: a file limit was hit (nofile, fs.file-max)";
   return out;
 }
 

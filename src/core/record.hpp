@@ -64,11 +64,14 @@ ojson build_client_record(const ClientRun& run);
 std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after);
 
 // The server's stats document and its Prometheus rendering.
+// conntrack: its own namespace's table ({count, max}), which is where a lab's server fills first.
 // tcpext_since_start: the TcpExt counters of the server's own namespace, as deltas since it started
 // (in the lab the clients cannot see the server's accept-queue overflows).
 // `context` is what does not change while the server runs (listen, limits, host, sysctls), built once.
 ojson server_stats_json(const ServerCounters& total, uint64_t connections_peak, size_t workers, size_t workers_alive,
-                        double cpu_seconds, const ojson& context, const ojson& tcpext_since_start);
+                        double cpu_seconds, const ojson& context, const ojson& tcpext_since_start, const ojson& conntrack);
+// {count, max} of a snapshot's namespace conntrack table; nulls where tracking is not loaded.
+ojson conntrack_json(const procfs::KernelSnapshot& s);
 ojson server_context_json(const ojson& listen, const ojson& limits);
 ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after);
 std::string server_metrics_text(const ServerCounters& total, size_t workers_alive);
@@ -78,10 +81,4 @@ std::string iso8601_utc(int64_t unix_ms);
 std::string format_figure(const ojson& value, const char* printf_format, double scale = 1);
 std::string new_run_id();
 
-}  // namespace c1m
-
-namespace c1m {
-// Why a ramp fell short, in one line: errors by class, then the kernel counters that explain them
-// ("12 etimedout; TcpExt ListenOverflows +40: the server's accept queue overflowed").
-std::string explain_shortfall(const ClientCounters& totals, const std::map<std::string, int64_t>& tcpext_delta);
 }  // namespace c1m

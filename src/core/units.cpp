@@ -83,6 +83,15 @@ std::string format_count(double n) {
   return buf;
 }
 
+std::string format_thousands(uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
 std::string format_duration_ns(int64_t ns) {
   char buf[32];
   double s = ns / 1e9;

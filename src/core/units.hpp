@@ -29,5 +29,7 @@ Parsed<double> parse_fraction(std::string_view text);
 // Formats for people: 1234567 -> "1.23M", 1.5e9 ns -> "1.50s".
 std::string format_count(double n);
 std::string format_duration_ns(int64_t ns);
+// Exact, grouped by thousands, for figures a person compares with a limit: 262144 -> "262,144".
+std::string format_thousands(uint64_t n);
 
 }  // namespace c1m

@@ -74,9 +74,19 @@ TEST(Procfs, SnapshotOfAFixtureTree) {
   EXPECT_EQ(s.caches.size(), 5u);
   EXPECT_EQ(s.sockstat["TCP.inuse"], 372458u);
   EXPECT_EQ(s.tcpext.size(), 5u);
+  // A full table, as a stock host's server namespace had it (the first-contact run).
+  EXPECT_EQ(s.conntrack_count, 262144u);
+  EXPECT_EQ(s.conntrack_max, 262144u);
   auto light = take_kernel_snapshot(SlabDetail::without_caches, root);
   EXPECT_TRUE(light.caches.empty());
   EXPECT_FALSE(light.slabinfo_readable);
+}
+
+TEST(Procfs, NoConnectionTrackingMeansNoConntrackFigures) {
+  // /proc/sys/net/netfilter is absent where the module is not loaded: not measured, not zero.
+  auto s = take_kernel_snapshot(SlabDetail::without_caches, std::string(C1M_FIXTURES) + "/proc");
+  EXPECT_FALSE(s.conntrack_count.has_value());
+  EXPECT_FALSE(s.conntrack_max.has_value());
 }
 
 }  // namespace c1m::procfs
