@@ -39,6 +39,8 @@ struct ClientOptions {
   std::string hold = "10s";
   std::string ping_interval = "0";
   std::string ramp_timeout = "10m";
+  std::string stall_timeout = "20s";
+  std::string status_file;
   std::string json;
   std::string server_stats;
   std::string approach = "auto";
@@ -112,6 +114,8 @@ struct ResolvedClient {
   double rate = 0;
   uint64_t in_flight_per_worker = 0;
   int64_t connect_timeout_ns = 0, hold_ns = 0, ping_interval_ns = 0, ramp_timeout_ns = 0;
+  int64_t stall_timeout_ns = 0;  // 0: never give up on a ramp that adds nothing
+  std::string status_file;       // rewritten every second for a watcher (lab-up); empty: none
   std::optional<Endpoint> server_stats;
   std::optional<Endpoint> report_to;
   uint64_t hold_until_server = 0;  // 0: hold only for --hold
@@ -143,6 +147,9 @@ std::string expand_json_path(std::string path) {
 ResolvedClient resolve(ClientOptions& o) {
   o.json = expand_json_path(o.json);
   ResolvedClient r;
+  r.status_file = expand_json_path(o.status_file);
+  if (!r.status_file.empty() && access(directory_of(r.status_file).c_str(), W_OK) != 0)
+    throw UsageError("--status-file " + r.status_file + ": directory " + directory_of(r.status_file) + " is not writable: " + std::strerror(errno));
   r.plan.targets = require(parse_endpoint_list(o.target), "--target", o.target);
   if (!o.source.empty()) r.plan.sources = require(parse_address_list(o.source), "--source", o.source);
   r.plan.connections = require(parse_count(o.connections), "--connections", o.connections);
@@ -170,6 +177,9 @@ ResolvedClient resolve(ClientOptions& o) {
     throw UsageError("--ping-interval '" + o.ping_interval + "': must be 0 (off) or at least 10ms");
   r.ramp_timeout_ns = require(parse_duration_ns(o.ramp_timeout), "--ramp-timeout", o.ramp_timeout);
   if (r.ramp_timeout_ns < 1'000'000'000) throw UsageError("--ramp-timeout '" + o.ramp_timeout + "': must be at least 1s");
+  r.stall_timeout_ns = require(parse_duration_ns(o.stall_timeout), "--stall-timeout", o.stall_timeout);
+  if (r.stall_timeout_ns != 0 && r.stall_timeout_ns < 1'000'000'000)
+    throw UsageError("--stall-timeout '" + o.stall_timeout + "': must be 0 (never) or at least 1s");
   if (!o.server_stats.empty()) {
     auto list = require(parse_endpoint_list(o.server_stats), "--server-stats", o.server_stats);
     if (list.size() != 1) throw UsageError("--server-stats '" + o.server_stats + "': expected one ADDRESS:PORT");
@@ -256,6 +266,8 @@ class ClientRunner {
     auto quotas = split_evenly(r_.plan.connections, r_.workers);
     std::vector<uint64_t> firsts(r_.workers, 0);
     for (size_t i = 1; i < r_.workers; ++i) firsts[i] = firsts[i - 1] + quotas[i - 1];
+    // Opens the kept stats connection before the ramp can fill any table: it reads the server after.
+    poll_server();
     run_.ramp_start_ns = monotonic_ns();
     std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
       net::ClientWorkerConfig cfg{r_.plan, firsts[i], quotas[i], r_.rate / static_cast<double>(r_.workers),
@@ -294,6 +306,7 @@ class ClientRunner {
             {"hold_until_server", r_.hold_until_server ? ojson(r_.hold_until_server) : ojson(nullptr)},
             {"ping_interval_s", r_.ping_interval_ns ? ojson(seconds(r_.ping_interval_ns)) : ojson(nullptr)},
             {"ramp_timeout_s", seconds(r_.ramp_timeout_ns)},
+            {"stall_timeout_s", r_.stall_timeout_ns ? ojson(seconds(r_.stall_timeout_ns)) : ojson(nullptr)},
             {"sched", opts_.sched}};
   }
 
@@ -330,6 +343,14 @@ class ClientRunner {
     if (phase_ == Phase::stopping) return;
     int64_t now = monotonic_ns();
     ClientCounters t = totals();
+    if (t.connected_total > progress_connected_ || progress_ns_ == 0) {
+      progress_connected_ = t.connected_total;
+      progress_ns_ = now;
+    }
+    // A ramp that adds nothing for the stall timeout will not add the rest: a host limit bit (a full
+    // conntrack table drops SYNs without an error). Stop now, with the limit, not at the ramp timeout.
+    if (phase_ == Phase::ramp && stalled(now - progress_ns_) && t.established < r_.plan.connections)
+      return finish("failed", stall_reason("no connection added for " + format_duration_ns(now - progress_ns_) + " during the ramp"));
     bool all_reported = std::all_of(latest_.begin(), latest_.end(), [](const ClientCounters& c) { return c.quota > 0 || c.settled_ns >= 0; });
     if (phase_ == Phase::ramp) {
       if (all_reported && t.settled_ns >= 0) {
@@ -347,12 +368,55 @@ class ClientRunner {
     // from the moment the server holds the whole target, so the target is held at once for --hold,
     // not just touched while the first clients to finish are leaving.
     if (hold_from_ns_ < 0 && (r_.hold_until_server == 0 || server_joint_peak_ >= r_.hold_until_server)) hold_from_ns_ = now;
+    if (hold_from_ns_ < 0 && waiting_for_server_in_vain(t, now)) return;
     bool held = hold_from_ns_ >= 0 ? now - hold_from_ns_ >= r_.hold_ns : now - run_.ramp_start_ns > r_.ramp_timeout_ns;
     if (held) {
       t = totals();
       bool ok = t.quota_reached_ns >= 0 && t.errors.total() == 0 && t.established == r_.plan.connections;
       finish(ok ? "complete" : "failed", ok ? "" : shortfall());
     }
+  }
+
+  bool stalled(int64_t quiet_ns) const { return r_.stall_timeout_ns > 0 && quiet_ns >= r_.stall_timeout_ns; }
+
+  // Waiting for the server to hold the whole target: give up once it cannot get there. This client's
+  // own share is part of the target, so a share that settled short means never; a server that adds
+  // nothing for the stall timeout (its namespace full, or its stats unreachable) means not soon.
+  bool waiting_for_server_in_vain(const ClientCounters& t, int64_t now) {
+    if (server_joint_peak_ > server_progress_peak_ || server_progress_ns_ == 0) {
+      server_progress_peak_ = server_joint_peak_;
+      server_progress_ns_ = now;
+    }
+    std::string target = format_thousands(r_.hold_until_server);
+    if (t.established < r_.plan.connections) {
+      finish("failed", stall_reason("this client settled at " + format_thousands(t.established) + " of its " +
+                                    format_thousands(r_.plan.connections) + ", so the server cannot hold the target of " + target));
+      return true;
+    }
+    if (stalled(now - server_progress_ns_)) {
+      std::string unreachable = run_.server_stats_error.empty() ? "" : " (its stats: " + run_.server_stats_error + ")";
+      finish("failed", stall_reason("the server holds " + format_thousands(server_joint_peak_) + " of " + target + " and added none for " +
+                                    format_duration_ns(now - server_progress_ns_) + unreachable));
+      return true;
+    }
+    return false;
+  }
+
+  // Why the run stopped adding connections: what was seen, the silent limit that bit with the numbers
+  // read in each namespace (this one, and the server's from its /stats), then the shortfall.
+  std::string stall_reason(const std::string& what) const {
+    std::vector<NamespaceReading> readings;
+    if (run_.server_stats && (*run_.server_stats).contains("conntrack")) {
+      const ojson& c = (*run_.server_stats)["conntrack"];
+      auto u64 = [](const ojson& v) { return v.is_number_unsigned() ? std::optional<uint64_t>(v.get<uint64_t>()) : std::nullopt; };
+      readings.push_back({"the server's network namespace", u64(c.value("count", ojson())), u64(c.value("max", ojson()))});
+    }
+    auto own = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
+    // Natively both ends share one namespace: name it once, as the server's.
+    if (readings.empty() || !conntrack_full(readings[0]))
+      readings.push_back({"this client's network namespace", own.conntrack_count, own.conntrack_max});
+    std::string limit = silent_limit_reached(readings);
+    return "stalled: " + what + (limit.empty() ? "" : "; " + limit) + "; " + shortfall();
   }
 
   std::string shortfall() const {
@@ -370,7 +434,29 @@ class ClientRunner {
   void sample() {
     if (phase_ == Phase::stopping) return;
     ClientCounters t = totals();
-    print_progress(add_series_point(t), t, false);
+    const SeriesPoint& p = add_series_point(t);
+    print_progress(p, t, false);
+    write_status(p, t);
+  }
+
+  // What a watcher (lab-up's progress line) reads of this client: rewritten whole every second, and
+  // once more with the outcome when the run ends.
+  void write_status(const SeriesPoint& p, const ClientCounters& t) const {
+    if (r_.status_file.empty()) return;
+    ojson s = {{"phase", phase_ == Phase::hold && hold_from_ns_ < 0 && r_.hold_until_server ? "wait" : phase_name()},
+               {"established", p.established},
+               {"target", r_.plan.connections},
+               {"connect_rate_per_s", p.connect_rate_per_s},
+               {"in_flight", t.in_flight},
+               {"errors", p.errors},
+               {"t_s", p.t_s},
+               {"server_connections", p.server_connections ? ojson(*p.server_connections) : ojson(nullptr)},
+               {"status", phase_ == Phase::stopping ? ojson(run_.status) : ojson(nullptr)},
+               {"reason", phase_ == Phase::stopping && !run_.reason.empty() ? ojson(run_.reason) : ojson(nullptr)}};
+    if (std::string e = write_file_atomically(r_.status_file, s.dump() + "\n", Durability::replaced); !e.empty() && !status_warned_) {
+      std::fprintf(stderr, "c1m client: warning: status file: %s\n", e.c_str());
+      status_warned_ = true;
+    }
   }
 
   // A point of the series. finish() adds a last one, so the series ends when the run does: the lab's
@@ -397,7 +483,8 @@ class ClientRunner {
 
   std::optional<uint64_t> poll_server() {
     if (!r_.server_stats) return std::nullopt;
-    auto res = net::http_get(*r_.server_stats, "/stats", 500);
+    if (!stats_connection_) stats_connection_.emplace(*r_.server_stats);
+    auto res = stats_connection_->get("/stats", 500);
     if (res.status != 200) {
       run_.server_stats_error = res.status ? "GET /stats answered " + std::to_string(res.status) : res.error;
       return std::nullopt;
@@ -456,6 +543,7 @@ class ClientRunner {
     add_series_point(totals());
     if (totals().established >= peak_sampled_) run_.kernel_at_peak = procfs::take_kernel_snapshot();
     finish_now(status, reason);
+    write_status(run_.series.back(), totals());
     if (r_.live_progress) std::fprintf(stderr, "\n");
     if (sup_) sup_->stop(5000);
   }
@@ -496,6 +584,13 @@ class ClientRunner {
   int64_t last_sample_ns_ = 0;
   uint64_t peak_sampled_ = 0;
   uint64_t server_joint_peak_ = 0;
+  // The last time anything moved: a connection added, the server's joint peak grown.
+  uint64_t progress_connected_ = 0;
+  int64_t progress_ns_ = 0;
+  uint64_t server_progress_peak_ = 0;
+  int64_t server_progress_ns_ = 0;
+  mutable bool status_warned_ = false;
+  std::optional<net::HttpConnection> stats_connection_;  // kept open: see HttpConnection
 };
 
 void print_summary(const ojson& rec, const std::string& json_path) {
@@ -616,6 +711,11 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--hold-until-server", o->hold_until_server,
                 "count --hold from when the server holds this many (one of many clients; bounded by --ramp-timeout)");
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")->capture_default_str();
+  c->add_option("--stall-timeout", o->stall_timeout,
+                "fail the run when it adds no connection for this long short of the target, or the server adds none while "
+                "this client waits for it (0: never)")
+      ->capture_default_str();
+  c->add_option("--status-file", o->status_file, "rewrite this JSON file every second with the run's progress ({hostname} is replaced)");
   c->add_option("--workers", o->workers, "worker processes (default: from --connections and the open-files limit)");
   c->add_option("--repeat", o->repeat, "run the experiment N times; the record keeps every repetition")->check(CLI::Range(1, 1000))->capture_default_str();
   c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT, read for its side of the count");

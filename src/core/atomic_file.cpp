@@ -13,7 +13,7 @@ std::string directory_of(const std::string& path) {
   return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
 }
 
-std::string write_file_atomically(const std::string& path, const std::string& content) {
+std::string write_file_atomically(const std::string& path, const std::string& content, Durability durability) {
   auto fail = [](const std::string& what, const std::string& p) { return what + " " + p + ": " + std::strerror(errno); };
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -30,7 +30,8 @@ std::string write_file_atomically(const std::string& path, const std::string& co
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  bool synced = durability == Durability::synced;
+  if ((synced && ::fsync(fd) != 0) || ::close(fd) != 0) {
     std::string e = fail("cannot sync", tmp);
     ::unlink(tmp.c_str());
     return e;
@@ -40,7 +41,7 @@ std::string write_file_atomically(const std::string& path, const std::string& co
     ::unlink(tmp.c_str());
     return e;
   }
-  int dfd = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dfd = synced ? ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);

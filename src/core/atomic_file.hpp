@@ -4,8 +4,11 @@
 #include <string>
 
 namespace c1m {
+// synced: survives a crash of the host (records). replaced: a reader sees the old or the new whole,
+// nothing more (a status file rewritten every second, where fsyncs would cost and buy nothing).
+enum class Durability { synced, replaced };
 // Empty on success, else what failed ("cannot create results/x.json.tmp: No such file or directory").
-std::string write_file_atomically(const std::string& path, const std::string& content);
+std::string write_file_atomically(const std::string& path, const std::string& content, Durability durability = Durability::synced);
 // The directory a path's file is in ("results/x.json" -> "results", "x.json" -> ".").
 std::string directory_of(const std::string& path);
 }  // namespace c1m

@@ -41,13 +41,10 @@ HostFacts read_host_facts() {
   f.somaxconn = sysctl_u64("net.core.somaxconn");
   f.tcp_max_syn_backlog = sysctl_u64("net.ipv4.tcp_max_syn_backlog");
   f.tcp_migrate_req = sysctl_u64("net.ipv4.tcp_migrate_req");
-  f.conntrack_time_wait_s = sysctl_u64("net.netfilter.nf_conntrack_tcp_timeout_time_wait");
   return f;
 }
 
-uint64_t conntrack_overhead(const HostFacts& f, const RunShape& shape) {
-  return shape.stats_pollers * f.conntrack_time_wait_s.value_or(120) + kAdminConntrackEntries;
-}
+uint64_t conntrack_overhead(const RunShape& shape) { return shape.stats_pollers * 2 + kAdminConntrackEntries; }
 
 DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
   DoctorReport r;
@@ -84,7 +81,7 @@ DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
     // host's namespace with whatever it already tracks; in the lab the server's namespace is new and
     // holds one entry per connection. Either way the stats polls' TIME_WAIT entries sit beside them.
     uint64_t used = shape.in_containers ? 0 : f.conntrack_count.value_or(0);
-    uint64_t overhead = conntrack_overhead(f, shape);
+    uint64_t overhead = conntrack_overhead(shape);
     uint64_t room = *f.conntrack_max > used + overhead ? *f.conntrack_max - used - overhead : 0;
     std::string where = shape.in_containers ? "in the server's network namespace" : "in this network namespace";
     limit({"net.netfilter.nf_conntrack_max", num(*f.conntrack_max) + " per namespace (" + num(used) + " in use here)",

@@ -25,7 +25,6 @@ struct HostFacts {
   std::optional<uint64_t> somaxconn;
   std::optional<uint64_t> tcp_max_syn_backlog;
   std::optional<uint64_t> tcp_migrate_req;
-  std::optional<uint64_t> conntrack_time_wait_s;  // how long a closed connection stays tracked
 };
 
 HostFacts read_host_facts();
@@ -68,8 +67,8 @@ struct RunShape {
   uint64_t pairs = kDefaultPairs;  // (source, target) pairs the plan spreads over
   // The clients' ephemeral range where they set their own (the lab's containers); else this host's.
   std::optional<PortRange> client_port_range;
-  // Processes that poll the server's /stats once a second: each poll is a new connection, tracked
-  // for nf_conntrack_tcp_timeout_time_wait after it closes, in the server's namespace.
+  // Processes that poll the server's /stats: each keeps one connection open, and may leave one
+  // behind in TIME_WAIT if it has to open another.
   uint64_t stats_pollers = 1;
 };
 
@@ -82,9 +81,9 @@ inline DoctorReport diagnose(const HostFacts& facts, uint64_t connections, bool 
   return diagnose(facts, shape);
 }
 
-// Tracked connections beside the data ones in the fullest namespace: stats polls lingering in
-// TIME_WAIT, and the lab's own admin traffic.
-uint64_t conntrack_overhead(const HostFacts& facts, const RunShape& shape);
+// Tracked connections beside the data ones in the fullest namespace: the stats pollers' and the
+// lab's own admin traffic.
+uint64_t conntrack_overhead(const RunShape& shape);
 
 // The host settings a run of `connections` needs, as sysctl name -> value, for host-tune.
 std::vector<std::pair<std::string, std::string>> tuning_for(const HostFacts& facts, uint64_t connections, bool both_ends_here);

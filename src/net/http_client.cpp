@@ -7,11 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-
-#include "net/event_loop.hpp"
 
 namespace c1m::net {
 namespace {
@@ -34,68 +34,97 @@ bool wait_for(int fd, short events, const timespec& start, int timeout_ms) {
   }
 }
 
+// The value of a header in a response's header block, lower-cased; empty when absent.
+std::string header_value(const std::string& head, const std::string& lower_name) {
+  std::string lower(head);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  size_t at = lower.find("\r\n" + lower_name + ":");
+  if (at == std::string::npos) return {};
+  size_t from = at + 3 + lower_name.size(), to = lower.find("\r\n", from);
+  std::string v = lower.substr(from, to - from);
+  v.erase(0, v.find_first_not_of(" \t"));
+  return v;
+}
+
 }  // namespace
 
-namespace {
-HttpResult request(const Endpoint& at, const std::string& req, int timeout_ms, size_t max_bytes);
+HttpResult HttpConnection::get(const std::string& path, int timeout_ms, size_t max_bytes) {
+  return exchange("GET " + path + " HTTP/1.1\r\nHost: " + at_.str() + "\r\n\r\n", timeout_ms, max_bytes);
+}
+
+HttpResult HttpConnection::exchange(const std::string& req, int timeout_ms, size_t max_bytes) {
+  timespec start{};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  // Any failure leaves the connection closed, so the next request starts on a fresh one.
+  auto fail = [this](std::string why) {
+    fd_.reset();
+    return HttpResult{0, {}, std::move(why)};
+  };
+  const std::string to = at_.str();
+  if (!fd_) {
+    fd_.reset(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd_) return fail(std::string("socket: ") + std::strerror(errno));
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(at_.port);
+    a.sin_addr.s_addr = htonl(at_.ip.host_order);
+    if (connect(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
+      return fail("connect to " + to + ": " + std::strerror(errno));
+    if (!wait_for(fd_.get(), POLLOUT, start, timeout_ms)) return fail("connect to " + to + " timed out");
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err) return fail("connect to " + to + ": " + std::strerror(err));
+  }
+  for (size_t sent = 0; sent < req.size();) {
+    if (!wait_for(fd_.get(), POLLOUT, start, timeout_ms)) return fail("send to " + to + " timed out");
+    ssize_t n = send(fd_.get(), req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) return fail("send to " + to + ": " + std::strerror(errno));
+    sent += static_cast<size_t>(n);
+  }
+  // Read the header block, then the body: Content-Length bytes, or (without one) to the end.
+  std::string resp;
+  size_t head_end = std::string::npos, want = std::string::npos;
+  char buf[16384];
+  while (want == std::string::npos || resp.size() < want) {
+    if (!wait_for(fd_.get(), POLLIN, start, timeout_ms)) return fail("no answer from " + to + " in time");
+    ssize_t n = recv(fd_.get(), buf, sizeof buf, 0);
+    if (n == 0) {
+      if (head_end != std::string::npos && want == std::string::npos) break;  // the body ends with the connection
+      return fail(resp.empty() ? "connection to " + to + " closed without an answer" : "answer from " + to + " cut short");
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      return fail("read from " + to + ": " + std::strerror(errno));
+    }
+    resp.append(buf, static_cast<size_t>(n));
+    if (resp.size() > max_bytes) return fail("answer from " + to + " is larger than " + std::to_string(max_bytes) + " bytes");
+    if (head_end == std::string::npos && (head_end = resp.find("\r\n\r\n")) != std::string::npos) {
+      std::string length = header_value(resp.substr(0, head_end + 2), "content-length");
+      if (!length.empty() && std::isdigit(static_cast<unsigned char>(length[0]))) want = head_end + 4 + std::strtoull(length.c_str(), nullptr, 10);
+    }
+  }
+  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
+  if (resp.compare(0, 5, "HTTP/") != 0 || resp.size() < 12 || head_end == std::string::npos) return fail("answer from " + to + " is not HTTP");
+  HttpResult r;
+  r.status = std::atoi(resp.c_str() + resp.find(' ') + 1);
+  r.body = resp.substr(head_end + 4, want == std::string::npos ? std::string::npos : want - head_end - 4);
+  // Keep the connection only where the server keeps it: a length-delimited HTTP/1.1 answer.
+  if (want == std::string::npos || resp.compare(0, 8, "HTTP/1.1") != 0 || header_value(resp.substr(0, head_end + 2), "connection") == "close")
+    fd_.reset();
+  return r;
 }
 
 HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms, size_t max_bytes) {
-  return request(at, "GET " + path + " HTTP/1.0\r\nHost: " + at.str() + "\r\n\r\n", timeout_ms, max_bytes);
+  return HttpConnection(at).exchange("GET " + path + " HTTP/1.0\r\nHost: " + at.str() + "\r\n\r\n", timeout_ms, max_bytes);
 }
 
 HttpResult http_post(const Endpoint& at, const std::string& path, const std::string& body, int timeout_ms) {
-  return request(at,
-                 "POST " + path + " HTTP/1.0\r\nHost: " + at.str() + "\r\nContent-Type: application/json\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\n\r\n" + body,
-                 timeout_ms, 1 << 20);
+  return HttpConnection(at).exchange("POST " + path + " HTTP/1.0\r\nHost: " + at.str() +
+                                         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                                         "\r\n\r\n" + body,
+                                     timeout_ms, 1 << 20);
 }
-
-namespace {
-HttpResult request(const Endpoint& at, const std::string& req, int timeout_ms, size_t max_bytes) {
-  HttpResult r;
-  timespec start{};
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return {0, {}, std::string("socket: ") + std::strerror(errno)};
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(at.port);
-  a.sin_addr.s_addr = htonl(at.ip.host_order);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
-    return {0, {}, "connect to " + at.str() + ": " + std::strerror(errno)};
-  if (!wait_for(fd.get(), POLLOUT, start, timeout_ms)) return {0, {}, "connect to " + at.str() + " timed out"};
-  int err = 0;
-  socklen_t len = sizeof err;
-  getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-  if (err) return {0, {}, "connect to " + at.str() + ": " + std::strerror(err)};
-  for (size_t sent = 0; sent < req.size();) {
-    if (!wait_for(fd.get(), POLLOUT, start, timeout_ms)) return {0, {}, "send to " + at.str() + " timed out"};
-    ssize_t n = send(fd.get(), req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) return {0, {}, "send to " + at.str() + ": " + std::strerror(errno)};
-    sent += static_cast<size_t>(n);
-  }
-  std::string resp;
-  char buf[16384];
-  while (true) {
-    if (!wait_for(fd.get(), POLLIN, start, timeout_ms)) return {0, {}, "no answer from " + at.str() + " in time"};
-    ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      return {0, {}, "read from " + at.str() + ": " + std::strerror(errno)};
-    }
-    resp.append(buf, static_cast<size_t>(n));
-    if (resp.size() > max_bytes) return {0, {}, "answer from " + at.str() + " is larger than " + std::to_string(max_bytes) + " bytes"};
-  }
-  // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
-  if (resp.compare(0, 5, "HTTP/") != 0 || resp.size() < 12) return {0, {}, "answer from " + at.str() + " is not HTTP"};
-  r.status = std::atoi(resp.c_str() + resp.find(' ') + 1);
-  size_t body = resp.find("\r\n\r\n");
-  r.body = body == std::string::npos ? std::string() : resp.substr(body + 4);
-  return r;
-}
-}  // namespace
 
 }  // namespace c1m::net

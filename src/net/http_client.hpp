@@ -1,9 +1,10 @@
-// Minimal blocking HTTP/1.0 requests from a parent process (reading a server's stats, reporting to
-// the collector), with a hard timeout and a response size cap. Numeric addresses only.
+// Minimal blocking HTTP requests from a parent process (reading a server's stats, reporting to the
+// collector), with a hard timeout and a response size cap. Numeric addresses only.
 #pragma once
 #include <string>
 
 #include "core/endpoints.hpp"
+#include "net/event_loop.hpp"
 
 namespace c1m::net {
 
@@ -11,6 +12,22 @@ struct HttpResult {
   int status = 0;      // 0: no HTTP answer at all
   std::string body;
   std::string error;   // why there is no answer, when status is 0
+};
+
+// One connection, kept open across requests (HTTP/1.1 keep-alive) and opened again after any
+// failure. A stats poll once a second then costs one tracked connection for the whole run, not one a
+// second: a new connection is exactly what a full conntrack table refuses, so a kept one still reads
+// the server when its namespace is full.
+class HttpConnection {
+ public:
+  explicit HttpConnection(Endpoint at) : at_(at) {}
+  HttpResult get(const std::string& path, int timeout_ms, size_t max_bytes = 1 << 20);
+  // Sends a whole request (its text as given) and reads one answer.
+  HttpResult exchange(const std::string& request, int timeout_ms, size_t max_bytes);
+
+ private:
+  Endpoint at_;
+  UniqueFd fd_;
 };
 
 HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms, size_t max_bytes = 1 << 20);
