@@ -1,0 +1,102 @@
+// `c1m watch`: the lab's progress while a run goes on, from the participants' own counts: each
+// client's status file in the run directory and the server's /stats. lab-up runs it beside the
+// clients; it ends when every client has said how it ended, on SIGTERM/SIGINT, or at --timeout.
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "app/cli.hpp"
+#include "core/procfs.hpp"
+#include "core/progress.hpp"
+#include "core/record.hpp"
+#include "net/http_client.hpp"
+
+namespace c1m::app {
+namespace {
+
+struct WatchOptions {
+  std::string server_stats;
+  std::string dir;
+  std::string connections;
+  uint64_t clients = 1;
+  std::string progress = "auto";
+  std::string timeout = "20m";
+};
+
+volatile sig_atomic_t g_stop = 0;
+
+std::vector<ojson> read_statuses(const std::string& dir) {
+  std::vector<ojson> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.ends_with(".status.json")) continue;
+    // A file rewritten by rename is whole or absent; one that does not parse is skipped this round.
+    if (auto text = procfs::read_text(entry.path().string())) {
+      ojson j = ojson::parse(*text, nullptr, false);
+      if (!j.is_discarded()) out.push_back(std::move(j));
+    }
+  }
+  return out;
+}
+
+int run_watch(const WatchOptions& o) {
+  uint64_t target = require(parse_count(o.connections), "--connections", o.connections);
+  int64_t timeout_ns = require(parse_duration_ns(o.timeout), "--timeout", o.timeout);
+  auto list = require(parse_endpoint_list(o.server_stats), "--server-stats", o.server_stats);
+  if (list.size() != 1) throw UsageError("--server-stats '" + o.server_stats + "': expected one ADDRESS:PORT");
+  if (!std::filesystem::is_directory(o.dir)) throw UsageError("--dir " + o.dir + ": not a directory");
+  bool tty = o.progress == "tty" || (o.progress == "auto" && isatty(STDOUT_FILENO));
+  signal(SIGTERM, [](int) { g_stop = 1; });
+  signal(SIGINT, [](int) { g_stop = 1; });
+
+  net::HttpConnection stats(list[0]);  // kept open: it still answers when the server's table is full
+  timespec start{};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  std::string last_phase;
+  for (uint64_t tick = 0;; ++tick) {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double elapsed = static_cast<double>(now.tv_sec - start.tv_sec) + static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9;
+    std::optional<ojson> server;
+    if (auto r = stats.get("/stats", 500); r.status == 200) {
+      ojson j = ojson::parse(r.body, nullptr, false);
+      if (!j.is_discarded()) server = std::move(j);
+    }
+    LabProgress p = summarize_lab(read_statuses(o.dir), server, o.clients, target);
+    bool end = p.phase == "done" || g_stop || elapsed * 1e9 > static_cast<double>(timeout_ns);
+    std::string line = "lab: " + progress_line(p, elapsed);
+    // On a terminal the line rewrites itself every second; without one (CI), a line every 5 s and at
+    // every change of phase.
+    if (tty) {
+      std::printf("\r\033[K%s%s", line.c_str(), end ? "\n" : "");
+    } else if (end || tick % 5 == 0 || p.phase != last_phase) {
+      std::printf("%s\n", line.c_str());
+    }
+    std::fflush(stdout);
+    last_phase = p.phase;
+    if (end) return 0;
+    usleep(1'000'000);
+  }
+}
+
+}  // namespace
+
+Command add_watch_command(CLI::App& root) {
+  auto o = std::make_shared<WatchOptions>();
+  CLI::App* c = root.add_subcommand("watch", "show a lab run's progress from the clients' status files and the server's /stats");
+  c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT")->required();
+  c->add_option("--dir", o->dir, "the run directory the clients write their status files into (--status-file)")->required();
+  c->add_option("--connections,-n", o->connections, "the run's target, all clients together")->required();
+  c->add_option("--clients", o->clients, "clients expected")->check(CLI::Range(1, 100000))->capture_default_str();
+  c->add_option("--progress", o->progress, "tty: one line rewritten; plain: a line every 5 s")
+      ->check(CLI::IsMember({"auto", "tty", "plain"}))->capture_default_str();
+  c->add_option("--timeout", o->timeout, "stop watching after this long")->capture_default_str();
+  return {c, [o] { return run_watch(*o); }};
+}
+
+}  // namespace c1m::app

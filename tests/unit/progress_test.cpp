@@ -1,0 +1,49 @@
+#include "core/progress.hpp"
+
+#include <gtest/gtest.h>
+
+namespace c1m {
+namespace {
+using ojson = nlohmann::ordered_json;
+
+ojson status(const char* phase, uint64_t established, double rate, ojson outcome = nullptr, ojson reason = nullptr) {
+  return {{"phase", phase}, {"established", established}, {"target", 50000}, {"connect_rate_per_s", rate},
+          {"errors", 0}, {"status", outcome}, {"reason", reason}};
+}
+}  // namespace
+
+TEST(Progress, SumsTheClientsAndReadsTheServer) {
+  std::vector<ojson> s = {status("ramp", 30000, 1500.5), status("wait", 50000, 0)};
+  ojson server = {{"connections", 79000}};
+  LabProgress p = summarize_lab(s, server, 20, 1'000'000);
+  EXPECT_EQ(p.established_clients, 80000u);
+  EXPECT_EQ(p.established_server, 79000u);
+  EXPECT_DOUBLE_EQ(p.connect_rate_per_s, 1500.5);
+  EXPECT_EQ(p.phase, "ramp");
+  std::string line = progress_line(p, 12.3);
+  EXPECT_NE(line.find("client 80.0k  server 79.0k of 1.00M"), std::string::npos) << line;
+  EXPECT_NE(line.find("clients done 0/20"), std::string::npos) << line;
+  EXPECT_NE(line.find("18 client(s) not heard from"), std::string::npos) << line;
+}
+
+TEST(Progress, SaysWhatTheRunWaitsFor) {
+  LabProgress waiting = summarize_lab({status("wait", 50000, 0), status("wait", 50000, 0)}, std::nullopt, 2, 100000);
+  EXPECT_EQ(waiting.phase, "wait");
+  EXPECT_NE(waiting.waiting_for.find("the server to hold all 100.0k"), std::string::npos) << waiting.waiting_for;
+  // The server's /stats did not answer: said as n/a, never as 0.
+  EXPECT_NE(progress_line(waiting, 1).find("server n/a"), std::string::npos);
+}
+
+TEST(Progress, DoneWhenEveryClientSaidHowItEnded) {
+  std::vector<ojson> s = {status("stop", 50000, 0, "complete"), status("stop", 1200, 0, "failed", "stalled: no connection added")};
+  LabProgress p = summarize_lab(s, ojson{{"connections", 0}}, 2, 100000);
+  EXPECT_EQ(p.phase, "done");
+  EXPECT_EQ(p.clients_done, 2u);
+  EXPECT_EQ(p.clients_failed, 1u);
+  EXPECT_EQ(p.first_failure, "stalled: no connection added");
+  EXPECT_NE(progress_line(p, 3).find("clients done 2/2 (1 failed)"), std::string::npos);
+  // One of two has not ended: not done.
+  EXPECT_NE(summarize_lab({s[0], status("hold", 50000, 0)}, std::nullopt, 2, 100000).phase, "done");
+}
+
+}  // namespace c1m
