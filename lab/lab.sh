@@ -67,23 +67,63 @@ resolve_settings() {
   [[ "$C1M_SERVER_CPU_SHARES" =~ ^[0-9]+$ ]] && (( C1M_SERVER_CPU_SHARES >= 2 && C1M_SERVER_CPU_SHARES <= 262144 )) ||
     die "C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES: expected 2-262144 (docker --cpu-shares)"
   HOLD=${HOLD:-30s}
+  C1M_PORT_RANGE=${C1M_PORT_RANGE:-1024 65535}
+  C1M_STALL_TIMEOUT=${C1M_STALL_TIMEOUT:-20s}
 }
 
-# The host must hold the run: check, say, never change it here (make host-tune does, when asked).
+# The host must hold the run: check, say, and change it only when a person at a terminal says yes.
+# The doctor is told the lab's shape: each side in its own network namespace (the server's tracks
+# every connection), 20 (source, target) pairs, the clients' own port range, one stats poller each.
+doctor() {
+  "$C1M" doctor --connections "$N" --both-ends-here --in-containers --pairs 20 --client-port-range "$C1M_PORT_RANGE" \
+    --stats-pollers "$CLIENTS" "$@"
+}
+
+# Down to two significant figures, then to a whole share per client: 254,486 -> 250,000.
+round_down() {
+  local n=$1 unit=1
+  while (( n / unit >= 100 )); do unit=$(( unit * 10 )); done
+  n=$(( n / unit * unit ))
+  echo $(( n / CLIENTS * CLIENTS ))
+}
+
+# On a terminal, and never in CI, offer what make host-tune would change, and apply it on a yes.
+offer_host_tune() {
+  [ -t 0 ] && [ -t 1 ] && [ -z "${CI:-}" ] || return 1
+  "$C1M" host-tune --connections "$WANTED" --both-ends-here --dry-run | sed 's/^/lab: /'
+  local answer=""
+  read -r -t 60 -p "lab: apply these now (root) and run all $WANTED? [y/N] " answer || true
+  [[ "$answer" =~ ^[yY] ]] || return 1
+  "$C1M" host-tune --connections "$WANTED" --both-ends-here
+}
+
 preflight() {
   local max limit
-  read -r max limit < <("$C1M" doctor --connections "$N" --both-ends-here --print-max)
-  if (( N > max )); then
-    if [ -n "${FORCE:-}" ]; then
-      say "FORCE=1: running $N although the preflight says about $max (limited by $limit)"
-    elif [ -n "$N_GIVEN" ]; then
-      die "N=$N is more than this host can hold (about $max, limited by $limit): lower N, see make doctor, run make host-tune, or FORCE=1"
-    else
-      "$C1M" doctor --connections "$N" --both-ends-here --quiet || true
-      N=$(( max / CLIENTS * CLIENTS ))
-      say "this host can hold about $max connections (limited by $limit), not 1,000,000: running N=$N (make host-tune, then again, for more)"
-    fi
+  WANTED=$N LIMIT_NOTE=""
+  read -r max limit < <(doctor --print-max)
+  if (( N > max )) && [ -z "${FORCE:-}" ] && [ -z "$N_GIVEN" ] && offer_host_tune; then
+    read -r max limit < <(doctor --print-max)
   fi
+  (( N <= max )) && return 0
+  if [ -n "${FORCE:-}" ]; then
+    say "FORCE=1: running $N although the preflight says about $max (limited by $limit)"
+    LIMIT_NOTE="FORCE=1 ran $N past the preflight's $max (limited by $limit)"
+  elif [ -n "$N_GIVEN" ]; then
+    die "N=$N is more than this host can hold (about $max, limited by $limit): lower N, see make doctor, run make host-tune, or FORCE=1"
+  else
+    doctor --quiet || true
+    N=$(round_down "$max")
+    (( N > 0 )) || die "this host can hold no lab run (about $max connections, limited by $limit): see make doctor"
+    say "this host can hold about $max connections (limited by $limit, less a 2% margin), not $WANTED: running N=$N"
+    LIMIT_NOTE="ran N=$N, not $WANTED: this host's $limit limits it"
+  fi
+}
+
+# The last lines of a run the host limited: what ran, what limited it, the one command that lifts it.
+way_out() {
+  [ -n "$LIMIT_NOTE" ] || return 0
+  say "$LIMIT_NOTE"
+  say "to run $WANTED: make host-tune N=$WANTED (root; sets the host sysctls the doctor names, until reboot), then make lab-up again"
 }
 
 build_images() {
@@ -127,6 +167,8 @@ C1M_APPROACH=$APPROACH
 C1M_HOLD=$HOLD
 C1M_NOFILE=$C1M_NOFILE
 C1M_SCHED=$C1M_SCHED
+C1M_PORT_RANGE=$C1M_PORT_RANGE
+C1M_STALL_TIMEOUT=$C1M_STALL_TIMEOUT
 C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES
 C1M_RUN_DIR=$RUN_DIR
 C1M_CONTAINER_RUNTIME=docker/$(docker version -f '{{.Server.Version}}' 2>/dev/null)
@@ -168,13 +210,22 @@ up() {
   # Every client counts HOLD from when the server holds all N at once, so N are held together for HOLD
   # (lab runs only; a one-off client does not wait).
   C1M_HOLD_UNTIL_SERVER=$N compose up -d --scale client="$CLIENTS" client
-  # Bounded: the clients stop by themselves after ramp (10m at most) and hold.
+  # The run as it goes, from the participants' own counts (it ends when every client has ended).
+  "$C1M" watch --server-stats "127.0.0.1:${C1M_ADMIN_PORT:-9100}" --dir "$RUN_DIR" -n "$N" --clients "$CLIENTS" --timeout 16m &
+  local watcher=$!
+  # Bounded: each client stops by itself: a ramp or a wait that adds nothing for C1M_STALL_TIMEOUT,
+  # the ramp timeout (10m), or the end of its hold.
   local deadline=$(( SECONDS + 900 ))
   while [ -n "$(service_ids client)" ]; do
     (( SECONDS < deadline )) || { say "clients still running after 15 min: stopping them"; compose stop -t 20 client; break; }
     sleep 2
   done
-  collect "$RUN_DIR"
+  kill "$watcher" 2>/dev/null || true
+  wait "$watcher" 2>/dev/null || true
+  local status=0
+  collect "$RUN_DIR" || status=$?
+  way_out
+  return "$status"
 }
 
 collect() {

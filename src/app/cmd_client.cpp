@@ -601,8 +601,8 @@ void print_summary(const ojson& rec, const std::string& json_path) {
     std::fprintf(stderr, "  established  client peak %s, server peak %s, kernel TCP in use %s\n",
                  format_figure(res["established_peak_client"], "%.0f").c_str(), format_figure(res["established_peak_server"], "%.0f").c_str(),
                  format_figure(res["kernel_tcp_inuse_at_peak"], "%.0f").c_str());
-    std::fprintf(stderr, "  ramp         time to target %s s, %s connects/s, %s errors\n",
-                 format_figure(res["time_to_target_s"], "%.2f").c_str(), format_figure(res["connect_rate_per_s"], "%.0f").c_str(),
+    std::fprintf(stderr, "  ramp         time to target %s, %s connects/s, %s errors\n",
+                 format_time_to_target(res["time_to_target_s"]).c_str(), format_figure(res["connect_rate_per_s"], "%.0f").c_str(),
                  format_figure(res["errors_total"], "%.0f").c_str());
     const auto& lat = res["connect_latency_ms"];
     std::fprintf(stderr, "  connect      p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\n", format_figure(lat["p50"], "%.3f").c_str(),

@@ -213,7 +213,7 @@ int write_and_summarize(const ojson& merged, const CollectOptions& o) {
   std::printf("  clients      %zu (%zu distinct addresses)\n", merged["participants"].size(), merged["topology"]["client_addresses"].size());
   std::printf("  established  client %s, server %s\n", format_figure(r["established_peak_client"], "%.0f").c_str(),
               format_figure(r["established_peak_server"], "%.0f").c_str());
-  std::printf("  ramp         time to target %s s, %s connects/s, %s errors\n", format_figure(r["time_to_target_s"], "%.2f").c_str(),
+  std::printf("  ramp         time to target %s, %s connects/s, %s errors\n", format_time_to_target(r["time_to_target_s"]).c_str(),
               format_figure(r["connect_rate_per_s"], "%.0f").c_str(), format_figure(r["errors_total"], "%.0f").c_str());
   std::printf("  connect      p50 %s ms, p99 %s ms\n", format_figure(r["connect_latency_ms"]["p50"], "%.3f").c_str(),
               format_figure(r["connect_latency_ms"]["p99"], "%.3f").c_str());

@@ -22,6 +22,7 @@ struct DoctorOptions {
   uint64_t stats_pollers = 1;
   bool quiet = false;
   bool print_max = false;
+  bool dry_run = false;
 };
 
 uint64_t parse_connections(const DoctorOptions& o) {
@@ -80,6 +81,10 @@ int run_host_tune(const DoctorOptions& o) {
     std::printf("c1m host-tune: nothing to change for %s connections\n", format_count(static_cast<double>(n)).c_str());
     return 0;
   }
+  if (o.dry_run) {
+    for (const auto& [name, value] : changes) std::printf("  would set  %s: %s -> %s\n", name.c_str(), read_sysctl(name).c_str(), value.c_str());
+    return 0;
+  }
   int failed = 0;
   for (const auto& [name, value] : changes) {
     std::string before = read_sysctl(name);
@@ -127,6 +132,7 @@ Command add_host_tune_command(CLI::App& root) {
   auto o = std::make_shared<DoctorOptions>();
   CLI::App* c = root.add_subcommand("host-tune", "apply the host sysctls a run of N connections needs (root; says each change)");
   add_flags(c, *o);
+  c->add_flag("--dry-run", o->dry_run, "say what would change, change nothing");
   return {c, [o] { return run_host_tune(*o); }};
 }
 

@@ -34,7 +34,7 @@ std::vector<ojson> read_statuses(const std::string& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     std::string name = entry.path().filename().string();
-    if (!name.ends_with(".status.json")) continue;
+    if (!name.starts_with("status-") || !name.ends_with(".json")) continue;  // as compose.yaml names them
     // A file rewritten by rename is whole or absent; one that does not parse is skipped this round.
     if (auto text = procfs::read_text(entry.path().string())) {
       ojson j = ojson::parse(*text, nullptr, false);

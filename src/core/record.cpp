@@ -239,6 +239,8 @@ std::string format_figure(const ojson& value, const char* printf_format, double 
   return buf;
 }
 
+std::string format_time_to_target(const ojson& value) { return value.is_null() ? "not reached" : format_figure(value, "%.2f s"); }
+
 std::string iso8601_utc(int64_t unix_ms) {
   time_t s = static_cast<time_t>(unix_ms / 1000);
   tm t{};

@@ -79,6 +79,8 @@ std::string server_metrics_text(const ServerCounters& total, size_t workers_aliv
 std::string iso8601_utc(int64_t unix_ms);
 // A record's figure for a summary line: printf-formatted (times scale), or "n/a" where it is null.
 std::string format_figure(const ojson& value, const char* printf_format, double scale = 1);
+// "33.03 s", or "not reached" for a null time to target (the run never held its whole target).
+std::string format_time_to_target(const ojson& value);
 std::string new_run_id();
 
 }  // namespace c1m
