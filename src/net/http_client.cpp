@@ -52,15 +52,60 @@ HttpResult HttpConnection::get(const std::string& path, int timeout_ms, size_t m
   return exchange("GET " + path + " HTTP/1.1\r\nHost: " + at_.str() + "\r\n\r\n", timeout_ms, max_bytes);
 }
 
+std::string HttpConnection::read_answer(const timespec& start, int timeout_ms, size_t max_bytes) {
+  const std::string from = at_.str();
+  if (!answer_owed_) {
+    answer_.clear();
+    head_end_ = want_ = std::string::npos;
+  }
+  auto closed = [this](std::string why) {
+    fd_.reset();
+    answer_owed_ = false;
+    return why;
+  };
+  char buf[16384];
+  // The header block, then the body: Content-Length bytes, or (without one) to the end.
+  while (want_ == std::string::npos || answer_.size() < want_) {
+    if (!wait_for(fd_.get(), POLLIN, start, timeout_ms)) {
+      answer_owed_ = true;
+      return "no answer from " + from + " in time";
+    }
+    ssize_t n = recv(fd_.get(), buf, sizeof buf, 0);
+    if (n == 0) {
+      if (head_end_ != std::string::npos && want_ == std::string::npos) {  // the body ends with the connection
+        fd_.reset();
+        break;
+      }
+      return closed(answer_.empty() ? "connection to " + from + " closed without an answer" : "answer from " + from + " cut short");
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      return closed("read from " + from + ": " + std::strerror(errno));
+    }
+    answer_.append(buf, static_cast<size_t>(n));
+    if (answer_.size() > max_bytes) return closed("answer from " + from + " is larger than " + std::to_string(max_bytes) + " bytes");
+    if (head_end_ == std::string::npos && (head_end_ = answer_.find("\r\n\r\n")) != std::string::npos) {
+      std::string length = header_value(answer_.substr(0, head_end_ + 2), "content-length");
+      if (!length.empty() && std::isdigit(static_cast<unsigned char>(length[0]))) want_ = head_end_ + 4 + std::strtoull(length.c_str(), nullptr, 10);
+    }
+  }
+  answer_owed_ = false;
+  return {};
+}
+
 HttpResult HttpConnection::exchange(const std::string& req, int timeout_ms, size_t max_bytes) {
   timespec start{};
   clock_gettime(CLOCK_MONOTONIC, &start);
-  // Any failure leaves the connection closed, so the next request starts on a fresh one.
   auto fail = [this](std::string why) {
     fd_.reset();
+    answer_owed_ = false;
     return HttpResult{0, {}, std::move(why)};
   };
   const std::string to = at_.str();
+  if (fd_ && answer_owed_) {
+    // The last request's answer came late: read the rest of it, and drop it, first.
+    if (std::string why = read_answer(start, timeout_ms, max_bytes); !why.empty()) return HttpResult{0, {}, "the last answer is still owed: " + why};
+  }
   if (!fd_) {
     fd_.reset(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_) return fail(std::string("socket: ") + std::strerror(errno));
@@ -83,28 +128,9 @@ HttpResult HttpConnection::exchange(const std::string& req, int timeout_ms, size
     if (n <= 0) return fail("send to " + to + ": " + std::strerror(errno));
     sent += static_cast<size_t>(n);
   }
-  // Read the header block, then the body: Content-Length bytes, or (without one) to the end.
-  std::string resp;
-  size_t head_end = std::string::npos, want = std::string::npos;
-  char buf[16384];
-  while (want == std::string::npos || resp.size() < want) {
-    if (!wait_for(fd_.get(), POLLIN, start, timeout_ms)) return fail("no answer from " + to + " in time");
-    ssize_t n = recv(fd_.get(), buf, sizeof buf, 0);
-    if (n == 0) {
-      if (head_end != std::string::npos && want == std::string::npos) break;  // the body ends with the connection
-      return fail(resp.empty() ? "connection to " + to + " closed without an answer" : "answer from " + to + " cut short");
-    }
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      return fail("read from " + to + ": " + std::strerror(errno));
-    }
-    resp.append(buf, static_cast<size_t>(n));
-    if (resp.size() > max_bytes) return fail("answer from " + to + " is larger than " + std::to_string(max_bytes) + " bytes");
-    if (head_end == std::string::npos && (head_end = resp.find("\r\n\r\n")) != std::string::npos) {
-      std::string length = header_value(resp.substr(0, head_end + 2), "content-length");
-      if (!length.empty() && std::isdigit(static_cast<unsigned char>(length[0]))) want = head_end + 4 + std::strtoull(length.c_str(), nullptr, 10);
-    }
-  }
+  if (std::string why = read_answer(start, timeout_ms, max_bytes); !why.empty()) return HttpResult{0, {}, why};
+  const std::string& resp = answer_;
+  const size_t head_end = head_end_, want = want_;
   // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
   if (resp.compare(0, 5, "HTTP/") != 0 || resp.size() < 12 || head_end == std::string::npos) return fail("answer from " + to + " is not HTTP");
   HttpResult r;

@@ -26,8 +26,17 @@ class HttpConnection {
   HttpResult exchange(const std::string& request, int timeout_ms, size_t max_bytes);
 
  private:
+  // Reads one answer to the end into answer_; "" when whole, else why not. A timeout keeps what
+  // arrived and the connection (the answer is owed); any other failure closes it.
+  std::string read_answer(const struct timespec& start, int timeout_ms, size_t max_bytes);
+
   Endpoint at_;
   UniqueFd fd_;
+  // An answer that did not arrive in time is read (and dropped) before the next request, so a
+  // slow server costs a late poll, not the kept connection.
+  bool answer_owed_ = false;
+  std::string answer_;
+  size_t head_end_ = 0, want_ = 0;  // where the header block ends; the whole answer's length (npos: unknown)
 };
 
 HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms, size_t max_bytes = 1 << 20);

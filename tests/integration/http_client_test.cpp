@@ -1,0 +1,93 @@
+// The kept stats connection: one TCP connection for many requests, and a late answer that costs
+// one poll, not the connection (a full conntrack table refuses the new one it would need).
+#include "net/http_client.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace c1m::net {
+namespace {
+
+// A one-connection HTTP/1.1 server on 127.0.0.1 (port 0: the kernel picks): answers each request
+// with its number as the body, after `delay_ms[i]`. Counts the connections it accepted.
+struct TinyServer {
+  int listener = -1;
+  uint16_t port = 0;
+  std::atomic<int> accepted{0};
+  std::thread thread;
+
+  explicit TinyServer(std::vector<int> delay_ms) {
+    listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(listener, 8);
+    socklen_t len = sizeof a;
+    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    thread = std::thread([this, delay_ms] {
+      int fd = accept(listener, nullptr, nullptr);
+      if (fd < 0) return;
+      ++accepted;
+      std::string in;
+      char buf[4096];
+      for (size_t i = 0; i < delay_ms.size(); ++i) {
+        while (in.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = recv(fd, buf, sizeof buf, 0);
+          if (n <= 0) return (void)close(fd);
+          in.append(buf, static_cast<size_t>(n));
+        }
+        in.erase(0, in.find("\r\n\r\n") + 4);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms[i]));
+        std::string body = "answer " + std::to_string(i + 1);
+        std::string out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      close(fd);
+    });
+  }
+  ~TinyServer() {
+    shutdown(listener, SHUT_RDWR);
+    thread.join();
+    close(listener);
+  }
+  Endpoint at() const { return Endpoint{Ipv4{0x7f000001}, port}; }
+};
+
+TEST(HttpConnection, KeepsOneConnectionForManyRequests) {
+  TinyServer server({0, 0, 0});
+  HttpConnection c(server.at());
+  for (int i = 1; i <= 3; ++i) {
+    HttpResult r = c.get("/stats", 2000);
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.body, "answer " + std::to_string(i));
+  }
+  EXPECT_EQ(server.accepted.load(), 1);
+}
+
+TEST(HttpConnection, ALateAnswerCostsOnePollNotTheConnection) {
+  TinyServer server({400, 0});
+  HttpConnection c(server.at());
+  HttpResult late = c.get("/stats", 100);
+  EXPECT_EQ(late.status, 0);
+  EXPECT_NE(late.error.find("in time"), std::string::npos) << late.error;
+  // The next request reads the owed answer first and drops it: its own answer is the second.
+  HttpResult next = c.get("/stats", 2000);
+  EXPECT_EQ(next.status, 200) << next.error;
+  EXPECT_EQ(next.body, "answer 2");
+  EXPECT_EQ(server.accepted.load(), 1);
+}
+
+}  // namespace
+}  // namespace c1m::net
