@@ -48,6 +48,7 @@ test-asan: build-asan
 
 test-lab: build
 	@tests/lab/lab_test.sh
+	@tests/lab/host_limit_test.sh
 
 test: test-unit test-asan test-lab
 
