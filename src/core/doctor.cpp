@@ -100,7 +100,7 @@ DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
   if (std::optional<PortRange> ports = shape.client_port_range ? shape.client_port_range : f.port_range) {
     uint64_t pairs = std::max<uint64_t>(shape.pairs, 1);
     uint64_t per_pair = (n + pairs - 1) / pairs;
-    std::string whose = shape.client_port_range ? " (the clients' own)" : "";
+    std::string whose = shape.client_port_range ? ", the clients' own" : "";
     limit({"net.ipv4.ip_local_port_range", num(ports->low) + "-" + num(ports->high) + whose + " (" + num(ports->size()) + " ports)",
            num(per_pair) + " ports per (source, target) pair over " + num(pairs) + " pairs", true, true,
            shape.client_port_range ? "a wider range for the clients, or more (source, target) pairs"
@@ -115,8 +115,8 @@ DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
             *f.conntrack_buckets >= conntrack_buckets_for(n, both), false,
             "sysctl -w net.netfilter.nf_conntrack_buckets=" + num(conntrack_buckets_for(n, both))});
   if (shape.in_containers) {
-    advice({"queues in the server's namespace", "set by the lab", "net.core.somaxconn, net.ipv4.tcp_max_syn_backlog, net.ipv4.tcp_migrate_req "
-            "(namespaced: the host's values do not reach a container)", true, false, ""});
+    advice({"accept and SYN queues", "set in the server's container by the lab",
+            "nothing from the host (somaxconn, tcp_max_syn_backlog, tcp_migrate_req are per namespace)", true, false, ""});
   } else {
     if (f.somaxconn)
       advice({"net.core.somaxconn", num(*f.somaxconn), ">= 65535 (accept queue per listener)", *f.somaxconn >= 65535, false,
