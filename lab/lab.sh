@@ -88,8 +88,10 @@ round_down() {
 }
 
 # On a terminal, and never in CI, offer what make host-tune would change, and apply it on a yes.
+# offer_host_tune MAX LIMIT
 offer_host_tune() {
   [ -t 0 ] && [ -t 1 ] && [ -z "${CI:-}" ] || return 1
+  say "this host can hold about $1 connections (limited by $2), not $WANTED; make host-tune would change:"
   "$C1M" host-tune --connections "$WANTED" --both-ends-here --dry-run | sed 's/^/lab: /'
   local answer=""
   read -r -t 60 -p "lab: apply these now (root) and run all $WANTED? [y/N] " answer || true
@@ -101,7 +103,7 @@ preflight() {
   local max limit
   WANTED=$N LIMIT_NOTE=""
   read -r max limit < <(doctor --print-max)
-  if (( N > max )) && [ -z "${FORCE:-}" ] && [ -z "$N_GIVEN" ] && offer_host_tune; then
+  if (( N > max )) && [ -z "${FORCE:-}" ] && [ -z "$N_GIVEN" ] && offer_host_tune "$max" "$limit"; then
     read -r max limit < <(doctor --print-max)
   fi
   (( N <= max )) && return 0
