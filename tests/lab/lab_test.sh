@@ -16,13 +16,15 @@ fi
 echo "lab test: 20 client containers x 500 connections (multi-ip) on macvlan"
 
 # Bad lab input: one line, exit 2, before anything starts.
+lab_containers() { docker ps -aq --filter label=com.docker.compose.project=c1m | sort; }
 bad() {  # expected text, env assignments...
   local says=$1; shift
-  local out rc
+  local out rc before
+  before=$(lab_containers)  # a lab left up by an earlier make lab-up stays as it was
   out=$(env "$@" lab/lab.sh up 2>&1); rc=$?
   [ "$rc" -eq 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && [[ "$out" == *"$says"* ]] ||
     { echo "    got exit $rc: $out"; return 1; }
-  [ -z "$(docker ps -aq --filter label=com.docker.compose.project=c1m)" ]
+  [ "$(lab_containers)" = "$before" ] || { echo "    containers changed: $(lab_containers)"; return 1; }
 }
 check "unknown approach refused" bad "unknown approach" APPROACH=sideways
 check "subnet too small for 20 clients refused" bad "holds fewer than 20 clients" C1M_SUBNET=198.18.0.0/28
