@@ -51,6 +51,8 @@ struct ClientOptions {
   std::string hold_until_server;
   std::string report_to;
   std::string sched = "batch";
+  std::string run_id;        // the lab's run this client is part of; empty: a run of its own
+  uint64_t run_clients = 1;  // clients in that run, this one included
   bool allow_any_target = false;
 };
 
@@ -638,7 +640,11 @@ int run_client(ClientOptions& o) {
   ojson host = host_fingerprint();
   // Unique among clients on one host (the same hostname) and across containers (the same pid, 1).
   std::string participant = host["hostname"].get<std::string>() + "-" + std::to_string(getpid());
-  report(r, "/hello", {{"name", participant}, {"addresses", host["addresses"]}, {"connections", r.plan.connections}});
+  // The lab's run this client is part of; without one, the collector makes the client a run of its own.
+  const ojson run = o.run_id.empty() ? ojson::object() : ojson{{"run", o.run_id}, {"role", "client"}, {"expect_clients", o.run_clients}};
+  ojson hello = {{"name", participant}, {"addresses", host["addresses"]}, {"connections", r.plan.connections}};
+  hello.update(run);
+  report(r, "/hello", hello);
   std::vector<ojson> records;
   for (size_t k = 0; k < o.repeat; ++k) {
     if (k > 0) {
@@ -686,6 +692,7 @@ int run_client(ClientOptions& o) {
     }
   }
   record["participant"] = participant;
+  record.update(run);
   report(r, "/record", record);
   print_summary(record, o.json);
   if (o.repeat > 1) std::fprintf(stderr, "  repetitions  %zu of %zu\n", records.size(), o.repeat);
@@ -708,6 +715,8 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--hold", o->hold, "hold the connections this long after the ramp")->capture_default_str();
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")->capture_default_str();
   c->add_option("--report-to", o->report_to, "ADDRESS:PORT of a collector (c1m collect --listen) to push the record to");
+  c->add_option("--run-id", o->run_id, "with --report-to: the run this client is part of (the lab's); default: a run of its own");
+  c->add_option("--run-clients", o->run_clients, "with --run-id: how many clients that run has")->check(CLI::Range(1, 100000))->capture_default_str();
   c->add_option("--hold-until-server", o->hold_until_server,
                 "count --hold from when the server holds this many (one of many clients; bounded by --ramp-timeout)");
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")->capture_default_str();

@@ -16,7 +16,9 @@
 #include "app/cli.hpp"
 #include "core/atomic_file.hpp"
 #include "core/collect.hpp"
+#include "core/procfs.hpp"
 #include "core/record_file.hpp"
+#include "core/run_book.hpp"
 #include "core/record.hpp"
 #include "core/units.hpp"
 #include "net/event_loop.hpp"
@@ -31,7 +33,7 @@ struct CollectOptions {
   std::string deadline = "30m";
   std::string dir;
   std::string out = "results";
-  std::string approach = "multi-ip";
+  std::string approach;  // empty: from the records (the service), multi-ip for --dir
   std::string expect;  // comma list of client names
   std::string lab_json;
 };
@@ -49,7 +51,8 @@ std::vector<std::string> split_names(const std::string& s) {
   return out;
 }
 
-int write_and_summarize(const ojson& merged, const CollectOptions& o);
+// Writes the merged record into --out and prints its summary; the exit status of the run (0 complete).
+int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to = nullptr);
 
 int64_t unix_ms_now() {
   timespec t{};
@@ -57,102 +60,128 @@ int64_t unix_ms_now() {
   return static_cast<int64_t>(t.tv_sec) * 1000 + t.tv_nsec / 1'000'000;
 }
 
-// What the collector has heard from one client.
-struct Heard {
-  ojson hello;   // {name, addresses, connections}, if it said hello
-  int64_t hello_ms = 0;
-  ojson record;  // its run record, once it sent one
-};
+net::HttpReply json_reply(int status, const ojson& body) { return {status, "application/json", body.dump()}; }
+net::HttpReply refusal(int status, const std::string& why) { return json_reply(status, {{"error", why}}); }
 
+// What a server reports of a run: its /stats document (c1m server --report-to).
+std::string check_server_report(const ojson& j) {
+  if (!j.is_object()) return "expected a JSON object";
+  if (!j.contains("connections_peak") || !j["connections_peak"].is_number_unsigned()) return "a server's report needs connections_peak";
+  return {};
+}
+
+// The collector: a service that writes one record per run (runs named by the id their participants
+// carry), or, with --expect-count, the one run of clients that name none, then exits.
 int run_collect_listen(const CollectOptions& o) {
   auto list = require(parse_endpoint_list(o.listen), "--listen", o.listen);
   if (list.size() != 1) throw UsageError("--listen '" + o.listen + "': expected one ADDRESS:PORT");
-  if (o.expect_count == 0) throw UsageError("--listen needs --expect-count N: how many clients will report");
   int64_t deadline_ns = require(parse_duration_ns(o.deadline), "--deadline", o.deadline);
+  if (access(o.out.c_str(), W_OK) != 0) throw UsageError("--out " + o.out + ": not a writable directory: " + std::strerror(errno));
   int fd = net::HttpService::open_socket(list[0]);
   if (fd < 0) throw UsageError("--listen " + list[0].str() + ": cannot listen: " + std::strerror(errno));
+  const bool one_run = o.expect_count > 0;
 
+  RunBookLimits limits;
+  limits.deadline_ms = deadline_ns / 1'000'000;
+  limits.default_expect_clients = o.expect_count;
+  limits.deadline_text = o.deadline;
+  RunBook book(limits);
+  book.open_default(unix_ms_now());  // --expect-count: its one run's deadline counts from now
   net::EventBasePtr base = net::make_event_base();
   net::HttpService http(base.get(), kMaxRecordBytes);
-  std::map<std::string, Heard> heard;
-  std::string stop_reason;
-  auto reported = [&] {
-    size_t n = 0;
-    for (const auto& [_, h] : heard) n += h.record.is_object();
-    return n;
-  };
-  auto bad = [](const std::string& why) { return net::HttpReply{400, "application/json", ojson{{"error", why}}.dump()}; };
-  http.route("POST", "/hello", [&](const std::string& body) {
-    ojson j = ojson::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("name") || !j["name"].is_string()) return bad("expected {\"name\": ...}");
-    Heard& h = heard[j["name"].get<std::string>()];
-    h.hello = j;
-    h.hello_ms = unix_ms_now();
-    return net::HttpReply{200, "application/json", "{\"ok\":true}"};
-  });
-  http.route("POST", "/record", [&](const std::string& body) {
-    std::string err;
-    ojson r = parse_record(body, "the posted record", err);
-    if (!err.empty()) return bad(err);
-    std::string name = r.value("participant", r.contains("host") ? r["host"].value("hostname", "unnamed") : "unnamed");
-    heard[name].record = std::move(r);
-    std::fprintf(stderr, "c1m collect: record from %s (%zu of %zu)\n", name.c_str(), reported(), o.expect_count);
-    net::HttpReply ok{200, "application/json", "{\"ok\":true}"};
-    if (reported() >= o.expect_count) {
-      // The last record: stop once the answer is out, or within a second if that client has gone.
-      ok.after_sent = [&] { event_base_loopexit(base.get(), nullptr); };
-      timeval backstop{1, 0};
-      event_base_loopexit(base.get(), &backstop);
+  int last_rc = 0;
+
+  // Writes one run; `status`/`why` override the merge's verdict when the run was cut short.
+  auto write_run = [&](const std::string& id, const std::string& status, const std::string& why) {
+    ojson merged = merge_client_records(book.request(id));
+    if (!o.approach.empty()) merged["approach"] = o.approach;
+    if (!status.empty() && merged["status"] != "interrupted") {
+      merged["status"] = status;
+      merged["reason"] = merged["reason"].is_string() ? ojson(why + "; " + merged["reason"].get<std::string>()) : ojson(why);
     }
-    return ok;
+    std::string path;
+    last_rc = write_and_summarize(merged, o, &path);
+    if (merged["status"] == "interrupted") last_rc = 130;
+    book.written(id, path.empty() ? "(not written: see the collector's log)" : path, merged["status"].get<std::string>());
+    std::fflush(stdout);
+  };
+
+  auto parse_body = [](const std::string& body, ojson& j) {
+    j = ojson::parse(body, nullptr, false);
+    return !j.is_discarded();
+  };
+  http.route("POST", "/hello", [&](const net::HttpRequest& req) {
+    ojson j;
+    if (!parse_body(req.body, j)) return refusal(400, "not JSON");
+    bool conflict = false;
+    if (std::string why = book.hello(j, unix_ms_now(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
+    return json_reply(200, {{"ok", true}});
   });
-  http.route("GET", "/status", [&](const std::string&) {
-    ojson s = {{"expected", o.expect_count}, {"reported", reported()}, {"heard_from", ojson::array()}};
-    for (const auto& [name, h] : heard) s["heard_from"].push_back({{"name", name}, {"reported", h.record.is_object()}});
-    return net::HttpReply{200, "application/json", s.dump()};
+  http.route("POST", "/record", [&](const net::HttpRequest& req) {
+    ojson j;
+    if (!parse_body(req.body, j)) return refusal(400, "not JSON");
+    bool server = j.is_object() && j.value("role", "") == "server";
+    std::string err = server ? check_server_report(j) : std::string();
+    if (!server) {
+      ojson checked = parse_record(req.body, "the posted record", err);
+      if (err.empty()) j = std::move(checked);
+    }
+    if (!err.empty()) return refusal(400, err);
+    bool conflict = false;
+    if (std::string why = book.record(j, unix_ms_now(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
+    std::string name = j.value("participant", "?");
+    std::fprintf(stderr, "c1m collect: record from %s (run %s)\n", name.c_str(), j.value("run", "default").c_str());
+    return json_reply(200, {{"ok", true}});
+  });
+  http.route("GET", "/health", [&](const net::HttpRequest&) {
+    return json_reply(200, {{"ok", true}, {"open_runs", book.open_runs()}, {"out", o.out}});
+  });
+  auto runs = [&](const net::HttpRequest&) { return json_reply(200, book.summary()); };
+  http.route("GET", "/runs", runs);
+  http.route("GET", "/status", runs);  // its first name
+  http.route("GET", "/runs/*", [&](const net::HttpRequest& req) {
+    std::string id = req.path.substr(std::string("/runs/").size());
+    const BookedRun* r = book.find(id);
+    if (!r) return refusal(404, "no run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
+    if (r->written_to.empty()) return json_reply(202, {{"run", id}, {"state", "open"}, {"reported_clients", r->reported()}, {"expect_clients", r->expect_clients}});
+    auto text = procfs::read_text(r->written_to);
+    if (!text) return refusal(500, "run " + id + " was written to " + r->written_to + ", which cannot be read now");
+    return net::HttpReply{200, "application/json", *text};
   });
   if (!http.serve(fd)) throw UsageError("--listen " + list[0].str() + ": cannot serve HTTP");
 
-  auto stop = [](evutil_socket_t sig, short, void* arg) {
-    auto* ctx = static_cast<std::pair<event_base*, std::string*>*>(arg);
-    *ctx->second = sig == SIGINT ? "SIGINT" : (sig == SIGTERM ? "SIGTERM" : "deadline");
-    event_base_loopbreak(ctx->first);
-  };
-  std::pair<event_base*, std::string*> ctx{base.get(), &stop_reason};
-  net::EventPtr term(evsignal_new(base.get(), SIGTERM, stop, &ctx)), intr(evsignal_new(base.get(), SIGINT, stop, &ctx));
-  net::EventPtr deadline(event_new(base.get(), -1, 0, stop, &ctx));
-  event_add(term.get(), nullptr);
-  event_add(intr.get(), nullptr);
-  timeval tv{static_cast<time_t>(deadline_ns / 1'000'000'000), static_cast<suseconds_t>(deadline_ns % 1'000'000'000 / 1000)};
-  event_add(deadline.get(), &tv);
-  std::fprintf(stderr, "c1m collect: waiting for %zu client records on http://%s/record (deadline %s)\n", o.expect_count,
-               list[0].str().c_str(), o.deadline.c_str());
+  // Every half second: write the runs that are due. With --expect-count, the first one ends the collector.
+  net::Timer tick(base.get(), [&] {
+    for (const auto& [id, why] : book.due(unix_ms_now())) {
+      bool cut_short = why.starts_with("deadline");
+      write_run(id, cut_short ? "failed" : "", why);
+      if (one_run) event_base_loopexit(base.get(), nullptr);
+    }
+  });
+  tick.every({0, 500000});
+  std::string signal_name;
+  net::SignalHandler signals(base.get(), [&](int sig) {
+    signal_name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    event_base_loopbreak(base.get());
+  });
+  if (one_run)
+    std::fprintf(stderr, "c1m collect: waiting for %zu client records on http://%s/record (deadline %s)\n", o.expect_count,
+                 list[0].str().c_str(), o.deadline.c_str());
+  else
+    std::fprintf(stderr, "c1m collect: serving on http://%s (hello, record, runs, health), records into %s\n", list[0].str().c_str(),
+                 o.out.c_str());
   event_base_dispatch(base.get());
 
-  CollectRequest req;
-  req.approach = o.approach;
-  for (auto& [name, h] : heard) {
-    std::string problem;
-    if (!h.record.is_object())
-      problem = "said hello at " + iso8601_utc(h.hello_ms) + " (" + h.hello.value("connections", ojson(nullptr)).dump() +
-                " connections from " + h.hello.value("addresses", ojson::array()).dump() + "), then never sent a record";
-    req.clients.push_back({name, "", h.record, problem});
+  if (!signal_name.empty()) {
+    // What has come is written before the collector goes: every open run, as interrupted.
+    for (const std::string& id : book.open_ids()) {
+      const BookedRun* r = book.find(id);
+      write_run(id, "interrupted",
+                "the collector got " + signal_name + " with " + std::to_string(r->reported()) + " of " + std::to_string(r->expect_clients) + " records");
+    }
+    return 130;
   }
-  for (size_t k = heard.size(); k < o.expect_count; ++k)
-    req.clients.push_back({"unknown-" + std::to_string(k + 1), "", nullptr,
-                           "expected " + std::to_string(o.expect_count) + " clients, heard from " + std::to_string(heard.size())});
-  ojson merged = merge_client_records(req);
-  if (stop_reason == "SIGINT" || stop_reason == "SIGTERM") {
-    merged["status"] = "interrupted";
-    std::string r = "the collector got " + stop_reason + " with " + std::to_string(reported()) + " of " + std::to_string(o.expect_count) + " records";
-    merged["reason"] = merged["reason"].is_string() ? r + "; " + merged["reason"].get<std::string>() : r;
-  } else if (stop_reason == "deadline") {
-    std::string r = "deadline " + o.deadline + " passed with " + std::to_string(reported()) + " of " + std::to_string(o.expect_count) + " records";
-    merged["status"] = "failed";
-    merged["reason"] = merged["reason"].is_string() ? r + "; " + merged["reason"].get<std::string>() : r;
-  }
-  int rc = write_and_summarize(merged, o);
-  return merged["status"] == "interrupted" ? 130 : rc;
+  return last_rc;
 }
 
 int run_collect(const CollectOptions& o) {
@@ -172,7 +201,7 @@ int run_collect(const CollectOptions& o) {
   std::sort(files.begin(), files.end());
 
   CollectRequest req;
-  req.approach = o.approach;
+  req.approach = o.approach.empty() ? "multi-ip" : o.approach;
   if (!o.lab_json.empty()) {
     std::ifstream in(o.lab_json);
     req.lab = ojson::parse(in, nullptr, false);
@@ -197,16 +226,17 @@ int run_collect(const CollectOptions& o) {
   return write_and_summarize(merge_client_records(req), o);
 }
 
-int write_and_summarize(const ojson& merged, const CollectOptions& o) {
+int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to) {
   std::string stamp = merged["started_at"].get<std::string>();
   stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
   stamp = stamp.substr(0, 15) + "Z";
-  std::string path = o.out + "/" + stamp + "-" + o.approach + "-" + merged["run_id"].get<std::string>().substr(0, 8) + ".json";
+  std::string path = o.out + "/" + stamp + "-" + merged.value("approach", "custom") + "-" + merged["run_id"].get<std::string>().substr(0, 8) + ".json";
   std::string err = write_file_atomically(path, merged.dump(2) + "\n");
   if (!err.empty()) {
     std::fprintf(stderr, "c1m collect: %s\n", err.c_str());
     return 1;
   }
+  if (written_to) *written_to = path;
   const auto& r = merged["results"];
   std::printf("c1m collect: %s%s%s\n", merged["status"].get<std::string>().c_str(), merged["reason"].is_string() ? ": " : "",
               merged["reason"].is_string() ? merged["reason"].get<std::string>().c_str() : "");

@@ -13,6 +13,7 @@
 #include "core/plan.hpp"
 #include "core/procfs.hpp"
 #include "core/record.hpp"
+#include "net/http_client.hpp"
 #include "net/http_service.hpp"
 #include "net/server_worker.hpp"
 #include "net/supervisor.hpp"
@@ -29,6 +30,8 @@ struct ServerOptions {
   std::string max_per_worker;
   std::string spread = "port-block";
   std::string sched = "batch";
+  std::string report_to;
+  std::string run_id;
   int backlog = 65535;
   size_t workers = 0;
   bool no_echo = false;
@@ -51,6 +54,9 @@ int run_server(const ServerOptions& o) {
   int64_t duration_ns = require(parse_duration_ns(o.duration), "--duration", o.duration);
   std::optional<Endpoint> admin;
   if (!o.admin.empty()) admin = single_endpoint("--admin", o.admin);
+  std::optional<Endpoint> report_to;
+  if (!o.report_to.empty()) report_to = single_endpoint("--report-to", o.report_to);
+  if (report_to && o.run_id.empty()) throw UsageError("--report-to needs --run-id: the run the server's report belongs to");
 
   uint64_t nofile = raise_nofile_to_hard();
   // Before the workers fork: they inherit it. The record's limits say what was in force.
@@ -142,14 +148,39 @@ int run_server(const ServerOptions& o) {
   std::unique_ptr<net::HttpService> http;
   if (admin) {
     http = std::make_unique<net::HttpService>(sup.base(), 0);
-    http->route("GET", "/stats", [&](const std::string&) { return net::HttpReply{200, "application/json", stats().dump()}; });
-    http->route("GET", "/metrics", [&](const std::string&) {
+    http->route("GET", "/stats", [&](const net::HttpRequest&) { return net::HttpReply{200, "application/json", stats().dump()}; });
+    http->route("GET", "/metrics", [&](const net::HttpRequest&) {
       return net::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", server_metrics_text(total(), alive())};
     });
     if (!http->serve(admin_fd)) {
       std::fprintf(stderr, "c1m server: cannot serve HTTP on --admin %s\n", admin->str().c_str());
       return 1;  // the pool's destructor stops the workers
     }
+  }
+  // The collector hears from the server as from every participant: hello now, and its own account of
+  // the run (its stats: counts, limits, sysctls, its namespace's counters) once every connection of
+  // the run has gone, or when it stops.
+  const std::string participant = "server-" + context["host"].value("hostname", std::string("unknown"));
+  auto tell_collector = [&](const std::string& path, ojson body) {
+    body.update({{"participant", participant}, {"name", participant}, {"role", "server"}, {"run", o.run_id}});
+    auto res = net::http_post(*report_to, path, body.dump(), 5000);
+    if (res.status != 200)
+      std::fprintf(stderr, "c1m server: warning: POST %s to the collector %s failed: %s\n", path.c_str(), report_to->str().c_str(),
+                   res.status ? res.body.c_str() : res.error.c_str());
+  };
+  bool reported = false;
+  auto report_run = [&](const std::string& why) {
+    if (!report_to || reported) return;
+    reported = true;
+    ojson doc = stats();
+    doc["ended_because"] = why;
+    tell_collector("/record", std::move(doc));
+  };
+  if (report_to) {
+    tell_collector("/hello", ojson::object());
+    sup.every({1, 0}, [&] {
+      if (peak > 0 && total().connections == 0) report_run("every connection of the run has closed");
+    });
   }
   bool fatal = false;
   sup.on_worker_lost([&](size_t w) {
@@ -166,6 +197,7 @@ int run_server(const ServerOptions& o) {
                static_cast<unsigned long long>(capacity), o.listen.c_str(), admin ? ", stats on http://" : "",
                admin ? (admin->str() + "/stats").c_str() : "");
   sup.run();
+  report_run("the server stopped");
 
   ojson final_stats = stats();
   final_stats["lost_workers"] = pool.describe_lost().empty() ? ojson(nullptr) : ojson(pool.describe_lost());
@@ -202,6 +234,8 @@ Command add_server_command(CLI::App& root) {
   s->add_flag("--no-echo", o->no_echo, "do not echo ping frames (hold only)");
   s->add_option("--duration", o->duration, "stop by itself after this long (0: until SIGINT/SIGTERM)")->capture_default_str();
   s->add_option("--json", o->json, "write the final stats here too");
+  s->add_option("--report-to", o->report_to, "ADDRESS:PORT of a collector: hello at start, its stats when the run's connections have gone");
+  s->add_option("--run-id", o->run_id, "with --report-to: the run the server takes part in");
   return {s, [o] { return run_server(*o); }};
 }
 

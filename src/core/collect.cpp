@@ -112,8 +112,15 @@ ojson merge_client_records(const CollectRequest& req) {
   double best_alloc_delta = -1;
   std::vector<std::string> statuses;
   ojson participants = ojson::array();
+  const bool server_reported = req.server && req.server->record.is_object() && req.server->record.contains("connections_peak") &&
+                               req.server->record["connections_peak"].is_number_unsigned();
+  if (server_reported) {
+    have_server = true;
+    server_peak = req.server->record["connections_peak"].get<uint64_t>();
+    server = req.server->record;
+  }
   for (const auto& p : req.clients) {
-    ojson part = {{"name", p.name}, {"record_file", p.file.empty() ? ojson(nullptr) : ojson(p.file)}};
+    ojson part = {{"name", p.name}, {"role", "client"}, {"record_file", p.file.empty() ? ojson(nullptr) : ojson(p.file)}};
     // The lab maps each client's hostname to its container name.
     if (req.lab.is_object() && req.lab.contains("containers") && req.lab["containers"].contains(p.name))
       part["container"] = req.lab["containers"][p.name];
@@ -156,9 +163,10 @@ ojson merge_client_records(const CollectRequest& req) {
     rtt_us.merge(histogram_of(res.value("ping_rtt_histogram", ojson(nullptr))));
     user_growth += num(r, "/memory/user_bytes_per_connection_client") * static_cast<double>(est);
     // The server counts its own joint peak (all clients at once); each client's record carries the
-    // server's stats as that client last saw them, so the latest of those has the run's peak.
+    // server's stats as that client last saw them, so the latest of those has the run's peak. The
+    // server's own report, when it sent one, stands.
     const ojson& seen = r.contains("server") ? r["server"] : ojson(nullptr);
-    if (seen.is_object() && seen.contains("connections_peak") && seen["connections_peak"].is_number()) {
+    if (!server_reported && seen.is_object() && seen.contains("connections_peak") && seen["connections_peak"].is_number()) {
       have_server = true;
       if (seen["connections_peak"].get<uint64_t>() >= server_peak) {
         server_peak = seen["connections_peak"].get<uint64_t>();
@@ -196,7 +204,7 @@ ojson merge_client_records(const CollectRequest& req) {
 
   ojson out;
   out["schema_version"] = kSchemaVersion;
-  out["run_id"] = new_run_id();
+  out["run_id"] = req.run_id.empty() ? new_run_id() : req.run_id;
   out["status"] = status;
   out["reason"] = reason.empty() ? ojson(nullptr) : ojson(reason);
   out["tool"] = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
@@ -209,7 +217,7 @@ ojson merge_client_records(const CollectRequest& req) {
   ojson sources = ojson::array();
   for (const auto& p : participants)
     for (const auto& a : p.value("addresses", ojson::array())) sources.push_back(a);
-  out["topology"] = {{"clients", participants.size()},
+  out["topology"] = {{"clients", req.clients.size()},
                      {"client_addresses", sources},
                      {"targets", recs.empty() ? ojson(nullptr) : (*recs[0])["topology"]["targets"]},
                      {"server_listen", server.is_object() ? server.value("listen", ojson(nullptr)) : ojson(nullptr)}};
@@ -247,6 +255,11 @@ ojson merge_client_records(const CollectRequest& req) {
                    {"user_bytes_per_connection_server", server.is_object() ? server.value("user_bytes_per_connection", ojson(nullptr)) : ojson(nullptr)}};
 
   out["series"] = merged_series(recs, start_ms);
+  if (req.server) {
+    bool reported = req.server->record.is_object();
+    participants.push_back({{"name", req.server->name}, {"role", "server"}, {"status", reported ? "reported" : "missing"},
+                            {"problem", reported ? ojson(nullptr) : ojson(req.server->problem)}});
+  }
   out["participants"] = participants;
   out["server"] = server;
   return out;

@@ -2,6 +2,7 @@
 // collector merges them (sums, exact merged percentiles, a series aligned on wall time) and names
 // any participant that never reported. Pure: records in, record out.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,12 @@ struct Participant {
 };
 
 struct CollectRequest {
+  std::string run_id;  // the lab's name for the run; empty: a new id
   std::string approach;
   std::vector<Participant> clients;
+  // The server's own report of the run (its /stats document when the run ended), pushed by it; when
+  // absent, the latest /stats a client saw stands in.
+  std::optional<Participant> server;
   ojson lab;  // what the lab knows: runtime, compose version, images, configured sysctls and ulimits
 };
 

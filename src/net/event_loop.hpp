@@ -3,9 +3,13 @@
 #include <event2/event.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <stdexcept>
 #include <utility>
+#include <vector>
 
 namespace c1m::net {
 
@@ -50,6 +54,38 @@ class UniqueFd {
 
  private:
   int fd_ = -1;
+};
+
+// A callback every `interval`, for as long as the Timer lives.
+class Timer {
+ public:
+  Timer(event_base* base, std::function<void()> fn) : fn_(std::move(fn)), ev_(event_new(base, -1, EV_PERSIST, &Timer::fire, this)) {
+    if (!ev_) throw std::runtime_error("event_new failed for a timer");
+  }
+  void every(timeval interval) {
+    if (event_add(ev_.get(), &interval) != 0) throw std::runtime_error("event_add failed for a timer");
+  }
+
+ private:
+  static void fire(evutil_socket_t, short, void* self) { static_cast<Timer*>(self)->fn_(); }
+  std::function<void()> fn_;
+  EventPtr ev_;
+};
+
+// SIGINT and SIGTERM as events of the loop, for as long as the handler lives.
+class SignalHandler {
+ public:
+  SignalHandler(event_base* base, std::function<void(int)> fn) : fn_(std::move(fn)) {
+    for (int sig : {SIGINT, SIGTERM}) {
+      events_.emplace_back(evsignal_new(base, sig, &SignalHandler::fire, this));
+      if (!events_.back() || event_add(events_.back().get(), nullptr) != 0) throw std::runtime_error("cannot watch a signal");
+    }
+  }
+
+ private:
+  static void fire(evutil_socket_t sig, short, void* self) { static_cast<SignalHandler*>(self)->fn_(static_cast<int>(sig)); }
+  std::function<void(int)> fn_;
+  std::vector<EventPtr> events_;
 };
 
 }  // namespace c1m::net

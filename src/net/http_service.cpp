@@ -37,7 +37,10 @@ void HttpService::on_request(::evhttp_request* req, void* arg) {
   auto* self = static_cast<HttpService*>(arg);
   const char* path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
   const char* method = evhttp_request_get_command(req) == EVHTTP_REQ_POST ? "POST" : "GET";
-  auto it = self->routes_.find(std::string(method) + " " + (path ? path : ""));
+  std::string key = std::string(method) + " " + (path ? path : "");
+  auto it = self->routes_.find(key);
+  for (auto r = self->routes_.begin(); it == self->routes_.end() && r != self->routes_.end(); ++r)
+    if (r->first.ends_with('*') && key.starts_with(std::string_view(r->first).substr(0, r->first.size() - 1))) it = r;
   if (it == self->routes_.end()) {
     std::string known;
     for (const auto& [k, _] : self->routes_) known += (known.empty() ? "" : ", ") + k;
@@ -47,7 +50,7 @@ void HttpService::on_request(::evhttp_request* req, void* arg) {
   evbuffer* in = evhttp_request_get_input_buffer(req);
   std::string body(evbuffer_get_length(in), '\0');
   if (!body.empty()) evbuffer_remove(in, body.data(), body.size());
-  HttpReply reply = it->second(body);
+  HttpReply reply = it->second(HttpRequest{path ? path : "", std::move(body)});
   evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", reply.content_type.c_str());
   if (reply.after_sent) {
     self->after_sent_[req] = std::move(reply.after_sent);
@@ -55,7 +58,7 @@ void HttpService::on_request(::evhttp_request* req, void* arg) {
   }
   evbuffer* out = evbuffer_new();
   evbuffer_add(out, reply.body.data(), reply.body.size());
-  evhttp_send_reply(req, reply.status, reply.status == 200 ? "OK" : "Error", out);
+  evhttp_send_reply(req, reply.status, reply.status < 300 ? "OK" : "Error", out);
   evbuffer_free(out);
 }
 

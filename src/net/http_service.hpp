@@ -29,13 +29,19 @@ struct HttpReply {
   std::function<void()> after_sent;
 };
 
+struct HttpRequest {
+  std::string path;  // "/runs/4f2a..."
+  std::string body;
+};
+
 class HttpService {
  public:
-  using Handler = std::function<HttpReply(const std::string& request_body)>;
+  using Handler = std::function<HttpReply(const HttpRequest& request)>;
 
   // max_body_bytes 0: requests may carry no body (GET-only services).
   HttpService(event_base* base, size_t max_body_bytes);
   ~HttpService();
+  // A path ending in '*' serves every path that starts with what comes before it ("/runs/*").
   void route(const std::string& method, const std::string& path, Handler handler);
 
   // Opens the listening socket (before any worker is forked, so a clash stops everything);
@@ -51,7 +57,7 @@ class HttpService {
     void operator()(struct evhttp* h) const;
   };
   std::unique_ptr<struct evhttp, EvhttpFree> http_;
-  std::map<std::string, Handler> routes_;  // "GET /stats" -> handler
+  std::map<std::string, Handler> routes_;  // "GET /stats" -> handler; "GET /runs/*" for a prefix
   // after_sent of replies still being written, by request (held here, so none leaks if a client vanishes)
   std::map<const ::evhttp_request*, std::function<void()>> after_sent_;
 };

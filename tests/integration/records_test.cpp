@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "net/http_client.hpp"
 #include "process.hpp"
 
 namespace c1m::test {
@@ -241,6 +242,57 @@ TEST_F(Collector, RefusesBadRecordsWithTheReason) {
   EXPECT_NE(resp.find(" 400 "), std::string::npos) << resp;
   EXPECT_NE(resp.find("99 is not a version this build reads"), std::string::npos) << resp;
   EXPECT_EQ(collector.wait(15000), 1);  // the deadline passes with nothing valid
+}
+
+// The collector as the lab runs it: a service that lives across runs and writes one record per run
+// id, the server's own report included; what is not a participant of a run gets a 4xx and harms nothing.
+TEST_F(Collector, AServiceWritesOneRecordPerRunWithTheServersReport) {
+  Process collector({"collect", "--listen", "127.0.0.1:21950", "--out", out_dir, "--deadline", "60s"});
+  ASSERT_NE(http_get_local(21950, "/health", 5000), "") << collector.err();
+  Process server({"server", "--listen", "127.0.0.1:21951", "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:21952",
+                  "--duration", "60s", "--report-to", "127.0.0.1:21950", "--run-id", "lab-run-1"});
+  ASSERT_NE(http_get_local(21952, "/stats", 5000), "");
+  // Bad posts while the run goes on: refused with the reason, never the collector's end.
+  Endpoint at{Ipv4{0x7f000001}, 21950};
+  auto bad = net::http_post(at, "/record", R"({"participant": 5, "run": "lab-run-1"})", 5000);
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  auto forged = net::http_post(at, "/hello", "{\"name\": \"a\\nb\", \"run\": \"lab-run-1\", \"expect_clients\": 2}", 5000);
+  EXPECT_EQ(forged.status, 400) << forged.body;
+  std::vector<std::unique_ptr<Process>> clients;
+  for (const char* src : {"127.0.0.2", "127.0.0.3"})
+    clients.push_back(std::make_unique<Process>(std::vector<std::string>{
+        "client", "--target", "127.0.0.1:21951", "--source", src, "-n", "500", "--hold", "1s", "--server-stats", "127.0.0.1:21952",
+        "--report-to", "127.0.0.1:21950", "--run-id", "lab-run-1", "--run-clients", "2", "--progress", "off"}));
+  for (auto& c : clients) EXPECT_EQ(c->wait(30000), 0) << c->err();
+  // A one-off client, no run id: a run of its own, written too.
+  Process one_off({"client", "--target", "127.0.0.1:21951", "-n", "100", "--hold", "0", "--report-to", "127.0.0.1:21950",
+                   "--progress", "off"});
+  EXPECT_EQ(one_off.wait(30000), 0) << one_off.err();
+  std::string record;
+  for (int i = 0; i < 100 && record.find("schema_version") == std::string::npos; ++i) {
+    usleep(100000);
+    record = http_get_local(21950, "/runs/lab-run-1", 2000);
+  }
+  json r = json::parse(record.substr(record.find('{')));
+  EXPECT_EQ(r["run_id"], "lab-run-1");
+  EXPECT_EQ(r["status"], "complete") << r["reason"];
+  EXPECT_EQ(r["results"]["established_peak_client"], 1000);
+  EXPECT_EQ(r["results"]["established_peak_server"], 1000);
+  ASSERT_EQ(r["participants"].size(), 3u);  // two clients and the server
+  EXPECT_EQ(r["participants"][2]["role"], "server");
+  EXPECT_EQ(r["participants"][2]["status"], "reported");
+  EXPECT_EQ(r["server"]["ended_because"], "every connection of the run has closed");
+  std::string runs;
+  for (int i = 0; i < 50 && runs.find("\"written\"", runs.find("server-")) == std::string::npos; ++i) {
+    usleep(100000);
+    runs = http_get_local(21950, "/runs", 2000);
+  }
+  EXPECT_NE(runs.find("lab-run-1"), std::string::npos) << runs;
+  collector.signal(SIGTERM);
+  EXPECT_EQ(collector.wait(5000), 130) << collector.err();
+  size_t files = 0;
+  for (auto& e : std::filesystem::directory_iterator(out_dir)) files += e.path().extension() == ".json";
+  EXPECT_EQ(files, 2u) << "the lab's run and the one-off's, nothing else";
 }
 
 }  // namespace

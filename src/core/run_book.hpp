@@ -1,0 +1,79 @@
+// The collector's book of runs. Every participant of a run carries the run's id: clients say how many
+// clients the run has; the server, if it says hello, is expected too. A client that names no run is a
+// run of its own (a one-off); with --expect-count, every message belongs to the one run. A run is written once when every
+// expected client has reported and the server has (or a grace period after the last client has
+// passed), or when its deadline passes, naming whoever never reported. Pure: the time is passed in.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/collect.hpp"
+
+namespace c1m {
+
+struct Heard {
+  ojson hello;            // what it said when it started (null if it never said hello)
+  int64_t hello_ms = -1;
+  ojson record;           // its record (a client's run record, the server's stats), once sent
+  int64_t record_ms = -1;
+};
+
+struct BookedRun {
+  std::string id;
+  uint64_t expect_clients = 0;
+  int64_t opened_ms = 0;
+  std::map<std::string, Heard> clients;  // by participant name
+  std::optional<std::pair<std::string, Heard>> server;
+  std::string written_to;  // the record's path, once written
+  std::string written_status;
+  uint64_t reported() const;
+};
+
+struct RunBookLimits {
+  int64_t deadline_ms = 30 * 60 * 1000;   // from a run's first message to writing what it has
+  int64_t server_grace_ms = 5000;         // after the last client's record, for the server's report
+  uint64_t default_expect_clients = 0;    // for messages with no run id (c1m collect --expect-count); 0: refused
+  std::string deadline_text = "30m";      // the deadline as the user gave it, for the reason
+  size_t max_open_runs = 256;
+};
+
+class RunBook {
+ public:
+  explicit RunBook(RunBookLimits limits) : limits_(limits) {}
+
+  // A participant's hello, or its record (the caller has checked a record's own shape). Empty when
+  // taken, else why not, for a 4xx: {run, name, role: client|server, expect_clients} are checked here.
+  // `conflict` is set when the run was already written (409 rather than 400).
+  std::string hello(const ojson& body, int64_t now_ms, bool* conflict = nullptr);
+  std::string record(const ojson& body, int64_t now_ms, bool* conflict = nullptr);
+
+  // Runs to write now, each with why.
+  std::vector<std::pair<std::string, std::string>> due(int64_t now_ms) const;
+  // What the merge needs: every client heard of (or expected and never heard of), and the server.
+  CollectRequest request(const std::string& id) const;
+  void written(const std::string& id, const std::string& path, const std::string& status);
+  // The run of messages with no id (--expect-count), opened now if nobody has spoken yet.
+  void open_default(int64_t now_ms);
+  std::vector<std::string> open_ids() const;
+
+  const BookedRun* find(const std::string& id) const;
+  ojson summary() const;  // every run: id, expected and reported, written where
+  size_t open_runs() const;
+
+ private:
+  // The run a message is for, opened if new; or why not.
+  std::string admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server, bool* conflict);
+
+  RunBookLimits limits_;
+  std::map<std::string, BookedRun> runs_;
+};
+
+// A name or id that may go into logs, paths and records: 1-128 printable ASCII characters, no
+// spaces or control characters (a newline in a name would forge a log line).
+bool is_safe_name(const std::string& s, size_t max_length = 128);
+
+}  // namespace c1m

@@ -1,0 +1,96 @@
+#include "core/run_book.hpp"
+
+#include <gtest/gtest.h>
+
+namespace c1m {
+namespace {
+
+ojson client(const std::string& name, const std::string& run = "r1", uint64_t expect = 2) {
+  return {{"participant", name}, {"run", run}, {"role", "client"}, {"expect_clients", expect},
+          {"status", "complete"}, {"started_at", "2026-11-25T01:00:00.000Z"}};
+}
+RunBookLimits limits() {
+  RunBookLimits l;
+  l.deadline_ms = 60'000;
+  l.server_grace_ms = 5'000;
+  return l;
+}
+
+}  // namespace
+
+TEST(RunBook, ARunIsDueWhenEveryClientAndTheServerHaveReported) {
+  RunBook book(limits());
+  EXPECT_EQ(book.hello({{"name", "server-a"}, {"run", "r1"}, {"role", "server"}}, 0), "");
+  EXPECT_EQ(book.record(client("c1"), 100), "");
+  EXPECT_TRUE(book.due(200).empty());  // one of two clients
+  EXPECT_EQ(book.record(client("c2"), 300), "");
+  EXPECT_TRUE(book.due(400).empty());  // the server said hello: it is waited for
+  EXPECT_EQ(book.record({{"participant", "server-a"}, {"run", "r1"}, {"role", "server"}, {"connections_peak", 7}}, 500), "");
+  auto due = book.due(600);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].first, "r1");
+  CollectRequest req = book.request("r1");
+  EXPECT_EQ(req.run_id, "r1");
+  EXPECT_EQ(req.clients.size(), 2u);
+  ASSERT_TRUE(req.server.has_value());
+  EXPECT_EQ(req.server->record["connections_peak"], 7);
+}
+
+TEST(RunBook, AServerThatNeverReportsIsWaitedForOnlyAGracePeriod) {
+  RunBook book(limits());
+  book.hello({{"name", "server-a"}, {"run", "r1"}, {"role", "server"}}, 0);
+  book.record(client("c1"), 1000);
+  book.record(client("c2"), 2000);
+  EXPECT_TRUE(book.due(6'999).empty());
+  ASSERT_EQ(book.due(7'000).size(), 1u);
+  EXPECT_NE(book.due(7'000)[0].second.find("server's report did not come"), std::string::npos);
+  EXPECT_NE(book.request("r1").server->problem.find("never sent a record"), std::string::npos);
+}
+
+TEST(RunBook, TheDeadlineWritesWhatCameAndNamesWhoDidNot) {
+  RunBook book(limits());
+  book.hello(ojson{{"name", "c1"}, {"run", "r1"}, {"expect_clients", 3}, {"connections", 500}, {"addresses", {"198.18.1.7"}}}, 0);
+  book.record(client("c2", "r1", 3), 10);
+  EXPECT_TRUE(book.due(59'999).empty());
+  auto due = book.due(60'000);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_NE(due[0].second.find("passed with 1 of 3 records"), std::string::npos) << due[0].second;
+  CollectRequest req = book.request("r1");
+  ASSERT_EQ(req.clients.size(), 3u);  // c1 (hello only), c2, and one never heard of
+  EXPECT_NE(req.clients[0].problem.find("then never sent a record"), std::string::npos);
+  EXPECT_NE(req.clients[2].problem.find("expected 3 clients, heard from 2"), std::string::npos);
+}
+
+TEST(RunBook, RefusesWhatIsNotAParticipantOfTheRun) {
+  RunBook book(limits());
+  EXPECT_NE(book.record(ojson{{"participant", "a\nforged line"}, {"run", "r1"}, {"expect_clients", 1}}, 0), "");
+  EXPECT_NE(book.record(ojson{{"participant", 5}, {"run", "r1"}, {"expect_clients", 1}}, 0), "");
+  EXPECT_NE(book.record(ojson{{"participant", "a"}, {"run", "r1"}, {"expect_clients", -1}}, 0), "");
+  EXPECT_NE(book.record(ojson{{"participant", "a"}, {"run", "../etc"}, {"expect_clients", 1}}, 0), "");
+  EXPECT_EQ(book.record(client("c1", "r1", 1), 0), "");
+  // A second client in a run of one, a run that disagrees on its size: refused, the run unharmed.
+  EXPECT_NE(book.record(client("c2", "r1", 1), 0).find("heard from all of them"), std::string::npos);
+  EXPECT_NE(book.hello(client("c1", "r1", 4), 0).find("disagrees"), std::string::npos);
+  book.written("r1", "results/x.json", "complete");
+  bool conflict = false;
+  EXPECT_NE(book.record(client("c1", "r1", 1), 0, &conflict), "");
+  EXPECT_TRUE(conflict);  // 409: the run is on disk already
+}
+
+TEST(RunBook, AClientThatNamesNoRunIsARunOfItsOwn) {
+  RunBook book(limits());
+  EXPECT_EQ(book.record(ojson{{"participant", "one-off-1"}, {"status", "complete"}}, 0), "");
+  auto due = book.due(1);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].first, "one-off-1");
+  // With --expect-count every message belongs to the one run.
+  RunBookLimits l = limits();
+  l.default_expect_clients = 2;
+  RunBook one(l);
+  one.record(ojson{{"participant", "a"}}, 0);
+  one.record(ojson{{"participant", "b"}}, 0);
+  ASSERT_EQ(one.due(1).size(), 1u);
+  EXPECT_EQ(one.due(1)[0].first, "default");
+}
+
+}  // namespace c1m
