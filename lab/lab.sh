@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The container lab: lab.sh up | down | status | collect [DIR]
-#   up      preflight, images, veth parent, server, clients, collect one record into results/
+#   up      preflight, images, veth parent, the collector (kept across runs), server, clients; the
+#           collector writes the run's record into results/
 #   down    containers, networks, veth: nothing left behind
 #   status  what runs and how many connections each side holds
+#   collect [DIR]  merge the client records a run left in DIR again, offline (c1m collect --dir)
 # Settings (environment; defaults in brackets):
 #   APPROACH [multi-ip] or multi-port   N [1000000] connections   HOLD [30s]
 #   CLIENTS  [20 for multi-ip, 1 for multi-port]   C1M_NOFILE [20000] per container
@@ -136,12 +138,12 @@ build_images() {
   version=$("$C1M" --version | awk '{print $2}')
   # The legacy builder: Debian's docker.io has no buildx. Its deprecation notice is noise, so the
   # builder's output is shown only when a build fails.
-  for role in server client; do
+  for role in server client collector; do
     DOCKER_BUILDKIT=0 docker build -q -f docker/Dockerfile --target "$role" --build-arg C1M_VERSION="$version" --build-arg C1M_GIT_SHA="$sha" \
       -t "c1m-$role:latest" "$stage" >"build/image-$role.log" 2>&1 ||
       { cat "build/image-$role.log" >&2; die "the c1m-$role image did not build (above)"; }
   done
-  say "images c1m-server and c1m-client built ($(du -h "$stage/c1m" | cut -f1) binary, FROM scratch)"
+  say "images c1m-server, c1m-client and c1m-collector built ($(du -h "$stage/c1m" | cut -f1) binary, FROM scratch)"
 }
 
 make_parent() {
@@ -173,18 +175,38 @@ C1M_PORT_RANGE=$C1M_PORT_RANGE
 C1M_STALL_TIMEOUT=$C1M_STALL_TIMEOUT
 C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES
 C1M_RUN_DIR=$RUN_DIR
+C1M_RUN_ID=$RUN_ID
+C1M_RESULTS_UID=$(stat -c %u results)
+C1M_RESULTS_GID=$(stat -c %g results)
 C1M_CONTAINER_RUNTIME=docker/$(docker version -f '{{.Server.Version}}' 2>/dev/null)
 C1M_COMPOSE_VERSION=$($COMPOSE version --short 2>/dev/null || echo unknown)
 ENV
 }
 
-wait_for_stats() {
+COLLECTOR=http://127.0.0.1:${C1M_COLLECTOR_PORT:-9200}
+
+wait_for() {  # URL WHAT: 20 s at most
   for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" >/dev/null 2>&1 && return 0
+    curl -sf "$1" >/dev/null 2>&1 && return 0
     sleep 0.2
   done
-  compose logs server | tail -5
-  die "the server's /stats did not answer within 20 s"
+  die "$2 did not answer within 20 s ($1)"
+}
+
+# The run's record, once the collector has written it. The lab knows when every client has ended and
+# says so, so a client that died without a record is named at once, not waited for until the deadline.
+await_record() {  # RUN_ID: prints the record's path under results/
+  local id=$1 code=""
+  for i in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$COLLECTOR/runs/$id")
+    [ "$code" = 200 ] && break
+    # Past the server's grace period (5 s), close the run: what came is what there is.
+    [ "$i" = 35 ] && curl -s -X POST "$COLLECTOR/runs/$id/close" >/dev/null
+    sleep 0.2
+  done
+  [ "$code" = 200 ] || { compose logs --tail 20 collector >&2; die "the collector wrote no record for run $id (GET /runs/$id: $code)"; }
+  curl -sf "$COLLECTOR/runs" | python3 -c 'import json, sys; print(next(r["record"] for r in json.load(sys.stdin) if r["run"] == sys.argv[1]))' "$id" |
+    sed 's|^/results/|results/|'
 }
 
 service_ids() {  # SERVICE [docker ps flags]: the ids of that service's containers in this lab
@@ -198,20 +220,26 @@ up() {
   preflight
   build_images
   make_parent
-  RUN_DIR=./results/.lab/$(date -u +%Y%m%dT%H%M%SZ)-$APPROACH
-  mkdir -p "$RUN_DIR"
+  RUN_ID=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')  # as c1m names runs: 16 hex digits
+  # The clients' own copies and status files; results/ is the collector's.
+  RUN_DIR=./build/lab/$(date -u +%Y%m%dT%H%M%SZ)-$APPROACH-$RUN_ID
+  mkdir -p "$RUN_DIR" results
   chmod 0777 "$RUN_DIR"  # the clients run as nobody
   write_env
-  compose down --remove-orphans -t 5 >/dev/null 2>&1 || true
-  say "$APPROACH: $N connections from $CLIENTS client container(s) to $C1M_SERVER_IP:$PORTS on macvlan over $C1M_PARENT"
-  compose up -d server
+  # The collector lives across runs (recreated only when its settings change); server and clients are this run's.
+  compose rm -sf server client >/dev/null 2>&1 || true
+  compose up -d collector 2>&1 | grep -v "is up-to-date" || true
+  wait_for "$COLLECTOR/health" "the collector"
+  say "$APPROACH: $N connections from $CLIENTS client container(s) to $C1M_SERVER_IP:$PORTS on macvlan over $C1M_PARENT, run $RUN_ID"
+  compose up -d server 2>&1 | grep -v "is up-to-date" || true
   # Each container is a cgroup and the CPU is shared between cgroups (see C1M_SCHED above). Set here:
-  # docker-compose 1.29 takes no cpu_shares from a variable.
+  # docker-compose 1.29 takes no cpu_shares from a variable. Each participant reads its own back.
   docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$(service_ids server)" >/dev/null
-  wait_for_stats
-  # Every client counts HOLD from when the server holds all N at once, so N are held together for HOLD
-  # (lab runs only; a one-off client does not wait).
-  C1M_HOLD_UNTIL_SERVER=$N compose up -d --scale client="$CLIENTS" client
+  wait_for "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" "the server's /stats"
+  # The clients join this run (a one-off `compose run client` joins none). Every client counts HOLD
+  # from when the server holds all N at once, so N are held together for HOLD.
+  C1M_JOIN_RUN=$RUN_ID C1M_RUN_CLIENTS=$CLIENTS C1M_HOLD_UNTIL_SERVER=$N compose up -d --scale client="$CLIENTS" client 2>&1 |
+    grep -v "is up-to-date" || true
   # The run as it goes, from the participants' own counts (it ends when every client has ended).
   "$C1M" watch --server-stats "127.0.0.1:${C1M_ADMIN_PORT:-9100}" --dir "$RUN_DIR" -n "$N" --clients "$CLIENTS" --timeout 16m &
   local watcher=$!
@@ -224,48 +252,30 @@ up() {
   done
   kill "$watcher" 2>/dev/null || true
   wait "$watcher" 2>/dev/null || true
-  local status=0
-  collect "$RUN_DIR" || status=$?
+  explain_missing "$RUN_DIR"
+  local record status=0
+  record=$(await_record "$RUN_ID")
+  "$C1M" collect --show "$record" || status=$?
   way_out
   return "$status"
 }
 
+# What is known of a client that left no record of its own: how it ended, and its last words.
+explain_missing() {  # RUN_DIR
+  local dir=$1 id name
+  for id in $(service_ids client -a); do
+    name=$(docker inspect -f '{{.Config.Hostname}}' "$id")
+    [ -f "$dir/client-$name.json" ] && continue
+    docker logs --tail 50 "$id" > "$dir/client-$name.log" 2>&1 || true
+    say "client $name left no record: $(docker inspect -f 'exit {{.State.ExitCode}}{{if .State.OOMKilled}}, OOM-killed{{end}} {{.State.Error}}' "$id"); log in $dir/client-$name.log"
+  done
+}
+
+# Offline: merge again the records the clients of a run left in DIR (the collector wrote the run's
+# record already; this is for records copied from elsewhere, or a run whose collector was not there).
 collect() {
   local dir=${1:?run directory}
-  local names="" lab_json="$dir/lab.json" containers="{}"
-  for id in $(service_ids client -a); do
-    local name
-    name=$(docker inspect -f '{{.Config.Hostname}}' "$id")
-    names+="${names:+,}$name"
-    containers=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d[sys.argv[2]]=sys.argv[3]; print(json.dumps(d))' \
-      "$containers" "$name" "$(docker inspect -f '{{.Name}}' "$id" | tr -d /)")
-    # What is known of a client that left no record: how it ended, and its last words.
-    if [ ! -f "$dir/client-$name.json" ]; then
-      docker logs --tail 50 "$id" > "$dir/client-$name.log" 2>&1 || true
-      say "client $name left no record: $(docker inspect -f 'exit {{.State.ExitCode}}{{if .State.OOMKilled}}, OOM-killed{{end}} {{.State.Error}}' "$id"); log in $dir/client-$name.log"
-    fi
-  done
-  python3 - "$lab_json" <<PY
-import json, subprocess, sys
-def sh(*a):
-    try: return subprocess.run(a, capture_output=True, text=True, timeout=20).stdout.strip()
-    except Exception: return None
-ids = {r: sh("docker", "image", "inspect", "-f", "{{.Id}}", f"c1m-{r}:latest") for r in ("server", "client")}
-def cpu_shares():  # read back; docker's 0 is "unset", which the kernel runs as 1024
-    def of(c):
-        v = sh("docker", "inspect", "-f", "{{.HostConfig.CpuShares}}", c)
-        return (int(v) or 1024) if v and v.isdigit() else None
-    server = "$(service_ids server)"
-    return {"server": of(server) if server else None, "clients": sorted({of(c) for c in json.loads('$containers').values()} - {None})}
-json.dump({"runtime": "docker " + (sh("docker", "version", "-f", "{{.Server.Version}}") or "unknown"),
-           "compose": "${COMPOSE}", "compose_version": sh(*"${COMPOSE}".split(), "version", "--short"),
-           "images": ids, "containers": json.loads('$containers'), "cpu_shares": cpu_shares(), "network": {"driver": "macvlan", "parent": "${C1M_PARENT:-$VETH}", "subnet": "${C1M_SUBNET:-}"},
-           "configured": {"client_sysctls": {"net.ipv4.ip_local_port_range": "${C1M_PORT_RANGE:-1024 65535}"},
-                          "server_sysctls": {"net.core.somaxconn": "65535", "net.ipv4.tcp_max_syn_backlog": "65535", "net.ipv4.tcp_migrate_req": "1"},
-                          "nofile": int("${C1M_NOFILE:-20000}"), "sched": "${C1M_SCHED:-}",
-                          "server_cpu_shares": int("${C1M_SERVER_CPU_SHARES:-1024}")}}, open(sys.argv[1], "w"), indent=2)
-PY
-  "$C1M" collect --dir "$dir" --out results --approach "${APPROACH:-multi-ip}" --expect "$names" --lab "$lab_json"
+  "$C1M" collect --dir "$dir" --out results --approach "${C1M_APPROACH:-multi-ip}"
 }
 
 down() {

@@ -715,8 +715,11 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--hold", o->hold, "hold the connections this long after the ramp")->capture_default_str();
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")->capture_default_str();
   c->add_option("--report-to", o->report_to, "ADDRESS:PORT of a collector (c1m collect --listen) to push the record to");
-  c->add_option("--run-id", o->run_id, "with --report-to: the run this client is part of (the lab's); default: a run of its own");
-  c->add_option("--run-clients", o->run_clients, "with --run-id: how many clients that run has")->check(CLI::Range(1, 100000))->capture_default_str();
+  // Also from the environment: compose passes an empty one for a one-off client, which a flag cannot carry.
+  c->add_option("--run-id", o->run_id, "with --report-to: the run this client is part of (the lab's); default: a run of its own")
+      ->envname("C1M_JOIN_RUN");
+  c->add_option("--run-clients", o->run_clients, "with --run-id: how many clients that run has")
+      ->check(CLI::Range(1, 100000))->envname("C1M_RUN_CLIENTS")->capture_default_str();
   c->add_option("--hold-until-server", o->hold_until_server,
                 "count --hold from when the server holds this many (one of many clients; bounded by --ramp-timeout)");
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")->capture_default_str();

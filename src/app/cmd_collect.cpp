@@ -36,7 +36,28 @@ struct CollectOptions {
   std::string approach;  // empty: from the records (the service), multi-ip for --dir
   std::string expect;  // comma list of client names
   std::string lab_json;
+  std::vector<std::string> lab_info;  // KEY=VALUE: what the lab configured, as the collector was told
+  std::string show;
 };
+
+// --lab-info network.parent=c1m0 -> {"network": {"parent": "c1m0"}}: the collector's own
+// configuration, given once in compose.yaml from the same variables the participants get.
+ojson lab_info_json(const std::vector<std::string>& pairs) {
+  ojson lab = ojson::object();
+  for (const std::string& kv : pairs) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw UsageError("--lab-info '" + kv + "': expected KEY=VALUE");
+    ojson* at = &lab;
+    std::string key = kv.substr(0, eq);
+    for (size_t dot; (dot = key.find('.')) != std::string::npos; key.erase(0, dot + 1)) {
+      ojson& next = (*at)[key.substr(0, dot)];
+      if (!next.is_object()) next = ojson::object();
+      at = &next;
+    }
+    (*at)[key] = kv.substr(eq + 1);
+  }
+  return lab;
+}
 
 std::vector<std::string> split_names(const std::string& s) {
   std::vector<std::string> out;
@@ -53,6 +74,8 @@ std::vector<std::string> split_names(const std::string& s) {
 
 // Writes the merged record into --out and prints its summary; the exit status of the run (0 complete).
 int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to = nullptr);
+// Prints a merged record's summary; its exit status (0 complete, 1 otherwise).
+int print_summary(const ojson& merged, const std::string& path);
 
 int64_t unix_ms_now() {
   timespec t{};
@@ -86,6 +109,7 @@ int run_collect_listen(const CollectOptions& o) {
   limits.default_expect_clients = o.expect_count;
   limits.deadline_text = o.deadline;
   RunBook book(limits);
+  const ojson lab = lab_info_json(o.lab_info);
   book.open_default(unix_ms_now());  // --expect-count: its one run's deadline counts from now
   net::EventBasePtr base = net::make_event_base();
   net::HttpService http(base.get(), kMaxRecordBytes);
@@ -93,7 +117,9 @@ int run_collect_listen(const CollectOptions& o) {
 
   // Writes one run; `status`/`why` override the merge's verdict when the run was cut short.
   auto write_run = [&](const std::string& id, const std::string& status, const std::string& why) {
-    ojson merged = merge_client_records(book.request(id));
+    CollectRequest req = book.request(id);
+    req.lab = lab;
+    ojson merged = merge_client_records(req);
     if (!o.approach.empty()) merged["approach"] = o.approach;
     if (!status.empty() && merged["status"] != "interrupted") {
       merged["status"] = status;
@@ -139,6 +165,13 @@ int run_collect_listen(const CollectOptions& o) {
   auto runs = [&](const net::HttpRequest&) { return json_reply(200, book.summary()); };
   http.route("GET", "/runs", runs);
   http.route("GET", "/status", runs);  // its first name
+  http.route("POST", "/runs/*", [&](const net::HttpRequest& req) {
+    std::string rest = req.path.substr(std::string("/runs/").size());
+    if (!rest.ends_with("/close")) return refusal(404, "POST /runs/ID/close is the one action on a run");
+    std::string id = rest.substr(0, rest.size() - 6);
+    if (!book.close(id)) return refusal(book.find(id) ? 409 : 404, "no open run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
+    return json_reply(202, {{"run", id}, {"state", "closing"}});
+  });
   http.route("GET", "/runs/*", [&](const net::HttpRequest& req) {
     std::string id = req.path.substr(std::string("/runs/").size());
     const BookedRun* r = book.find(id);
@@ -185,6 +218,12 @@ int run_collect_listen(const CollectOptions& o) {
 }
 
 int run_collect(const CollectOptions& o) {
+  if (!o.show.empty()) {
+    std::string err;
+    ojson r = read_record(o.show, err);
+    if (!err.empty()) throw UsageError("--show " + err);
+    return print_summary(r, o.show);
+  }
   if (!o.listen.empty()) {
     if (!o.dir.empty()) throw UsageError("--listen and --dir: choose one");
     return run_collect_listen(o);
@@ -237,10 +276,15 @@ int write_and_summarize(const ojson& merged, const CollectOptions& o, std::strin
     return 1;
   }
   if (written_to) *written_to = path;
+  return print_summary(merged, path);
+}
+
+int print_summary(const ojson& merged, const std::string& path) {
   const auto& r = merged["results"];
   std::printf("c1m collect: %s%s%s\n", merged["status"].get<std::string>().c_str(), merged["reason"].is_string() ? ": " : "",
               merged["reason"].is_string() ? merged["reason"].get<std::string>().c_str() : "");
-  std::printf("  clients      %zu (%zu distinct addresses)\n", merged["participants"].size(), merged["topology"]["client_addresses"].size());
+  std::printf("  clients      %s (%zu distinct addresses)\n", format_figure(merged["topology"]["clients"], "%.0f").c_str(),
+              merged["topology"]["client_addresses"].size());
   std::printf("  established  client %s, server %s\n", format_figure(r["established_peak_client"], "%.0f").c_str(),
               format_figure(r["established_peak_server"], "%.0f").c_str());
   std::printf("  ramp         time to target %s, %s connects/s, %s errors\n", format_time_to_target(r["time_to_target_s"]).c_str(),
@@ -263,7 +307,9 @@ Command add_collect_command(CLI::App& root) {
   c->add_option("--out", o->out, "directory for the run record")->capture_default_str();
   c->add_option("--approach", o->approach, "multi-ip or multi-port")->capture_default_str();
   c->add_option("--expect", o->expect, "with --dir: comma list of client names that should have reported");
-  c->add_option("--lab", o->lab_json, "JSON file with what the lab knows (runtime, images, configured limits)");
+  c->add_option("--lab", o->lab_json, "with --dir: JSON file with what the lab knows (runtime, images, configured limits)");
+  c->add_option("--lab-info", o->lab_info, "with --listen: KEY=VALUE of what the lab configured, for every record (repeat; dots nest)");
+  c->add_option("--show", o->show, "print the summary of a merged record and exit with its status");
   return {c, [o] { return run_collect(*o); }};
 }
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "core/procfs.hpp"
 
@@ -93,6 +94,33 @@ ojson host_fingerprint() {
   return h;
 }
 
+namespace {
+// The CPU weight of this process's cgroup, read back: cgroup v2's cpu.weight, or v1's cpu.shares. A
+// container sees its own cgroup at the root of the mount; a host process finds its own by
+// /proc/self/cgroup. The key names which it is; null where neither can be read.
+std::pair<std::string, ojson> cgroup_cpu_weight() {
+  auto number = [](const std::string& path) -> ojson {
+    std::ifstream in(path);
+    uint64_t v = 0;
+    return in >> v ? ojson(v) : ojson(nullptr);
+  };
+  std::string own_v1, own_v2;
+  std::ifstream cg("/proc/self/cgroup");
+  for (std::string line; std::getline(cg, line);) {
+    size_t a = line.find(':'), b = line.find(':', a + 1);
+    if (a == std::string::npos || b == std::string::npos) continue;
+    std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    if (controllers.empty()) own_v2 = path;
+    if (("," + controllers + ",").find(",cpu,") != std::string::npos) own_v1 = path;
+  }
+  for (const std::string& p : {"/sys/fs/cgroup" + own_v2 + "/cpu.weight", std::string("/sys/fs/cgroup/cpu.weight")})
+    if (ojson v = number(p); !v.is_null()) return {"cpu_weight", v};
+  for (const std::string& p : {"/sys/fs/cgroup/cpu" + own_v1 + "/cpu.shares", std::string("/sys/fs/cgroup/cpu/cpu.shares")})
+    if (ojson v = number(p); !v.is_null()) return {"cpu_shares", v};
+  return {"cpu_shares", nullptr};
+}
+}  // namespace
+
 ojson process_limits() {
   struct rlimit r {};
   getrlimit(RLIMIT_NOFILE, &r);
@@ -100,6 +128,8 @@ ojson process_limits() {
   l["nofile_soft"] = static_cast<uint64_t>(r.rlim_cur);
   l["nofile_hard"] = static_cast<uint64_t>(r.rlim_max);
   l["sched_policy"] = sched_policy_name();
+  auto [key, weight] = cgroup_cpu_weight();
+  l[key] = weight;
   return l;
 }
 

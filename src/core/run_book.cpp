@@ -107,6 +107,9 @@ std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) co
     } else if (clients_done && now_ms - last_client_ms >= limits_.server_grace_ms) {
       out.emplace_back(id, "every client reported; the server's report did not come within " +
                                std::to_string(limits_.server_grace_ms / 1000) + " s");
+    } else if (r.closed) {
+      out.emplace_back(id, "closed by the lab with " + std::to_string(r.reported()) + " of " + std::to_string(r.expect_clients) +
+                               " client records, every participant having ended");
     } else if (now_ms - r.opened_ms >= limits_.deadline_ms) {
       out.emplace_back(id, "deadline " + limits_.deadline_text + " passed with " + std::to_string(r.reported()) + " of " +
                                std::to_string(r.expect_clients) + " records");
@@ -146,6 +149,13 @@ void RunBook::written(const std::string& id, const std::string& path, const std:
   // What was merged is in the file now: keep the run's name and outcome, not its records.
   for (auto& [_, h] : it->second.clients) h = Heard{ojson(nullptr), h.hello_ms, h.record.is_object() ? ojson(true) : ojson(nullptr), h.record_ms};
   if (it->second.server) it->second.server->second.record = it->second.server->second.record.is_object() ? ojson(true) : ojson(nullptr);
+}
+
+bool RunBook::close(const std::string& id) {
+  auto it = runs_.find(id);
+  if (it == runs_.end() || !it->second.written_to.empty()) return false;
+  it->second.closed = true;
+  return true;
 }
 
 void RunBook::open_default(int64_t now_ms) {

@@ -30,6 +30,7 @@ struct BookedRun {
   std::optional<std::pair<std::string, Heard>> server;
   std::string written_to;  // the record's path, once written
   std::string written_status;
+  bool closed = false;  // the lab said every participant has ended: write what came
   uint64_t reported() const;
 };
 
@@ -56,6 +57,9 @@ class RunBook {
   // What the merge needs: every client heard of (or expected and never heard of), and the server.
   CollectRequest request(const std::string& id) const;
   void written(const std::string& id, const std::string& path, const std::string& status);
+  // The lab knows every participant has ended (their containers exited): the run is due now. False
+  // for an unknown or written run.
+  bool close(const std::string& id);
   // The run of messages with no id (--expect-count), opened now if nobody has spoken yet.
   void open_default(int64_t now_ms);
   std::vector<std::string> open_ids() const;

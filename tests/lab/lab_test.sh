@@ -45,10 +45,12 @@ record_checks() {  # record
 import json, sys
 r = json.load(open(sys.argv[1]))
 res, parts = r["results"], r["participants"]
+clients = [p for p in parts if p.get("role") == "client"]
+env = dict(l.rstrip("\n").split("=", 1) for l in open(".env") if "=" in l)
 def check(what, ok):
     print(f"  {'ok   ' if ok else 'FAIL '} {what}")
     return ok
-addresses = {a for p in parts for a in p["addresses"]}
+addresses = {a for p in clients for a in p["addresses"]}
 server = r["server"] or {}
 results = [
     check("record status complete", r["status"] == "complete"),
@@ -57,11 +59,12 @@ results = [
     check("zero errors", res["errors_total"] == 0),
     check("all 10,000 held together through the 6 s hold (the merged series, a point a second)",
           sum(1 for p in r["series"] if p["established"] == 10000) >= 5),
-    check("20 participants, 20 distinct client IPs in 198.18.0.0/15",
-          len(parts) == 20 and len(addresses) == 20 and all(a.startswith("198.18.") or a.startswith("198.19.") for a in addresses)),
+    check("the collector service wrote it, for lab-up's run id", r["run_id"] == env.get("C1M_RUN_ID")),
+    check("20 clients, 20 distinct client IPs in 198.18.0.0/15",
+          len(clients) == 20 and len(addresses) == 20 and all(a.startswith("198.18.") or a.startswith("198.19.") for a in addresses)),
     check("client sysctl ip_local_port_range read back as configured",
-          all(p["sysctls"]["net.ipv4.ip_local_port_range"] == "1024 65535" for p in parts)),
-    check("client nofile read back as configured (20000)", all(p["limits"]["nofile_hard"] == 20000 for p in parts)),
+          all(p["sysctls"]["net.ipv4.ip_local_port_range"] == "1024 65535" for p in clients)),
+    check("client nofile read back as configured (20000)", all(p["limits"]["nofile_hard"] == 20000 for p in clients)),
     check("server sysctls read back as configured",
           server.get("sysctls", {}).get("namespaced", {}) .get("net.core.somaxconn") == "65535"
           and server["sysctls"]["namespaced"]["net.ipv4.tcp_max_syn_backlog"] == "65535"
@@ -69,15 +72,16 @@ results = [
     check("server nofile read back as configured (20000)", server.get("limits", {}).get("nofile_hard") == 20000),
     check("clients and server ran under the scheduling policy configured for approach 1 (normal, read back)",
           r["lab"]["configured"]["sched"] == "normal" and server.get("limits", {}).get("sched_policy") == "normal"
-          and all(p["limits"].get("sched_policy") == "normal" for p in parts)),
-    check("CPU shares read back as configured (server and clients 1024)",
-          r["lab"].get("cpu_shares") == {"server": 1024, "clients": [1024]}),
+          and all(p["limits"].get("sched_policy") == "normal" for p in clients)),
+    check("CPU shares read back in each container's cgroup as configured (server and clients 1024)",
+          server.get("limits", {}).get("cpu_shares") == 1024 and all(p["limits"].get("cpu_shares") == 1024 for p in clients)),
     check("the server's own TcpExt counters are in the record (its namespace)",
           isinstance(res.get("tcpext_delta_server"), dict) and "ListenOverflows" in res["tcpext_delta_server"]),
-    check("every participant is named with its container",
-          all(p.get("container", "").startswith("c1m") for p in parts)),
-    check("the record names the images and the macvlan parent",
-          r["lab"]["images"]["client"].startswith("sha256:") and r["lab"]["network"]["parent"] == "c1m0"),
+    check("the server is a participant and sent its own report when the run's connections had gone",
+          any(p["role"] == "server" and p["status"] == "reported" for p in parts)
+          and server.get("ended_because") == "every connection of the run has closed"),
+    check("the record names the runtime and the macvlan parent (the collector's configuration)",
+          r["lab"]["runtime"].startswith("docker") and r["lab"]["network"]["parent"] == "c1m0"),
 ]
 sys.exit(0 if all(results) else 1)
 PY
@@ -110,6 +114,12 @@ if [ -n "$run_dir" ]; then
   check "$COMPOSE run client exits 0" test "$rc" -eq 0 || echo "$out" | tail -3 | sed 's/^/    /'
   newest=$(ls -t "$run_dir"/client-*.json 2>/dev/null | head -1)
   check "the one-off client's record: complete, 500 established from a lab address" one_off_checks "$newest" complete 500
+  # A one-off names no run: the collector makes it a run of its own (named after the client) and writes it.
+  one_off=$(basename "$newest" .json); one_off=${one_off#client-}-1
+  collected=""
+  for _ in $(seq 1 30); do collected=$(curl -sf "http://127.0.0.1:9200/runs/$one_off") && break; sleep 0.2; done
+  check "the collector wrote the one-off's record (GET /runs/$one_off): complete" \
+    bash -c '[[ "$1" == *"\"status\": \"complete\""* ]]' _ "$collected"
 
   # PID 1 is c1m: docker stop's SIGTERM ends it well inside the grace period, with its record.
   id=$(C1M_HOLD=10m $COMPOSE -p c1m run -d client 2>/dev/null | tail -1)
@@ -124,6 +134,44 @@ if [ -n "$run_dir" ]; then
 else
   check "lab-up left a .env naming its run directory" false
 fi
+
+# A client killed mid-run is named in the run's record, and a bad POST to the collector meanwhile is
+# refused (400) while the run's record is still written.
+run_id=$(sed -n 's/^C1M_RUN_ID=//p' .env 2>/dev/null)
+out_file=$(mktemp)
+N=2000 HOLD=20s lab/lab.sh up >"$out_file" 2>&1 &
+lab_pid=$!
+new_id=""
+for _ in $(seq 1 300); do
+  new_id=$(sed -n 's/^C1M_RUN_ID=//p' .env 2>/dev/null)
+  [ "$new_id" != "$run_id" ] && curl -sf http://127.0.0.1:9100/stats 2>/dev/null | grep -q '"connections_peak":2000' && break
+  sleep 0.2
+done
+bad_code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "{\"participant\": 5, \"run\": \"$new_id\"}" http://127.0.0.1:9200/record)
+check "a POST /record that is not a participant's gets 400 during the run (got $bad_code)" test "$bad_code" = 400
+victim=$(docker ps -q --filter label=com.docker.compose.project=c1m --filter label=com.docker.compose.service=client | head -1)
+victim_host=$(docker inspect -f '{{.Config.Hostname}}' "$victim" 2>/dev/null)
+docker kill "$victim" >/dev/null 2>&1
+wait "$lab_pid"; rc=$?
+killed_record=$(sed -n 's/^  record *//p' "$out_file")
+grep -E "^lab: client|^c1m collect" "$out_file" | cut -c1-200 | sed 's/^/    /'
+check "the run with a killed client ends failed (exit $rc)" test "$rc" -eq 1
+killed_checks() {  # record, victim hostname
+  python3 - "$@" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+parts = r["participants"]
+victim = [p for p in parts if p["name"].startswith(sys.argv[2] + "-")]
+ok = r["status"] == "failed" and len(victim) == 1 and victim[0]["status"] == "missing" \
+     and "then never sent a record" in victim[0]["problem"] \
+     and sum(p["role"] == "client" and p["status"] == "complete" for p in parts) == 19 \
+     and any(p["role"] == "server" and p["status"] == "reported" for p in parts)
+print(f"    {sys.argv[1]}: {r['status']}; the killed client: {victim[0] if victim else None}")
+sys.exit(0 if ok else 1)
+PY
+}
+check "its record names the killed client as missing, beside 19 complete clients and the server" killed_checks "$killed_record" "$victim_host"
+rm -f "$out_file"
 
 lab/lab.sh down >/dev/null 2>&1
 check "lab-down leaves no container" test -z "$(docker ps -aq --filter label=com.docker.compose.project=c1m)"
