@@ -9,7 +9,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 export COMPOSE
 
 .PHONY: help setup build build-asan test test-unit test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
-        images lab-up lab-down lab-status run-srv run-cli clean
+        images lab-up lab-down lab-status run-srv run-cli clean ci-bench
 
 help:
 	@echo "make setup         install build and test dependencies (Debian packages; idempotent)"
@@ -22,6 +22,7 @@ help:
 	@echo "make lab-down      remove the lab: containers, network, veth"
 	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
 	@echo "make bench-lab     both approaches at 1M in the container lab"
+	@echo "make ci-bench      what a CI job runs: both approaches at N=20000, compared with results/baselines/ (exit 1 on a regression)"
 	@echo "make run-srv / run-cli   the article's names: a native server / client on loopback"
 
 setup:
@@ -48,6 +49,7 @@ test-asan: build-asan
 
 test-lab: build
 	@tests/lab/lab_test.sh
+	@tests/lab/ci_bench_test.sh
 	@tests/lab/host_limit_test.sh
 
 test: test-unit test-asan test-lab
@@ -88,3 +90,6 @@ lab-collect: build
 
 bench-lab: build
 	@lab/bench-lab.sh
+
+ci-bench: build
+	@lab/ci-bench.sh

@@ -224,6 +224,7 @@ up() {
   # The clients' own copies and status files; results/ is the collector's.
   RUN_DIR=./build/lab/$(date -u +%Y%m%dT%H%M%SZ)-$APPROACH-$RUN_ID
   mkdir -p "$RUN_DIR" results
+  rm -f build/lab/last-record
   chmod 0777 "$RUN_DIR"  # the clients run as nobody
   write_env
   # The collector lives across runs (recreated only when its settings change); server and clients are this run's.
@@ -254,7 +255,8 @@ up() {
   wait "$watcher" 2>/dev/null || true
   explain_missing "$RUN_DIR"
   local record status=0
-  record=$(await_record "$RUN_ID")
+  record=$(await_record "$RUN_ID") || exit 2
+  echo "$record" > build/lab/last-record  # for scripts (make ci-bench), rather than reading the summary
   "$C1M" collect --show "$record" || status=$?
   way_out
   return "$status"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# make ci-bench at small scale (make test): the CI recipe's one step, as a CI job runs it. Against a
+# baseline it made itself: exit 0; against a baseline edited to be better: exit 1, the regression in
+# the job summary and the benchmark-tracking files written; a record made natively beside one made in
+# the lab: what differs in where they ran comes first. Without a Docker engine it says SKIPPED.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+C1M=${C1M:-build/c1m}
+passed=0 failed=0
+check() {  # description, command...
+  local what=$1; shift
+  if "$@"; then passed=$((passed + 1)); echo "  ok    $what"; else failed=$((failed + 1)); echo "  FAIL  $what"; fi
+}
+contains() { [[ "$1" == *"$2"* ]] || { echo "    not found: $2"; return 1; }; }
+if ! docker info >/dev/null 2>&1; then
+  echo "SKIPPED: ci-bench test: no Docker engine answers here; make ci-bench was not tested"
+  exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; lab/lab.sh down >/dev/null 2>&1' EXIT
+export BASELINES=$tmp/baselines OUT=$tmp/ci N=2000 HOLD=1s
+echo "ci-bench test: both approaches at N=$N, baselines in a temporary directory"
+
+out=$(lab/ci-bench.sh 2>&1); rc=$?
+echo "$out" | grep '^ci-bench' | sed 's/^/    /'
+check "the first run exits 0 and makes the baselines (exit $rc)" \
+  bash -c '[ "$1" -eq 0 ] && [ -f "$2/multi-ip.json" ] && [ -f "$2/multi-port.json" ]' _ "$rc" "$BASELINES"
+
+summary=$tmp/summary.md
+out=$(GITHUB_STEP_SUMMARY=$summary COMPARE_ONLY=1 lab/ci-bench.sh 2>&1); rc=$?
+check "the same records against them: exit $rc, no regression" bash -c '[ "$1" -eq 0 ] && [[ "$2" == *"ci-bench: no regression"* ]]' _ "$rc" "$out"
+check "a table per approach went into \$GITHUB_STEP_SUMMARY" \
+  bash -c '[ "$(grep -c "^| time_to_target_s" "$1")" -eq 2 ]' _ "$summary"
+
+# The baseline made better than this host can be: time to target a fifth, connects a second five times.
+python3 - "$BASELINES/multi-ip.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["results"]["time_to_target_s"] *= 0.2
+r["results"]["connect_rate_per_s"] *= 5
+json.dump(r, open(sys.argv[1], "w"))
+PY
+rm -f "$summary" "$OUT"/benchmark-*.json
+out=$(GITHUB_STEP_SUMMARY=$summary COMPARE_ONLY=1 lab/ci-bench.sh 2>&1); rc=$?
+echo "$out" | grep -E '^(ci-bench|time_to_target_s|connect_rate_per_s)' | sed 's/^/    /'
+check "against a baseline edited to be better: exit $rc (1)" test "$rc" -eq 1
+check "the job summary names the regression" bash -c 'grep -q "time_to_target_s.*REGRESSION" "$1"' _ "$summary"
+check "benchmark-tracking files for both approaches" \
+  bash -c '[ "$(ls "$1"/benchmark-*-is-better-*.json 2>/dev/null | wc -l)" -eq 4 ]' _ "$OUT"
+
+# A record made natively, compared with one made in the lab: where they ran differs, and says so first.
+"$C1M" server --listen 127.0.0.1:21990 --expect 1k --workers 1 --admin 127.0.0.1:21991 --duration 30s >/dev/null 2>&1 &
+server=$!
+for _ in $(seq 1 50); do curl -sf http://127.0.0.1:21991/stats >/dev/null && break; sleep 0.1; done
+"$C1M" client --target 127.0.0.1:21990 -n 500 --hold 0 --server-stats 127.0.0.1:21991 --progress off --json "$tmp/native.json" 2>/dev/null
+kill "$server" 2>/dev/null; wait "$server" 2>/dev/null
+out=$("$C1M" compare "$tmp/native.json" "$OUT/multi-ip.json" 2>&1)
+echo "$out" | sed -n '/differ in where they ran/,/^metric/p' | head -6 | sed 's/^/    /'
+first_table_line=$(grep -n '^metric' <<<"$out" | head -1 | cut -d: -f1)
+differ_line=$(grep -n 'differ in where they ran' <<<"$out" | head -1 | cut -d: -f1)
+check "native against lab: the host differences come first" \
+  bash -c '[ -n "$1" ] && [ -n "$2" ] && [ "$1" -lt "$2" ]' _ "$differ_line" "$first_table_line"
+
+echo "ci-bench: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
