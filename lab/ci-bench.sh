@@ -11,7 +11,7 @@
 #     p99 -35%..+144%, p99.9 -43%..+45%. So this gate catches large regressions only; for smaller
 #     ones, more connections and rounds (make bench-lab).
 #   BASELINES [results/baselines/<hostname>]: <approach>.json each; a missing one is made from this run
-#   OUT [results/ci]: this run's records (<approach>.json), logs, exports; what a CI job keeps
+#   OUT [results/ci]: this run's records (<approach>.json), logs, benchmark-<approach>/ exports; what a CI job keeps
 #   COMPARE_ONLY=1: compare the records already in OUT, run nothing (another host's baseline, say)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,8 +49,8 @@ for approach in ${APPROACHES:-multi-ip multi-port}; do
   fi
   say "$approach: $base -> $record"
   rc=0
-  "$C1M" compare "${thresholds[@]}" --export benchmark-action --export-dir "$OUT" "$base" "$record" || rc=$?
-  for f in "$OUT"/benchmark-*-is-better.json; do mv "$f" "${f%.json}-$approach.json"; done
+  mkdir -p "$OUT/benchmark-$approach"
+  "$C1M" compare "${thresholds[@]}" --export benchmark-action --export-dir "$OUT/benchmark-$approach" "$base" "$record" || rc=$?
   if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
     { echo "### c1m lab, $approach, N=$N"; "$C1M" compare "${thresholds[@]}" --format md "$base" "$record" || true; } >>"$GITHUB_STEP_SUMMARY"
   fi

@@ -133,9 +133,13 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
   c.new_status = now.value("status", "?");
   for (const char* part : {"host", "limits", "sysctls"}) {
     ojson a = base.contains(part) ? base[part] : ojson(nullptr), b = now.contains(part) ? now[part] : ojson(nullptr);
-    if (std::string(part) == "host") {  // the machine, not the moment
+    // The machine, not the moment: a container's name and addresses change with every run.
+    if (std::string(part) == "host") {
       for (ojson* h : {&a, &b})
-        if (h->is_object()) h->erase("hostname");
+        if (h->is_object()) {
+          h->erase("hostname");
+          h->erase("addresses");
+        }
     }
     diff_context(a, b, std::string(".") + part, c.context_differences);
   }

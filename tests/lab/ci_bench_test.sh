@@ -40,13 +40,13 @@ r["results"]["time_to_target_s"] *= 0.2
 r["results"]["connect_rate_per_s"] *= 5
 json.dump(r, open(sys.argv[1], "w"))
 PY
-rm -f "$summary" "$OUT"/benchmark-*.json
+rm -rf "$summary" "$OUT"/benchmark-*
 out=$(GITHUB_STEP_SUMMARY=$summary COMPARE_ONLY=1 lab/ci-bench.sh 2>&1); rc=$?
 echo "$out" | grep -E '^(ci-bench|time_to_target_s|connect_rate_per_s)' | sed 's/^/    /'
 check "against a baseline edited to be better: exit $rc (1)" test "$rc" -eq 1
 check "the job summary names the regression" bash -c 'grep -q "time_to_target_s.*REGRESSION" "$1"' _ "$summary"
 check "benchmark-tracking files for both approaches" \
-  bash -c '[ "$(ls "$1"/benchmark-*-is-better-*.json 2>/dev/null | wc -l)" -eq 4 ]' _ "$OUT"
+  bash -c '[ "$(ls "$1"/benchmark-multi-*/benchmark-*-is-better.json 2>/dev/null | wc -l)" -eq 4 ]' _ "$OUT"
 
 # A record made natively, compared with one made in the lab: where they ran differs, and says so first.
 "$C1M" server --listen 127.0.0.1:21990 --expect 1k --workers 1 --admin 127.0.0.1:21991 --duration 30s >/dev/null 2>&1 &
