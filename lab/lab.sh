@@ -296,6 +296,11 @@ status() {
   else
     echo "server: not answering on 127.0.0.1:${C1M_ADMIN_PORT:-9100}"
   fi
+  if health=$(curl -sf "$COLLECTOR/health" 2>/dev/null); then
+    echo "collector: $health"
+  else
+    echo "collector: not answering on $COLLECTOR"
+  fi
 }
 
 case "${1:-}" in
