@@ -72,27 +72,20 @@ std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, s
   return {};
 }
 
-std::string RunBook::hello(const ojson& body, int64_t now_ms, bool* conflict) {
+std::string RunBook::take(const ojson& body, int64_t now_ms, bool* conflict, bool is_record) {
   BookedRun* run = nullptr;
   std::string name;
   bool server = false;
   if (std::string why = admit(body, now_ms, &run, &name, &server, conflict); !why.empty()) return why;
   Heard& h = server ? (run->server ? run->server->second : run->server.emplace(name, Heard{}).second) : run->clients[name];
-  h.hello = body;
-  h.hello_ms = now_ms;
+  (is_record ? h.record : h.hello) = body;
+  (is_record ? h.record_ms : h.hello_ms) = now_ms;
   return {};
 }
 
-std::string RunBook::record(const ojson& body, int64_t now_ms, bool* conflict) {
-  BookedRun* run = nullptr;
-  std::string name;
-  bool server = false;
-  if (std::string why = admit(body, now_ms, &run, &name, &server, conflict); !why.empty()) return why;
-  Heard& h = server ? (run->server ? run->server->second : run->server.emplace(name, Heard{}).second) : run->clients[name];
-  h.record = body;
-  h.record_ms = now_ms;
-  return {};
-}
+std::string RunBook::hello(const ojson& body, int64_t now_ms, bool* conflict) { return take(body, now_ms, conflict, false); }
+
+std::string RunBook::record(const ojson& body, int64_t now_ms, bool* conflict) { return take(body, now_ms, conflict, true); }
 
 std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) const {
   std::vector<std::pair<std::string, std::string>> out;

@@ -71,6 +71,8 @@ class RunBook {
  private:
   // The run a message is for, opened if new; or why not.
   std::string admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server, bool* conflict);
+  // Files a hello or a record under its run and participant.
+  std::string take(const ojson& body, int64_t now_ms, bool* conflict, bool is_record);
 
   RunBookLimits limits_;
   std::map<std::string, BookedRun> runs_;
