@@ -48,7 +48,8 @@ test-asan: build-asan
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure
 
 test-lab: build
-	@tests/lab/lab_test.sh
+	@COMPOSE=docker-compose tests/lab/lab_test.sh
+	@COMPOSE="docker compose" tests/lab/lab_test.sh
 	@tests/lab/ci_bench_test.sh
 	@tests/lab/host_limit_test.sh
 

@@ -5,12 +5,15 @@ set -euo pipefail
 need=(cmake ninja-build g++ binutils pkg-config libevent-dev nlohmann-json3-dev libcli11-dev libgtest-dev python3 iproute2 procps curl)
 # The lab needs a Docker engine and a compose tool; Debian's are used if none is there.
 command -v docker >/dev/null 2>&1 || need+=(docker.io)
-if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then need+=(docker-compose); fi
+# Both compose tools: Debian's docker-compose (v1) from the archive, and the v2 plugin users have
+# (lab/compose-v2.sh); make test runs the lab under each.
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  lab/compose-v2.sh
   echo "setup: everything needed is installed"
   exit 0
 fi
@@ -20,3 +23,4 @@ SUDO=""
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "setup: done"
+lab/compose-v2.sh
