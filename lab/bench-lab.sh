@@ -23,7 +23,7 @@ run_pair() {  # approach: its native run, then the lab's, and their ratio
   native=$(tail -1 results/.native-records)
   wait_for_quiet_host | tee -a "$summary"
   APPROACH=$approach N=$N HOLD=$HOLD lab/lab.sh up > "results/.bench-lab-$approach.log" 2>&1 || true
-  lab=$(sed -n 's/^  record  *\(results\/[^ ]*\.json\)$/\1/p' "results/.bench-lab-$approach.log" | tail -1)
+  lab=$(cat build/lab/last-record 2>/dev/null || true)  # lab-up leaves its record's path there
   lab/lab.sh down >/dev/null 2>&1 || true
   [ -n "$lab" ] || { tail -5 "results/.bench-lab-$approach.log"; echo "bench-lab: no lab record for $approach"; exit 1; }
   python3 - "$approach" "$native" "$lab" "$ratios" <<'PY' | tee -a "$summary"
