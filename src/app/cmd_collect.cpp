@@ -133,23 +133,25 @@ int run_collect_listen(const CollectOptions& o) {
   };
 
   auto parse_body = [](const std::string& body, ojson& j) {
+    if (!json_nesting_within(body)) return false;  // before the parser recurses into it
     j = ojson::parse(body, nullptr, false);
     return !j.is_discarded();
   };
   http.route("POST", "/hello", [&](const net::HttpRequest& req) {
     ojson j;
-    if (!parse_body(req.body, j)) return refusal(400, "not JSON");
+    if (!parse_body(req.body, j)) return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
     bool conflict = false;
     if (std::string why = book.hello(j, unix_ms_now(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
     return json_reply(200, {{"ok", true}});
   });
   http.route("POST", "/record", [&](const net::HttpRequest& req) {
     ojson j;
-    if (!parse_body(req.body, j)) return refusal(400, "not JSON");
+    if (!parse_body(req.body, j)) return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
     bool server = j.is_object() && j.value("role", "") == "server";
     std::string err = server ? check_server_report(j) : std::string();
     if (!server) {
       ojson checked = parse_record(req.body, "the posted record", err);
+      if (err.empty()) err = check_mergeable(checked);
       if (err.empty()) j = std::move(checked);
     }
     if (!err.empty()) return refusal(400, err);
@@ -253,6 +255,10 @@ int run_collect(const CollectOptions& o) {
     p.file = o.dir + "/" + f;
     std::string err;
     p.record = read_record(p.file, err);
+    if (err.empty() && !(err = check_mergeable(p.record)).empty()) {
+      err = p.file + ": " + err;
+      p.record = nullptr;
+    }
     p.problem = err;
     if (!err.empty()) std::fprintf(stderr, "c1m collect: %s\n", err.c_str());
     req.clients.push_back(std::move(p));

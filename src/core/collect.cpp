@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 
@@ -79,6 +80,78 @@ ojson merged_series(const std::vector<const ojson*>& recs, int64_t start_ms) {
 }
 
 }  // namespace
+
+std::string check_mergeable(const ojson& r) {
+  if (!r.is_object()) return "/: expected an object";
+  auto at = [&](const char* pointer) -> const ojson* {
+    ojson::json_pointer p(pointer);
+    return r.contains(p) ? &r.at(p) : nullptr;
+  };
+  // A count or size that fits the merge's integers with room: at most 1e12.
+  auto count = [&](const char* pointer, bool required) -> std::string {
+    const ojson* v = at(pointer);
+    if (!v || v->is_null()) return required ? std::string(pointer) + ": missing" : "";
+    if (!v->is_number() || !(v->get<double>() >= 0 && v->get<double>() <= 1e12)) return std::string(pointer) + ": expected a count from 0 to 1e12";
+    return {};
+  };
+  auto seconds = [&](const ojson* v, const std::string& where) -> std::string {
+    if (!v || !v->is_number() || !(v->get<double>() >= 0 && v->get<double>() <= 366.0 * 86400)) return where + ": expected seconds from 0 to a year";
+    return {};
+  };
+  auto date = [&](const char* pointer, bool required) -> std::string {
+    const ojson* v = at(pointer);
+    if (!v) return required ? std::string(pointer) + ": missing" : "";
+    int64_t ms = v->is_string() ? parse_iso_ms(v->get<std::string>()) : -1;
+    if (ms < 946684800000LL || ms > 7258118400000LL) return std::string(pointer) + ": expected a UTC time like 2026-11-25T01:00:00.000Z";
+    return {};
+  };
+  for (std::string e : {date("/started_at", true), date("/ended_at", false), count("/config/connections", false),
+                        count("/results/established_peak_client", true), count("/results/attempted", false),
+                        count("/results/connected_total", false), count("/results/errors_total", false),
+                        count("/results/pongs_received", false)})
+    if (!e.empty()) return e;
+  if (!r["status"].is_string()) return "/status: expected a string";
+  const ojson& res = r["results"];
+  if (!res.is_object()) return "/results: expected an object";
+  if (const ojson* t = at("/results/time_to_target_s"); t && !t->is_null())
+    if (std::string e = seconds(t, "/results/time_to_target_s"); !e.empty()) return e;
+  if (const ojson* d = at("/results/kernel_tcp_inuse_delta"); d && !d->is_null() && !(d->is_number_integer() && std::llabs(d->get<int64_t>()) <= 1'000'000'000'000LL))
+    return "/results/kernel_tcp_inuse_delta: expected an integer within 1e12";
+  for (const char* table : {"errors", "tcpext_delta"}) {
+    if (!res.contains(table)) continue;
+    if (!res[table].is_object()) return std::string("/results/") + table + ": expected an object";
+    for (const auto& [k, v] : res[table].items())
+      if (!v.is_number_integer() || std::llabs(v.get<int64_t>()) > 1'000'000'000'000LL || (std::string(table) == "errors" && v.get<int64_t>() < 0))
+        return std::string("/results/") + table + "/" + k + ": expected a count within 1e12";
+  }
+  if (r.contains("memory")) {
+    if (!r["memory"].is_object()) return "/memory: expected an object";
+    for (const char* k : {"kernel_bytes_per_socket", "user_bytes_per_connection_client"})
+      if (r["memory"].contains(k) && !r["memory"][k].is_null() && !r["memory"][k].is_number()) return std::string("/memory/") + k + ": expected a number";
+  }
+  if (r.contains("series")) {
+    if (!r["series"].is_array() || r["series"].size() > 366 * 86400) return "/series: expected an array of at most a year of seconds";
+    for (size_t i = 0; i < r["series"].size(); ++i) {
+      const ojson& p = r["series"][i];
+      std::string where = "/series/" + std::to_string(i);
+      if (!p.is_object()) return where + ": expected an object";
+      if (std::string e = seconds(p.contains("t_s") ? &p["t_s"] : nullptr, where + "/t_s"); !e.empty()) return e;
+      if (!p.contains("established") || !p["established"].is_number_unsigned() || p["established"].get<uint64_t>() > 1'000'000'000'000ULL)
+        return where + "/established: expected a count within 1e12";
+      if (!p.contains("connect_rate_per_s") || !p["connect_rate_per_s"].is_number()) return where + "/connect_rate_per_s: expected a number";
+    }
+  }
+  if (r.contains("server") && !r["server"].is_null()) {
+    if (!r["server"].is_object()) return "/server: expected an object";
+    if (r["server"].contains("connections_peak") && !r["server"]["connections_peak"].is_number_unsigned())
+      return "/server/connections_peak: expected a count";
+  }
+  if (r.contains("host") && !r["host"].is_object()) return "/host: expected an object";
+  if (r.contains("host") && r["host"].contains("addresses") && !r["host"]["addresses"].is_array()) return "/host/addresses: expected an array";
+  for (const char* k : {"limits", "sysctls", "config", "topology"})
+    if (r.contains(k) && !r[k].is_null() && !r[k].is_object()) return std::string("/") + k + ": expected an object";
+  return {};
+}
 
 ojson merge_client_records(const CollectRequest& req) {
   std::vector<const ojson*> recs;
@@ -176,12 +249,13 @@ ojson merge_client_records(const CollectRequest& req) {
     // Slab and sockstat's alloc are host-wide: the client whose window saw the most sockets appear
     // measured everyone's, so its figure stands for the run.
     double alloc_delta = num(r, "/results/sockstat_at_peak/TCP.alloc") - num(r, "/results/sockstat_before/TCP.alloc");
-    if (alloc_delta > best_alloc_delta && r["memory"]["kernel_bytes_per_socket"].is_number()) {
+    const ojson per_socket = r.contains("memory") ? r["memory"].value("kernel_bytes_per_socket", ojson(nullptr)) : ojson(nullptr);
+    if (alloc_delta > best_alloc_delta && per_socket.is_number()) {
       best_alloc_delta = alloc_delta;
-      kernel_per_socket = r["memory"]["kernel_bytes_per_socket"];
+      kernel_per_socket = per_socket;
     }
-    if (res["time_to_target_s"].is_number())
-      reached_ms = std::max(reached_ms, parse_iso_ms(r["started_at"]) + static_cast<int64_t>(std::llround(res["time_to_target_s"].get<double>() * 1000)));
+    if (const ojson ttt = res.value("time_to_target_s", ojson(nullptr)); ttt.is_number())
+      reached_ms = std::max(reached_ms, parse_iso_ms(r["started_at"]) + static_cast<int64_t>(std::llround(ttt.get<double>() * 1000)));
     else
       all_reached = false;
   }
@@ -213,17 +287,17 @@ ojson merge_client_records(const CollectRequest& req) {
   out["duration_s"] = static_cast<double>(end_ms - start_ms) / 1000.0;
   out["approach"] = req.approach;
   out["config"] = {{"connections", connections}, {"clients", req.clients.size()},
-                   {"per_client", recs.empty() ? ojson(nullptr) : (*recs[0])["config"]}};
+                   {"per_client", recs.empty() ? ojson(nullptr) : recs[0]->value("config", ojson(nullptr))}};
   ojson sources = ojson::array();
   for (const auto& p : participants)
     for (const auto& a : p.value("addresses", ojson::array())) sources.push_back(a);
   out["topology"] = {{"clients", req.clients.size()},
                      {"client_addresses", sources},
-                     {"targets", recs.empty() ? ojson(nullptr) : (*recs[0])["topology"]["targets"]},
+                     {"targets", recs.empty() || !recs[0]->contains("topology") ? ojson(nullptr) : (*recs[0])["topology"].value("targets", ojson(nullptr))},
                      {"server_listen", server.is_object() ? server.value("listen", ojson(nullptr)) : ojson(nullptr)}};
   out["host"] = host_fingerprint();
   out["lab"] = req.lab;
-  out["limits"] = {{"clients", recs.empty() ? ojson(nullptr) : (*recs[0])["limits"]},
+  out["limits"] = {{"clients", recs.empty() ? ojson(nullptr) : recs[0]->value("limits", ojson(nullptr))},
                    {"server", server.is_object() ? server.value("limits", ojson(nullptr)) : ojson(nullptr)}};
   out["sysctls"] = {{"host", host_sysctls()},
                     {"server_namespaced", server.is_object() && server.contains("sysctls") ? server["sysctls"].value("namespaced", ojson(nullptr)) : ojson(nullptr)}};

@@ -29,6 +29,12 @@ struct CollectRequest {
   ojson lab;  // what the lab knows: runtime, compose version, images, configured sysctls and ulimits
 };
 
+// Empty when a client record can be merged, else the first field that cannot, with its JSON path:
+// every field the merge reads, of the type and in the range it assumes (a count beyond 1e12, a time
+// beyond a year, a date that does not parse). The collector refuses such a record (400) rather than
+// answer 200 and fail at the merge; the offline merge names it as a problem.
+std::string check_mergeable(const ojson& record);
+
 ojson merge_client_records(const CollectRequest& req);
 
 

@@ -26,12 +26,32 @@ ojson read_record(const std::string& path, std::string& error, size_t max_bytes)
   return parse_record(ss.str(), path, error);
 }
 
+bool json_nesting_within(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
 ojson parse_record(const std::string& text, const std::string& path, std::string& error) {
   auto fail = [&](const std::string& why) {
     error = path + ": " + why;
     return ojson(nullptr);
   };
   if (text.empty()) return fail("empty");
+  if (!json_nesting_within(text)) return fail("nested deeper than " + std::to_string(kMaxJsonNesting) + " levels: not a record");
   ojson j = ojson::parse(text, nullptr, false);
   if (j.is_discarded()) return fail("not valid JSON");
   if (!j.is_object()) return fail("/: expected an object");

@@ -3,12 +3,19 @@
 // field missing) comes back as one line naming the file and the JSON path.
 #pragma once
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace c1m {
 
 inline constexpr size_t kMaxRecordBytes = 64 * 1024 * 1024;
+// Deeper than any record (about 6 levels), far shallower than what overflows the parser's stack.
+inline constexpr size_t kMaxJsonNesting = 64;
+
+// True when no array or object in the text nests deeper than max_depth (strings are skipped). Checked
+// before parsing: nlohmann's parser recurses, and 100,000 '[' overflow the stack.
+bool json_nesting_within(std::string_view text, size_t max_depth = kMaxJsonNesting);
 
 // The record, or null with `error` set. Files over max_bytes are refused before they are parsed.
 nlohmann::ordered_json read_record(const std::string& path, std::string& error, size_t max_bytes = kMaxRecordBytes);

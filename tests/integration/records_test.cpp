@@ -258,6 +258,9 @@ TEST_F(Collector, AServiceWritesOneRecordPerRunWithTheServersReport) {
   EXPECT_EQ(bad.status, 400) << bad.body;
   auto forged = net::http_post(at, "/hello", "{\"name\": \"a\\nb\", \"run\": \"lab-run-1\", \"expect_clients\": 2}", 5000);
   EXPECT_EQ(forged.status, 400) << forged.body;
+  // 100,000 levels of nesting once overflowed the collector's stack: refused before the parser sees it.
+  auto deep = net::http_post(at, "/hello", "{\"name\": " + std::string(100000, '[') + std::string(100000, ']') + "}", 5000);
+  EXPECT_EQ(deep.status, 400) << deep.body;
   std::vector<std::unique_ptr<Process>> clients;
   for (const char* src : {"127.0.0.2", "127.0.0.3"})
     clients.push_back(std::make_unique<Process>(std::vector<std::string>{

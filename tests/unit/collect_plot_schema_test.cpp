@@ -146,3 +146,50 @@ TEST(Plot, NiceTicks) {
 }
 
 }  // namespace c1m
+
+namespace c1m {
+
+// The records that crashed the collector at merge (robustness issue, items 1, 2 and 4): each is
+// refused by check_mergeable with the field named, and whatever passes merges without a crash.
+TEST(Collect, RecordsThatCrashedTheMergeAreRefusedWithTheField) {
+  std::string err;
+  ojson good = read_record(std::string(C1M_FIXTURES) + "/records/base.json", err);
+  ASSERT_EQ(err, "");
+  EXPECT_EQ(check_mergeable(good), "");
+  auto refused = [&](const std::function<void(ojson&)>& edit) {
+    ojson r = good;
+    edit(r);
+    return check_mergeable(r);
+  };
+  EXPECT_EQ(refused([](ojson& r) { r["series"][0].erase("established"); }), "/series/0/established: expected a count within 1e12");
+  EXPECT_EQ(refused([](ojson& r) { r["series"][0]["t_s"] = 1e9; }), "/series/0/t_s: expected seconds from 0 to a year");
+  EXPECT_EQ(refused([](ojson& r) { r["series"][0]["t_s"] = "x"; }), "/series/0/t_s: expected seconds from 0 to a year");
+  EXPECT_EQ(refused([](ojson& r) { r["series"][0] = 5; }), "/series/0: expected an object");
+  EXPECT_NE(refused([](ojson& r) { r["started_at"] = "not-a-time"; }).find("/started_at: expected a UTC time"), std::string::npos);
+  EXPECT_NE(refused([](ojson& r) { r["results"]["established_peak_client"] = 1e300; }).find("/results/established_peak_client"), std::string::npos);
+  EXPECT_NE(refused([](ojson& r) { r["results"]["errors_total"] = -3; }).find("/results/errors_total"), std::string::npos);
+  EXPECT_NE(refused([](ojson& r) { r["results"]["errors"]["other"] = -1; }).find("/results/errors/other"), std::string::npos);
+  EXPECT_NE(refused([](ojson& r) { r["host"] = "a-string"; }).find("/host: expected an object"), std::string::npos);
+  // Two records lacking memory and time_to_target_s: accepted, and merged without reading past them.
+  ojson bare = good;
+  bare.erase("memory");
+  bare["results"].erase("time_to_target_s");
+  EXPECT_EQ(check_mergeable(bare), "");
+  CollectRequest req;
+  req.approach = "multi-ip";
+  req.clients = {{"a", "", bare, ""}, {"b", "", bare, ""}};
+  ojson merged = merge_client_records(req);
+  EXPECT_TRUE(merged["memory"]["kernel_bytes_per_socket"].is_null());
+  EXPECT_TRUE(merged["results"]["time_to_target_s"].is_null());
+}
+
+TEST(RecordFile, NestingIsBoundedBeforeTheParserRecurses) {
+  std::string deep = "{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_FALSE(json_nesting_within(deep));
+  EXPECT_TRUE(json_nesting_within(R"({"a": [[1]], "s": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"));
+  std::string err;
+  EXPECT_TRUE(parse_record(deep, "deep", err).is_null());
+  EXPECT_NE(err.find("nested deeper than 64 levels"), std::string::npos) << err;
+}
+
+}  // namespace c1m
