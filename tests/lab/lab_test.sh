@@ -123,7 +123,12 @@ if [ -n "$run_dir" ]; then
   # A one-off names no run: the collector makes it a run of its own (named after the client) and writes it.
   one_off=$(basename "$newest" .json); one_off=${one_off#client-}-1
   collected=""
-  for _ in $(seq 1 30); do collected=$(curl -sf "http://127.0.0.1:9200/runs/$one_off") && break; sleep 0.2; done
+  # 202 while the run is open (it is written at the collector's next tick), 200 with the record.
+  for _ in $(seq 1 30); do
+    [ "$(curl -s -o /tmp/c1m-one-off.json -w '%{http_code}' "http://127.0.0.1:9200/runs/$one_off")" = 200 ] &&
+      collected=$(cat /tmp/c1m-one-off.json) && break
+    sleep 0.2
+  done
   check "the collector wrote the one-off's record (GET /runs/$one_off): complete" \
     bash -c '[[ "$1" == *"\"status\": \"complete\""* ]]' _ "$collected"
 
