@@ -385,7 +385,10 @@ class ClientRunner {
   // own share is part of the target, so a share that settled short means never; a server that adds
   // nothing for the stall timeout (its namespace full, or its stats unreachable) means not soon.
   bool waiting_for_server_in_vain(const ClientCounters& t, int64_t now) {
-    if (server_joint_peak_ > server_progress_peak_ || server_progress_ns_ == 0) {
+    // A server that does not answer in time is not a server that adds nothing: its stall clock runs
+    // only while it answers (a silent one is bounded by --ramp-timeout). At 1M on 2 cores /stats
+    // took longer than the poll's 500 ms for many seconds, and clients gave up on a live ramp.
+    if (server_joint_peak_ > server_progress_peak_ || server_progress_ns_ == 0 || !run_.server_stats_error.empty()) {
       server_progress_peak_ = server_joint_peak_;
       server_progress_ns_ = now;
     }
@@ -395,10 +398,15 @@ class ClientRunner {
                                     format_thousands(r_.plan.connections) + ", so the server cannot hold the target of " + target));
       return true;
     }
+    // Silent, though, for three stall timeouts (a minute by default): that is an answer too.
+    if (!run_.server_stats_error.empty() && stalled((now - std::max(server_answered_ns_, hold_started_ns_)) / 3)) {
+      finish("failed", stall_reason("the server's stats have not answered for " + format_duration_ns(now - std::max(server_answered_ns_, hold_started_ns_)) +
+                                    " (" + run_.server_stats_error + "), at " + format_thousands(server_joint_peak_) + " of " + target));
+      return true;
+    }
     if (stalled(now - server_progress_ns_)) {
-      std::string unreachable = run_.server_stats_error.empty() ? "" : " (its stats: " + run_.server_stats_error + ")";
       finish("failed", stall_reason("the server holds " + format_thousands(server_joint_peak_) + " of " + target + " and added none for " +
-                                    format_duration_ns(now - server_progress_ns_) + unreachable));
+                                    format_duration_ns(now - server_progress_ns_)));
       return true;
     }
     return false;
@@ -497,6 +505,7 @@ class ClientRunner {
       return std::nullopt;
     }
     run_.server_stats_error.clear();
+    server_answered_ns_ = monotonic_ns();
     uint64_t c = j["connections"].get<uint64_t>();
     // The server's own peak is monotonic: once it has held the target at once, every client may go
     // (the current count drops as soon as the first one leaves).
@@ -591,6 +600,7 @@ class ClientRunner {
   int64_t progress_ns_ = 0;
   uint64_t server_progress_peak_ = 0;
   int64_t server_progress_ns_ = 0;
+  int64_t server_answered_ns_ = 0;  // the last /stats answer
   mutable bool status_warned_ = false;
   std::optional<net::HttpConnection> stats_connection_;  // kept open: see HttpConnection
 };

@@ -102,11 +102,13 @@ HttpResult HttpConnection::exchange(const std::string& req, int timeout_ms, size
     return HttpResult{0, {}, std::move(why)};
   };
   const std::string to = at_.str();
-  if (fd_ && answer_owed_) {
-    // The last request's answer came late: read the rest of it, and drop it, first.
+  // The last request's answer came late: it is this call's answer, a poll old. (Dropping it and asking
+  // again would, from a server that always takes longer than the timeout, never give an answer.)
+  const bool late = fd_ && answer_owed_;
+  if (late) {
     if (std::string why = read_answer(start, timeout_ms, max_bytes); !why.empty()) return HttpResult{0, {}, "the last answer is still owed: " + why};
   }
-  if (!fd_) {
+  if (!fd_ && !late) {
     fd_.reset(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_) return fail(std::string("socket: ") + std::strerror(errno));
     sockaddr_in a{};
@@ -121,14 +123,15 @@ HttpResult HttpConnection::exchange(const std::string& req, int timeout_ms, size
     getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err) return fail("connect to " + to + ": " + std::strerror(err));
   }
-  for (size_t sent = 0; sent < req.size();) {
+  for (size_t sent = 0; !late && sent < req.size();) {
     if (!wait_for(fd_.get(), POLLOUT, start, timeout_ms)) return fail("send to " + to + " timed out");
     ssize_t n = send(fd_.get(), req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n <= 0) return fail("send to " + to + ": " + std::strerror(errno));
     sent += static_cast<size_t>(n);
   }
-  if (std::string why = read_answer(start, timeout_ms, max_bytes); !why.empty()) return HttpResult{0, {}, why};
+  if (!late)
+    if (std::string why = read_answer(start, timeout_ms, max_bytes); !why.empty()) return HttpResult{0, {}, why};
   const std::string& resp = answer_;
   const size_t head_end = head_end_, want = want_;
   // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"

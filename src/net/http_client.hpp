@@ -32,8 +32,8 @@ class HttpConnection {
 
   Endpoint at_;
   UniqueFd fd_;
-  // An answer that did not arrive in time is read (and dropped) before the next request, so a
-  // slow server costs a late poll, not the kept connection.
+  // An answer that did not arrive in time is the next call's answer (a poll old), so a slow server
+  // costs late readings, not the kept connection, and never no reading at all.
   bool answer_owed_ = false;
   std::string answer_;
   size_t head_end_ = 0, want_ = 0;  // where the header block ends; the whole answer's length (npos: unknown)
