@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/endpoints.hpp"
 #include "core/units.hpp"
 
 namespace c1m::app {
@@ -21,6 +22,13 @@ template <typename T>
 T require(const Parsed<T>& parsed, const std::string& flag, const std::string& text) {
   if (!parsed.ok()) throw UsageError(flag + " '" + text + "': " + parsed.error());
   return parsed.value();
+}
+
+// The one endpoint of a flag that takes exactly one ADDRESS:PORT (an admin port, a collector).
+inline Endpoint single_endpoint(const std::string& flag, const std::string& text) {
+  auto list = require(parse_endpoint_list(text), flag, text);
+  if (list.size() != 1) throw UsageError(flag + " '" + text + "': expected one ADDRESS:PORT, got " + std::to_string(list.size()));
+  return list[0];
 }
 
 // Server and client share it: see set_sched_policy.

@@ -182,16 +182,8 @@ ResolvedClient resolve(ClientOptions& o) {
   r.stall_timeout_ns = require(parse_duration_ns(o.stall_timeout), "--stall-timeout", o.stall_timeout);
   if (r.stall_timeout_ns != 0 && r.stall_timeout_ns < 1'000'000'000)
     throw UsageError("--stall-timeout '" + o.stall_timeout + "': must be 0 (never) or at least 1s");
-  if (!o.server_stats.empty()) {
-    auto list = require(parse_endpoint_list(o.server_stats), "--server-stats", o.server_stats);
-    if (list.size() != 1) throw UsageError("--server-stats '" + o.server_stats + "': expected one ADDRESS:PORT");
-    r.server_stats = list[0];
-  }
-  if (!o.report_to.empty()) {
-    auto list = require(parse_endpoint_list(o.report_to), "--report-to", o.report_to);
-    if (list.size() != 1) throw UsageError("--report-to '" + o.report_to + "': expected one ADDRESS:PORT");
-    r.report_to = list[0];
-  }
+  if (!o.server_stats.empty()) r.server_stats = single_endpoint("--server-stats", o.server_stats);
+  if (!o.report_to.empty()) r.report_to = single_endpoint("--report-to", o.report_to);
   if (!o.hold_until_server.empty()) {
     r.hold_until_server = require(parse_count(o.hold_until_server), "--hold-until-server", o.hold_until_server);
     if (r.hold_until_server && !r.server_stats) throw UsageError("--hold-until-server needs --server-stats, to read the server's count");

@@ -96,12 +96,11 @@ std::string check_server_report(const ojson& j) {
 // The collector: a service that writes one record per run (runs named by the id their participants
 // carry), or, with --expect-count, the one run of clients that name none, then exits.
 int run_collect_listen(const CollectOptions& o) {
-  auto list = require(parse_endpoint_list(o.listen), "--listen", o.listen);
-  if (list.size() != 1) throw UsageError("--listen '" + o.listen + "': expected one ADDRESS:PORT");
+  const Endpoint at = single_endpoint("--listen", o.listen);
   int64_t deadline_ns = require(parse_duration_ns(o.deadline), "--deadline", o.deadline);
   if (access(o.out.c_str(), W_OK) != 0) throw UsageError("--out " + o.out + ": not a writable directory: " + std::strerror(errno));
-  int fd = net::HttpService::open_socket(list[0]);
-  if (fd < 0) throw UsageError("--listen " + list[0].str() + ": cannot listen: " + std::strerror(errno));
+  int fd = net::HttpService::open_socket(at);
+  if (fd < 0) throw UsageError("--listen " + at.str() + ": cannot listen: " + std::strerror(errno));
   const bool one_run = o.expect_count > 0;
 
   RunBookLimits limits;
@@ -183,7 +182,7 @@ int run_collect_listen(const CollectOptions& o) {
     if (!text) return refusal(500, "run " + id + " was written to " + r->written_to + ", which cannot be read now");
     return net::HttpReply{200, "application/json", *text};
   });
-  if (!http.serve(fd)) throw UsageError("--listen " + list[0].str() + ": cannot serve HTTP");
+  if (!http.serve(fd)) throw UsageError("--listen " + at.str() + ": cannot serve HTTP");
 
   // Every half second: write the runs that are due. With --expect-count, the first one ends the collector.
   net::Timer tick(base.get(), [&] {
@@ -201,9 +200,9 @@ int run_collect_listen(const CollectOptions& o) {
   });
   if (one_run)
     std::fprintf(stderr, "c1m collect: waiting for %zu client records on http://%s/record (deadline %s)\n", o.expect_count,
-                 list[0].str().c_str(), o.deadline.c_str());
+                 at.str().c_str(), o.deadline.c_str());
   else
-    std::fprintf(stderr, "c1m collect: serving on http://%s (hello, record, runs, health), records into %s\n", list[0].str().c_str(),
+    std::fprintf(stderr, "c1m collect: serving on http://%s (hello, record, runs, health), records into %s\n", at.str().c_str(),
                  o.out.c_str());
   event_base_dispatch(base.get());
 

@@ -41,13 +41,6 @@ struct ServerOptions {
 // some reached 19,900 while the mean was 19,230. Size for 10% more than expected.
 constexpr double kReusePortHeadroom = 1.10;
 
-// The one endpoint of a flag that takes exactly one ADDRESS:PORT.
-Endpoint single_endpoint(const std::string& flag, const std::string& text) {
-  auto list = require(parse_endpoint_list(text), flag, text);
-  if (list.size() != 1) throw UsageError(flag + " '" + text + "': expected one ADDRESS:PORT, got " + std::to_string(list.size()));
-  return list[0];
-}
-
 int run_server(const ServerOptions& o) {
   auto listen = require(parse_endpoint_list(o.listen), "--listen", o.listen);
   uint64_t expect = require(parse_count(o.expect), "--expect", o.expect);

@@ -47,14 +47,13 @@ std::vector<ojson> read_statuses(const std::string& dir) {
 int run_watch(const WatchOptions& o) {
   uint64_t target = require(parse_count(o.connections), "--connections", o.connections);
   int64_t timeout_ns = require(parse_duration_ns(o.timeout), "--timeout", o.timeout);
-  auto list = require(parse_endpoint_list(o.server_stats), "--server-stats", o.server_stats);
-  if (list.size() != 1) throw UsageError("--server-stats '" + o.server_stats + "': expected one ADDRESS:PORT");
+  const Endpoint server_stats = single_endpoint("--server-stats", o.server_stats);
   if (!std::filesystem::is_directory(o.dir)) throw UsageError("--dir " + o.dir + ": not a directory");
   bool tty = o.progress == "tty" || (o.progress == "auto" && isatty(STDOUT_FILENO));
   signal(SIGTERM, [](int) { g_stop = 1; });
   signal(SIGINT, [](int) { g_stop = 1; });
 
-  net::HttpConnection stats(list[0]);  // kept open: it still answers when the server's table is full
+  net::HttpConnection stats(server_stats);  // kept open: it still answers when the server's table is full
   timespec start{};
   clock_gettime(CLOCK_MONOTONIC, &start);
   std::string last_phase;
