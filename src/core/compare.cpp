@@ -175,9 +175,10 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
       bool decided = true;
       if (mc.base_n >= 2 && mc.new_n >= 2) {
         mc.p_value = mann_whitney_p(bs, ns);
+        // Below that the test cannot reach significance whatever the figures: say so, and do not fail CI.
         if (mc.base_n < kMinRepetitionsForU || mc.new_n < kMinRepetitionsForU)
-          mc.note = "too few repetitions to tell (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) + ", want " +
-                    std::to_string(kMinRepetitionsForU) + ")";
+          decided = false, mc.note = "too few repetitions to tell (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) +
+                                     ", want " + std::to_string(kMinRepetitionsForU) + ")";
         else if (*mc.p_value >= kSignificance) decided = false, mc.note = "not significantly different";
       }
       if (n == b || !past) mc.verdict = Verdict::same;
