@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 export COMPOSE
 
-.PHONY: help setup build build-asan test test-unit test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
+.PHONY: help setup build build-asan test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
         images lab-up lab-down lab-status run-srv run-cli clean ci-bench
 
 help:
@@ -41,7 +41,10 @@ build-asan: setup $(BUILD_ASAN)/build.ninja
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 
 test-unit: build
-	ctest --test-dir $(BUILD) --output-on-failure
+	ctest --test-dir $(BUILD) --output-on-failure -L unit
+
+test-integration: build
+	ctest --test-dir $(BUILD) --output-on-failure -L integration
 
 test-asan: build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -53,7 +56,7 @@ test-lab: build
 	@tests/lab/ci_bench_test.sh
 	@tests/lab/host_limit_test.sh
 
-test: test-unit test-asan test-lab
+test: test-unit test-integration test-asan test-lab
 
 doctor: build
 	@$(C1M) doctor --connections $${N:-1000000} --both-ends-here

@@ -26,8 +26,13 @@ summary="$RESULTS/$stamp-bench-native.txt"
 : > "$summary"
 say() { echo "$*" | tee -a "$summary"; }
 
-ratios="$RESULTS/.bench-native-ratios"
-: > "$ratios"
+# RECORD=PATH names the one run's record (bench-lab reads it back); with more runs it is refused.
+approaches=${APPROACHES:-multi-ip multi-port}
+if [ -n "${RECORD:-}" ] && { [ "$ROUNDS" != 1 ] || [ "$(wc -w <<<"$approaches")" != 1 ]; }; then
+  echo "bench-native: RECORD names one record: give it one approach (APPROACHES) and ROUNDS=1" >&2
+  exit 2
+fi
+ratios=()  # approach:seconds:floor seconds, one per measured run
 run_floor() {  # sets floor_s: the probe's seconds, or empty when there is no floor
   floor_s=""
   if [ -n "${SKIP_FLOOR:-}" ]; then
@@ -49,10 +54,10 @@ run_floor() {  # sets floor_s: the probe's seconds, or empty when there is no fl
 run_approach() {  # name, server --listen, client --source, client --target
   local name=$1 listen=$2 source=$3 target=$4
   say "$(wait_for_quiet_host)"
-  local record="$RESULTS/$(date -u +%Y%m%dT%H%M%SZ)-$name-native.json"
+  local record=${RECORD:-$RESULTS/$(date -u +%Y%m%dT%H%M%SZ)-$name-native.json}
   # The run goes through the collector, as the lab's do: the client pushes its record to it.
-  "$C1M" collect --listen 127.0.0.1:9200 --expect-count 1 --out "$RESULTS" --approach "$name" --deadline 15m \
-    >"$RESULTS/.collect.log" 2>&1 &
+  local collect_log="$RESULTS/.collect-$name.log"
+  "$C1M" collect --listen 127.0.0.1:9200 --expect-count 1 --out "$RESULTS" --approach "$name" --deadline 15m >"$collect_log" 2>&1 &
   local collector=$!
   "$C1M" server --listen "$listen" --expect "$N" --admin 127.0.0.1:9100 --duration 400 ${SERVER_ARGS:-} >/dev/null 2>"$RESULTS/.server.log" &
   local server=$!
@@ -62,27 +67,20 @@ run_approach() {  # name, server --listen, client --source, client --target
     --server-stats 127.0.0.1:9100 --approach "$name" --json "$record" --report-to 127.0.0.1:9200 --progress plain ${CLIENT_ARGS:-} || rc=$?
   kill -TERM "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
-  wait "$collector" 2>/dev/null || true
-  say "$name: exit $rc, record $record; collected: $(grep -o 'record .*' "$RESULTS/.collect.log" | tail -1)"
-  echo "$record" >> "$RESULTS/.native-records"
-  python3 - "$record" "$floor_s" "$ratios" "$name" <<'PY' | tee -a "$summary"
-import json, sys
-r = json.load(open(sys.argv[1])); res = r["results"]; mem = r["memory"]; floor = sys.argv[2]
-ttt = res["time_to_target_s"]
-if floor and ttt: open(sys.argv[3], "a").write(f"{sys.argv[4]} {ttt} {floor}\n")
-print(f'  established client {res["established_peak_client"]} server {res["established_peak_server"]} '
-      f'errors {res["errors_total"]} time_to_target_s {ttt} connect_rate_per_s {res["connect_rate_per_s"]:.0f}')
-if floor and ttt: print(f'  time to target / floor = {ttt:.2f} / {float(floor):.2f} = {ttt / float(floor):.3f}')
-print(f'  user bytes/conn client {mem["user_bytes_per_connection_client"]:.1f} server {mem["user_bytes_per_connection_server"]:.1f}; '
-      f'kernel bytes/socket {mem["kernel_bytes_per_socket"]:.0f}')
-print(f'  hold cpu cores client {res["hold_cpu_cores_client"]} server {res["hold_cpu_cores_server"]}')
-PY
+  local collected=0
+  wait "$collector" 2>/dev/null || collected=$?
+  say "$name: exit $rc, record $record; the collector's merge: exit $collected (0: complete; its log $collect_log)"
+  lab/bench_report.py native "$record" "$floor_s" | tee -a "$summary"
+  local ttt
+  ttt=$(lab/bench_report.py ttt "$record")
+  [ -n "$floor_s" ] && [ -n "$ttt" ] && ratios+=("$name:$ttt:$floor_s")
+  return 0
 }
 
 for round in $(seq 1 "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && say "round $round of $ROUNDS"
   run_floor
-  for approach in ${APPROACHES:-multi-ip multi-port}; do
+  for approach in $approaches; do
     case "$approach" in
       multi-ip) run_approach multi-ip 127.0.0.1:9000 127.0.0.2-127.0.0.21 127.0.0.1:9000 ;;
       multi-port) run_approach multi-port 127.0.0.1:9000-9019 127.0.0.2 127.0.0.1:9000-9019 ;;
@@ -90,5 +88,5 @@ for round in $(seq 1 "$ROUNDS"); do
     esac
   done
 done
-lab/ratio_medians.py "$ratios" "time to target / floor" | tee -a "$summary"
+lab/bench_report.py medians "time to target / floor" - "${ratios[@]}" | tee -a "$summary"
 say "summary: $summary"
