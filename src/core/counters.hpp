@@ -64,7 +64,7 @@ struct ServerCounters {
   uint64_t reset_by_peer = 0;   // RST from the client (it closed with data unread, or aborted)
   uint64_t echoed_bytes = 0;
   uint64_t listeners = 0;
-  uint64_t open_fds = 0;  // connections + listeners + the worker's own few
+  uint64_t open_fds = 0;  // connections + listeners + the worker's own, counted at its start
   uint64_t rss_baseline_bytes = 0;
   uint64_t rss_bytes = 0;
   uint64_t rss_at_peak_bytes = 0;

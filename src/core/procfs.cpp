@@ -1,5 +1,7 @@
 #include "core/procfs.hpp"
 
+#include <dirent.h>
+
 #include <unistd.h>
 
 #include <cctype>
@@ -154,6 +156,16 @@ uint64_t self_rss_bytes() {
   auto t = read_text("/proc/self/statm");
   if (!t) return 0;
   return parse_statm_rss_bytes(*t, static_cast<uint64_t>(sysconf(_SC_PAGESIZE))).value_or(0);
+}
+
+uint64_t self_open_fds() {
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return 0;
+  uint64_t n = 0;
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  closedir(d);
+  return n > 0 ? n - 1 : 0;  // the directory's own descriptor
 }
 
 }  // namespace c1m::procfs

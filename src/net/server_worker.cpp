@@ -74,6 +74,10 @@ class ServerWorker {
     reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!open_listeners()) return 1;
     counters_.rss_baseline_bytes = procfs::self_rss_bytes();
+    // Counted, not assumed: everything open now but the listeners (control, epoll, reserve, stdio,
+    // whatever was inherited). Connections and listeners are then counted as they open and close.
+    uint64_t open_now = procfs::self_open_fds();
+    own_fds_ = open_now > counters_.listeners ? open_now - counters_.listeners : 0;
 
     WorkerEvents lifecycle(base_.get(), cfg_.control_fd, kReportEvery, [](void* self) { static_cast<ServerWorker*>(self)->send_counters(false); }, this);
 
@@ -215,7 +219,7 @@ class ServerWorker {
     if (!final && std::memcmp(&counters_, &last_sent_, sizeof counters_) == 0) return;
     counters_.rss_bytes = procfs::self_rss_bytes();
     if (counters_.connections == counters_.connections_peak) counters_.rss_at_peak_bytes = counters_.rss_bytes;
-    counters_.open_fds = counters_.connections + counters_.listeners + 5;  // + control, epoll, reserve, stdio
+    counters_.open_fds = counters_.connections + counters_.listeners + own_fds_;
     send_message(cfg_.control_fd, MessageType::server_counters, cfg_.index, &counters_, sizeof counters_);
     last_sent_ = counters_;
     if (final) send_message(cfg_.control_fd, MessageType::final_done, cfg_.index, nullptr, 0);
@@ -226,6 +230,7 @@ class ServerWorker {
   std::unique_ptr<HoldSet> held_;
   std::vector<EventPtr> listeners_;
   UniqueFd reserve_fd_;
+  uint64_t own_fds_ = 0;  // open at start, listeners apart: see run()
   ServerCounters counters_;
   ServerCounters last_sent_;
 };

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iterator>
 #include <sstream>
 #include <thread>
@@ -120,6 +121,17 @@ TEST_F(Engine, HoldUntilServerCountsTheHoldFromTheFullServer) {
   EXPECT_EQ(r["results"]["established_peak_server"], 2000);
 }
 
+std::vector<std::string> worker_pids(pid_t server) {
+  std::istringstream children(read_file("/proc/" + std::to_string(server) + "/task/" + std::to_string(server) + "/children"));
+  return {std::istream_iterator<std::string>(children), {}};
+}
+
+size_t fds_of(const std::string& pid) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + pid + "/fd")) n += e.path().filename().string()[0] != '.';
+  return n;
+}
+
 // The policy a process runs under, as the kernel has it: field 41 of /proc/PID/stat (after the
 // command name, which may hold spaces, in parentheses).
 int kernel_sched_policy(const std::string& pid) {
@@ -137,8 +149,7 @@ TEST_F(Engine, WorkersRunUnderTheChosenSchedulingPolicy) {
     Process server({"server", "--listen", "127.0.0.1:21960", "--expect", "100", "--workers", "2", "--admin", "127.0.0.1:21961",
                     "--duration", "30s", "--sched", flag});
     ASSERT_NE(http_get_local(21961, "/stats", 5000), "") << server.err();
-    std::istringstream children(read_file("/proc/" + std::to_string(server.pid()) + "/task/" + std::to_string(server.pid()) + "/children"));
-    std::vector<std::string> workers{std::istream_iterator<std::string>(children), {}};
+    std::vector<std::string> workers = worker_pids(server.pid());
     ASSERT_EQ(workers.size(), 2u) << flag;
     for (const auto& w : workers) EXPECT_EQ(kernel_sched_policy(w), policy) << flag << ": worker " << w;
     server.signal(SIGTERM);
@@ -147,6 +158,28 @@ TEST_F(Engine, WorkersRunUnderTheChosenSchedulingPolicy) {
     EXPECT_EQ(final_stats["limits"]["sched_policy"], flag);
     EXPECT_EQ(final_stats["sched"], flag);
   }
+}
+
+// /stats' open_fds is the workers' real descriptor count (it was connections + listeners + 5, a guess).
+TEST_F(Engine, OpenFdsIsWhatTheWorkersHold) {
+  Process server({"server", "--listen", "127.0.0.1:21970-21972", "--expect", "300", "--workers", "2", "--admin", "127.0.0.1:21973",
+                  "--duration", "30s"});
+  ASSERT_NE(http_get_local(21973, "/stats", 5000), "") << server.err();
+  Process client({"client", "--target", "127.0.0.1:21970-21972", "-n", "300", "--hold", "20s", "--progress", "off"});
+  json stats;
+  for (int i = 0; i < 100; ++i) {  // until the server holds all 300 and has reported them (twice a second)
+    stats = json::parse(http_get_local(21973, "/stats", 2000), nullptr, false);
+    if (stats.is_object() && stats["connections"] == 300) break;
+    usleep(100000);
+  }
+  ASSERT_EQ(stats["connections"], 300) << server.err();
+  usleep(1200000);  // a report after the last accept
+  stats = json::parse(http_get_local(21973, "/stats", 2000));
+  size_t real = 0;
+  for (const auto& w : worker_pids(server.pid())) real += fds_of(w);
+  EXPECT_EQ(stats["open_fds"].get<size_t>(), real);
+  client.signal(SIGTERM);
+  client.wait(10000);
 }
 
 TEST_F(Engine, ArticleApproachesAreNamedFromTheLayout) {
