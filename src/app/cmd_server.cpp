@@ -35,6 +35,7 @@ struct ServerOptions {
   int backlog = 65535;
   size_t workers = 0;
   bool no_echo = false;
+  bool share_ports = false;  // join ports another process already listens on (SO_REUSEPORT)
 };
 
 // The kernel spreads connections over SO_REUSEPORT listeners by hash, unevenly: at 1M over 52 workers
@@ -63,8 +64,12 @@ int run_server(const ServerOptions& o) {
                      std::to_string(capacity) + " connections each; more than " + std::to_string(kMaxWorkers));
 
   // Refuse a port we cannot have before forking anything (the workers open their own listeners).
+  // Tried without SO_REUSEPORT first: a port another server's listeners hold would otherwise be
+  // joined silently, and the kernel would split the connections between the two servers.
   for (const Endpoint& e : listen) {
-    int fd = net::open_listener(e, o.backlog, true);
+    int fd = net::open_listener(e, o.backlog, o.share_ports);
+    if (fd < 0 && errno == EADDRINUSE && !o.share_ports)
+      throw UsageError("--listen " + e.str() + ": another process already listens there (pass --share-ports to split its connections with it)");
     if (fd < 0) throw UsageError("--listen " + e.str() + ": cannot listen: " + std::strerror(errno));
     ::close(fd);
   }
@@ -225,6 +230,7 @@ Command add_server_command(CLI::App& root) {
       ->capture_default_str();
   s->add_option("--sched", o->sched, kSchedHelp)->check(CLI::IsMember({"batch", "normal"}))->capture_default_str();
   s->add_flag("--no-echo", o->no_echo, "do not echo ping frames (hold only)");
+  s->add_flag("--share-ports", o->share_ports, "listen beside another process's SO_REUSEPORT listeners (the kernel splits the connections)");
   s->add_option("--duration", o->duration, "stop by itself after this long (0: until SIGINT/SIGTERM)")->capture_default_str();
   s->add_option("--json", o->json, "write the final stats here too");
   s->add_option("--report-to", o->report_to, "ADDRESS:PORT of a collector: hello at start, its stats when the run's connections have gone");

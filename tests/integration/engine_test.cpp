@@ -26,12 +26,6 @@ json read_json(const std::string& path) {
   return j;
 }
 
-// Each test has its own ports, so a slow teardown in one cannot disturb the next.
-struct Ports {
-  int data;
-  int admin;
-};
-
 class Engine : public ::testing::Test {
  protected:
   std::string dir = temp_dir();
@@ -39,13 +33,13 @@ class Engine : public ::testing::Test {
 };
 
 TEST_F(Engine, TwentyPortsTwentySourcesReachTwentyThousandAndAllCountsAgree) {
-  Ports p{21000, 21100};
-  Process server({"server", "--listen", "127.0.0.1:21000-21019", "--expect", "20k", "--workers", "4", "--admin",
-                  "127.0.0.1:" + std::to_string(p.admin), "--duration", "60s"});
-  ASSERT_NE(http_get_local(p.admin, "/stats", 5000), "") << server.err();
-  Process client({"client", "--target", "127.0.0.1:21000-21019", "--source", "127.0.0.2-127.0.0.21", "--connections", "20k",
+  PortBlock port(21);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--expect", "20k", "--workers", "4", "--admin",
+                  "127.0.0.1:" + port.str(20), "--duration", "60s"});
+  ASSERT_NE(http_get_local(port[20], "/stats", 5000), "") << server.err();
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--source", "127.0.0.2-127.0.0.21", "--connections", "20k",
                   "--workers", "4", "--hold", "1s", "--ping-interval", "500ms", "--server-stats",
-                  "127.0.0.1:" + std::to_string(p.admin), "--json", record, "--progress", "off"});
+                  "127.0.0.1:" + port.str(20), "--json", record, "--progress", "off"});
   ASSERT_EQ(client.wait(60000), 0) << client.err();
   json r = read_json(record);
   EXPECT_EQ(r["status"], "complete") << r["reason"];
@@ -67,7 +61,7 @@ TEST_F(Engine, TwentyPortsTwentySourcesReachTwentyThousandAndAllCountsAgree) {
   EXPECT_EQ(r["approach"], "custom");  // 20 x 20: neither of the article's two layouts
   EXPECT_LT(r["memory"]["user_bytes_per_connection_client"].get<double>(), 400);
 
-  std::string metrics = http_get_local(p.admin, "/metrics", 2000);
+  std::string metrics = http_get_local(port[20], "/metrics", 2000);
   EXPECT_NE(metrics.find("c1m_server_accepted_total 20000"), std::string::npos) << metrics;
   server.signal(SIGTERM);
   ASSERT_EQ(server.wait(10000), 0) << server.err();
@@ -85,10 +79,11 @@ TEST_F(Engine, TwentyPortsTwentySourcesReachTwentyThousandAndAllCountsAgree) {
 
 // The kernel's own hash, the alternative to steering by source-port block, also reaches the target.
 TEST_F(Engine, SpreadByHashAlsoHoldsEveryConnection) {
-  Process server({"server", "--listen", "127.0.0.1:21250", "--expect", "4k", "--workers", "3", "--spread", "hash",
+  PortBlock port(1);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "4k", "--workers", "3", "--spread", "hash",
                   "--duration", "30s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:21250", "--source", "127.0.0.2-127.0.0.5", "-n", "4000", "--hold", "1s",
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.5", "-n", "4000", "--hold", "1s",
                   "--json", record, "--progress", "off"});  // held a moment: the server accepts the last ones
   ASSERT_EQ(client.wait(30000), 0) << client.err();
   EXPECT_EQ(read_json(record)["results"]["established_peak_client"], 4000);
@@ -103,14 +98,15 @@ TEST_F(Engine, SpreadByHashAlsoHoldsEveryConnection) {
 // The lab's clients finish their ramps at different times; --hold counts from the moment the server
 // holds them all, so the whole target is held at once for --hold. A ramps early and waits for B.
 TEST_F(Engine, HoldUntilServerCountsTheHoldFromTheFullServer) {
-  Process server({"server", "--listen", "127.0.0.1:21300", "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:21301",
+  PortBlock port(2);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:" + port.str(1),
                   "--duration", "60s"});
-  ASSERT_NE(http_get_local(21301, "/stats", 5000), "") << server.err();
-  Process a({"client", "--target", "127.0.0.1:21300", "--source", "127.0.0.2", "-n", "1000", "--hold", "3s",
-             "--hold-until-server", "2000", "--server-stats", "127.0.0.1:21301", "--json", record, "--progress", "off"});
+  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
+  Process a({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2", "-n", "1000", "--hold", "3s",
+             "--hold-until-server", "2000", "--server-stats", "127.0.0.1:" + port.str(1), "--json", record, "--progress", "off"});
   sleep(4);  // A has ramped and held past its own 3 s: it waits only for the server's count
   ASSERT_TRUE(a.running()) << a.err();
-  Process b({"client", "--target", "127.0.0.1:21300", "--source", "127.0.0.3", "-n", "1000", "--hold", "2s",
+  Process b({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.3", "-n", "1000", "--hold", "2s",
              "--json", dir + "/b.json", "--progress", "off"});
   ASSERT_EQ(b.wait(30000), 0) << b.err();
   // The server has held 2,000 for about 2 s: A's hold from that moment (3 s) is not over yet.
@@ -145,10 +141,11 @@ int kernel_sched_policy(const std::string& pid) {
 
 // The workers inherit the policy the parent sets before it forks them, and the record says which.
 TEST_F(Engine, WorkersRunUnderTheChosenSchedulingPolicy) {
+  PortBlock port(2);
   for (auto [flag, policy] : {std::pair{"batch", SCHED_BATCH}, std::pair{"normal", SCHED_OTHER}}) {
-    Process server({"server", "--listen", "127.0.0.1:21960", "--expect", "100", "--workers", "2", "--admin", "127.0.0.1:21961",
+    Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "100", "--workers", "2", "--admin", "127.0.0.1:" + port.str(1),
                     "--duration", "30s", "--sched", flag});
-    ASSERT_NE(http_get_local(21961, "/stats", 5000), "") << server.err();
+    ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
     std::vector<std::string> workers = worker_pids(server.pid());
     ASSERT_EQ(workers.size(), 2u) << flag;
     for (const auto& w : workers) EXPECT_EQ(kernel_sched_policy(w), policy) << flag << ": worker " << w;
@@ -162,19 +159,20 @@ TEST_F(Engine, WorkersRunUnderTheChosenSchedulingPolicy) {
 
 // /stats' open_fds is the workers' real descriptor count (it was connections + listeners + 5, a guess).
 TEST_F(Engine, OpenFdsIsWhatTheWorkersHold) {
-  Process server({"server", "--listen", "127.0.0.1:21970-21972", "--expect", "300", "--workers", "2", "--admin", "127.0.0.1:21973",
+  PortBlock port(4);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0) + "-" + port.str(2), "--expect", "300", "--workers", "2", "--admin", "127.0.0.1:" + port.str(3),
                   "--duration", "30s"});
-  ASSERT_NE(http_get_local(21973, "/stats", 5000), "") << server.err();
-  Process client({"client", "--target", "127.0.0.1:21970-21972", "-n", "300", "--hold", "20s", "--progress", "off"});
+  ASSERT_NE(http_get_local(port[3], "/stats", 5000), "") << server.err();
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0) + "-" + port.str(2), "-n", "300", "--hold", "20s", "--progress", "off"});
   json stats;
   for (int i = 0; i < 100; ++i) {  // until the server holds all 300 and has reported them (twice a second)
-    stats = json::parse(http_get_local(21973, "/stats", 2000), nullptr, false);
+    stats = json::parse(http_get_local(port[3], "/stats", 2000), nullptr, false);
     if (stats.is_object() && stats["connections"] == 300) break;
     usleep(100000);
   }
   ASSERT_EQ(stats["connections"], 300) << server.err();
   usleep(1200000);  // a report after the last accept
-  stats = json::parse(http_get_local(21973, "/stats", 2000));
+  stats = json::parse(http_get_local(port[3], "/stats", 2000));
   size_t real = 0;
   for (const auto& w : worker_pids(server.pid())) real += fds_of(w);
   EXPECT_EQ(stats["open_fds"].get<size_t>(), real);
@@ -183,27 +181,28 @@ TEST_F(Engine, OpenFdsIsWhatTheWorkersHold) {
 }
 
 TEST_F(Engine, ArticleApproachesAreNamedFromTheLayout) {
-  Process server({"server", "--listen", "127.0.0.1:21200-21219", "--expect", "2k", "--workers", "2", "--duration", "30s"});
+  PortBlock port(20);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--expect", "2k", "--workers", "2", "--duration", "30s"});
   usleep(300000);
-  Process a1({"client", "--target", "127.0.0.1:21200", "--source", "127.0.0.2-127.0.0.21", "-n", "1000", "--hold", "0",
+  Process a1({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.21", "-n", "1000", "--hold", "0",
               "--json", record, "--progress", "off"});
   ASSERT_EQ(a1.wait(30000), 0) << a1.err();
   EXPECT_EQ(read_json(record)["approach"], "multi-ip");
-  Process a2({"client", "--target", "127.0.0.1:21200-21219", "--source", "127.0.0.2", "-n", "1000", "--hold", "0", "--json",
+  Process a2({"client", "--target", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--source", "127.0.0.2", "-n", "1000", "--hold", "0", "--json",
               record, "--progress", "off"});
   ASSERT_EQ(a2.wait(30000), 0) << a2.err();
   EXPECT_EQ(read_json(record)["approach"], "multi-port");
 }
 
 TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
-  Ports p{21300, 21301};
+  PortBlock port(2);
   // 200 files, but told to hold up to 1000: it runs out of descriptors for real.
-  Process server({"server", "--listen", "127.0.0.1:21300", "--workers", "1", "--max-per-worker", "1000", "--admin",
-                  "127.0.0.1:" + std::to_string(p.admin), "--duration", "60s"},
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--max-per-worker", "1000", "--admin",
+                  "127.0.0.1:" + port.str(1), "--duration", "60s"},
                  200);
-  ASSERT_NE(http_get_local(p.admin, "/stats", 5000), "") << server.err();
-  Process flood({"client", "--target", "127.0.0.1:21300", "-n", "400", "--workers", "1", "--hold", "2s", "--ping-interval",
-                 "200ms", "--server-stats", "127.0.0.1:" + std::to_string(p.admin),
+  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
+  Process flood({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "400", "--workers", "1", "--hold", "2s", "--ping-interval",
+                 "200ms", "--server-stats", "127.0.0.1:" + port.str(1),
                  "--connect-timeout", "3s", "--json", record, "--progress", "off"});
   EXPECT_EQ(flood.wait(30000), 1) << flood.err();  // not everything got in: a failed run, said so
   json r = read_json(record);
@@ -217,10 +216,10 @@ TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
   EXPECT_GT(r["results"]["pongs_received"].get<int>(), 0);  // the held ones were served all along
 
   ASSERT_TRUE(server.running()) << server.err();
-  json stats = json::parse(http_get_local(p.admin, "/stats", 2000));
+  json stats = json::parse(http_get_local(port[1], "/stats", 2000));
   EXPECT_GT(stats["errors"]["emfile_enfile"].get<int>(), 0);
   // Once the flood has gone, a new client gets every connection: the server did not wedge.
-  Process after({"client", "--target", "127.0.0.1:21300", "-n", "100", "--workers", "1", "--hold", "500ms", "--json", record,
+  Process after({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "100", "--workers", "1", "--hold", "500ms", "--json", record,
                  "--progress", "off"});
   EXPECT_EQ(after.wait(30000), 0) << after.err();
   EXPECT_EQ(read_json(record)["results"]["established_peak_client"], 100);
@@ -229,9 +228,10 @@ TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
 }
 
 TEST_F(Engine, SigintMidRampLeavesAnInterruptedRecord) {
-  Process server({"server", "--listen", "127.0.0.1:21400", "--expect", "20k", "--workers", "2", "--duration", "60s"});
+  PortBlock port(1);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "20k", "--workers", "2", "--duration", "60s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:21400", "--source", "127.0.0.2-127.0.0.21", "-n", "20k", "--rate", "2k",
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.21", "-n", "20k", "--rate", "2k",
                   "--workers", "2", "--json", record, "--progress", "off"});
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   client.signal(SIGINT);
@@ -246,9 +246,10 @@ TEST_F(Engine, SigintMidRampLeavesAnInterruptedRecord) {
 }
 
 TEST_F(Engine, RateIsHonoured) {
-  Process server({"server", "--listen", "127.0.0.1:21450", "--expect", "3k", "--workers", "1", "--duration", "30s"});
+  PortBlock port(1);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "3k", "--workers", "1", "--duration", "30s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:21450", "-n", "3000", "--rate", "1k", "--workers", "2", "--hold", "0",
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "3000", "--rate", "1k", "--workers", "2", "--hold", "0",
                   "--json", record, "--progress", "off"});
   ASSERT_EQ(client.wait(30000), 0) << client.err();
   double t = read_json(record)["results"]["time_to_target_s"].get<double>();
@@ -276,13 +277,14 @@ int time_wait_sockets_to(int port) {
 // The client ends its connections with RST, so a run leaves no TIME_WAIT (nor conntrack entries
 // for 120 s) to burden the next one; the server sees every one of them reset.
 TEST_F(Engine, ClientEndsEveryConnectionWithReset) {
-  int earlier = time_wait_sockets_to(21800);  // an earlier run's, if any, fade out over 60 s
-  Process server({"server", "--listen", "127.0.0.1:21800", "--expect", "20k", "--workers", "2", "--duration", "30s"});
+  PortBlock port(1);
+  int earlier = time_wait_sockets_to(port[0]);  // none expected on a port of its own; counted anyway
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "20k", "--workers", "2", "--duration", "30s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:21800", "--source", "127.0.0.50", "-n", "20k", "--workers", "2",
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.50", "-n", "20k", "--workers", "2",
                   "--hold", "0", "--progress", "off"});
   ASSERT_EQ(client.wait(30000), 0) << client.err();
-  EXPECT_LE(time_wait_sockets_to(21800), earlier);
+  EXPECT_LE(time_wait_sockets_to(port[0]), earlier);
   usleep(300000);
   server.signal(SIGTERM);
   ASSERT_EQ(server.wait(10000), 0) << server.err();
@@ -292,7 +294,8 @@ TEST_F(Engine, ClientEndsEveryConnectionWithReset) {
 }
 
 TEST_F(Engine, RefusingTargetGivesCountedErrorsAndARecord) {
-  Process client({"client", "--target", "127.0.0.1:21500", "-n", "500", "--workers", "2", "--json", record, "--progress", "off"});
+  PortBlock port(1);
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "500", "--workers", "2", "--json", record, "--progress", "off"});
   EXPECT_EQ(client.wait(30000), 1) << client.err();
   json r = read_json(record);
   EXPECT_EQ(r["status"], "failed");
@@ -301,9 +304,10 @@ TEST_F(Engine, RefusingTargetGivesCountedErrorsAndARecord) {
 }
 
 TEST_F(Engine, VanishingServerIsCountedNotAHang) {
-  Process server({"server", "--listen", "127.0.0.1:21600", "--expect", "2k", "--workers", "2", "--duration", "60s"});
+  PortBlock port(1);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--duration", "60s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:21600", "-n", "2000", "--hold", "5s", "--json", record, "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "2000", "--hold", "5s", "--json", record, "--progress", "off"});
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   server.signal(SIGKILL);  // the parent dies; its workers follow it (PDEATHSIG)
   EXPECT_EQ(client.wait(20000), 1) << client.err();
@@ -360,15 +364,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"frobnicate"}, "frobnicate"}));
 
 TEST(EngineListen, PortAlreadyTakenIsOneLineExitTwo) {
-  Process holder({"server", "--listen", "127.0.0.1:21700", "--workers", "1", "--duration", "20s"});
-  usleep(300000);
-  // A plain (non-reuseport) socket on the same port is what another program would hold; c1m's own
-  // listeners share by SO_REUSEPORT, so take the admin port of a running server instead.
-  Process admin_holder({"server", "--listen", "127.0.0.1:21701", "--workers", "1", "--admin", "127.0.0.1:21702", "--duration", "20s"});
-  ASSERT_NE(http_get_local(21702, "/stats", 5000), "");
-  Process clash({"server", "--listen", "127.0.0.1:21703", "--workers", "1", "--admin", "127.0.0.1:21702", "--duration", "5s"});
+  PortBlock port(3);
+  Process holder({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--admin", "127.0.0.1:" + port.str(1), "--duration", "20s"});
+  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "");
+  Process clash({"server", "--listen", "127.0.0.1:" + port.str(2), "--workers", "1", "--admin", "127.0.0.1:" + port.str(1), "--duration", "5s"});
   EXPECT_EQ(clash.wait(10000), 2) << clash.err();
-  EXPECT_NE(clash.err().find("--admin cannot listen on 127.0.0.1:21702"), std::string::npos) << clash.err();
+  EXPECT_NE(clash.err().find("--admin cannot listen on 127.0.0.1:" + port.str(1)), std::string::npos) << clash.err();
+
+  // A second server on a data port the first holds would join its SO_REUSEPORT group and take part
+  // of its connections, both exiting 0: it refuses, unless asked to share.
+  Process second({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--duration", "5s"});
+  EXPECT_EQ(second.wait(10000), 2) << second.err();
+  EXPECT_NE(second.err().find("--listen 127.0.0.1:" + port.str(0) + ": another process already listens there"), std::string::npos)
+      << second.err();
+  Process sharing({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--duration", "1s", "--share-ports"});
+  EXPECT_EQ(sharing.wait(10000), 0) << sharing.err();
 }
 
 }  // namespace

@@ -14,6 +14,9 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
+#include <stdexcept>
+#include <random>
 
 namespace c1m::test {
 
@@ -24,6 +27,33 @@ int counter = 0;
 std::string temp_dir() {
   char tmpl[] = "/tmp/c1m-test-XXXXXX";
   return mkdtemp(tmpl);
+}
+
+PortBlock::PortBlock(int count) {
+  static std::vector<std::pair<int, int>> given;  // [first, last] of every block this process handed out
+  static std::mt19937 pick(static_cast<unsigned>(getpid() ^ std::chrono::steady_clock::now().time_since_epoch().count()));
+  auto free_now = [](int port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    if (fd >= 0) close(fd);
+    return ok;
+  };
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int first = 20000 + static_cast<int>(pick() % 30000);
+    int last = first + count - 1;
+    bool clash = false;
+    for (auto [a, b] : given) clash = clash || !(last < a || first > b);
+    for (int p = first; !clash && p <= last; ++p) clash = !free_now(p);
+    if (clash) continue;
+    given.emplace_back(first, last);
+    first_ = first;
+    return;
+  }
+  throw std::runtime_error("no block of " + std::to_string(count) + " free ports on 127.0.0.1 in 1000 tries");
 }
 
 std::string read_file(const std::string& path) {

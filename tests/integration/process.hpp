@@ -3,6 +3,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,19 @@ class Process {
   bool reaped_ = false;
   int status_ = 0;
   std::string out_path_, err_path_;
+};
+
+// A block of consecutive TCP ports on 127.0.0.1 that nothing holds when it is made, and that no
+// other block of this process has: every test takes its ports from one, never fixed numbers, so a
+// port taken by other work on the host (every port is ephemeral after make host-tune) is skipped.
+class PortBlock {
+ public:
+  explicit PortBlock(int count);
+  uint16_t operator[](int k) const { return static_cast<uint16_t>(first_ + k); }
+  std::string str(int k) const { return std::to_string(first_ + k); }
+
+ private:
+  int first_ = 0;
 };
 
 std::string read_file(const std::string& path);

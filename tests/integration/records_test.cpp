@@ -132,10 +132,11 @@ TEST(CollectCli, MergesAndNamesTheMissing) {
 }
 
 TEST(ClientRepeat, KeepsEveryRepetition) {
+  PortBlock port(1);
   std::string record = temp_dir() + "/r.json";
-  Process server({"server", "--listen", "127.0.0.1:21800", "--expect", "1k", "--workers", "1", "--duration", "40s"});
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "1k", "--workers", "1", "--duration", "40s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:21800", "-n", "500", "--hold", "0", "--repeat", "3", "--json", record, "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "500", "--hold", "0", "--repeat", "3", "--json", record, "--progress", "off"});
   ASSERT_EQ(client.wait(60000), 0) << client.err();
   json r = json::parse(read_file(record));
   EXPECT_EQ(r["status"], "complete");
@@ -166,17 +167,18 @@ class Collector : public ::testing::Test {
 };
 
 TEST_F(Collector, TwoClientsPushOneRecord) {
-  Process collector({"collect", "--listen", "127.0.0.1:21910", "--expect-count", "2", "--out", out_dir, "--deadline", "60s",
+  PortBlock port(11);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(10), "--expect-count", "2", "--out", out_dir, "--deadline", "60s",
                      "--approach", "multi-ip"});
-  ASSERT_NE(http_get_local(21910, "/status", 5000), "") << collector.err();
-  Process server({"server", "--listen", "127.0.0.1:21900", "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:21901",
+  ASSERT_NE(http_get_local(port[10], "/status", 5000), "") << collector.err();
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:" + port.str(1),
                   "--duration", "60s"});
-  ASSERT_NE(http_get_local(21901, "/stats", 5000), "");
+  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "");
   std::vector<std::unique_ptr<Process>> clients;
   for (const char* src : {"127.0.0.2", "127.0.0.3"})
     clients.push_back(std::make_unique<Process>(std::vector<std::string>{
-        "client", "--target", "127.0.0.1:21900", "--source", src, "-n", "500", "--hold", "1s", "--server-stats", "127.0.0.1:21901",
-        "--report-to", "127.0.0.1:21910", "--progress", "off"}));
+        "client", "--target", "127.0.0.1:" + port.str(0), "--source", src, "-n", "500", "--hold", "1s", "--server-stats", "127.0.0.1:" + port.str(1),
+        "--report-to", "127.0.0.1:" + port.str(10), "--progress", "off"}));
   for (auto& c : clients) {
     EXPECT_EQ(c->wait(30000), 0) << c->err();
     // Every client, the last one too, had its record acknowledged before the collector stopped.
@@ -193,8 +195,9 @@ TEST_F(Collector, TwoClientsPushOneRecord) {
 }
 
 TEST_F(Collector, SigtermWritesAnInterruptedRecordWithinSeconds) {
-  Process collector({"collect", "--listen", "127.0.0.1:21920", "--expect-count", "3", "--out", out_dir, "--deadline", "5m"});
-  ASSERT_NE(http_get_local(21920, "/status", 5000), "") << collector.err();
+  PortBlock port(1);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "3", "--out", out_dir, "--deadline", "5m"});
+  ASSERT_NE(http_get_local(port[0], "/status", 5000), "") << collector.err();
   collector.signal(SIGTERM);
   EXPECT_EQ(collector.wait(5000), 130) << collector.err();
   json r = json::parse(only_record());
@@ -204,11 +207,12 @@ TEST_F(Collector, SigtermWritesAnInterruptedRecordWithinSeconds) {
 }
 
 TEST_F(Collector, AClientThatDiesMidRunIsNamed) {
-  Process collector({"collect", "--listen", "127.0.0.1:21930", "--expect-count", "1", "--out", out_dir, "--deadline", "4s"});
-  ASSERT_NE(http_get_local(21930, "/status", 5000), "") << collector.err();
-  Process server({"server", "--listen", "127.0.0.1:21931", "--expect", "1k", "--workers", "1", "--duration", "30s"});
+  PortBlock port(2);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "1", "--out", out_dir, "--deadline", "4s"});
+  ASSERT_NE(http_get_local(port[0], "/status", 5000), "") << collector.err();
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "1k", "--workers", "1", "--duration", "30s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:21931", "-n", "500", "--hold", "60s", "--report-to", "127.0.0.1:21930",
+  Process client({"client", "--target", "127.0.0.1:" + port.str(1), "-n", "500", "--hold", "60s", "--report-to", "127.0.0.1:" + port.str(0),
                   "--progress", "off"});
   usleep(1500000);
   client.signal(SIGKILL);  // dies without a record
@@ -223,13 +227,14 @@ TEST_F(Collector, AClientThatDiesMidRunIsNamed) {
 }
 
 TEST_F(Collector, RefusesBadRecordsWithTheReason) {
-  Process collector({"collect", "--listen", "127.0.0.1:21940", "--expect-count", "1", "--out", out_dir, "--deadline", "3s"});
-  ASSERT_NE(http_get_local(21940, "/status", 5000), "") << collector.err();
+  PortBlock port(1);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "1", "--out", out_dir, "--deadline", "3s"});
+  ASSERT_NE(http_get_local(port[0], "/status", 5000), "") << collector.err();
   // A record with a future schema is refused, with the reason, and the collector carries on.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(21940);
+  a.sin_port = htons(port[0]);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   std::string body = "{\"schema_version\": 99}";
@@ -247,13 +252,14 @@ TEST_F(Collector, RefusesBadRecordsWithTheReason) {
 // The collector as the lab runs it: a service that lives across runs and writes one record per run
 // id, the server's own report included; what is not a participant of a run gets a 4xx and harms nothing.
 TEST_F(Collector, AServiceWritesOneRecordPerRunWithTheServersReport) {
-  Process collector({"collect", "--listen", "127.0.0.1:21950", "--out", out_dir, "--deadline", "60s"});
-  ASSERT_NE(http_get_local(21950, "/health", 5000), "") << collector.err();
-  Process server({"server", "--listen", "127.0.0.1:21951", "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:21952",
-                  "--duration", "60s", "--report-to", "127.0.0.1:21950", "--run-id", "lab-run-1"});
-  ASSERT_NE(http_get_local(21952, "/stats", 5000), "");
+  PortBlock port(3);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--out", out_dir, "--deadline", "60s"});
+  ASSERT_NE(http_get_local(port[0], "/health", 5000), "") << collector.err();
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:" + port.str(2),
+                  "--duration", "60s", "--report-to", "127.0.0.1:" + port.str(0), "--run-id", "lab-run-1"});
+  ASSERT_NE(http_get_local(port[2], "/stats", 5000), "");
   // Bad posts while the run goes on: refused with the reason, never the collector's end.
-  Endpoint at{Ipv4{0x7f000001}, 21950};
+  Endpoint at{Ipv4{0x7f000001}, port[0]};
   auto bad = net::http_post(at, "/record", R"({"participant": 5, "run": "lab-run-1"})", 5000);
   EXPECT_EQ(bad.status, 400) << bad.body;
   auto forged = net::http_post(at, "/hello", "{\"name\": \"a\\nb\", \"run\": \"lab-run-1\", \"expect_clients\": 2}", 5000);
@@ -264,17 +270,17 @@ TEST_F(Collector, AServiceWritesOneRecordPerRunWithTheServersReport) {
   std::vector<std::unique_ptr<Process>> clients;
   for (const char* src : {"127.0.0.2", "127.0.0.3"})
     clients.push_back(std::make_unique<Process>(std::vector<std::string>{
-        "client", "--target", "127.0.0.1:21951", "--source", src, "-n", "500", "--hold", "1s", "--server-stats", "127.0.0.1:21952",
-        "--report-to", "127.0.0.1:21950", "--run-id", "lab-run-1", "--run-clients", "2", "--progress", "off"}));
+        "client", "--target", "127.0.0.1:" + port.str(1), "--source", src, "-n", "500", "--hold", "1s", "--server-stats", "127.0.0.1:" + port.str(2),
+        "--report-to", "127.0.0.1:" + port.str(0), "--run-id", "lab-run-1", "--run-clients", "2", "--progress", "off"}));
   for (auto& c : clients) EXPECT_EQ(c->wait(30000), 0) << c->err();
   // A one-off client, no run id: a run of its own, written too.
-  Process one_off({"client", "--target", "127.0.0.1:21951", "-n", "100", "--hold", "0", "--report-to", "127.0.0.1:21950",
+  Process one_off({"client", "--target", "127.0.0.1:" + port.str(1), "-n", "100", "--hold", "0", "--report-to", "127.0.0.1:" + port.str(0),
                    "--progress", "off"});
   EXPECT_EQ(one_off.wait(30000), 0) << one_off.err();
   std::string record;
   for (int i = 0; i < 100 && record.find("schema_version") == std::string::npos; ++i) {
     usleep(100000);
-    record = http_get_local(21950, "/runs/lab-run-1", 2000);
+    record = http_get_local(port[0], "/runs/lab-run-1", 2000);
   }
   json r = json::parse(record.substr(record.find('{')));
   EXPECT_EQ(r["run_id"], "lab-run-1");
@@ -288,7 +294,7 @@ TEST_F(Collector, AServiceWritesOneRecordPerRunWithTheServersReport) {
   std::string runs;
   for (int i = 0; i < 50 && runs.find("\"written\"", runs.find("server-")) == std::string::npos; ++i) {
     usleep(100000);
-    runs = http_get_local(21950, "/runs", 2000);
+    runs = http_get_local(port[0], "/runs", 2000);
   }
   EXPECT_NE(runs.find("lab-run-1"), std::string::npos) << runs;
   collector.signal(SIGTERM);
