@@ -1,7 +1,8 @@
 // One client worker process: opens its share of the connections at the configured rate, with a
-// bound on connects in flight and a connect timeout, then holds them (one event each, no buffer) and
-// optionally pings each one every interval. Reports counters to the parent every 250 ms and its
-// latency histograms when told to stop.
+// bound on connects in flight and a connect timeout, then holds them (in a HoldSet: a kernel epoll
+// set of their own, no libevent event and no buffer per connection) and optionally pings each one
+// every interval. Reports counters to the parent twice a second when they change, and its latency
+// histograms when told to stop.
 #pragma once
 #include <cstdint>
 
@@ -14,7 +15,7 @@ struct ClientWorkerConfig {
   uint64_t first = 0;
   uint64_t quota = 0;
   double rate_per_s = 0;       // this worker's share; 0 = as fast as in-flight allows
-  uint64_t max_in_flight = 1000;
+  uint64_t max_in_flight = 200;  // connects in flight at once (the client's default per worker)
   int64_t connect_timeout_ns = 10'000'000'000;
   int64_t ping_interval_ns = 0;  // 0 = no pings
   uint32_t index = 0;

@@ -28,7 +28,6 @@ class Supervisor {
   void run();
   // Asks every worker to stop (SIGTERM); the loop ends when every final report is in or grace runs out.
   void stop(int grace_ms);
-  bool stopping() const { return stopping_; }
 
  private:
   static void on_control(evutil_socket_t fd, short, void* arg);
