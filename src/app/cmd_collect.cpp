@@ -110,8 +110,8 @@ int run_collect_listen(const CollectOptions& o) {
   RunBook book(limits);
   const ojson lab = lab_info_json(o.lab_info);
   book.open_default(unix_ms_now());  // --expect-count: its one run's deadline counts from now
-  net::EventBasePtr base = net::make_event_base();
-  net::HttpService http(base.get(), kMaxRecordBytes);
+  net::EventLoop loop;
+  net::HttpService http(loop.base(), kMaxRecordBytes);
   int last_rc = 0;
 
   // Writes one run; `status`/`why` override the merge's verdict when the run was cut short.
@@ -185,18 +185,17 @@ int run_collect_listen(const CollectOptions& o) {
   if (!http.serve(fd)) throw UsageError("--listen " + at.str() + ": cannot serve HTTP");
 
   // Every half second: write the runs that are due. With --expect-count, the first one ends the collector.
-  net::Timer tick(base.get(), [&] {
+  loop.every({0, 500000}, [&] {
     for (const auto& [id, why] : book.due(unix_ms_now())) {
       bool cut_short = why.starts_with("deadline");
       write_run(id, cut_short ? "failed" : "", why);
-      if (one_run) event_base_loopexit(base.get(), nullptr);
+      if (one_run) loop.break_loop();
     }
   });
-  tick.every({0, 500000});
   std::string signal_name;
-  net::SignalHandler signals(base.get(), [&](int sig) {
+  loop.on_signal([&](int sig) {
     signal_name = sig == SIGINT ? "SIGINT" : "SIGTERM";
-    event_base_loopbreak(base.get());
+    loop.break_loop();
   });
   if (one_run)
     std::fprintf(stderr, "c1m collect: waiting for %zu client records on http://%s/record (deadline %s)\n", o.expect_count,
@@ -204,7 +203,7 @@ int run_collect_listen(const CollectOptions& o) {
   else
     std::fprintf(stderr, "c1m collect: serving on http://%s (hello, record, runs, health), records into %s\n", at.str().c_str(),
                  o.out.c_str());
-  event_base_dispatch(base.get());
+  loop.run();
 
   if (!signal_name.empty()) {
     // What has come is written before the collector goes: every open run, as interrupted.

@@ -137,15 +137,20 @@ int run_server(const ServerOptions& o) {
     }
   });
   auto alive = [&] { return pool.reap_exited(); };
+  // A worker that died took its connections with it (the kernel closed them): they are no longer
+  // held, and the stats say which worker went and how many it held.
+  ojson workers_lost = ojson::array();
   auto stats = [&] {
     auto now = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
-    return server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, context,
-                             tcpext_delta(kernel_at_start, now), conntrack_json(now));
+    ojson j = server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, context,
+                                tcpext_delta(kernel_at_start, now), conntrack_json(now));
+    j["workers_lost"] = workers_lost;
+    return j;
   };
 
   std::unique_ptr<net::HttpService> http;
   if (admin) {
-    http = std::make_unique<net::HttpService>(sup.base(), 0);
+    http = std::make_unique<net::HttpService>(sup.loop().base(), 0);
     http->route("GET", "/stats", [&](const net::HttpRequest&) { return net::HttpReply{200, "application/json", stats().dump()}; });
     http->route("GET", "/metrics", [&](const net::HttpRequest&) {
       return net::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", server_metrics_text(total(), alive())};
@@ -182,14 +187,17 @@ int run_server(const ServerOptions& o) {
   }
   bool fatal = false;
   sup.on_worker_lost([&](size_t w) {
-    std::fprintf(stderr, "c1m server: worker %zu ended unexpectedly; serving on with the others\n", w);
+    std::fprintf(stderr, "c1m server: worker %zu ended unexpectedly with %llu connections; serving on with the others\n", w,
+                 static_cast<unsigned long long>(latest[w].connections));
     // A worker that could not even listen means the whole server is misconfigured.
     if (latest[w].accepted_total == 0 && latest[w].listeners == 0) fatal = true;
+    workers_lost.push_back({{"worker", w}, {"connections_lost", latest[w].connections}});
+    latest[w].connections = latest[w].listeners = latest[w].open_fds = latest[w].rss_bytes = 0;
   });
   sup.on_signal([&](int) { sup.stop(3000); });
   if (duration_ns > 0) {
-    timeval tv{static_cast<time_t>(duration_ns / 1'000'000'000), static_cast<suseconds_t>(duration_ns % 1'000'000'000 / 1000)};
-    event_base_once(sup.base(), -1, EV_TIMEOUT, [](evutil_socket_t, short, void* s) { static_cast<net::Supervisor*>(s)->stop(3000); }, &sup, &tv);
+    sup.loop().after({static_cast<time_t>(duration_ns / 1'000'000'000), static_cast<suseconds_t>(duration_ns % 1'000'000'000 / 1000)},
+                     [&] { sup.stop(3000); });
   }
   std::fprintf(stderr, "c1m server: %zu workers x %llu connections on %s%s%s\n", workers,
                static_cast<unsigned long long>(capacity), o.listen.c_str(), admin ? ", stats on http://" : "",

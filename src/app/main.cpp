@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   try {
     for (auto& c : commands)
       if (c.app->parsed()) return c.run();
-  } catch (const UsageError& e) {
+  } catch (const c1m::UsageError& e) {
     std::fprintf(stderr, "c1m: %s\n", e.what());
     return kExitUsage;
   }

@@ -22,6 +22,7 @@
 #include "net/hold_set.hpp"
 #include "net/worker_events.hpp"
 #include "net/worker_pool.hpp"
+#include "net/sockaddr.hpp"
 
 namespace c1m::net {
 namespace {
@@ -38,14 +39,6 @@ int64_t now_ns() {
 }
 
 timeval to_timeval(int64_t ns) { return {static_cast<time_t>(ns / 1'000'000'000), static_cast<suseconds_t>(ns % 1'000'000'000 / 1000)}; }
-
-sockaddr_in to_sockaddr(Ipv4 ip, uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(ip.host_order);
-  return a;
-}
 
 enum class ConnState : uint8_t { free, connecting, open };
 
@@ -167,10 +160,10 @@ class ClientWorker {
       setsockopt(s.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     }
     if (src || port != 0) {
-      sockaddr_in from = to_sockaddr(src ? *src : Ipv4{0}, port);
+      sockaddr_in from = sockaddr_of(src ? *src : Ipv4{0}, port);
       if (bind(s.get(), reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) return errno;
     }
-    sockaddr_in dst = to_sockaddr(target.ip, target.port);
+    sockaddr_in dst = sockaddr_of(target.ip, target.port);
     if (connect(s.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS) return errno;
     fd = s.release();
     return 0;

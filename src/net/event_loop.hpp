@@ -56,36 +56,42 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-// A callback every `interval`, for as long as the Timer lives.
-class Timer {
+// The loop a parent process runs (the client's and server's supervisors, the collector): timers,
+// signals and readable descriptors as callbacks, every libevent allocation checked (a failure
+// throws, never a null event used later). Callbacks live as long as the loop.
+class EventLoop {
  public:
-  Timer(event_base* base, std::function<void()> fn) : fn_(std::move(fn)), ev_(event_new(base, -1, EV_PERSIST, &Timer::fire, this)) {
-    if (!ev_) throw std::runtime_error("event_new failed for a timer");
-  }
-  void every(timeval interval) {
-    if (event_add(ev_.get(), &interval) != 0) throw std::runtime_error("event_add failed for a timer");
-  }
+  EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  event_base* base() const { return base_.get(); }
+
+  // fn every `period`, from now until the loop ends.
+  void every(timeval period, std::function<void()> fn);
+  // fn once, `delay` from now.
+  void after(timeval delay, std::function<void()> fn);
+  // fn(signal) on SIGINT or SIGTERM.
+  void on_signal(std::function<void(int)> fn);
+  // fn each time `fd` is readable; returns a handle for stop_watching.
+  size_t on_readable(int fd, std::function<void()> fn);
+  void stop_watching(size_t handle);
+
+  // Runs until break_loop() or until nothing is left to wait for.
+  void run();
+  // Ends run() once the current callback returns.
+  void break_loop();
 
  private:
-  static void fire(evutil_socket_t, short, void* self) { static_cast<Timer*>(self)->fn_(); }
-  std::function<void()> fn_;
-  EventPtr ev_;
-};
+  struct Callback {
+    std::function<void()> fn;
+    std::function<void(int)> signal_fn;
+    EventPtr ev;
+  };
+  Callback& add(std::unique_ptr<Callback> cb, int fd, short what, const timeval* when, const char* what_for);
+  static void fire(evutil_socket_t fd, short, void* arg);
 
-// SIGINT and SIGTERM as events of the loop, for as long as the handler lives.
-class SignalHandler {
- public:
-  SignalHandler(event_base* base, std::function<void(int)> fn) : fn_(std::move(fn)) {
-    for (int sig : {SIGINT, SIGTERM}) {
-      events_.emplace_back(evsignal_new(base, sig, &SignalHandler::fire, this));
-      if (!events_.back() || event_add(events_.back().get(), nullptr) != 0) throw std::runtime_error("cannot watch a signal");
-    }
-  }
-
- private:
-  static void fire(evutil_socket_t sig, short, void* self) { static_cast<SignalHandler*>(self)->fn_(static_cast<int>(sig)); }
-  std::function<void(int)> fn_;
-  std::vector<EventPtr> events_;
+  EventBasePtr base_;
+  std::vector<std::unique_ptr<Callback>> callbacks_;  // stable addresses: libevent holds them
 };
 
 }  // namespace c1m::net

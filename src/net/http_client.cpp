@@ -1,5 +1,7 @@
 #include "net/http_client.hpp"
 
+#include "net/sockaddr.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -111,10 +113,7 @@ HttpResult HttpConnection::exchange(const std::string& req, int timeout_ms, size
   if (!fd_ && !late) {
     fd_.reset(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_) return fail(std::string("socket: ") + std::strerror(errno));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(at_.port);
-    a.sin_addr.s_addr = htonl(at_.ip.host_order);
+    sockaddr_in a = sockaddr_of(at_);
     if (connect(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)
       return fail("connect to " + to + ": " + std::strerror(errno));
     if (!wait_for(fd_.get(), POLLOUT, start, timeout_ms)) return fail("connect to " + to + " timed out");

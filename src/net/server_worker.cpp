@@ -18,6 +18,7 @@
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
 #include "net/worker_events.hpp"
+#include "net/sockaddr.hpp"
 #include "net/worker_pool.hpp"
 
 namespace c1m::net {
@@ -28,10 +29,7 @@ int open_listener(const Endpoint& at, int backlog, bool reuse_port) {
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(at.port);
-  a.sin_addr.s_addr = htonl(at.ip.host_order);
+  sockaddr_in a = sockaddr_of(at);
   if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, backlog) != 0) {
     int saved = errno;
     close(fd);

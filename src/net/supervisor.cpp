@@ -6,15 +6,9 @@
 
 namespace c1m::net {
 
-Supervisor::Supervisor(WorkerPool& pool, OnMessage on_message)
-    : pool_(pool), on_message_(std::move(on_message)), base_(make_event_base()) {
+Supervisor::Supervisor(WorkerPool& pool, OnMessage on_message) : pool_(pool), on_message_(std::move(on_message)) {
   auto& workers = pool_.workers();
-  ctx_.reserve(workers.size());
-  for (size_t i = 0; i < workers.size(); ++i) {
-    ctx_.push_back({this, i});
-    events_.emplace_back(event_new(base_.get(), workers[i].control_fd, EV_READ | EV_PERSIST, &Supervisor::on_control, &ctx_.back()));
-    event_add(events_.back().get(), nullptr);
-  }
+  for (size_t i = 0; i < workers.size(); ++i) control_watch_.push_back(loop_.on_readable(workers[i].control_fd, [this, i] { drain(i); }));
   // Reap exited workers every 200 ms so a lost one is noticed even if its socket stays quiet.
   every({0, 200000}, [this] {
     pool_.reap_exited();
@@ -22,42 +16,14 @@ Supervisor::Supervisor(WorkerPool& pool, OnMessage on_message)
   });
 }
 
-void Supervisor::every(timeval period, std::function<void()> fn) {
-  auto holder = std::make_unique<std::function<void()>>(std::move(fn));
-  auto cb = [](evutil_socket_t, short, void* arg) { (*static_cast<std::function<void()>*>(arg))(); };
-  events_.emplace_back(event_new(base_.get(), -1, EV_PERSIST, cb, holder.get()));
-  event_add(events_.back().get(), &period);
-  timer_fns_.push_back(std::move(holder));
-}
-
-void Supervisor::on_signal(std::function<void(int)> fn) {
-  on_signal_ = std::move(fn);
-  auto cb = [](evutil_socket_t sig, short, void* arg) {
-    auto* self = static_cast<Supervisor*>(arg);
-    if (self->on_signal_) self->on_signal_(static_cast<int>(sig));
-  };
-  for (int sig : {SIGINT, SIGTERM}) {
-    events_.emplace_back(evsignal_new(base_.get(), sig, cb, this));
-    event_add(events_.back().get(), nullptr);
-  }
-}
-
-void Supervisor::run() { event_base_dispatch(base_.get()); }
+void Supervisor::run() { loop_.run(); }
 
 void Supervisor::stop(int grace_ms) {
   if (stopping_) return;
   stopping_ = true;
   pool_.signal_all(SIGTERM);
-  timeval grace{grace_ms / 1000, (grace_ms % 1000) * 1000};
-  event_base_once(base_.get(), -1, EV_TIMEOUT, [](evutil_socket_t, short, void* arg) {
-    event_base_loopbreak(static_cast<Supervisor*>(arg)->base_.get());
-  }, this, &grace);
+  loop_.after({grace_ms / 1000, (grace_ms % 1000) * 1000}, [this] { loop_.break_loop(); });
   check_done();
-}
-
-void Supervisor::on_control(evutil_socket_t, short, void* arg) {
-  auto* ctx = static_cast<Ctx*>(arg);
-  ctx->self->drain(ctx->index);
 }
 
 void Supervisor::drain(size_t i) {
@@ -68,7 +34,7 @@ void Supervisor::drain(size_t i) {
     ssize_t n = receive_message(w.control_fd, h, payload, sizeof payload);
     if (n == kEndOfStream) {  // the worker is gone, and everything it sent has been read
       w.end_of_stream = true;
-      event_del(events_[i].get());
+      loop_.stop_watching(control_watch_[i]);
       if (!w.final_received && on_lost_) on_lost_(i);
       check_done();
       return;
@@ -85,7 +51,7 @@ void Supervisor::check_done() {
   // Reaped is not enough: a worker's last messages may still wait in its socket.
   for (const Worker& w : pool_.workers())
     if (!w.final_received && !w.end_of_stream) return;
-  event_base_loopbreak(base_.get());
+  loop_.break_loop();
 }
 
 }  // namespace c1m::net

@@ -16,12 +16,13 @@ class Supervisor {
   using OnMessage = std::function<void(uint32_t worker, MessageType type, const void* payload, size_t size)>;
 
   Supervisor(WorkerPool& pool, OnMessage on_message);
-  event_base* base() const { return base_.get(); }
+  // The loop it runs: timers, signals and other sources (a stats poll) go on it.
+  EventLoop& loop() { return loop_; }
 
   // Calls fn every `period` until the loop ends.
-  void every(timeval period, std::function<void()> fn);
+  void every(timeval period, std::function<void()> fn) { loop_.every(period, std::move(fn)); }
   // Calls fn(signal) on SIGINT or SIGTERM.
-  void on_signal(std::function<void(int)> fn);
+  void on_signal(std::function<void(int)> fn) { loop_.on_signal(std::move(fn)); }
   // Called once when a worker ends without its final report (crash, OOM kill).
   void on_worker_lost(std::function<void(size_t worker)> fn) { on_lost_ = std::move(fn); }
 
@@ -30,23 +31,15 @@ class Supervisor {
   void stop(int grace_ms);
 
  private:
-  static void on_control(evutil_socket_t fd, short, void* arg);
   void drain(size_t worker);
   void check_done();
 
   WorkerPool& pool_;
   OnMessage on_message_;
   std::function<void(size_t)> on_lost_;
-  std::function<void(int)> on_signal_;
-  EventBasePtr base_;
-  std::vector<EventPtr> events_;
-  std::vector<std::unique_ptr<std::function<void()>>> timer_fns_;  // stable addresses for timer callbacks
+  EventLoop loop_;
+  std::vector<size_t> control_watch_;  // each worker's control socket, watched on the loop
   bool stopping_ = false;
-  struct Ctx {
-    Supervisor* self;
-    size_t index;
-  };
-  std::vector<Ctx> ctx_;
 };
 
 }  // namespace c1m::net

@@ -1,0 +1,144 @@
+#include "core/client_config.hpp"
+
+#include <algorithm>
+
+#include "core/units.hpp"
+#include "core/usage.hpp"
+
+namespace c1m {
+namespace {
+
+// "{hostname}" in a path becomes this host's name: one record per container from one command.
+std::string expand_hostname(std::string path, const std::string& hostname) {
+  size_t at = path.find("{hostname}");
+  return at == std::string::npos ? path : path.replace(at, 10, hostname);
+}
+
+std::string directory_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+
+void require_writable(const HostProbe& host, const std::string& flag, const std::string& path) {
+  if (path.empty() || path == "-") return;
+  std::string dir = directory_of(path);
+  if (std::string why = host.write_error(dir); !why.empty())
+    throw UsageError(flag + " " + path + ": directory " + dir + " is not writable: " + why);
+}
+
+int64_t duration_at_least(const std::string& flag, const std::string& text, int64_t min_ns, const char* min_text, bool zero_ok) {
+  int64_t ns = require(parse_duration_ns(text), flag, text);
+  if ((ns != 0 || !zero_ok) && ns < min_ns)
+    throw UsageError(flag + " '" + text + "': must be " + (zero_ok ? "0 (off) or " : "") + "at least " + min_text);
+  return ns;
+}
+
+void check_targets(const ClientOptions& o, const ConnectPlan& plan) {
+  for (const Endpoint& t : plan.targets)
+    if (!o.allow_any_target && !is_lab_address(t.ip))
+      throw UsageError("--target " + t.str() + ": not loopback (127.0.0.0/8) or the lab range (198.18.0.0/15); "
+                       "pass --allow-any-target to load a host you own");
+  for (size_t i = 0; i < plan.targets.size(); ++i)
+    for (size_t j = i + 1; j < plan.targets.size(); ++j)
+      if (plan.targets[i] == plan.targets[j]) throw UsageError("--target lists " + plan.targets[i].str() + " twice");
+}
+
+// The ports: refuse a plan the kernel's ephemeral range cannot give, before opening anything.
+void plan_ports(const ClientOptions& o, const HostProbe& host, ClientConfig& c) {
+  if (!host.ephemeral_ports) {
+    c.plan.explicit_ports = false;  // nothing to plan from: the kernel picks
+    return;
+  }
+  c.port_range = *host.ephemeral_ports;
+  c.plan.ports = *host.ephemeral_ports;
+  c.plan.explicit_ports = o.source_ports == "planned";
+  // Planned ports bound on 0.0.0.0 make every bind check the port's owners on all addresses; bind
+  // the address the route would pick anyway (in the lab, the container's own), if one serves all.
+  if (c.plan.explicit_ports && c.plan.sources.empty()) {
+    std::optional<Ipv4> common = host.route_source(c.plan.targets[0]);
+    for (const Endpoint& t : c.plan.targets)
+      if (common && host.route_source(t) != common) common.reset();
+    if (common) c.plan.sources = {*common};
+  }
+  c.plan.port_offset = static_cast<uint32_t>(host.random % std::max<uint64_t>(c.port_range->size(), 1));
+  if (std::string why = check_port_capacity(c.plan, *c.port_range); !why.empty()) throw UsageError("--connections " + o.connections + ": " + why);
+}
+
+// The workers: sized from the open-files limit the process really has.
+void size_workers(const ClientOptions& o, const HostProbe& host, ClientConfig& c) {
+  c.capacity = worker_capacity(host.nofile);
+  c.workers = o.workers ? o.workers : workers_needed(c.plan.connections, c.capacity);
+  if (c.workers > kMaxWorkers) throw UsageError("--connections " + o.connections + " needs more than " + std::to_string(kMaxWorkers) + " workers");
+  uint64_t per_worker = (c.plan.connections + c.workers - 1) / c.workers;
+  if (per_worker > c.capacity)
+    throw UsageError("--workers " + std::to_string(c.workers) + " gives " + std::to_string(per_worker) + " connections per worker, above the " +
+                     std::to_string(c.capacity) + " an open-files limit of " + std::to_string(host.nofile) + " allows");
+  uint64_t total_in_flight = require(parse_count(o.max_in_flight), "--max-in-flight", o.max_in_flight);
+  // 200 per worker: at 1M on 2 cores, 1,000 per worker queued connects for 2 s and ramped 15% slower.
+  c.in_flight_per_worker = total_in_flight ? std::max<uint64_t>(1, total_in_flight / c.workers) : kDefaultInFlightPerWorker;
+}
+
+// Host-wide limits the client cannot change but that silently cap a run: said up front.
+void warn_about_host(const HostProbe& host, ClientConfig& c) {
+  if (!host.conntrack_max || !host.conntrack_count) return;
+  uint64_t room = *host.conntrack_max > *host.conntrack_count ? *host.conntrack_max - *host.conntrack_count : 0;
+  if (c.plan.connections > room)
+    c.warnings.push_back("connection tracking is on and has room for " + std::to_string(room) + " more connections (nf_conntrack_max " +
+                         std::to_string(*host.conntrack_max) +
+                         "): SYNs past that are dropped silently; raise net.netfilter.nf_conntrack_max (make host-tune)");
+}
+
+}  // namespace
+
+std::string derive_approach(const ConnectPlan& plan) {
+  if (plan.sources.size() > 1 && plan.targets.size() == 1) return "multi-ip";
+  if (plan.sources.size() <= 1 && plan.targets.size() > 1) return "multi-port";
+  return "custom";
+}
+
+ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
+  ClientConfig c;
+  c.json = expand_hostname(o.json, host.hostname);
+  c.status_file = expand_hostname(o.status_file, host.hostname);
+  require_writable(host, "--status-file", c.status_file);
+  require_writable(host, "--json", c.json);
+
+  c.plan.targets = require(parse_endpoint_list(o.target), "--target", o.target);
+  if (!o.source.empty()) c.plan.sources = require(parse_address_list(o.source), "--source", o.source);
+  c.plan.connections = require(parse_count(o.connections), "--connections", o.connections);
+  if (c.plan.connections == 0) throw UsageError("--connections must be at least 1");
+  check_targets(o, c.plan);
+  for (Ipv4 s : c.plan.sources)
+    if (std::string e = host.bind_error(s); !e.empty()) throw UsageError("--source " + s.str() + ": cannot bind to it here: " + e);
+
+  std::string rate_text = o.rate;
+  if (rate_text.ends_with("/s")) rate_text.resize(rate_text.size() - 2);
+  c.rate = static_cast<double>(require(parse_count(rate_text), "--rate", o.rate));
+  c.connect_timeout_ns = duration_at_least("--connect-timeout", o.connect_timeout, 1'000'000, "1ms", false);
+  c.hold_ns = require(parse_duration_ns(o.hold), "--hold", o.hold);
+  c.ping_interval_ns = duration_at_least("--ping-interval", o.ping_interval, 10'000'000, "10ms", true);
+  c.ramp_timeout_ns = duration_at_least("--ramp-timeout", o.ramp_timeout, 1'000'000'000, "1s", false);
+  c.ramp_timeout_text = o.ramp_timeout;
+  c.stall_timeout_ns = duration_at_least("--stall-timeout", o.stall_timeout, 1'000'000'000, "1s", true);
+  if (!o.server_stats.empty()) c.server_stats = single_endpoint("--server-stats", o.server_stats);
+  if (!o.report_to.empty()) c.report_to = single_endpoint("--report-to", o.report_to);
+  if (!o.hold_until_server.empty()) {
+    c.hold_until_server = require(parse_count(o.hold_until_server), "--hold-until-server", o.hold_until_server);
+    if (c.hold_until_server && !c.server_stats) throw UsageError("--hold-until-server needs --server-stats, to read the server's count");
+  }
+
+  c.approach = o.approach == "auto" ? derive_approach(c.plan) : o.approach;
+  c.live_progress = o.progress == "tty" || (o.progress == "auto" && host.stderr_is_tty);
+  c.plain_progress = o.progress == "plain" || (o.progress == "auto" && !host.stderr_is_tty);
+  c.sched = o.sched;
+  c.repeat = o.repeat;
+  c.run_id = o.run_id;
+  c.run_clients = o.run_clients;
+
+  plan_ports(o, host, c);
+  size_workers(o, host, c);
+  warn_about_host(host, c);
+  return c;
+}
+
+}  // namespace c1m
