@@ -15,6 +15,8 @@
 
 #include "app/cli.hpp"
 #include "core/atomic_file.hpp"
+#include "core/clock.hpp"
+#include "core/host.hpp"
 #include "core/collect.hpp"
 #include "core/procfs.hpp"
 #include "core/record_file.hpp"
@@ -77,10 +79,12 @@ int write_and_summarize(const ojson& merged, const CollectOptions& o, std::strin
 // Prints a merged record's summary; its exit status (0 complete, 1 otherwise).
 int print_summary(const ojson& merged, const std::string& path);
 
-int64_t unix_ms_now() {
-  timespec t{};
-  clock_gettime(CLOCK_REALTIME, &t);
-  return static_cast<int64_t>(t.tv_sec) * 1000 + t.tv_nsec / 1'000'000;
+// What the merge does not read itself: this host, the time, a run id when the lab gave none.
+CollectRequest with_host_facts(CollectRequest req) {
+  req.host = host_fingerprint();
+  req.now_unix_ms = unix_ms();
+  if (req.run_id.empty()) req.run_id = new_run_id();
+  return req;
 }
 
 net::HttpReply json_reply(int status, const ojson& body) { return {status, "application/json", body.dump()}; }
@@ -109,7 +113,7 @@ int run_collect_listen(const CollectOptions& o) {
   limits.deadline_text = o.deadline;
   RunBook book(limits);
   const ojson lab = lab_info_json(o.lab_info);
-  book.open_default(unix_ms_now());  // --expect-count: its one run's deadline counts from now
+  book.open_default(unix_ms());  // --expect-count: its one run's deadline counts from now
   net::EventLoop loop;
   net::HttpService http(loop.base(), kMaxRecordBytes);
   int last_rc = 0;
@@ -118,7 +122,7 @@ int run_collect_listen(const CollectOptions& o) {
   auto write_run = [&](const std::string& id, const std::string& status, const std::string& why) {
     CollectRequest req = book.request(id);
     req.lab = lab;
-    ojson merged = merge_client_records(req);
+    ojson merged = merge_client_records(with_host_facts(req));
     if (!o.approach.empty()) merged["approach"] = o.approach;
     if (!status.empty() && merged["status"] != "interrupted") {
       merged["status"] = status;
@@ -140,7 +144,7 @@ int run_collect_listen(const CollectOptions& o) {
     ojson j;
     if (!parse_body(req.body, j)) return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
     bool conflict = false;
-    if (std::string why = book.hello(j, unix_ms_now(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
+    if (std::string why = book.hello(j, unix_ms(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
     return json_reply(200, {{"ok", true}});
   });
   http.route("POST", "/record", [&](const net::HttpRequest& req) {
@@ -155,7 +159,7 @@ int run_collect_listen(const CollectOptions& o) {
     }
     if (!err.empty()) return refusal(400, err);
     bool conflict = false;
-    if (std::string why = book.record(j, unix_ms_now(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
+    if (std::string why = book.record(j, unix_ms(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
     std::string name = j.value("participant", "?");
     std::fprintf(stderr, "c1m collect: record from %s (run %s)\n", name.c_str(), j.value("run", "default").c_str());
     return json_reply(200, {{"ok", true}});
@@ -186,7 +190,7 @@ int run_collect_listen(const CollectOptions& o) {
 
   // Every half second: write the runs that are due. With --expect-count, the first one ends the collector.
   loop.every({0, 500000}, [&] {
-    for (const auto& [id, why] : book.due(unix_ms_now())) {
+    for (const auto& [id, why] : book.due(unix_ms())) {
       bool cut_short = why.starts_with("deadline");
       write_run(id, cut_short ? "failed" : "", why);
       if (one_run) loop.break_loop();
@@ -266,7 +270,7 @@ int run_collect(const CollectOptions& o) {
       req.clients.push_back({name, "", nullptr, "never reported (no record in " + o.dir + ")"});
   if (req.clients.empty()) throw UsageError("--dir " + o.dir + ": no client-*.json records and no --expect names");
 
-  return write_and_summarize(merge_client_records(req), o);
+  return write_and_summarize(merge_client_records(with_host_facts(req)), o);
 }
 
 int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to) {

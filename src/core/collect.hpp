@@ -1,6 +1,7 @@
 // One run record from many participants: every client container writes its own record, and the
-// collector merges them (sums, exact merged percentiles, a series aligned on wall time) and names
-// any participant that never reported. Pure: records in, record out.
+// collector merges them (core/run_record's merge: sums, exact merged percentiles, a series aligned
+// on wall time), names any participant that never reported, and adds the server's own report.
+// Pure: records in, record out (the caller passes the time and the host).
 #pragma once
 #include <optional>
 #include <string>
@@ -27,12 +28,14 @@ struct CollectRequest {
   // absent, the latest /stats a client saw stands in.
   std::optional<Participant> server;
   ojson lab;  // what the lab knows: runtime, compose version, images, configured sysctls and ulimits
+  ojson host;  // the collecting host's fingerprint (the caller reads it: the merge reads nothing)
+  int64_t now_unix_ms = 0;  // the run's date when no client reported
 };
 
-// Empty when a client record can be merged, else the first field that cannot, with its JSON path:
-// every field the merge reads, of the type and in the range it assumes (a count beyond 1e12, a time
-// beyond a year, a date that does not parse). The collector refuses such a record (400) rather than
-// answer 200 and fail at the merge; the offline merge names it as a problem.
+// Empty when a client record can be merged, else the first field that cannot, with its JSON path
+// (RunRecord::from_json: every figure of the type and in the range the merge assumes). The collector
+// refuses such a record (400) rather than answer 200 and fail at the merge; the offline merge names
+// it as a problem.
 std::string check_mergeable(const ojson& record);
 
 ojson merge_client_records(const CollectRequest& req);

@@ -11,7 +11,6 @@
 namespace c1m {
 namespace {
 
-double ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
 
 ojson delta_map(const std::map<std::string, uint64_t>& before, const std::map<std::string, uint64_t>& after) {
   ojson d = ojson::object();
@@ -37,30 +36,6 @@ ojson opt(const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr
 
 }  // namespace
 
-ojson histogram_json(const Histogram& h) {
-  ojson buckets = ojson::array();
-  for (int b = 0; b < Histogram::kBuckets; ++b)
-    if (h.buckets()[b]) buckets.push_back({b, h.buckets()[b]});
-  return {{"unit", "us"}, {"sum", h.sum()}, {"min", h.min()}, {"max", h.max()}, {"buckets", buckets}};
-}
-
-ojson latency_summary_ms(const Histogram& h) {
-  ojson j;
-  j["count"] = h.count();
-  if (h.count() == 0) {
-    for (const char* k : {"min", "p50", "p90", "p99", "p999", "max", "mean"}) j[k] = nullptr;
-    return j;
-  }
-  j["min"] = ms(h.min());
-  j["p50"] = ms(h.quantile(0.50));
-  j["p90"] = ms(h.quantile(0.90));
-  j["p99"] = ms(h.quantile(0.99));
-  j["p999"] = ms(h.quantile(0.999));
-  j["max"] = ms(h.max());
-  j["mean"] = h.mean() / 1000.0;
-  return j;
-}
-
 std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after) {
   if (!before.slab_bytes || !after.slab_bytes) return std::nullopt;
   auto a0 = before.sockstat.find("TCP.alloc"), a1 = after.sockstat.find("TCP.alloc");
@@ -70,94 +45,75 @@ std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& befo
   return slab / static_cast<double>(a1->second - a0->second);
 }
 
-ojson build_client_record(const ClientRun& run) {
+RunRecord build_client_record(const ClientRun& run) {
   const ClientCounters& t = run.totals;
-  ojson r;
-  r["schema_version"] = kSchemaVersion;
-  r["run_id"] = run.run_id;
-  r["status"] = run.status;
-  r["reason"] = run.reason.empty() ? ojson(nullptr) : ojson(run.reason);
-  r["warnings"] = run.warnings;
-  r["tool"] = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
-  r["started_at"] = iso8601_utc(run.started_unix_ms);
-  r["ended_at"] = iso8601_utc(run.ended_unix_ms);
-  r["duration_s"] = static_cast<double>(run.ended_unix_ms - run.started_unix_ms) / 1000.0;
-  r["approach"] = run.approach;
-  r["config"] = run.config;
-  r["topology"] = run.topology;
-  r["host"] = host_fingerprint();
-  ojson limits = run.limits;
-  limits["workers"] = run.workers;
-  r["limits"] = limits;
-  r["sysctls"] = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
+  RunRecord r;
+  r.run_id = run.run_id;
+  r.status = run.status;
+  if (!run.reason.empty()) r.reason = run.reason;
+  r.warnings = run.warnings;
+  r.tool = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
+  r.started_unix_ms = run.started_unix_ms;
+  r.ended_unix_ms = run.ended_unix_ms;
+  r.approach = run.approach;
+  r.config = run.config;
+  r.topology = run.topology;
+  r.host = host_fingerprint();
+  r.limits = run.limits;
+  r.limits["workers"] = run.workers;
+  r.sysctls = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
 
-  ojson res;
-  res["established_peak_client"] = run.established_peak;
-  res["established_peak_server"] = run.server_connections_peak ? ojson(*run.server_connections_peak) : ojson(nullptr);
-  auto inuse0 = run.kernel_before.sockstat.find("TCP.inuse"), inuse1 = run.kernel_at_peak.sockstat.find("TCP.inuse");
-  res["kernel_tcp_inuse_at_peak"] = inuse1 != run.kernel_at_peak.sockstat.end() ? ojson(inuse1->second) : ojson(nullptr);
-  res["kernel_tcp_inuse_delta"] = (inuse0 != run.kernel_before.sockstat.end() && inuse1 != run.kernel_at_peak.sockstat.end())
-                                      ? ojson(static_cast<int64_t>(inuse1->second) - static_cast<int64_t>(inuse0->second))
-                                      : ojson(nullptr);
-  res["attempted"] = t.attempted;
-  res["connected_total"] = t.connected_total;
-  bool reached = t.quota_reached_ns >= 0 && t.quota > 0;
-  double ttt = reached ? static_cast<double>(t.quota_reached_ns - run.ramp_start_ns) / 1e9 : 0;
-  res["time_to_target_s"] = reached ? ojson(ttt) : ojson(nullptr);
-  double ramp_s = t.settled_ns >= 0 ? static_cast<double>(t.settled_ns - run.ramp_start_ns) / 1e9 : 0;
-  res["ramp_duration_s"] = t.settled_ns >= 0 ? ojson(ramp_s) : ojson(nullptr);
-  double rate_window = reached ? ttt : ramp_s;
-  res["connect_rate_per_s"] = rate_window > 0 ? ojson(static_cast<double>(t.connected_total) / rate_window) : ojson(nullptr);
-  res["connect_latency_ms"] = latency_summary_ms(run.histograms.connect_us);
-  res["ping_rtt_ms"] = latency_summary_ms(run.histograms.rtt_us);
-  // The whole distributions, sparse, so records from many clients merge into exact percentiles.
-  res["connect_latency_histogram"] = histogram_json(run.histograms.connect_us);
-  res["ping_rtt_histogram"] = histogram_json(run.histograms.rtt_us);
-  res["pings_sent"] = t.pings_sent;
-  res["pongs_received"] = t.pongs_received;
-  res["source_port_fallbacks"] = t.source_port_fallbacks;
-  res["hold_cpu_cores_client"] = opt(run.hold_cpu_cores_client);
-  res["hold_cpu_cores_server"] = opt(run.hold_cpu_cores_server);
-  res["errors"] = errors_json(t.errors);
-  res["errors_total"] = t.errors.total();
-  res["tcpext_delta"] = tcpext_delta(run.kernel_before, run.kernel_at_peak);
-  res["sockstat_before"] = run.kernel_before.sockstat;
-  res["sockstat_at_peak"] = run.kernel_at_peak.sockstat;
-  res["conntrack_at_peak"] = conntrack_json(run.kernel_at_peak);  // the client's own namespace
-  r["results"] = res;
+  RunResults& x = r.results;
+  x.established_peak_client = run.established_peak;
+  x.established_peak_server = run.server_connections_peak;
+  const auto& before = run.kernel_before.sockstat;
+  const auto& peak = run.kernel_at_peak.sockstat;
+  auto inuse0 = before.find("TCP.inuse"), inuse1 = peak.find("TCP.inuse");
+  if (inuse1 != peak.end()) x.kernel_tcp_inuse_at_peak = inuse1->second;
+  if (inuse0 != before.end() && inuse1 != peak.end()) x.kernel_tcp_inuse_delta = static_cast<int64_t>(inuse1->second) - static_cast<int64_t>(inuse0->second);
+  x.attempted = t.attempted;
+  x.connected_total = t.connected_total;
+  if (t.quota_reached_ns >= 0 && t.quota > 0) x.time_to_target_s = static_cast<double>(t.quota_reached_ns - run.ramp_start_ns) / 1e9;
+  if (t.settled_ns >= 0) x.ramp_duration_s = static_cast<double>(t.settled_ns - run.ramp_start_ns) / 1e9;
+  double rate_window = x.time_to_target_s.value_or(x.ramp_duration_s.value_or(0));
+  if (rate_window > 0) x.connect_rate_per_s = static_cast<double>(t.connected_total) / rate_window;
+  // The whole distributions, so records from many clients merge into exact percentiles.
+  x.connect_us = run.histograms.connect_us;
+  x.rtt_us = run.histograms.rtt_us;
+  x.pings_sent = t.pings_sent;
+  x.pongs_received = t.pongs_received;
+  x.source_port_fallbacks = t.source_port_fallbacks;
+  x.hold_cpu_cores_client = run.hold_cpu_cores_client;
+  x.hold_cpu_cores_server = run.hold_cpu_cores_server;
+  for (size_t i = 0; i < kErrorClassCount; ++i) x.errors[error_class_name(static_cast<ErrorClass>(i))] = t.errors.by_class[i];
+  x.errors_total = t.errors.total();
+  for (const auto& [k, v] : run.kernel_at_peak.tcpext)
+    if (auto it = run.kernel_before.tcpext.find(k); it != run.kernel_before.tcpext.end())
+      x.tcpext_delta[k] = static_cast<int64_t>(v) - static_cast<int64_t>(it->second);
+  x.sockstat_before = before;
+  x.sockstat_at_peak = peak;
+  x.conntrack_at_peak = conntrack_json(run.kernel_at_peak);  // the client's own namespace
 
-  ojson mem;
   const auto& kb = run.kernel_before;
   const auto& kp = run.kernel_at_peak;
-  mem["slab_delta_bytes"] = (kb.slab_bytes && kp.slab_bytes)
-                                ? ojson(static_cast<int64_t>(*kp.slab_bytes) - static_cast<int64_t>(*kb.slab_bytes))
-                                : ojson(nullptr);
-  mem["kernel_bytes_per_socket"] = opt(kernel_bytes_per_socket(kb, kp));
-  ojson caches = ojson::object();
-  for (const auto& [name, c] : kp.caches) {
-    auto it = kb.caches.find(name);
-    int64_t before = it == kb.caches.end() ? 0 : static_cast<int64_t>(it->second.active_objs);
-    caches[name] = {{"objects_delta", static_cast<int64_t>(c.active_objs) - before}, {"object_size_bytes", c.objsize_bytes}};
+  if (kb.slab_bytes && kp.slab_bytes) r.memory.slab_delta_bytes = static_cast<int64_t>(*kp.slab_bytes) - static_cast<int64_t>(*kb.slab_bytes);
+  r.memory.kernel_bytes_per_socket = kernel_bytes_per_socket(kb, kp);
+  if (kp.slabinfo_readable) {
+    r.memory.slab_caches = ojson::object();
+    for (const auto& [name, c] : kp.caches) {
+      auto it = kb.caches.find(name);
+      int64_t was = it == kb.caches.end() ? 0 : static_cast<int64_t>(it->second.active_objs);
+      r.memory.slab_caches[name] = {{"objects_delta", static_cast<int64_t>(c.active_objs) - was}, {"object_size_bytes", c.objsize_bytes}};
+    }
+  } else {
+    r.memory.slab_caches_note = "/proc/slabinfo not readable (needs root)";
   }
-  mem["slab_caches"] = kp.slabinfo_readable ? caches : ojson(nullptr);
-  mem["slab_caches_note"] = kp.slabinfo_readable ? ojson(nullptr) : ojson("/proc/slabinfo not readable (needs root)");
-  mem["user_bytes_per_connection_client"] = opt(per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.established_peak));
-  ojson server_user = nullptr;
-  if (run.server_stats && run.server_stats->contains("user_bytes_per_connection"))
-    server_user = (*run.server_stats)["user_bytes_per_connection"];
-  mem["user_bytes_per_connection_server"] = server_user;
-  r["memory"] = mem;
-
-  ojson series = ojson::array();
-  for (const auto& p : run.series)
-    series.push_back({{"t_s", p.t_s},
-                      {"established", p.established},
-                      {"connect_rate_per_s", p.connect_rate_per_s},
-                      {"errors", p.errors},
-                      {"server_connections", p.server_connections ? ojson(*p.server_connections) : ojson(nullptr)}});
-  r["series"] = series;
-  r["server"] = run.server_stats ? *run.server_stats : ojson(nullptr);
-  if (!run.server_stats_error.empty()) r["server_stats_error"] = run.server_stats_error;
+  r.memory.user_bytes_per_connection_client = per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.established_peak);
+  if (run.server_stats && (*run.server_stats).contains("user_bytes_per_connection") && (*run.server_stats)["user_bytes_per_connection"].is_number())
+    r.memory.user_bytes_per_connection_server = (*run.server_stats)["user_bytes_per_connection"].get<double>();
+  r.series = run.series;
+  r.server = run.server_stats ? *run.server_stats : ojson(nullptr);
+  if (!run.server_stats_error.empty()) r.server_stats_error = run.server_stats_error;
   return r;
 }
 
@@ -180,6 +136,8 @@ ojson conntrack_json(const procfs::KernelSnapshot& s) {
 ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, size_t alive, double cpu_seconds,
                         const ojson& context, const ojson& tcpext_since_start, const ojson& conntrack) {
   ojson j;
+  // Not a run record: said so, so a reader handed one refuses it by name.
+  j["kind"] = "server_stats";
   j["schema_version"] = kSchemaVersion;
   j["tool"] = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
   j["connections"] = t.connections;
@@ -240,16 +198,6 @@ std::string format_figure(const ojson& value, const char* printf_format, double 
 }
 
 std::string format_time_to_target(const ojson& value) { return value.is_null() ? "not reached" : format_figure(value, "%.2f s"); }
-
-std::string iso8601_utc(int64_t unix_ms) {
-  time_t s = static_cast<time_t>(unix_ms / 1000);
-  tm t{};
-  gmtime_r(&s, &t);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
-                t.tm_min, t.tm_sec, static_cast<int>(unix_ms % 1000));
-  return buf;
-}
 
 std::string new_run_id() {
   unsigned char b[8] = {};

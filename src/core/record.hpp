@@ -11,21 +11,9 @@
 
 #include "core/counters.hpp"
 #include "core/procfs.hpp"
+#include "core/run_record.hpp"
 
 namespace c1m {
-
-using ojson = nlohmann::ordered_json;
-
-inline constexpr int kSchemaVersion = 1;
-
-// One 1-second sample of the ramp.
-struct SeriesPoint {
-  double t_s = 0;                  // since the ramp started
-  uint64_t established = 0;        // client-side, open now
-  double connect_rate_per_s = 0;   // successful connects in the last second
-  uint64_t errors = 0;             // cumulative
-  std::optional<uint64_t> server_connections;
-};
 
 struct ClientRun {
   std::string run_id;
@@ -54,10 +42,8 @@ struct ClientRun {
   std::optional<double> hold_cpu_cores_server;
 };
 
-ojson latency_summary_ms(const Histogram& h);
-// {unit, sum, min, max, buckets: [[index, count], ...]}: the histogram, non-empty buckets only.
-ojson histogram_json(const Histogram& h);
-ojson build_client_record(const ClientRun& run);
+// The client's run as a record: host facts read here (fingerprint, sysctls), figures derived from the run.
+RunRecord build_client_record(const ClientRun& run);
 
 // Kernel memory per socket: Slab growth over the host-wide growth in allocated TCP sockets
 // (sockstat's TCP alloc counts both ends when both live on this kernel, as in the lab).
@@ -76,7 +62,6 @@ ojson server_context_json(const ojson& listen, const ojson& limits);
 ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after);
 std::string server_metrics_text(const ServerCounters& total, size_t workers_alive);
 
-std::string iso8601_utc(int64_t unix_ms);
 // A record's figure for a summary line: printf-formatted (times scale), or "n/a" where it is null.
 std::string format_figure(const ojson& value, const char* printf_format, double scale = 1);
 // "33.03 s", or "not reached" for a null time to target (the run never held its whole target).

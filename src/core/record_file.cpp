@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/record.hpp"
+#include "core/run_record.hpp"
 
 namespace c1m {
 
@@ -54,14 +54,9 @@ ojson parse_record(const std::string& text, const std::string& path, std::string
   if (!json_nesting_within(text)) return fail("nested deeper than " + std::to_string(kMaxJsonNesting) + " levels: not a record");
   ojson j = ojson::parse(text, nullptr, false);
   if (j.is_discarded()) return fail("not valid JSON");
-  if (!j.is_object()) return fail("/: expected an object");
-  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer()) return fail("/schema_version: missing or not an integer");
-  if (j["schema_version"] != kSchemaVersion)
-    return fail("/schema_version: " + j["schema_version"].dump() + " is not a version this build reads (" + std::to_string(kSchemaVersion) + ")");
-  if (!j.contains("status") || !j["status"].is_string()) return fail("/status: missing or not a string");
-  if (!j.contains("results") || !j["results"].is_object()) return fail("/results: missing or not an object");
-  if (!j["results"].contains("established_peak_client")) return fail("/results/established_peak_client: missing");
-  if (!j.contains("started_at") || !j["started_at"].is_string()) return fail("/started_at: missing or not a string");
+  // The one check every reader shares: types and ranges of every figure (core/run_record).
+  std::string why;
+  if (!RunRecord::from_json(j, why)) return fail(why);
   return j;
 }
 

@@ -1,6 +1,7 @@
 // Reading a run record from disk, defensively: whatever is wrong with the file (missing, a
-// directory, empty, far too large, not JSON, not an object, an unknown schema_version, a required
-// field missing) comes back as one line naming the file and the JSON path.
+// directory, empty, far too large, nested too deep, not JSON, or a record RunRecord::from_json
+// refuses: an unknown schema_version, a field missing, of the wrong type or out of range) comes back
+// as one line naming the file and the JSON path.
 #pragma once
 #include <string>
 #include <string_view>

@@ -243,7 +243,7 @@ class ClientRunner {
                {"target", r_.plan.connections},
                {"connect_rate_per_s", p.connect_rate_per_s},
                {"in_flight", t.in_flight},
-               {"errors", p.errors},
+               {"errors", p.errors.value_or(0)},
                {"t_s", p.t_s},
                {"server_connections", p.server_connections ? ojson(*p.server_connections) : ojson(nullptr)},
                {"status", phase_ == Phase::stopping ? ojson(run_.status) : ojson(nullptr)},
@@ -371,7 +371,7 @@ class ClientRunner {
     if (!lost.empty() && run_.status == "complete") run_.status = "failed";
     if (!lost.empty()) run_.reason += (run_.reason.empty() ? "" : "; ") + lost;
     if (run_.kernel_at_peak.sockstat.empty()) run_.kernel_at_peak = procfs::take_kernel_snapshot();
-    return build_client_record(run_);
+    return build_client_record(run_).to_json();
   }
 
   const ClientConfig& r_;

@@ -46,7 +46,7 @@ ClientRun sample_run() {
 }  // namespace
 
 TEST(Record, HasTheKeysTheEngineIssuePromised) {
-  ojson r = build_client_record(sample_run());
+  ojson r = build_client_record(sample_run()).to_json();
   for (const char* p : {"/schema_version", "/status", "/reason", "/approach", "/config/connections", "/results/established_peak_client",
                         "/results/established_peak_server", "/results/time_to_target_s", "/results/connect_rate_per_s",
                         "/results/connect_latency_ms/p50", "/results/connect_latency_ms/p999", "/results/errors/eaddrnotavail",
@@ -60,7 +60,7 @@ TEST(Record, HasTheKeysTheEngineIssuePromised) {
 }
 
 TEST(Record, FiguresComeFromTheCounters) {
-  ojson r = build_client_record(sample_run());
+  ojson r = build_client_record(sample_run()).to_json();
   EXPECT_DOUBLE_EQ(r["results"]["time_to_target_s"].get<double>(), 2.0);
   EXPECT_DOUBLE_EQ(r["results"]["connect_rate_per_s"].get<double>(), 500.0);
   EXPECT_NEAR(r["results"]["connect_latency_ms"]["p50"].get<double>(), 5.0, 0.1);
@@ -78,11 +78,11 @@ TEST(Record, NeverReachedIsNullNotZero) {
   run.totals.quota_reached_ns = -1;
   run.status = "failed";
   run.reason = "900 of 1000 established";
-  ojson r = build_client_record(run);
+  ojson r = build_client_record(run).to_json();
   EXPECT_TRUE(r["results"]["time_to_target_s"].is_null());
   EXPECT_EQ(r["reason"], "900 of 1000 established");
   run.kernel_at_peak.sockstat["TCP.alloc"] = 10;  // no sockets grew: no per-socket figure
-  EXPECT_TRUE(build_client_record(run)["memory"]["kernel_bytes_per_socket"].is_null());
+  EXPECT_TRUE(build_client_record(run).to_json()["memory"]["kernel_bytes_per_socket"].is_null());
 }
 
 TEST(ServerStats, JsonAndPrometheus) {

@@ -1,0 +1,485 @@
+#include "core/run_record.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace c1m {
+namespace {
+
+constexpr double kMaxCount = 1e12;              // far above any run, far below where sums overflow
+constexpr double kMaxSeconds = 366.0 * 86400;   // a year
+
+double ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
+
+template <typename T>
+ojson opt(const std::optional<T>& v) {
+  return v ? ojson(*v) : ojson(nullptr);
+}
+
+ojson latency_summary_ms(const Histogram& h) {
+  ojson j;
+  j["count"] = h.count();
+  if (h.count() == 0) {
+    for (const char* k : {"min", "p50", "p90", "p99", "p999", "max", "mean"}) j[k] = nullptr;
+    return j;
+  }
+  j["min"] = ms(h.min());
+  j["p50"] = ms(h.quantile(0.50));
+  j["p90"] = ms(h.quantile(0.90));
+  j["p99"] = ms(h.quantile(0.99));
+  j["p999"] = ms(h.quantile(0.999));
+  j["max"] = ms(h.max());
+  j["mean"] = h.mean() / 1000.0;
+  return j;
+}
+
+// {unit, sum, min, max, buckets: [[index, count], ...]}: non-empty buckets only, so records merge exactly.
+ojson histogram_json(const Histogram& h) {
+  ojson buckets = ojson::array();
+  for (int b = 0; b < Histogram::kBuckets; ++b)
+    if (h.buckets()[b]) buckets.push_back({b, h.buckets()[b]});
+  return {{"unit", "us"}, {"sum", h.sum()}, {"min", h.min()}, {"max", h.max()}, {"buckets", buckets}};
+}
+
+// Reads one record, validating as it goes: the first problem ends it, with its path.
+class Reader {
+ public:
+  explicit Reader(std::string& error) : error_(error) {}
+  bool ok() const { return error_.empty(); }
+
+  bool fail(const std::string& path, const std::string& what) {
+    if (error_.empty()) error_ = path + ": " + what;
+    return false;
+  }
+  const ojson* member(const ojson& obj, const char* key) const {
+    auto it = obj.find(key);
+    return it == obj.end() || it->is_null() ? nullptr : &*it;
+  }
+  std::optional<double> number(const ojson* v, const std::string& path, double lo, double hi, const char* what) {
+    if (!v) return std::nullopt;
+    if (!v->is_number() || !std::isfinite(v->get<double>()) || v->get<double>() < lo || v->get<double>() > hi) {
+      fail(path, std::string("expected ") + what);
+      return std::nullopt;
+    }
+    return v->get<double>();
+  }
+  std::optional<uint64_t> count(const ojson* v, const std::string& path) {
+    auto d = number(v, path, 0, kMaxCount, "a count from 0 to 1e12");
+    if (d && std::floor(*d) != *d) {
+      fail(path, "expected a whole count");
+      return std::nullopt;
+    }
+    return d ? std::optional<uint64_t>(static_cast<uint64_t>(*d)) : std::nullopt;
+  }
+  std::optional<int64_t> delta(const ojson* v, const std::string& path) {
+    auto d = number(v, path, -kMaxCount, kMaxCount, "an integer within 1e12");
+    if (d && std::floor(*d) != *d) {
+      fail(path, "expected an integer within 1e12");
+      return std::nullopt;
+    }
+    return d ? std::optional<int64_t>(static_cast<int64_t>(*d)) : std::nullopt;
+  }
+  std::optional<double> seconds(const ojson* v, const std::string& path) { return number(v, path, 0, kMaxSeconds, "seconds from 0 to a year"); }
+  std::optional<double> figure(const ojson* v, const std::string& path) { return number(v, path, -kMaxCount, kMaxCount, "a number within 1e12"); }
+  ojson object(const ojson* v, const std::string& path) {
+    if (!v) return nullptr;
+    if (!v->is_object()) fail(path, "expected an object");
+    return v->is_object() ? *v : ojson(nullptr);
+  }
+  template <typename T>
+  std::map<std::string, T> table(const ojson* v, const std::string& path, bool signed_values) {
+    std::map<std::string, T> out;
+    if (!v) return out;
+    if (!v->is_object()) {
+      fail(path, "expected an object");
+      return out;
+    }
+    for (const auto& [k, x] : v->items()) {
+      std::string at = path + "/" + k;
+      if (signed_values) {
+        if (auto d = delta(&x, at)) out[k] = static_cast<T>(*d);
+      } else if (auto c = count(&x, at)) {
+        out[k] = static_cast<T>(*c);
+      }
+    }
+    return out;
+  }
+  Histogram histogram(const ojson* v, const std::string& path) {
+    Histogram h;
+    if (!v) return h;
+    if (!v->is_object()) return fail(path, "expected an object"), h;
+    const ojson* buckets = member(*v, "buckets");
+    if (!buckets || !buckets->is_array() || buckets->size() > Histogram::kBuckets)
+      return fail(path + "/buckets", "expected an array of at most " + std::to_string(Histogram::kBuckets) + " [index, count] pairs"), h;
+    std::vector<std::pair<int, uint64_t>> sparse;
+    for (size_t i = 0; i < buckets->size(); ++i) {
+      const ojson& b = (*buckets)[i];
+      std::string at = path + "/buckets/" + std::to_string(i);
+      if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || b[0].get<int64_t>() < 0 || b[0].get<int64_t>() >= Histogram::kBuckets)
+        return fail(at, "expected [index from 0 to " + std::to_string(Histogram::kBuckets - 1) + ", count]"), h;
+      auto c = count(&b[1], at + "/1");
+      if (!c) return fail(at + "/1", "expected a count"), h;
+      sparse.emplace_back(static_cast<int>(b[0].get<int64_t>()), *c);
+    }
+    auto sum = number(member(*v, "sum"), path + "/sum", 0, 1.8e19, "a sum of microseconds");
+    auto lo = count(member(*v, "min"), path + "/min"), hi = count(member(*v, "max"), path + "/max");
+    if (ok() && !Histogram::from_sparse(sparse, static_cast<uint64_t>(sum.value_or(0)), lo.value_or(0), hi.value_or(0), h))
+      fail(path, "buckets, min and max do not agree");
+    return h;
+  }
+
+ private:
+  std::string& error_;
+};
+
+}  // namespace
+
+std::string iso8601_utc(int64_t unix_ms) {
+  time_t s = static_cast<time_t>(unix_ms / 1000);
+  tm t{};
+  gmtime_r(&s, &t);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min,
+                t.tm_sec, static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+int64_t parse_iso8601_ms(const std::string& s) {
+  tm t{};
+  int ms = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec, &ms) != 7)
+    return -1;
+  t.tm_year -= 1900;
+  t.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&t)) * 1000 + ms;
+}
+
+ojson RunRecord::to_json() const {
+  ojson r;
+  r["schema_version"] = kSchemaVersion;
+  r["run_id"] = run_id;
+  r["status"] = status;
+  r["reason"] = opt(reason);
+  r["warnings"] = warnings;
+  r["tool"] = tool;
+  r["started_at"] = iso8601_utc(started_unix_ms);
+  r["ended_at"] = iso8601_utc(ended_unix_ms);
+  r["duration_s"] = static_cast<double>(ended_unix_ms - started_unix_ms) / 1000.0;
+  r["approach"] = approach;
+  r["config"] = config;
+  r["topology"] = topology;
+  r["host"] = host;
+  r["limits"] = limits;
+  r["sysctls"] = sysctls;
+
+  const RunResults& x = results;
+  ojson res;
+  res["established_peak_client"] = x.established_peak_client;
+  res["established_peak_server"] = opt(x.established_peak_server);
+  res["kernel_tcp_inuse_at_peak"] = opt(x.kernel_tcp_inuse_at_peak);
+  res["kernel_tcp_inuse_delta"] = opt(x.kernel_tcp_inuse_delta);
+  res["attempted"] = x.attempted;
+  res["connected_total"] = x.connected_total;
+  res["time_to_target_s"] = opt(x.time_to_target_s);
+  res["ramp_duration_s"] = opt(x.ramp_duration_s);
+  res["connect_rate_per_s"] = opt(x.connect_rate_per_s);
+  res["connect_latency_ms"] = latency_summary_ms(x.connect_us);
+  res["ping_rtt_ms"] = latency_summary_ms(x.rtt_us);
+  res["connect_latency_histogram"] = histogram_json(x.connect_us);
+  res["ping_rtt_histogram"] = histogram_json(x.rtt_us);
+  res["pings_sent"] = x.pings_sent;
+  res["pongs_received"] = x.pongs_received;
+  res["source_port_fallbacks"] = x.source_port_fallbacks;
+  res["hold_cpu_cores_client"] = opt(x.hold_cpu_cores_client);
+  res["hold_cpu_cores_server"] = opt(x.hold_cpu_cores_server);
+  res["errors"] = x.errors;
+  res["errors_total"] = x.errors_total;
+  res["tcpext_delta"] = x.tcpext_delta;
+  if (x.tcpext_delta_server) res["tcpext_delta_server"] = *x.tcpext_delta_server;
+  res["sockstat_before"] = x.sockstat_before;
+  res["sockstat_at_peak"] = x.sockstat_at_peak;
+  res["conntrack_at_peak"] = x.conntrack_at_peak;
+  r["results"] = res;
+
+  r["memory"] = {{"slab_delta_bytes", opt(memory.slab_delta_bytes)},
+                 {"kernel_bytes_per_socket", opt(memory.kernel_bytes_per_socket)},
+                 {"slab_caches", memory.slab_caches},
+                 {"slab_caches_note", memory.slab_caches_note},
+                 {"user_bytes_per_connection_client", opt(memory.user_bytes_per_connection_client)},
+                 {"user_bytes_per_connection_server", opt(memory.user_bytes_per_connection_server)}};
+  ojson points = ojson::array();
+  for (const auto& p : series)
+    points.push_back({{"t_s", p.t_s},
+                      {"established", p.established},
+                      {"connect_rate_per_s", p.connect_rate_per_s},
+                      {"errors", opt(p.errors)},
+                      {"server_connections", opt(p.server_connections)}});
+  r["series"] = points;
+  r["server"] = server;
+  if (server_stats_error) r["server_stats_error"] = *server_stats_error;
+  for (const auto& [k, v] : extra.items()) r[k] = v;
+  return r;
+}
+
+std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error) {
+  error.clear();
+  Reader in(error);
+  if (!j.is_object()) return in.fail("/", "expected an object"), std::nullopt;
+  // The server's stats (GET /stats, c1m server --json) look like a record but are not one.
+  if (j.value("kind", "") == "server_stats" || (j.contains("connections_peak") && !j.contains("results")))
+    return in.fail("/", "a c1m server's stats document (its /stats or --json), not a run record: read the client's or the collector's record"),
+           std::nullopt;
+  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer()) return in.fail("/schema_version", "missing or not an integer"), std::nullopt;
+  if (j["schema_version"] != kSchemaVersion)
+    return in.fail("/schema_version", j["schema_version"].dump() + " is not a version this build reads (" + std::to_string(kSchemaVersion) + ")"),
+           std::nullopt;
+
+  RunRecord r;
+  const ojson* status = in.member(j, "status");
+  if (!status || !status->is_string()) return in.fail("/status", "missing or not a string"), std::nullopt;
+  r.status = status->get<std::string>();
+  if (r.status != "complete" && r.status != "failed" && r.status != "interrupted")
+    return in.fail("/status", "expected complete, failed or interrupted"), std::nullopt;
+  if (const ojson* v = in.member(j, "run_id")) {
+    if (!v->is_string()) return in.fail("/run_id", "expected a string"), std::nullopt;
+    r.run_id = v->get<std::string>();
+  }
+  if (const ojson* v = in.member(j, "reason")) {
+    if (!v->is_string()) return in.fail("/reason", "expected a string or null"), std::nullopt;
+    r.reason = v->get<std::string>();
+  }
+  if (const ojson* v = in.member(j, "warnings")) {
+    if (!v->is_array()) return in.fail("/warnings", "expected an array of strings"), std::nullopt;
+    for (const auto& w : *v)
+      if (w.is_string()) r.warnings.push_back(w.get<std::string>());
+      else return in.fail("/warnings", "expected an array of strings"), std::nullopt;
+  }
+  auto date = [&](const char* key, bool required) -> int64_t {
+    const ojson* v = in.member(j, key);
+    if (!v) return required ? (in.fail(std::string("/") + key, "missing"), -1) : -1;
+    int64_t ms = v->is_string() ? parse_iso8601_ms(v->get<std::string>()) : -1;
+    if (ms < 946684800000LL || ms > 7258118400000LL) in.fail(std::string("/") + key, "expected a UTC time like 2026-11-25T01:00:00.000Z");
+    return ms;
+  };
+  r.started_unix_ms = date("started_at", true);
+  r.ended_unix_ms = date("ended_at", false);
+  if (!in.ok()) return std::nullopt;
+  if (r.ended_unix_ms < 0) r.ended_unix_ms = r.started_unix_ms;
+  if (const ojson* v = in.member(j, "approach")) {
+    if (!v->is_string()) return in.fail("/approach", "expected a string"), std::nullopt;
+    r.approach = v->get<std::string>();
+  }
+  r.tool = in.object(in.member(j, "tool"), "/tool");
+  r.config = in.object(in.member(j, "config"), "/config");
+  r.topology = in.object(in.member(j, "topology"), "/topology");
+  r.host = in.object(in.member(j, "host"), "/host");
+  if (r.host.is_object() && r.host.contains("addresses") && !r.host["addresses"].is_array()) in.fail("/host/addresses", "expected an array");
+  r.limits = in.object(in.member(j, "limits"), "/limits");
+  r.sysctls = in.object(in.member(j, "sysctls"), "/sysctls");
+  r.server = in.object(in.member(j, "server"), "/server");
+  if (r.server.is_object()) in.count(in.member(r.server, "connections_peak"), "/server/connections_peak");
+  if (const ojson* v = in.member(j, "server_stats_error"); v && v->is_string()) r.server_stats_error = v->get<std::string>();
+  if (const ojson* c = in.member(j, "config")) in.count(in.member(*c, "connections"), "/config/connections");
+
+  const ojson* res = in.member(j, "results");
+  if (!res || !res->is_object()) return in.fail("/results", "missing or not an object"), std::nullopt;
+  RunResults& x = r.results;
+  auto R = [&](const char* key) { return in.member(*res, key); };
+  auto P = [](const char* key) { return std::string("/results/") + key; };
+  if (!R("established_peak_client")) return in.fail(P("established_peak_client"), "missing"), std::nullopt;
+  x.established_peak_client = in.count(R("established_peak_client"), P("established_peak_client")).value_or(0);
+  x.established_peak_server = in.count(R("established_peak_server"), P("established_peak_server"));
+  x.kernel_tcp_inuse_at_peak = in.count(R("kernel_tcp_inuse_at_peak"), P("kernel_tcp_inuse_at_peak"));
+  x.kernel_tcp_inuse_delta = in.delta(R("kernel_tcp_inuse_delta"), P("kernel_tcp_inuse_delta"));
+  x.attempted = in.count(R("attempted"), P("attempted")).value_or(0);
+  x.connected_total = in.count(R("connected_total"), P("connected_total")).value_or(0);
+  x.time_to_target_s = in.seconds(R("time_to_target_s"), P("time_to_target_s"));
+  x.ramp_duration_s = in.seconds(R("ramp_duration_s"), P("ramp_duration_s"));
+  x.connect_rate_per_s = in.number(R("connect_rate_per_s"), P("connect_rate_per_s"), 0, kMaxCount, "a rate from 0 to 1e12");
+  x.connect_us = in.histogram(R("connect_latency_histogram"), P("connect_latency_histogram"));
+  x.rtt_us = in.histogram(R("ping_rtt_histogram"), P("ping_rtt_histogram"));
+  x.pings_sent = in.count(R("pings_sent"), P("pings_sent")).value_or(0);
+  x.pongs_received = in.count(R("pongs_received"), P("pongs_received")).value_or(0);
+  x.source_port_fallbacks = in.count(R("source_port_fallbacks"), P("source_port_fallbacks")).value_or(0);
+  x.hold_cpu_cores_client = in.number(R("hold_cpu_cores_client"), P("hold_cpu_cores_client"), 0, 1e6, "cores from 0 to 1e6");
+  x.hold_cpu_cores_server = in.number(R("hold_cpu_cores_server"), P("hold_cpu_cores_server"), 0, 1e6, "cores from 0 to 1e6");
+  x.errors = in.table<uint64_t>(R("errors"), P("errors"), false);
+  x.errors_total = in.count(R("errors_total"), P("errors_total")).value_or(0);
+  x.tcpext_delta = in.table<int64_t>(R("tcpext_delta"), P("tcpext_delta"), true);
+  if (const ojson* v = R("tcpext_delta_server")) x.tcpext_delta_server = in.object(v, P("tcpext_delta_server"));
+  x.sockstat_before = in.table<uint64_t>(R("sockstat_before"), P("sockstat_before"), false);
+  x.sockstat_at_peak = in.table<uint64_t>(R("sockstat_at_peak"), P("sockstat_at_peak"), false);
+  x.conntrack_at_peak = in.object(R("conntrack_at_peak"), P("conntrack_at_peak"));
+
+  if (const ojson* m = in.member(j, "memory")) {
+    if (!m->is_object()) return in.fail("/memory", "expected an object"), std::nullopt;
+    auto M = [&](const char* key) { return in.member(*m, key); };
+    r.memory.slab_delta_bytes = in.delta(M("slab_delta_bytes"), "/memory/slab_delta_bytes");
+    r.memory.kernel_bytes_per_socket = in.figure(M("kernel_bytes_per_socket"), "/memory/kernel_bytes_per_socket");
+    r.memory.user_bytes_per_connection_client = in.figure(M("user_bytes_per_connection_client"), "/memory/user_bytes_per_connection_client");
+    r.memory.user_bytes_per_connection_server = in.figure(M("user_bytes_per_connection_server"), "/memory/user_bytes_per_connection_server");
+    r.memory.slab_caches = in.object(M("slab_caches"), "/memory/slab_caches");
+    if (const ojson* note = M("slab_caches_note"); note && note->is_string()) r.memory.slab_caches_note = *note;
+  }
+  if (const ojson* s = in.member(j, "series")) {
+    if (!s->is_array() || s->size() > kMaxSeconds) return in.fail("/series", "expected an array of at most a year of seconds"), std::nullopt;
+    for (size_t i = 0; i < s->size() && in.ok(); ++i) {
+      const ojson& p = (*s)[i];
+      std::string at = "/series/" + std::to_string(i);
+      if (!p.is_object()) return in.fail(at, "expected an object"), std::nullopt;
+      SeriesPoint point;
+      if (!in.member(p, "t_s")) return in.fail(at + "/t_s", "missing"), std::nullopt;
+      if (!in.member(p, "established")) return in.fail(at + "/established", "missing"), std::nullopt;
+      point.t_s = in.seconds(in.member(p, "t_s"), at + "/t_s").value_or(0);
+      point.established = in.count(in.member(p, "established"), at + "/established").value_or(0);
+      point.connect_rate_per_s = in.number(in.member(p, "connect_rate_per_s"), at + "/connect_rate_per_s", 0, kMaxCount, "a rate from 0 to 1e12").value_or(0);
+      point.errors = in.count(in.member(p, "errors"), at + "/errors");
+      point.server_connections = in.count(in.member(p, "server_connections"), at + "/server_connections");
+      r.series.push_back(point);
+    }
+  }
+  if (const ojson* v = in.member(j, "repetitions"); v && !v->is_array()) in.fail("/repetitions", "expected an array");
+  if (const ojson* v = in.member(j, "participants"); v && !v->is_array()) in.fail("/participants", "expected an array");
+  if (!in.ok()) return std::nullopt;
+  static const char* kTyped[] = {"schema_version", "run_id", "status", "reason", "warnings", "tool", "started_at", "ended_at", "duration_s",
+                                 "approach", "config", "topology", "host", "limits", "sysctls", "results", "memory", "series", "server",
+                                 "server_stats_error"};
+  for (const auto& [k, v] : j.items())
+    if (std::find(std::begin(kTyped), std::end(kTyped), k) == std::end(kTyped)) r.extra[k] = v;
+  return r;
+}
+
+namespace {
+
+// The ramp, summed over clients on one wall-clock axis, a point a second. Each client samples once a
+// second from its own start, so its samples fall at other fractions of a second than another's:
+// at each second of the axis every client counts once, with its latest sample, and only while it
+// ran (before its first sample and after its last it holds nothing we know of).
+std::vector<SeriesPoint> merged_series(const std::vector<RunRecord>& clients, int64_t start_ms) {
+  struct Sample {
+    int64_t at_ms;
+    const SeriesPoint* point;
+  };
+  std::vector<std::vector<Sample>> timelines;
+  int64_t last_ms = 0;
+  for (const auto& c : clients) {
+    std::vector<Sample> samples;
+    for (const auto& p : c.series) samples.push_back({c.started_unix_ms - start_ms + static_cast<int64_t>(std::llround(p.t_s * 1000)), &p});
+    if (samples.empty()) continue;
+    std::stable_sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) { return a.at_ms < b.at_ms; });
+    last_ms = std::max(last_ms, samples.back().at_ms);
+    timelines.push_back(std::move(samples));
+  }
+  std::vector<SeriesPoint> series;
+  for (int64_t second = 1; second * 1000 <= last_ms; ++second) {
+    int64_t at_ms = second * 1000;
+    SeriesPoint sum;
+    sum.t_s = static_cast<double>(second);
+    sum.errors = 0;
+    for (const auto& samples : timelines) {
+      if (at_ms < samples.front().at_ms || at_ms > samples.back().at_ms) continue;
+      auto it = std::upper_bound(samples.begin(), samples.end(), at_ms, [](int64_t t, const Sample& s) { return t < s.at_ms; });
+      const SeriesPoint& p = *std::prev(it)->point;
+      sum.established += p.established;
+      sum.connect_rate_per_s += p.connect_rate_per_s;
+      *sum.errors += p.errors.value_or(0);
+    }
+    series.push_back(sum);
+  }
+  return series;
+}
+
+template <typename T, typename F>
+std::optional<T> sum_if_all(const std::vector<RunRecord>& clients, F field) {
+  T total{};
+  for (const auto& c : clients) {
+    auto v = field(c);
+    if (!v) return std::nullopt;
+    total += *v;
+  }
+  return clients.empty() ? std::nullopt : std::optional<T>(total);
+}
+
+}  // namespace
+
+RunRecord merge(const std::vector<RunRecord>& clients) {
+  RunRecord m;
+  m.status = clients.empty() ? "failed" : "complete";
+  if (clients.empty()) return m;
+  m.started_unix_ms = INT64_MAX;
+  for (const auto& c : clients) {
+    m.started_unix_ms = std::min(m.started_unix_ms, c.started_unix_ms);
+    m.ended_unix_ms = std::max(m.ended_unix_ms, c.ended_unix_ms);
+    if (c.status == "interrupted") m.status = "interrupted";
+    else if (c.status != "complete" && m.status == "complete") m.status = "failed";
+  }
+  // Each describes the clients alike (the lab starts them from one definition): the first stands.
+  m.limits = clients[0].limits;
+  m.sysctls = clients[0].sysctls;
+
+  RunResults& x = m.results;
+  double user_growth = 0, best_alloc_delta = -1;
+  bool all_reached = true, all_settled = true;
+  int64_t reached_ms = 0, settled_ms = 0;
+  const RunRecord* widest = nullptr;  // the client whose window saw the most sockets appear
+  std::vector<double> server_cores;
+  for (const auto& c : clients) {
+    const RunResults& r = c.results;
+    x.established_peak_client += r.established_peak_client;
+    x.attempted += r.attempted;
+    x.connected_total += r.connected_total;
+    x.pings_sent += r.pings_sent;
+    x.pongs_received += r.pongs_received;
+    x.source_port_fallbacks += r.source_port_fallbacks;
+    x.errors_total += r.errors_total;
+    for (const auto& [k, v] : r.errors) x.errors[k] += v;
+    for (const auto& [k, v] : r.tcpext_delta) x.tcpext_delta[k] += v;
+    x.connect_us.merge(r.connect_us);
+    x.rtt_us.merge(r.rtt_us);
+    user_growth += c.memory.user_bytes_per_connection_client.value_or(0) * static_cast<double>(r.established_peak_client);
+    if (r.hold_cpu_cores_server) server_cores.push_back(*r.hold_cpu_cores_server);
+    if (r.time_to_target_s) reached_ms = std::max(reached_ms, c.started_unix_ms + static_cast<int64_t>(std::llround(*r.time_to_target_s * 1000)));
+    else all_reached = false;
+    if (r.ramp_duration_s) settled_ms = std::max(settled_ms, c.started_unix_ms + static_cast<int64_t>(std::llround(*r.ramp_duration_s * 1000)));
+    else all_settled = false;
+    // Slab and sockstat's alloc are host-wide: the client whose window saw the most sockets appear
+    // measured everyone's, so its figures stand for the run.
+    auto a0 = r.sockstat_before.find("TCP.alloc"), a1 = r.sockstat_at_peak.find("TCP.alloc");
+    double alloc_delta = a0 != r.sockstat_before.end() && a1 != r.sockstat_at_peak.end()
+                             ? static_cast<double>(a1->second) - static_cast<double>(a0->second) : -1;
+    if (c.memory.kernel_bytes_per_socket && alloc_delta > best_alloc_delta) {
+      best_alloc_delta = alloc_delta;
+      widest = &c;
+    }
+  }
+  // Each client's namespace counts its own sockets (one namespace natively): the sum is the run's.
+  x.kernel_tcp_inuse_delta = sum_if_all<int64_t>(clients, [](const RunRecord& c) { return c.results.kernel_tcp_inuse_delta; });
+  x.kernel_tcp_inuse_at_peak = sum_if_all<uint64_t>(clients, [](const RunRecord& c) { return c.results.kernel_tcp_inuse_at_peak; });
+  // Every client's processes are its own: their cores add up. Each measures the whole server over
+  // its own hold: the median of those.
+  x.hold_cpu_cores_client = sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.hold_cpu_cores_client; });
+  if (!server_cores.empty()) {
+    std::sort(server_cores.begin(), server_cores.end());
+    x.hold_cpu_cores_server = server_cores[server_cores.size() / 2];
+  }
+  if (all_reached && reached_ms > 0) x.time_to_target_s = static_cast<double>(reached_ms - m.started_unix_ms) / 1000.0;
+  if (all_settled && settled_ms > 0) x.ramp_duration_s = static_cast<double>(settled_ms - m.started_unix_ms) / 1000.0;
+  double window = x.time_to_target_s.value_or(x.ramp_duration_s.value_or(0));
+  if (window > 0) x.connect_rate_per_s = static_cast<double>(x.connected_total) / window;
+  if (widest) {
+    x.sockstat_before = widest->results.sockstat_before;
+    x.sockstat_at_peak = widest->results.sockstat_at_peak;
+    x.conntrack_at_peak = widest->results.conntrack_at_peak;
+    m.memory.kernel_bytes_per_socket = widest->memory.kernel_bytes_per_socket;
+    m.memory.slab_delta_bytes = widest->memory.slab_delta_bytes;
+    m.memory.slab_caches = widest->memory.slab_caches;
+    m.memory.slab_caches_note = widest->memory.slab_caches_note;
+  }
+  if (x.established_peak_client) m.memory.user_bytes_per_connection_client = user_growth / static_cast<double>(x.established_peak_client);
+  m.series = merged_series(clients, m.started_unix_ms);
+  return m;
+}
+
+}  // namespace c1m

@@ -1,0 +1,94 @@
+// The run record as a type: what a client writes, what the collector merges, what compare and plot
+// read. One definition of every figure's name, type and range: to_json() writes it (the keys of
+// results/run-record.schema.json and the README's table, both checked against it by the tests),
+// from_json() reads and validates it (the one check every reader uses: a bad field is refused with
+// its JSON path, never met later as a crash), and merge() makes one run of many clients (as
+// memtier's run_stats::merge). The sections that only describe (config, topology, host, limits,
+// sysctls, the server's stats) stay JSON objects: nothing computes with them.
+// To add a figure: a field here, one line in to_json, one in from_json, and its merge rule.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/histogram.hpp"
+
+namespace c1m {
+
+using ojson = nlohmann::ordered_json;
+
+inline constexpr int kSchemaVersion = 1;
+
+// One sample a second of the ramp (the merged series has no errors or server count).
+struct SeriesPoint {
+  double t_s = 0;                // since the ramp started
+  uint64_t established = 0;      // open now
+  double connect_rate_per_s = 0; // successful connects in the last second
+  std::optional<uint64_t> errors;  // cumulative
+  std::optional<uint64_t> server_connections;
+};
+
+struct RunResults {
+  uint64_t established_peak_client = 0;             // the joint peak the client side counted
+  std::optional<uint64_t> established_peak_server;  // the server's, from its /stats
+  std::optional<uint64_t> kernel_tcp_inuse_at_peak; // sockstat TCP inuse (a single client's namespace only)
+  std::optional<int64_t> kernel_tcp_inuse_delta;    // its growth; merged: summed over the clients' namespaces
+  uint64_t attempted = 0, connected_total = 0;
+  std::optional<double> time_to_target_s;           // null: the target was never reached
+  std::optional<double> ramp_duration_s;
+  std::optional<double> connect_rate_per_s;
+  Histogram connect_us, rtt_us;                     // written as summaries (ms) and sparse histograms (us)
+  uint64_t pings_sent = 0, pongs_received = 0, source_port_fallbacks = 0;
+  std::optional<double> hold_cpu_cores_client, hold_cpu_cores_server;
+  std::map<std::string, uint64_t> errors;           // by class
+  uint64_t errors_total = 0;
+  std::map<std::string, int64_t> tcpext_delta;      // the client side's namespace(s)
+  std::optional<ojson> tcpext_delta_server;         // merged records: the server's namespace
+  std::map<std::string, uint64_t> sockstat_before, sockstat_at_peak;
+  ojson conntrack_at_peak;                          // {count, max} of the client's namespace, or null
+};
+
+struct RunMemory {
+  std::optional<int64_t> slab_delta_bytes;
+  std::optional<double> kernel_bytes_per_socket;
+  ojson slab_caches;       // per-cache deltas, or null
+  ojson slab_caches_note;  // why they are null
+  std::optional<double> user_bytes_per_connection_client, user_bytes_per_connection_server;
+};
+
+struct RunRecord {
+  std::string run_id;
+  std::string status = "complete";  // complete | failed | interrupted
+  std::optional<std::string> reason;
+  std::vector<std::string> warnings;
+  ojson tool;
+  int64_t started_unix_ms = 0, ended_unix_ms = 0;
+  std::string approach;  // multi-ip | multi-port | custom
+  ojson config, topology, host, limits, sysctls;
+  RunResults results;
+  RunMemory memory;
+  std::vector<SeriesPoint> series;
+  ojson server;                             // the server's stats at the end, or null
+  std::optional<std::string> server_stats_error;
+  ojson extra = ojson::object();            // other keys (participants, lab, repetitions, run, ...), kept as read
+
+  ojson to_json() const;
+  // The record, or std::nullopt with `error` naming the first field that cannot be used, as
+  // "/json/path: what was expected". Counts are at most 1e12, times at most a year.
+  static std::optional<RunRecord> from_json(const ojson& j, std::string& error);
+};
+
+// One run of many clients: sums, exact merged percentiles, a series on one wall-clock axis (each
+// client counts once a second while it ran). The status is what the records say; the caller adds
+// what it knows (missing participants, the server's report).
+RunRecord merge(const std::vector<RunRecord>& clients);
+
+// "2026-11-24T09:00:00.123Z" <-> unix ms (-1 if malformed).
+std::string iso8601_utc(int64_t unix_ms);
+int64_t parse_iso8601_ms(const std::string& text);
+
+}  // namespace c1m

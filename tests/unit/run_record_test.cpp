@@ -1,0 +1,140 @@
+// The typed run record: what it reads back, what it refuses, how many clients merge, and that the
+// schema file and the README's key table say what it writes.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "core/collect.hpp"
+#include "core/record_file.hpp"
+#include "core/run_record.hpp"
+
+namespace c1m {
+namespace {
+
+ojson fixture(const std::string& name) {
+  std::string err;
+  ojson r = read_record(std::string(C1M_FIXTURES) + "/records/" + name, err);
+  EXPECT_EQ(err, "");
+  return r;
+}
+
+std::string text_of(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string refusal(const ojson& j) {
+  std::string err;
+  EXPECT_FALSE(RunRecord::from_json(j, err).has_value()) << j.dump().substr(0, 200);
+  return err;
+}
+
+TEST(RunRecord, ReadsBackWhatItWrites) {
+  ojson base = fixture("base.json");
+  std::string err;
+  auto r = RunRecord::from_json(base, err);
+  ASSERT_TRUE(r) << err;
+  EXPECT_EQ(r->results.established_peak_client, 1000000u);
+  EXPECT_EQ(r->results.connect_us.count(), base["results"]["connect_latency_ms"]["count"].get<uint64_t>());
+  ojson again = r->to_json();
+  // Every figure survives the round trip (the summaries are recomputed from the histograms; maps
+  // come back in key order; a key this fixture predates comes back null).
+  auto unordered = [](const ojson& j) { return nlohmann::json::parse(j.dump()); };
+  ASSERT_TRUE(again["results"]["conntrack_at_peak"].is_null());
+  again["results"].erase("conntrack_at_peak");
+  EXPECT_EQ(unordered(again["results"]), unordered(base["results"]));
+  EXPECT_EQ(again["memory"], base["memory"]);
+  EXPECT_EQ(again["series"], base["series"]);
+  EXPECT_EQ(again["started_at"], base["started_at"]);
+  again = r->to_json();
+  auto twice = RunRecord::from_json(again, err);
+  ASSERT_TRUE(twice) << err;
+  EXPECT_EQ(twice->to_json(), again);
+}
+
+TEST(RunRecord, RefusesWhatNoReaderCouldUseNamingTheField) {
+  ojson good = fixture("base.json");
+  auto with = [&](auto edit) {
+    ojson r = good;
+    edit(r);
+    return refusal(r);
+  };
+  EXPECT_EQ(with([](ojson& r) { r["results"]["connect_latency_histogram"]["buckets"][0] = {5000, 1}; }),
+            "/results/connect_latency_histogram/buckets/0: expected [index from 0 to 2047, count]");
+  EXPECT_EQ(with([](ojson& r) { r["results"]["connect_latency_histogram"]["buckets"][0] = {1}; }),
+            "/results/connect_latency_histogram/buckets/0: expected [index from 0 to 2047, count]");
+  EXPECT_EQ(with([](ojson& r) { r["results"]["connect_latency_histogram"]["buckets"][0] = {5, "x"}; }),
+            "/results/connect_latency_histogram/buckets/0/1: expected a count from 0 to 1e12");
+  EXPECT_EQ(with([](ojson& r) { r["approach"] = 5; }), "/approach: expected a string");
+  EXPECT_EQ(with([](ojson& r) { r["status"] = "sort of"; }), "/status: expected complete, failed or interrupted");
+  EXPECT_EQ(with([](ojson& r) { r["results"]["errors_total"] = 18446744073709551613.0; }), "/results/errors_total: expected a count from 0 to 1e12");
+  EXPECT_EQ(with([](ojson& r) { r["results"]["attempted"] = -1; }), "/results/attempted: expected a count from 0 to 1e12");
+  EXPECT_EQ(with([](ojson& r) { r["results"]["attempted"] = 2.5; }), "/results/attempted: expected a whole count");
+  EXPECT_EQ(with([](ojson& r) { r["series"][3] = "x"; }), "/series/3: expected an object");
+  EXPECT_EQ(with([](ojson& r) { r["results"]["hold_cpu_cores_client"] = "busy"; }), "/results/hold_cpu_cores_client: expected cores from 0 to 1e6");
+  EXPECT_EQ(with([](ojson& r) { r["memory"]["kernel_bytes_per_socket"] = "big"; }), "/memory/kernel_bytes_per_socket: expected a number within 1e12");
+}
+
+TEST(RunRecord, AServersStatsDocumentIsNamedNotMisread) {
+  // What c1m server --json writes carries schema_version 1 too; it is refused by name.
+  ojson stats = {{"kind", "server_stats"}, {"schema_version", 1}, {"connections", 0}, {"connections_peak", 20000}};
+  EXPECT_NE(refusal(stats).find("a c1m server's stats document"), std::string::npos);
+  stats.erase("kind");  // one written before it said so
+  EXPECT_NE(refusal(stats).find("a c1m server's stats document"), std::string::npos);
+}
+
+TEST(RunRecord, AMergedRecordHasTheClientRecordsShape) {
+  ojson client = fixture("base.json");
+  CollectRequest req;
+  req.approach = "multi-ip";
+  req.host = client["host"];
+  req.run_id = "r";
+  req.clients = {{"a", "", client, ""}, {"b", "", client, ""}};
+  ojson merged = merge_client_records(req);
+  for (const char* section : {"results", "memory"})
+    for (const auto& [k, v] : client[section].items()) EXPECT_TRUE(merged[section].contains(k)) << section << "." << k << " missing from a merged record";
+  EXPECT_EQ(merged["limits"], client["limits"]);  // the clients' limits, as a client record has them
+  EXPECT_TRUE(merged["results"]["hold_cpu_cores_client"].is_number());
+  EXPECT_DOUBLE_EQ(merged["results"]["hold_cpu_cores_client"].get<double>(), 2 * client["results"]["hold_cpu_cores_client"].get<double>());
+  EXPECT_EQ(merged["results"]["kernel_tcp_inuse_delta"], 2 * client["results"]["kernel_tcp_inuse_delta"].get<int64_t>());
+  std::string err;
+  EXPECT_TRUE(RunRecord::from_json(merged, err)) << err;  // and reads back as a record
+}
+
+// The README's key table and the schema file describe what to_json writes: every key the table
+// names is in the schema and in a written record, and every results/memory key written is in both.
+TEST(RunRecord, SchemaAndReadmeNameWhatIsWritten) {
+  ojson client = fixture("base.json");
+  std::string err;
+  ojson written = RunRecord::from_json(client, err)->to_json();
+  CollectRequest req;  // a merged record writes one key more (the server's namespace)
+  req.clients = {{"a", "", client, ""}};
+  req.server = Participant{"server", "", {{"connections_peak", 1000000}, {"tcpext_since_start", {{"ListenOverflows", 0}}}}, ""};
+  ojson merged = merge_client_records(req);
+  ojson schema = ojson::parse(text_of(std::string(C1M_FIXTURES) + "/../../results/run-record.schema.json"));
+  std::string readme = text_of(std::string(C1M_FIXTURES) + "/../../README.md");
+  std::set<std::string> documented;
+  std::regex key_cell(R"(`((results|memory)\.[a-z0-9_]+)`)");
+  for (auto it = std::sregex_iterator(readme.begin(), readme.end(), key_cell); it != std::sregex_iterator(); ++it) documented.insert((*it)[1]);
+  ASSERT_GT(documented.size(), 15u);
+  for (const std::string& key : documented) {
+    std::string section = key.substr(0, key.find('.')), name = key.substr(key.find('.') + 1);
+    EXPECT_TRUE(written[section].contains(name) || merged[section].contains(name)) << "README names " << key << ", which no record has";
+    EXPECT_TRUE(schema["properties"][section]["properties"].contains(name)) << "README names " << key << ", which the schema does not";
+  }
+  for (const ojson* record : {&written, &merged})
+  for (const char* section : {"results", "memory"})
+    for (const auto& [k, v] : (*record)[section].items()) {
+      std::string key = std::string(section) + "." + k;
+      EXPECT_TRUE(documented.count(key)) << key << " is written but not in the README's table";
+      EXPECT_TRUE(schema["properties"][section]["properties"].contains(k)) << key << " is written but not in the schema";
+    }
+}
+
+}  // namespace
+}  // namespace c1m
