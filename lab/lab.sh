@@ -36,6 +36,11 @@ resolve_settings() {
     multi-port) CLIENTS=${CLIENTS:-1}; PORTS=${C1M_SERVER_PORTS:-9000-9019}; C1M_SCHED=${C1M_SCHED:-batch} ;;
     *) die "APPROACH=$APPROACH: unknown approach (multi-ip or multi-port)" ;;
   esac
+  # N is C1M_CONNECTIONS, the name compose.yaml reads (lab.sh writes it into .env): either may be given.
+  if [ -n "${N:-}" ] && [ -n "${C1M_CONNECTIONS:-}" ] && [ "$N" != "$C1M_CONNECTIONS" ]; then
+    die "N=$N and C1M_CONNECTIONS=$C1M_CONNECTIONS name one setting with two values: give one"
+  fi
+  N=${N:-${C1M_CONNECTIONS:-}}
   N_GIVEN=${N:+yes}
   N=${N:-1000000}
   [[ "$N" =~ ^[0-9]+$ && "$N" -gt 0 ]] || die "N=$N: not a positive whole number of connections"

@@ -36,7 +36,7 @@ struct CollectOptions {
   std::string dir;
   std::string out = "results";
   std::string approach;  // empty: from the records (the service), multi-ip for --dir
-  std::string expect;  // comma list of client names
+  std::string expect;  // --expect-names: comma list of client names
   std::string lab_json;
   std::vector<std::string> lab_info;  // KEY=VALUE: what the lab configured, as the collector was told
   std::string show;
@@ -314,7 +314,8 @@ Command add_collect_command(CLI::App& root) {
   c->add_option("--dir", o->dir, "directory holding client-<name>.json records");
   c->add_option("--out", o->out, "directory for the run record")->capture_default_str();
   c->add_option("--approach", o->approach, "multi-ip or multi-port")->capture_default_str();
-  c->add_option("--expect", o->expect, "with --dir: comma list of client names that should have reported");
+  // Not --expect: that is the server's connection count; this is a list of names.
+  c->add_option("--expect-names", o->expect, "with --dir: comma list of client names that should have reported");
   c->add_option("--lab", o->lab_json, "with --dir: JSON file with what the lab knows (runtime, images, configured limits)");
   c->add_option("--lab-info", o->lab_info, "with --listen: KEY=VALUE of what the lab configured, for every record (repeat; dots nest)");
   c->add_option("--show", o->show, "print the summary of a merged record and exit with its status");

@@ -83,7 +83,7 @@ int run_server(const ServerOptions& o) {
   ojson listen_json = ojson::array();
   for (const Endpoint& e : listen) listen_json.push_back(e.str());
   ojson limits = process_limits();
-  limits["connections_per_worker"] = capacity;
+  limits["connections_per_worker_max"] = capacity;  // the client names its limit the same
   const procfs::KernelSnapshot kernel_at_start = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
   const ojson context = [&] {
     ojson c = server_context_json(listen_json, limits);

@@ -3,6 +3,7 @@
 
 #include "build_info.hpp"
 #include "core/run_record.hpp"
+#include "core/units.hpp"
 
 namespace c1m {
 namespace {
@@ -96,7 +97,7 @@ ojson merge_client_records(const CollectRequest& req) {
 
   // The status: the records' (merge), then who never reported, then whether all were held at once.
   std::string reason;
-  auto add = [&reason](const std::string& why) { reason += (reason.empty() ? "" : "; ") + why; };
+  auto add = [&reason](const std::string& why) { append_clause(reason, why); };
   if (!problems.empty() && out.status == "complete") out.status = "failed";
   if (req.clients.empty()) out.status = "failed";
   for (const auto& p : problems) add(p);

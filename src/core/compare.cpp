@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/units.hpp"
+
 namespace c1m {
 namespace {
 
@@ -203,7 +205,7 @@ std::string format_text(const Comparison& c) {
   out += line;
   for (const auto& m : c.metrics) {
     std::string note = m.note;
-    if (m.p_value) note += (note.empty() ? "" : "; ") + std::string("p=") + fmt(*m.p_value);
+    if (m.p_value) append_clause(note, "p=" + fmt(*m.p_value));
     std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", m.metric->name, fmt(m.base).c_str(), fmt(m.now).c_str(),
                   pct(m.change).c_str(), verdict_name(m.verdict), note.c_str());
     out += line;
@@ -224,7 +226,7 @@ std::string format_markdown(const Comparison& c) {
   out += "| metric | base | new | change | verdict | note |\n|---|---:|---:|---:|---|---|\n";
   for (const auto& m : c.metrics) {
     std::string note = m.note;
-    if (m.p_value) note += (note.empty() ? "" : "; ") + std::string("p=") + fmt(*m.p_value);
+    if (m.p_value) append_clause(note, "p=" + fmt(*m.p_value));
     out += "| " + std::string(m.metric->name) + " | " + fmt(m.base) + " | " + fmt(m.now) + " | " + pct(m.change) + " | " +
            (m.verdict == Verdict::regression ? "**REGRESSION**" : verdict_name(m.verdict)) + " | " + note + " |\n";
   }

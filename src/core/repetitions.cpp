@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/compare.hpp"
+#include "core/units.hpp"
 
 namespace c1m {
 
@@ -14,7 +15,7 @@ ojson merge_repetitions(const std::vector<ojson>& records, size_t asked, bool st
   if (asked <= 1) return record;
   ojson reps = ojson::array();
   std::string status = "complete", reason;
-  auto add_reason = [&reason](const std::string& why) { reason += (reason.empty() ? "" : "; ") + why; };
+  auto add_reason = [&reason](const std::string& why) { append_clause(reason, why); };
   for (size_t k = 0; k < records.size(); ++k) {
     const ojson& rec = records[k];
     ojson rep = {{"repetition", k + 1}, {"status", rec["status"]}, {"started_at", rec["started_at"]}};

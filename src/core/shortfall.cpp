@@ -34,10 +34,10 @@ std::string silent_limit_reached(const std::vector<NamespaceReading>& readings) 
   std::string out;
   for (const NamespaceReading& r : readings) {
     if (!conntrack_full(r)) continue;
-    out += (out.empty() ? "" : "; ") + std::string("conntrack table of ") + r.whose + " full: " + format_thousands(*r.conntrack_count) +
+    append_clause(out, "conntrack table of " + r.whose + " full: " + format_thousands(*r.conntrack_count) +
            " of " + format_thousands(*r.conntrack_max) +
            " entries (net.netfilter.nf_conntrack_max, counted per network namespace; past it SYNs are dropped silently: "
-           "make host-tune raises it)";
+           "make host-tune raises it)");
   }
   return out;
 }

@@ -32,4 +32,11 @@ std::string format_duration_ns(int64_t ns);
 // Exact, grouped by thousands, for figures a person compares with a limit: 262144 -> "262,144".
 std::string format_thousands(uint64_t n);
 
+// Adds a clause to a "; "-separated account (a record's reason, a note): "a" + "b" -> "a; b".
+inline void append_clause(std::string& text, const std::string& clause) {
+  if (clause.empty()) return;
+  if (!text.empty()) text += "; ";
+  text += clause;
+}
+
 }  // namespace c1m

@@ -369,7 +369,7 @@ class ClientRunner {
     }
     std::string lost = pool_.describe_lost();
     if (!lost.empty() && run_.status == "complete") run_.status = "failed";
-    if (!lost.empty()) run_.reason += (run_.reason.empty() ? "" : "; ") + lost;
+    append_clause(run_.reason, lost);
     if (run_.kernel_at_peak.sockstat.empty()) run_.kernel_at_peak = procfs::take_kernel_snapshot();
     return build_client_record(run_).to_json();
   }

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "core/procfs.hpp"
+#include "core/units.hpp"
 
 namespace c1m::net {
 
@@ -133,11 +134,11 @@ std::string WorkerPool::describe_lost() const {
   for (size_t i = 0; i < workers_.size(); ++i) {
     const Worker& w = workers_[i];
     if (w.final_received) continue;
-    if (!out.empty()) out += "; ";
-    out += "worker " + std::to_string(i) + " (pid " + std::to_string(w.pid) + ")";
-    if (!w.exited) out += " sent no final report";
-    else if (WIFSIGNALED(w.exit_status)) out += " was killed by signal " + std::to_string(WTERMSIG(w.exit_status));
-    else out += " exited with status " + std::to_string(WEXITSTATUS(w.exit_status)) + " without a final report";
+    std::string what = "worker " + std::to_string(i) + " (pid " + std::to_string(w.pid) + ")";
+    if (!w.exited) what += " sent no final report";
+    else if (WIFSIGNALED(w.exit_status)) what += " was killed by signal " + std::to_string(WTERMSIG(w.exit_status));
+    else what += " exited with status " + std::to_string(WEXITSTATUS(w.exit_status)) + " without a final report";
+    append_clause(out, what);
   }
   return out;
 }

@@ -119,7 +119,7 @@ TEST(CollectCli, MergesAndNamesTheMissing) {
   std::string dir = temp_dir(), out_dir = temp_dir(), out, err;
   std::filesystem::copy_file(kRecords + "base.json", dir + "/client-a.json");
   std::filesystem::copy_file(kRecords + "improved.json", dir + "/client-b.json");
-  EXPECT_EQ(run({"collect", "--dir", dir, "--out", out_dir, "--expect", "a,b,c"}, &out, &err), 1) << err;
+  EXPECT_EQ(run({"collect", "--dir", dir, "--out", out_dir, "--expect-names", "a,b,c"}, &out, &err), 1) << err;
   EXPECT_NE(out.find("c: never reported"), std::string::npos) << out;
   size_t records = 0;
   std::string written;
