@@ -86,7 +86,7 @@ int run_server(const ServerOptions& o) {
   limits["connections_per_worker_max"] = capacity;  // the client names its limit the same
   const procfs::KernelSnapshot kernel_at_start = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
   const ojson context = [&] {
-    ojson c = server_context_json(listen_json, limits);
+    ojson c = server_context_json(listen_json, limits, host_fingerprint(), {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}});
     c["spread"] = o.spread;
     c["sched"] = o.sched;
     return c;

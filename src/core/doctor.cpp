@@ -3,18 +3,10 @@
 #include <algorithm>
 #include <limits>
 
-#include "core/host.hpp"
-#include "core/procfs.hpp"
 #include "core/units.hpp"
 
 namespace c1m {
 namespace {
-
-std::optional<uint64_t> sysctl_u64(const std::string& name) {
-  std::string v = read_sysctl(name);
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  return std::stoull(v);
-}
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
@@ -23,26 +15,6 @@ std::string num(uint64_t v) { return std::to_string(v); }
 uint64_t conntrack_buckets_for(uint64_t n, bool both) { return n * (both ? 2 : 1); }
 
 }  // namespace
-
-HostFacts read_host_facts() {
-  HostFacts f;
-  auto mem = procfs::parse_meminfo(procfs::read_text("/proc/meminfo").value_or(""));
-  f.mem_available_bytes = mem.count("MemAvailable") ? mem["MemAvailable"] : 0;
-  f.file_max = sysctl_u64("fs.file-max").value_or(0);
-  std::string nr = read_sysctl("fs.file-nr");
-  f.files_allocated = nr.empty() ? 0 : std::stoull(nr.substr(0, nr.find_first_of(" \t")));
-  f.nofile_hard = process_limits()["nofile_hard"].get<uint64_t>();
-  f.nr_open = sysctl_u64("fs.nr_open");
-  f.conntrack_max = sysctl_u64("net.netfilter.nf_conntrack_max");
-  f.conntrack_count = sysctl_u64("net.netfilter.nf_conntrack_count");
-  f.conntrack_buckets = sysctl_u64("net.netfilter.nf_conntrack_buckets");
-  f.epoll_max_user_watches = sysctl_u64("fs.epoll.max_user_watches");
-  f.port_range = parse_port_range(read_sysctl("net.ipv4.ip_local_port_range"));
-  f.somaxconn = sysctl_u64("net.core.somaxconn");
-  f.tcp_max_syn_backlog = sysctl_u64("net.ipv4.tcp_max_syn_backlog");
-  f.tcp_migrate_req = sysctl_u64("net.ipv4.tcp_migrate_req");
-  return f;
-}
 
 uint64_t conntrack_overhead(const RunShape& shape) { return shape.stats_pollers * 2 + kAdminConntrackEntries; }
 

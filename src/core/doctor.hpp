@@ -27,8 +27,6 @@ struct HostFacts {
   std::optional<uint64_t> tcp_migrate_req;
 };
 
-HostFacts read_host_facts();
-
 struct Finding {
   std::string name;      // "memory", "net.netfilter.nf_conntrack_max", ...
   std::string have;

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/doctor.hpp"  // HostFacts
+
 namespace c1m {
 
 using ojson = nlohmann::ordered_json;
@@ -34,5 +36,11 @@ uint64_t raise_nofile_to_hard();
 std::string set_sched_policy(const std::string& name);
 // This process's policy, read back: "normal", "batch", "idle", "fifo", "rr" or "other N".
 std::string sched_policy_name();
+
+// Everything the doctor weighs, read from /proc and /proc/sys of this host (core/doctor is pure).
+HostFacts read_host_facts();
+
+// 16 hex digits from the system's randomness: a run's id.
+std::string new_run_id();
 
 }  // namespace c1m

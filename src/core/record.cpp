@@ -1,12 +1,9 @@
 #include "core/record.hpp"
 
-#include <sys/random.h>
-#include <time.h>
 
 #include <cstdio>
 
 #include "build_info.hpp"
-#include "core/host.hpp"
 
 namespace c1m {
 namespace {
@@ -58,10 +55,10 @@ RunRecord build_client_record(const ClientRun& run) {
   r.approach = run.approach;
   r.config = run.config;
   r.topology = run.topology;
-  r.host = host_fingerprint();
+  r.host = run.host;
   r.limits = run.limits;
   r.limits["workers"] = run.workers;
-  r.sysctls = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
+  r.sysctls = run.sysctls;
 
   RunResults& x = r.results;
   x.established_peak_client = run.established_peak;
@@ -121,11 +118,8 @@ ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSna
   return delta_map(before.tcpext, after.tcpext);
 }
 
-ojson server_context_json(const ojson& listen, const ojson& limits) {
-  return {{"listen", listen},
-          {"limits", limits},
-          {"host", host_fingerprint()},
-          {"sysctls", {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}}}};
+ojson server_context_json(const ojson& listen, const ojson& limits, const ojson& host, const ojson& sysctls) {
+  return {{"listen", listen}, {"limits", limits}, {"host", host}, {"sysctls", sysctls}};
 }
 
 ojson conntrack_json(const procfs::KernelSnapshot& s) {
@@ -199,16 +193,5 @@ std::string format_figure(const ojson& value, const char* printf_format, double 
 
 std::string format_time_to_target(const ojson& value) { return value.is_null() ? "not reached" : format_figure(value, "%.2f s"); }
 
-std::string new_run_id() {
-  unsigned char b[8] = {};
-  if (getrandom(b, sizeof b, 0) != sizeof b) {
-    timespec t{};
-    clock_gettime(CLOCK_REALTIME, &t);
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(t.tv_nsec >> (i * 4));
-  }
-  char out[17];
-  for (int i = 0; i < 8; ++i) std::snprintf(out + 2 * i, 3, "%02x", b[i]);
-  return out;
-}
 
 }  // namespace c1m

@@ -1,6 +1,6 @@
-// The JSON a run leaves behind. The client's record is the run record (schema_version 1); the
-// server's /stats document is what the client and the collector read from it. Both are built here,
-// from plain structs, so tests can check them without a network.
+// What a run leaves behind, built from plain structs (the caller reads the host and the clock), so
+// tests check it without a network or a host: the client's run as a RunRecord (core/run_record), and
+// the server's /stats document (kind server_stats) that the client and the collector read.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -25,6 +25,8 @@ struct ClientRun {
   ojson config;                     // the resolved configuration
   ojson topology;
   ojson limits;                     // of the client processes
+  ojson host;                       // the host fingerprint, read by the caller
+  ojson sysctls;                    // {namespaced, host}, read back by the caller
   size_t workers = 0;
   int64_t ramp_start_ns = 0;        // CLOCK_MONOTONIC, same clock as the workers' times
   ClientCounters totals;            // sum of the workers' final counters
@@ -58,7 +60,7 @@ ojson server_stats_json(const ServerCounters& total, uint64_t connections_peak, 
                         double cpu_seconds, const ojson& context, const ojson& tcpext_since_start, const ojson& conntrack);
 // {count, max} of a snapshot's namespace conntrack table; nulls where tracking is not loaded.
 ojson conntrack_json(const procfs::KernelSnapshot& s);
-ojson server_context_json(const ojson& listen, const ojson& limits);
+ojson server_context_json(const ojson& listen, const ojson& limits, const ojson& host, const ojson& sysctls);
 ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after);
 std::string server_metrics_text(const ServerCounters& total, size_t workers_alive);
 
@@ -66,6 +68,5 @@ std::string server_metrics_text(const ServerCounters& total, size_t workers_aliv
 std::string format_figure(const ojson& value, const char* printf_format, double scale = 1);
 // "33.03 s", or "not reached" for a null time to target (the run never held its whole target).
 std::string format_time_to_target(const ojson& value);
-std::string new_run_id();
 
 }  // namespace c1m

@@ -39,6 +39,8 @@ class ClientRunner {
     run_.config = config_json();
     run_.topology = topology_json();
     run_.limits = process_limits();
+    run_.host = host_fingerprint();
+    run_.sysctls = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
     run_.limits["connections_per_worker_max"] = r_.capacity;
     run_.started_unix_ms = unix_ms();
     run_.kernel_before = procfs::take_kernel_snapshot();

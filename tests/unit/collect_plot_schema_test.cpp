@@ -110,6 +110,8 @@ TEST(Schema, RecordsValidateAndTheCheckerCanFail) {
   run.config = {{"connections", 10}};
   run.limits = ojson::object();
   run.topology = ojson::object();
+  run.host = fixture("base.json")["host"];
+  run.sysctls = fixture("base.json")["sysctls"];
   EXPECT_EQ(test::validate(build_client_record(run).to_json(), s), std::vector<std::string>{});
   ojson broken = fixture("base.json");
   broken["status"] = "sort of";

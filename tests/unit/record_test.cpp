@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/atomic_file.hpp"
+#include "core/host.hpp"
 
 namespace c1m {
 namespace {
@@ -16,6 +17,8 @@ ClientRun sample_run() {
   ClientRun run;
   run.run_id = "abc123";
   run.approach = "multi-ip";
+  run.host = host_fingerprint();  // what the runner reads; build_client_record reads nothing
+  run.sysctls = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
   run.started_unix_ms = 1'700'000'000'000;
   run.ended_unix_ms = 1'700'000'042'500;
   run.config = {{"connections", 1000}};
@@ -90,7 +93,7 @@ TEST(ServerStats, JsonAndPrometheus) {
   t.connections = 7;
   t.accepted_total = 9;
   t.errors.add(ErrorClass::emfile_enfile, 2);
-  ojson j = server_stats_json(t, 8, 2, 2, 1.5, server_context_json(ojson::array({"127.0.0.1:9000"}), ojson::object()),
+  ojson j = server_stats_json(t, 8, 2, 2, 1.5, server_context_json(ojson::array({"127.0.0.1:9000"}), ojson::object(), {{"kernel", "6.1"}}, ojson::object()),
                               {{"ListenOverflows", 3}}, {{"count", 12}, {"max", 262144}});
   EXPECT_EQ(j["listen"][0], "127.0.0.1:9000");
   EXPECT_TRUE(j["host"].contains("kernel"));
