@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 export COMPOSE
 
-.PHONY: help setup build build-asan test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
+.PHONY: help setup build build-asan format test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
         images lab-up lab-down lab-status run-srv run-cli clean ci-bench
 
 help:
@@ -57,6 +57,10 @@ test-lab: build
 	@tests/lab/host_limit_test.sh
 
 test: test-unit test-integration test-asan test-lab
+
+# Rewrites every C++ file as .clang-format says (make test checks it).
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 doctor: build
 	@$(C1M) doctor --connections $${N:-1000000} --both-ends-here

@@ -2,7 +2,7 @@
 # make setup: install what building and testing need, from Debian's archive. Idempotent: installs
 # only what is missing, so a second run is a no-op.
 set -euo pipefail
-need=(cmake ninja-build g++ binutils pkg-config libevent-dev nlohmann-json3-dev libcli11-dev libgtest-dev python3 iproute2 procps curl)
+need=(cmake ninja-build g++ binutils pkg-config libevent-dev nlohmann-json3-dev libcli11-dev libgtest-dev clang-format python3 iproute2 procps curl)
 # The lab needs a Docker engine and a compose tool; Debian's are used if none is there.
 command -v docker >/dev/null 2>&1 || need+=(docker.io)
 # Both compose tools: Debian's docker-compose (v1) from the archive, and the v2 plugin users have

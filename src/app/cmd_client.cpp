@@ -49,10 +49,14 @@ HostProbe probe_this_host() {
     if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&local), &len) != 0) return std::nullopt;
     return Ipv4{ntohl(local.sin_addr.s_addr)};
   };
-  h.write_error = [](const std::string& dir) -> std::string { return access(dir.c_str(), W_OK) == 0 ? "" : std::strerror(errno); };
+  h.write_error = [](const std::string& dir) -> std::string {
+    return access(dir.c_str(), W_OK) == 0 ? "" : std::strerror(errno);
+  };
   h.ephemeral_ports = parse_port_range(read_sysctl("net.ipv4.ip_local_port_range"));
   h.nofile = raise_nofile_to_hard();
-  auto number = [](const std::string& text) { return text.empty() ? std::nullopt : std::optional<uint64_t>(std::stoull(text)); };
+  auto number = [](const std::string& text) {
+    return text.empty() ? std::nullopt : std::optional<uint64_t>(std::stoull(text));
+  };
   h.conntrack_max = number(read_sysctl("net.netfilter.nf_conntrack_max"));
   h.conntrack_count = number(read_sysctl("net.netfilter.nf_conntrack_count"));
   getrandom(&h.random, sizeof h.random, 0);
@@ -64,29 +68,36 @@ HostProbe probe_this_host() {
 }
 
 void print_summary(const ojson& rec, const std::string& json_path) {
-    const auto& res = rec["results"];
-    const auto& mem = rec["memory"];
-    std::fprintf(stderr, "c1m client: %s%s%s\n", rec["status"].get<std::string>().c_str(), rec["reason"].is_string() ? ": " : "",
+  const auto& res = rec["results"];
+  const auto& mem = rec["memory"];
+  std::fprintf(stderr, "c1m client: %s%s%s\n", rec["status"].get<std::string>().c_str(),
+               rec["reason"].is_string() ? ": " : "",
                rec["reason"].is_string() ? rec["reason"].get<std::string>().c_str() : "");
-    std::fprintf(stderr, "  established  client peak %s, server peak %s, kernel TCP in use %s\n",
-                 format_figure(res["established_peak_client"], "%.0f").c_str(), format_figure(res["established_peak_server"], "%.0f").c_str(),
-                 format_figure(res["kernel_tcp_inuse_at_peak"], "%.0f").c_str());
-    std::fprintf(stderr, "  ramp         time to target %s, %s connects/s, %s errors\n",
-                 format_time_to_target(res["time_to_target_s"]).c_str(), format_figure(res["connect_rate_per_s"], "%.0f").c_str(),
-                 format_figure(res["errors_total"], "%.0f").c_str());
-    const auto& lat = res["connect_latency_ms"];
-    std::fprintf(stderr, "  connect      p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\n", format_figure(lat["p50"], "%.3f").c_str(),
-                 format_figure(lat["p99"], "%.3f").c_str(), format_figure(lat["p999"], "%.3f").c_str(), format_figure(lat["max"], "%.3f").c_str());
-    const auto& rtt = res["ping_rtt_ms"];
-    if (rtt["count"].get<uint64_t>() > 0)
-      std::fprintf(stderr, "  ping rtt     p50 %s ms, p99 %s ms over %s pings\n", format_figure(rtt["p50"], "%.3f").c_str(),
-                   format_figure(rtt["p99"], "%.3f").c_str(), format_figure(rtt["count"], "%.0f").c_str());
-    std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n", format_figure(res["hold_cpu_cores_client"], "%.4f").c_str(),
-                 format_figure(res["hold_cpu_cores_server"], "%.4f").c_str());
-    std::fprintf(stderr, "  memory       kernel %s B/socket, user %s B/conn (client), %s B/conn (server)\n",
-                 format_figure(mem["kernel_bytes_per_socket"], "%.0f").c_str(), format_figure(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
-                 format_figure(mem["user_bytes_per_connection_server"], "%.0f").c_str());
-    if (!json_path.empty() && json_path != "-") std::fprintf(stderr, "  record       %s\n", json_path.c_str());
+  std::fprintf(stderr, "  established  client peak %s, server peak %s, kernel TCP in use %s\n",
+               format_figure(res["established_peak_client"], "%.0f").c_str(),
+               format_figure(res["established_peak_server"], "%.0f").c_str(),
+               format_figure(res["kernel_tcp_inuse_at_peak"], "%.0f").c_str());
+  std::fprintf(stderr, "  ramp         time to target %s, %s connects/s, %s errors\n",
+               format_time_to_target(res["time_to_target_s"]).c_str(),
+               format_figure(res["connect_rate_per_s"], "%.0f").c_str(),
+               format_figure(res["errors_total"], "%.0f").c_str());
+  const auto& lat = res["connect_latency_ms"];
+  std::fprintf(stderr, "  connect      p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\n",
+               format_figure(lat["p50"], "%.3f").c_str(), format_figure(lat["p99"], "%.3f").c_str(),
+               format_figure(lat["p999"], "%.3f").c_str(), format_figure(lat["max"], "%.3f").c_str());
+  const auto& rtt = res["ping_rtt_ms"];
+  if (rtt["count"].get<uint64_t>() > 0)
+    std::fprintf(stderr, "  ping rtt     p50 %s ms, p99 %s ms over %s pings\n",
+                 format_figure(rtt["p50"], "%.3f").c_str(), format_figure(rtt["p99"], "%.3f").c_str(),
+                 format_figure(rtt["count"], "%.0f").c_str());
+  std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n",
+               format_figure(res["hold_cpu_cores_client"], "%.4f").c_str(),
+               format_figure(res["hold_cpu_cores_server"], "%.4f").c_str());
+  std::fprintf(stderr, "  memory       kernel %s B/socket, user %s B/conn (client), %s B/conn (server)\n",
+               format_figure(mem["kernel_bytes_per_socket"], "%.0f").c_str(),
+               format_figure(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
+               format_figure(mem["user_bytes_per_connection_server"], "%.0f").c_str());
+  if (!json_path.empty() && json_path != "-") std::fprintf(stderr, "  record       %s\n", json_path.c_str());
 }
 
 volatile sig_atomic_t g_stop_between_runs = 0;
@@ -97,8 +108,8 @@ void report(const ClientConfig& c, const std::string& path, const ojson& body) {
   if (!c.report_to) return;
   auto res = net::http_post(*c.report_to, path, body.dump(), 10000);
   if (res.status != 200)
-    std::fprintf(stderr, "c1m client: warning: POST %s to the collector %s failed: %s\n", path.c_str(), c.report_to->str().c_str(),
-                 res.status ? res.body.c_str() : res.error.c_str());
+    std::fprintf(stderr, "c1m client: warning: POST %s to the collector %s failed: %s\n", path.c_str(),
+                 c.report_to->str().c_str(), res.status ? res.body.c_str() : res.error.c_str());
 }
 
 int run_client(const ClientOptions& o) {
@@ -109,7 +120,8 @@ int run_client(const ClientOptions& o) {
   // Unique among clients on one host (the same hostname) and across containers (the same pid, 1).
   std::string participant = host["hostname"].get<std::string>() + "-" + std::to_string(getpid());
   // The lab's run this client is part of; without one, the collector makes the client a run of its own.
-  const ojson run = c.run_id.empty() ? ojson::object() : ojson{{"run", c.run_id}, {"role", "client"}, {"expect_clients", c.run_clients}};
+  const ojson run = c.run_id.empty() ? ojson::object()
+                                     : ojson{{"run", c.run_id}, {"role", "client"}, {"expect_clients", c.run_clients}};
   ojson hello = {{"name", participant}, {"addresses", host["addresses"]}, {"connections", c.plan.connections}};
   hello.update(run);
   report(c, "/hello", hello);
@@ -154,39 +166,55 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--target", o->target, "ADDRESS:PORT, ADDRESS:PORT1-PORT2 or a comma list")->capture_default_str();
   c->add_option("--source", o->source, "source ADDRESS or ADDRESS1-ADDRESS2 (default: the kernel picks)");
   c->add_option("--connections,-n", o->connections, "connections to open (1m, 50k, ...)")->capture_default_str();
-  c->add_option("--rate", o->rate, "connects per second, all workers together (0: as fast as in-flight allows)")->capture_default_str();
-  c->add_option("--max-in-flight", o->max_in_flight, "connects in flight, all workers together (0: 200 per worker)")->capture_default_str();
-  c->add_option("--connect-timeout", o->connect_timeout, "give up on one connect after this long")->capture_default_str();
+  c->add_option("--rate", o->rate, "connects per second, all workers together (0: as fast as in-flight allows)")
+      ->capture_default_str();
+  c->add_option("--max-in-flight", o->max_in_flight, "connects in flight, all workers together (0: 200 per worker)")
+      ->capture_default_str();
+  c->add_option("--connect-timeout", o->connect_timeout, "give up on one connect after this long")
+      ->capture_default_str();
   c->add_option("--hold", o->hold, "hold the connections this long after the ramp")->capture_default_str();
-  c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")->capture_default_str();
-  c->add_option("--report-to", o->report_to, "ADDRESS:PORT of a collector (c1m collect --listen) to push the record to");
+  c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")
+      ->capture_default_str();
+  c->add_option("--report-to", o->report_to,
+                "ADDRESS:PORT of a collector (c1m collect --listen) to push the record to");
   // Also from the environment: compose passes an empty one for a one-off client, which a flag cannot carry.
-  c->add_option("--run-id", o->run_id, "with --report-to: the run this client is part of (the lab's); default: a run of its own")
+  c->add_option("--run-id", o->run_id,
+                "with --report-to: the run this client is part of (the lab's); default: a run of its own")
       ->envname("C1M_JOIN_RUN");
   c->add_option("--run-clients", o->run_clients, "with --run-id: how many clients that run has")
-      ->check(CLI::Range(1, 100000))->envname("C1M_RUN_CLIENTS")->capture_default_str();
+      ->check(CLI::Range(1, 100000))
+      ->envname("C1M_RUN_CLIENTS")
+      ->capture_default_str();
   c->add_option("--hold-until-server", o->hold_until_server,
                 "count --hold from when the server holds this many (one of many clients; bounded by --ramp-timeout)");
-  c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")->capture_default_str();
-  c->add_option("--stall-timeout", o->stall_timeout,
-                "fail the run when it adds no connection for this long short of the target, or the server adds none while "
-                "this client waits for it (0: never)")
+  c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")
       ->capture_default_str();
-  c->add_option("--status-file", o->status_file, "rewrite this JSON file every second with the run's progress ({hostname} is replaced)");
+  c->add_option(
+       "--stall-timeout", o->stall_timeout,
+       "fail the run when it adds no connection for this long short of the target, or the server adds none while "
+       "this client waits for it (0: never)")
+      ->capture_default_str();
+  c->add_option("--status-file", o->status_file,
+                "rewrite this JSON file every second with the run's progress ({hostname} is replaced)");
   c->add_option("--workers", o->workers, "worker processes (default: from --connections and the open-files limit)");
-  c->add_option("--repeat", o->repeat, "run the experiment N times; the record keeps every repetition")->check(CLI::Range(1, 1000))->capture_default_str();
+  c->add_option("--repeat", o->repeat, "run the experiment N times; the record keeps every repetition")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT, read for its side of the count");
   c->add_option("--json", o->json, "write the run record here (- for stdout; {hostname} is replaced)");
   c->add_option("--approach", o->approach, "label for the record")
-      ->check(CLI::IsMember({"auto", "multi-ip", "multi-port", "custom"}))->capture_default_str();
-  c->add_option("--progress", o->progress, "live status line")->check(CLI::IsMember({"auto", "tty", "plain", "off"}))->capture_default_str();
-  c->add_option("--source-ports", o->source_ports, "planned: the client names each source port (fast at any fill); kernel: connect() searches")
-      ->check(CLI::IsMember({"planned", "kernel"}))->capture_default_str();
+      ->check(CLI::IsMember({"auto", "multi-ip", "multi-port", "custom"}))
+      ->capture_default_str();
+  c->add_option("--progress", o->progress, "live status line")
+      ->check(CLI::IsMember({"auto", "tty", "plain", "off"}))
+      ->capture_default_str();
+  c->add_option("--source-ports", o->source_ports,
+                "planned: the client names each source port (fast at any fill); kernel: connect() searches")
+      ->check(CLI::IsMember({"planned", "kernel"}))
+      ->capture_default_str();
   c->add_option("--sched", o->sched, kSchedHelp)->check(CLI::IsMember({"batch", "normal"}))->capture_default_str();
   c->add_flag("--allow-any-target", o->allow_any_target, "allow targets outside 127.0.0.0/8 and 198.18.0.0/15");
-  return {c, [o] {
-            return run_client(*o);
-          }};
+  return {c, [o] { return run_client(*o); }};
 }
 
 }  // namespace c1m::app

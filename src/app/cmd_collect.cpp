@@ -6,22 +6,22 @@
 #include <time.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 
 #include "app/cli.hpp"
 #include "core/atomic_file.hpp"
 #include "core/clock.hpp"
-#include "core/host.hpp"
 #include "core/collect.hpp"
+#include "core/host.hpp"
 #include "core/procfs.hpp"
+#include "core/record.hpp"
 #include "core/record_file.hpp"
 #include "core/run_book.hpp"
-#include "core/record.hpp"
 #include "core/units.hpp"
 #include "net/event_loop.hpp"
 #include "net/http_service.hpp"
@@ -36,7 +36,7 @@ struct CollectOptions {
   std::string dir;
   std::string out = "results";
   std::string approach;  // empty: from the records (the service), multi-ip for --dir
-  std::string expect;  // --expect-names: comma list of client names
+  std::string expect;    // --expect-names: comma list of client names
   std::string lab_json;
   std::vector<std::string> lab_info;  // KEY=VALUE: what the lab configured, as the collector was told
   std::string show;
@@ -93,7 +93,8 @@ net::HttpReply refusal(int status, const std::string& why) { return json_reply(s
 // What a server reports of a run: its /stats document (c1m server --report-to).
 std::string check_server_report(const ojson& j) {
   if (!j.is_object()) return "expected a JSON object";
-  if (!j.contains("connections_peak") || !j["connections_peak"].is_number_unsigned()) return "a server's report needs connections_peak";
+  if (!j.contains("connections_peak") || !j["connections_peak"].is_number_unsigned())
+    return "a server's report needs connections_peak";
   return {};
 }
 
@@ -102,7 +103,8 @@ std::string check_server_report(const ojson& j) {
 int run_collect_listen(const CollectOptions& o) {
   const Endpoint at = single_endpoint("--listen", o.listen);
   int64_t deadline_ns = require(parse_duration_ns(o.deadline), "--deadline", o.deadline);
-  if (access(o.out.c_str(), W_OK) != 0) throw UsageError("--out " + o.out + ": not a writable directory: " + std::strerror(errno));
+  if (access(o.out.c_str(), W_OK) != 0)
+    throw UsageError("--out " + o.out + ": not a writable directory: " + std::strerror(errno));
   int fd = net::HttpService::open_socket(at);
   if (fd < 0) throw UsageError("--listen " + at.str() + ": cannot listen: " + std::strerror(errno));
   const bool one_run = o.expect_count > 0;
@@ -126,12 +128,14 @@ int run_collect_listen(const CollectOptions& o) {
     if (!o.approach.empty()) merged["approach"] = o.approach;
     if (!status.empty() && merged["status"] != "interrupted") {
       merged["status"] = status;
-      merged["reason"] = merged["reason"].is_string() ? ojson(why + "; " + merged["reason"].get<std::string>()) : ojson(why);
+      merged["reason"] =
+          merged["reason"].is_string() ? ojson(why + "; " + merged["reason"].get<std::string>()) : ojson(why);
     }
     std::string path;
     last_rc = write_and_summarize(merged, o, &path);
     if (merged["status"] == "interrupted") last_rc = 130;
-    book.written(id, path.empty() ? "(not written: see the collector's log)" : path, merged["status"].get<std::string>());
+    book.written(id, path.empty() ? "(not written: see the collector's log)" : path,
+                 merged["status"].get<std::string>());
     std::fflush(stdout);
   };
 
@@ -142,14 +146,16 @@ int run_collect_listen(const CollectOptions& o) {
   };
   http.route("POST", "/hello", [&](const net::HttpRequest& req) {
     ojson j;
-    if (!parse_body(req.body, j)) return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+    if (!parse_body(req.body, j))
+      return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
     bool conflict = false;
     if (std::string why = book.hello(j, unix_ms(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
     return json_reply(200, {{"ok", true}});
   });
   http.route("POST", "/record", [&](const net::HttpRequest& req) {
     ojson j;
-    if (!parse_body(req.body, j)) return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+    if (!parse_body(req.body, j))
+      return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
     bool server = j.is_object() && j.value("role", "") == "server";
     std::string err = server ? check_server_report(j) : std::string();
     if (!server) {
@@ -174,14 +180,19 @@ int run_collect_listen(const CollectOptions& o) {
     std::string rest = req.path.substr(std::string("/runs/").size());
     if (!rest.ends_with("/close")) return refusal(404, "POST /runs/ID/close is the one action on a run");
     std::string id = rest.substr(0, rest.size() - 6);
-    if (!book.close(id)) return refusal(book.find(id) ? 409 : 404, "no open run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
+    if (!book.close(id))
+      return refusal(book.find(id) ? 409 : 404,
+                     "no open run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
     return json_reply(202, {{"run", id}, {"state", "closing"}});
   });
   http.route("GET", "/runs/*", [&](const net::HttpRequest& req) {
     std::string id = req.path.substr(std::string("/runs/").size());
     const BookedRun* r = book.find(id);
     if (!r) return refusal(404, "no run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
-    if (r->written_to.empty()) return json_reply(202, {{"run", id}, {"state", "open"}, {"reported_clients", r->reported()}, {"expect_clients", r->expect_clients}});
+    if (r->written_to.empty())
+      return json_reply(
+          202,
+          {{"run", id}, {"state", "open"}, {"reported_clients", r->reported()}, {"expect_clients", r->expect_clients}});
     auto text = procfs::read_text(r->written_to);
     if (!text) return refusal(500, "run " + id + " was written to " + r->written_to + ", which cannot be read now");
     return net::HttpReply{200, "application/json", *text};
@@ -202,11 +213,11 @@ int run_collect_listen(const CollectOptions& o) {
     loop.break_loop();
   });
   if (one_run)
-    std::fprintf(stderr, "c1m collect: waiting for %zu client records on http://%s/record (deadline %s)\n", o.expect_count,
-                 at.str().c_str(), o.deadline.c_str());
+    std::fprintf(stderr, "c1m collect: waiting for %zu client records on http://%s/record (deadline %s)\n",
+                 o.expect_count, at.str().c_str(), o.deadline.c_str());
   else
-    std::fprintf(stderr, "c1m collect: serving on http://%s (hello, record, runs, health), records into %s\n", at.str().c_str(),
-                 o.out.c_str());
+    std::fprintf(stderr, "c1m collect: serving on http://%s (hello, record, runs, health), records into %s\n",
+                 at.str().c_str(), o.out.c_str());
   loop.run();
 
   if (!signal_name.empty()) {
@@ -214,7 +225,8 @@ int run_collect_listen(const CollectOptions& o) {
     for (const std::string& id : book.open_ids()) {
       const BookedRun* r = book.find(id);
       write_run(id, "interrupted",
-                "the collector got " + signal_name + " with " + std::to_string(r->reported()) + " of " + std::to_string(r->expect_clients) + " records");
+                "the collector got " + signal_name + " with " + std::to_string(r->reported()) + " of " +
+                    std::to_string(r->expect_clients) + " records");
     }
     return 130;
   }
@@ -232,7 +244,8 @@ int run_collect(const CollectOptions& o) {
     if (!o.dir.empty()) throw UsageError("--listen and --dir: choose one");
     return run_collect_listen(o);
   }
-  if (o.dir.empty()) throw UsageError("collect needs --listen ADDRESS:PORT (clients push) or --dir DIR (clients left files)");
+  if (o.dir.empty())
+    throw UsageError("collect needs --listen ADDRESS:PORT (clients push) or --dir DIR (clients left files)");
   DIR* d = opendir(o.dir.c_str());
   if (!d) throw UsageError("--dir " + o.dir + ": not a readable directory");
   std::vector<std::string> files;
@@ -277,7 +290,8 @@ int write_and_summarize(const ojson& merged, const CollectOptions& o, std::strin
   std::string stamp = merged["started_at"].get<std::string>();
   stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
   stamp = stamp.substr(0, 15) + "Z";
-  std::string path = o.out + "/" + stamp + "-" + merged.value("approach", "custom") + "-" + merged["run_id"].get<std::string>().substr(0, 8) + ".json";
+  std::string path = o.out + "/" + stamp + "-" + merged.value("approach", "custom") + "-" +
+                     merged["run_id"].get<std::string>().substr(0, 8) + ".json";
   std::string err = write_file_atomically(path, merged.dump(2) + "\n");
   if (!err.empty()) {
     std::fprintf(stderr, "c1m collect: %s\n", err.c_str());
@@ -289,13 +303,16 @@ int write_and_summarize(const ojson& merged, const CollectOptions& o, std::strin
 
 int print_summary(const ojson& merged, const std::string& path) {
   const auto& r = merged["results"];
-  std::printf("c1m collect: %s%s%s\n", merged["status"].get<std::string>().c_str(), merged["reason"].is_string() ? ": " : "",
+  std::printf("c1m collect: %s%s%s\n", merged["status"].get<std::string>().c_str(),
+              merged["reason"].is_string() ? ": " : "",
               merged["reason"].is_string() ? merged["reason"].get<std::string>().c_str() : "");
-  std::printf("  clients      %s (%zu distinct addresses)\n", format_figure(merged["topology"]["clients"], "%.0f").c_str(),
+  std::printf("  clients      %s (%zu distinct addresses)\n",
+              format_figure(merged["topology"]["clients"], "%.0f").c_str(),
               merged["topology"]["client_addresses"].size());
   std::printf("  established  client %s, server %s\n", format_figure(r["established_peak_client"], "%.0f").c_str(),
               format_figure(r["established_peak_server"], "%.0f").c_str());
-  std::printf("  ramp         time to target %s, %s connects/s, %s errors\n", format_time_to_target(r["time_to_target_s"]).c_str(),
+  std::printf("  ramp         time to target %s, %s connects/s, %s errors\n",
+              format_time_to_target(r["time_to_target_s"]).c_str(),
               format_figure(r["connect_rate_per_s"], "%.0f").c_str(), format_figure(r["errors_total"], "%.0f").c_str());
   std::printf("  connect      p50 %s ms, p99 %s ms\n", format_figure(r["connect_latency_ms"]["p50"], "%.3f").c_str(),
               format_figure(r["connect_latency_ms"]["p99"], "%.3f").c_str());
@@ -316,8 +333,10 @@ Command add_collect_command(CLI::App& root) {
   c->add_option("--approach", o->approach, "multi-ip or multi-port")->capture_default_str();
   // Not --expect: that is the server's connection count; this is a list of names.
   c->add_option("--expect-names", o->expect, "with --dir: comma list of client names that should have reported");
-  c->add_option("--lab", o->lab_json, "with --dir: JSON file with what the lab knows (runtime, images, configured limits)");
-  c->add_option("--lab-info", o->lab_info, "with --listen: KEY=VALUE of what the lab configured, for every record (repeat; dots nest)");
+  c->add_option("--lab", o->lab_json,
+                "with --dir: JSON file with what the lab knows (runtime, images, configured limits)");
+  c->add_option("--lab-info", o->lab_info,
+                "with --listen: KEY=VALUE of what the lab configured, for every record (repeat; dots nest)");
   c->add_option("--show", o->show, "print the summary of a merged record and exit with its status");
   return {c, [o] { return run_collect(*o); }};
 }

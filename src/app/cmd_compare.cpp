@@ -35,7 +35,8 @@ int run_compare(const CompareCliOptions& o) {
   opts.threshold = require(parse_fraction(o.threshold), "--threshold", o.threshold);
   for (const auto& mt : o.metric_thresholds) {
     size_t eq = mt.find('=');
-    if (eq == std::string::npos) throw UsageError("--metric-threshold '" + mt + "': expected NAME=FRACTION, like time_to_target_s=5%");
+    if (eq == std::string::npos)
+      throw UsageError("--metric-threshold '" + mt + "': expected NAME=FRACTION, like time_to_target_s=5%");
     std::string name = mt.substr(0, eq);
     bool known = false;
     for (const auto& m : compared_metrics()) known = known || name == m.name;
@@ -54,8 +55,10 @@ int run_compare(const CompareCliOptions& o) {
     c.base_file = o.files[0];
     c.new_file = o.files[i + 1];
     regressed = regressed || c.regressed;
-    if (o.format == "json") all.push_back(format_json(c));
-    else std::fputs((o.format == "md" ? format_markdown(c) : format_text(c)).c_str(), stdout);
+    if (o.format == "json")
+      all.push_back(format_json(c));
+    else
+      std::fputs((o.format == "md" ? format_markdown(c) : format_text(c)).c_str(), stdout);
   }
   if (o.format == "json") std::printf("%s\n", (all.size() == 1 ? all[0] : all).dump(2).c_str());
   if (o.export_kind == "benchmark-action") {
@@ -75,11 +78,15 @@ int run_compare(const CompareCliOptions& o) {
 
 Command add_compare_command(CLI::App& root) {
   auto o = std::make_shared<CompareCliOptions>();
-  CLI::App* c = root.add_subcommand("compare", "compare run records: better or worse, by how much, and why (exit 1 on a regression)");
+  CLI::App* c = root.add_subcommand(
+      "compare", "compare run records: better or worse, by how much, and why (exit 1 on a regression)");
   c->add_option("records", o->files, "BASE NEW [NEW...]")->required();
   c->add_option("--threshold", o->threshold, "a change worse than this is a regression")->capture_default_str();
-  c->add_option("--metric-threshold", o->metric_thresholds, "NAME=FRACTION for one metric (repeatable)")->allow_extra_args(false);
-  c->add_option("--format", o->format, "text, md (CI job summary) or json")->check(CLI::IsMember({"text", "md", "json"}))->capture_default_str();
+  c->add_option("--metric-threshold", o->metric_thresholds, "NAME=FRACTION for one metric (repeatable)")
+      ->allow_extra_args(false);
+  c->add_option("--format", o->format, "text, md (CI job summary) or json")
+      ->check(CLI::IsMember({"text", "md", "json"}))
+      ->capture_default_str();
   c->add_option("--export", o->export_kind, "benchmark-action: write customBiggerIsBetter / customSmallerIsBetter JSON")
       ->check(CLI::IsMember({"benchmark-action"}));
   c->add_option("--export-dir", o->export_dir, "where --export writes")->capture_default_str();

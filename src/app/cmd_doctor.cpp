@@ -35,7 +35,8 @@ RunShape shape_of(const DoctorOptions& o) {
   RunShape s{parse_connections(o), o.both_ends_here, o.in_containers, o.pairs, std::nullopt, o.stats_pollers};
   if (!o.client_port_range.empty()) {
     s.client_port_range = parse_port_range(o.client_port_range);
-    if (!s.client_port_range) throw UsageError("--client-port-range '" + o.client_port_range + "': expected 'LOW HIGH', e.g. '1024 65535'");
+    if (!s.client_port_range)
+      throw UsageError("--client-port-range '" + o.client_port_range + "': expected 'LOW HIGH', e.g. '1024 65535'");
   }
   return s;
 }
@@ -52,7 +53,8 @@ int run_doctor(const DoctorOptions& o) {
               o.both_ends_here ? "client and server on this host (2 sockets each)" : "this side only (1 socket each)");
   for (const auto& f : r.findings) {
     if (o.quiet && f.ok) continue;
-    std::printf("  %-5s %-34s have %s; need %s\n", f.ok ? "ok" : (f.limits ? "FAIL" : "warn"), f.name.c_str(), f.have.c_str(), f.need.c_str());
+    std::printf("  %-5s %-34s have %s; need %s\n", f.ok ? "ok" : (f.limits ? "FAIL" : "warn"), f.name.c_str(),
+                f.have.c_str(), f.need.c_str());
     if (!f.ok && !f.fix.empty()) std::printf("        fix: %s\n", f.fix.c_str());
   }
   std::printf("verdict: this host can hold about %s connections: limited by %s (each limit less a %.0f%% margin). %s\n",
@@ -82,7 +84,8 @@ int run_host_tune(const DoctorOptions& o) {
     return 0;
   }
   if (o.dry_run) {
-    for (const auto& [name, value] : changes) std::printf("  would set  %s: %s -> %s\n", name.c_str(), read_sysctl(name).c_str(), value.c_str());
+    for (const auto& [name, value] : changes)
+      std::printf("  would set  %s: %s -> %s\n", name.c_str(), read_sysctl(name).c_str(), value.c_str());
     return 0;
   }
   int failed = 0;
@@ -93,11 +96,13 @@ int run_host_tune(const DoctorOptions& o) {
       std::printf("  set  %s: %s -> %s\n", name.c_str(), before.c_str(), read_sysctl(name).c_str());
     } else {
       ++failed;
-      std::printf("  FAIL %s: cannot set to %s (%s): needs root on the host, outside any container\n", name.c_str(), value.c_str(), err.c_str());
+      std::printf("  FAIL %s: cannot set to %s (%s): needs root on the host, outside any container\n", name.c_str(),
+                  value.c_str(), err.c_str());
     }
   }
-  std::printf("c1m host-tune: %zu changed, %d could not be; these last until reboot (put them in /etc/sysctl.d to keep them)\n",
-              changes.size() - static_cast<size_t>(failed), failed);
+  std::printf(
+      "c1m host-tune: %zu changed, %d could not be; these last until reboot (put them in /etc/sysctl.d to keep them)\n",
+      changes.size() - static_cast<size_t>(failed), failed);
   return failed ? 1 : 0;
 }
 
@@ -110,10 +115,14 @@ void add_flags(CLI::App* c, DoctorOptions& o) {
 void add_shape_flags(CLI::App* c, DoctorOptions& o) {
   c->add_flag("--in-containers", o.in_containers,
               "each side in its own network namespace (the lab): the server's namespace tracks every connection");
-  c->add_option("--pairs", o.pairs, "(source, target) pairs the connections spread over")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-  c->add_option("--client-port-range", o.client_port_range, "'LOW HIGH': the clients' own ephemeral range (the lab sets it per container)");
+  c->add_option("--pairs", o.pairs, "(source, target) pairs the connections spread over")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  c->add_option("--client-port-range", o.client_port_range,
+                "'LOW HIGH': the clients' own ephemeral range (the lab sets it per container)");
   c->add_option("--stats-pollers", o.stats_pollers, "client processes polling the server's /stats once a second")
-      ->check(CLI::Range(0, 100000))->capture_default_str();
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -130,7 +139,8 @@ Command add_doctor_command(CLI::App& root) {
 
 Command add_host_tune_command(CLI::App& root) {
   auto o = std::make_shared<DoctorOptions>();
-  CLI::App* c = root.add_subcommand("host-tune", "apply the host sysctls a run of N connections needs (root; says each change)");
+  CLI::App* c =
+      root.add_subcommand("host-tune", "apply the host sysctls a run of N connections needs (root; says each change)");
   add_flags(c, *o);
   c->add_flag("--dry-run", o->dry_run, "say what would change, change nothing");
   return {c, [o] { return run_host_tune(*o); }};

@@ -50,13 +50,16 @@ int run_server(const ServerOptions& o) {
   if (!o.admin.empty()) admin = single_endpoint("--admin", o.admin);
   std::optional<Endpoint> report_to;
   if (!o.report_to.empty()) report_to = single_endpoint("--report-to", o.report_to);
-  if (report_to && o.run_id.empty()) throw UsageError("--report-to needs --run-id: the run the server's report belongs to");
+  if (report_to && o.run_id.empty())
+    throw UsageError("--report-to needs --run-id: the run the server's report belongs to");
 
   uint64_t nofile = raise_nofile_to_hard();
   // Before the workers fork: they inherit it. The record's limits say what was in force.
-  if (std::string why = set_sched_policy(o.sched); !why.empty()) std::fprintf(stderr, "c1m server: warning: %s\n", why.c_str());
+  if (std::string why = set_sched_policy(o.sched); !why.empty())
+    std::fprintf(stderr, "c1m server: warning: %s\n", why.c_str());
   uint64_t capacity = worker_capacity(nofile);
-  if (!o.max_per_worker.empty()) capacity = require(parse_count(o.max_per_worker), "--max-per-worker", o.max_per_worker);
+  if (!o.max_per_worker.empty())
+    capacity = require(parse_count(o.max_per_worker), "--max-per-worker", o.max_per_worker);
   if (capacity == 0) throw UsageError("--max-per-worker must be at least 1");
   size_t workers = o.workers ? o.workers : workers_needed(expect, capacity, kReusePortHeadroom);
   if (workers > kMaxWorkers)
@@ -69,7 +72,8 @@ int run_server(const ServerOptions& o) {
   for (const Endpoint& e : listen) {
     int fd = net::open_listener(e, o.backlog, o.share_ports);
     if (fd < 0 && errno == EADDRINUSE && !o.share_ports)
-      throw UsageError("--listen " + e.str() + ": another process already listens there (pass --share-ports to split its connections with it)");
+      throw UsageError("--listen " + e.str() +
+                       ": another process already listens there (pass --share-ports to split its connections with it)");
     if (fd < 0) throw UsageError("--listen " + e.str() + ": cannot listen: " + std::strerror(errno));
     ::close(fd);
   }
@@ -86,7 +90,8 @@ int run_server(const ServerOptions& o) {
   limits["connections_per_worker_max"] = capacity;  // the client names its limit the same
   const procfs::KernelSnapshot kernel_at_start = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
   const ojson context = [&] {
-    ojson c = server_context_json(listen_json, limits, host_fingerprint(), {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}});
+    ojson c = server_context_json(listen_json, limits, host_fingerprint(),
+                                  {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}});
     c["spread"] = o.spread;
     c["sched"] = o.sched;
     return c;
@@ -115,8 +120,15 @@ int run_server(const ServerOptions& o) {
   std::string err = pool.spawn(workers, [&](size_t i, int control_fd) {
     if (admin_fd >= 0) ::close(admin_fd);  // the parent serves it
     close_first_listeners(i);
-    net::ServerWorkerConfig cfg{listen, o.backlog, !o.no_echo, capacity, static_cast<uint32_t>(i), control_fd,
-                                static_cast<uint32_t>(workers), o.spread == "port-block", first_listeners[i]};
+    net::ServerWorkerConfig cfg{listen,
+                                o.backlog,
+                                !o.no_echo,
+                                capacity,
+                                static_cast<uint32_t>(i),
+                                control_fd,
+                                static_cast<uint32_t>(workers),
+                                o.spread == "port-block",
+                                first_listeners[i]};
     return net::run_server_worker(cfg);
   });
   close_first_listeners(workers);  // the workers have theirs
@@ -133,7 +145,8 @@ int run_server(const ServerOptions& o) {
       std::memcpy(&latest[w], payload, sizeof(ServerCounters));
       peak = std::max(peak, total().connections);
     } else if (type == net::MessageType::fatal) {
-      std::fprintf(stderr, "c1m server: worker %u failed: %.*s\n", w, static_cast<int>(size), static_cast<const char*>(payload));
+      std::fprintf(stderr, "c1m server: worker %u failed: %.*s\n", w, static_cast<int>(size),
+                   static_cast<const char*>(payload));
     }
   });
   auto alive = [&] { return pool.reap_exited(); };
@@ -151,7 +164,9 @@ int run_server(const ServerOptions& o) {
   std::unique_ptr<net::HttpService> http;
   if (admin) {
     http = std::make_unique<net::HttpService>(sup.loop().base(), 0);
-    http->route("GET", "/stats", [&](const net::HttpRequest&) { return net::HttpReply{200, "application/json", stats().dump()}; });
+    http->route("GET", "/stats", [&](const net::HttpRequest&) {
+      return net::HttpReply{200, "application/json", stats().dump()};
+    });
     http->route("GET", "/metrics", [&](const net::HttpRequest&) {
       return net::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", server_metrics_text(total(), alive())};
     });
@@ -168,8 +183,8 @@ int run_server(const ServerOptions& o) {
     body.update({{"participant", participant}, {"name", participant}, {"role", "server"}, {"run", o.run_id}});
     auto res = net::http_post(*report_to, path, body.dump(), 5000);
     if (res.status != 200)
-      std::fprintf(stderr, "c1m server: warning: POST %s to the collector %s failed: %s\n", path.c_str(), report_to->str().c_str(),
-                   res.status ? res.body.c_str() : res.error.c_str());
+      std::fprintf(stderr, "c1m server: warning: POST %s to the collector %s failed: %s\n", path.c_str(),
+                   report_to->str().c_str(), res.status ? res.body.c_str() : res.error.c_str());
   };
   bool reported = false;
   auto report_run = [&](const std::string& why) {
@@ -187,7 +202,8 @@ int run_server(const ServerOptions& o) {
   }
   bool fatal = false;
   sup.on_worker_lost([&](size_t w) {
-    std::fprintf(stderr, "c1m server: worker %zu ended unexpectedly with %llu connections; serving on with the others\n", w,
+    std::fprintf(stderr,
+                 "c1m server: worker %zu ended unexpectedly with %llu connections; serving on with the others\n", w,
                  static_cast<unsigned long long>(latest[w].connections));
     // A worker that could not even listen means the whole server is misconfigured.
     if (latest[w].accepted_total == 0 && latest[w].listeners == 0) fatal = true;
@@ -196,7 +212,8 @@ int run_server(const ServerOptions& o) {
   });
   sup.on_signal([&](int) { sup.stop(3000); });
   if (duration_ns > 0) {
-    sup.loop().after({static_cast<time_t>(duration_ns / 1'000'000'000), static_cast<suseconds_t>(duration_ns % 1'000'000'000 / 1000)},
+    sup.loop().after({static_cast<time_t>(duration_ns / 1'000'000'000),
+                      static_cast<suseconds_t>(duration_ns % 1'000'000'000 / 1000)},
                      [&] { sup.stop(3000); });
   }
   std::fprintf(stderr, "c1m server: %zu workers x %llu connections on %s%s%s\n", workers,
@@ -228,20 +245,27 @@ Command add_server_command(CLI::App& root) {
   s->add_option("--listen", o->listen, "ADDRESS:PORT, ADDRESS:PORT1-PORT2 or a comma list")->capture_default_str();
   s->add_option("--expect", o->expect, "connections to size the workers for (1m, 50k, ...)")->capture_default_str();
   s->add_option("--workers", o->workers, "worker processes (default: from --expect and the open-files limit)");
-  s->add_option("--max-per-worker", o->max_per_worker, "connections a worker holds before it stops listening (default: open-files limit - 100)");
-  s->add_option("--backlog", o->backlog, "listen backlog per socket (capped by net.core.somaxconn)")->check(CLI::Range(1, 1 << 24))->capture_default_str();
+  s->add_option("--max-per-worker", o->max_per_worker,
+                "connections a worker holds before it stops listening (default: open-files limit - 100)");
+  s->add_option("--backlog", o->backlog, "listen backlog per socket (capped by net.core.somaxconn)")
+      ->check(CLI::Range(1, 1 << 24))
+      ->capture_default_str();
   s->add_option("--admin", o->admin, "ADDRESS:PORT for GET /stats and GET /metrics");
-  s->add_option("--spread", o->spread,
-                "how the kernel picks a worker for a new connection: port-block (by source port / 16, so a worker takes "
-                "runs of connections per wake-up) or hash (the kernel's 4-tuple hash)")
+  s->add_option(
+       "--spread", o->spread,
+       "how the kernel picks a worker for a new connection: port-block (by source port / 16, so a worker takes "
+       "runs of connections per wake-up) or hash (the kernel's 4-tuple hash)")
       ->check(CLI::IsMember({"port-block", "hash"}))
       ->capture_default_str();
   s->add_option("--sched", o->sched, kSchedHelp)->check(CLI::IsMember({"batch", "normal"}))->capture_default_str();
   s->add_flag("--no-echo", o->no_echo, "do not echo ping frames (hold only)");
-  s->add_flag("--share-ports", o->share_ports, "listen beside another process's SO_REUSEPORT listeners (the kernel splits the connections)");
-  s->add_option("--duration", o->duration, "stop by itself after this long (0: until SIGINT/SIGTERM)")->capture_default_str();
+  s->add_flag("--share-ports", o->share_ports,
+              "listen beside another process's SO_REUSEPORT listeners (the kernel splits the connections)");
+  s->add_option("--duration", o->duration, "stop by itself after this long (0: until SIGINT/SIGTERM)")
+      ->capture_default_str();
   s->add_option("--json", o->json, "write the final stats here too");
-  s->add_option("--report-to", o->report_to, "ADDRESS:PORT of a collector: hello at start, its stats when the run's connections have gone");
+  s->add_option("--report-to", o->report_to,
+                "ADDRESS:PORT of a collector: hello at start, its stats when the run's connections have gone");
   s->add_option("--run-id", o->run_id, "with --report-to: the run the server takes part in");
   return {s, [o] { return run_server(*o); }};
 }

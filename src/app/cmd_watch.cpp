@@ -60,7 +60,8 @@ int run_watch(const WatchOptions& o) {
   for (uint64_t tick = 0;; ++tick) {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double elapsed = static_cast<double>(now.tv_sec - start.tv_sec) + static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9;
+    double elapsed =
+        static_cast<double>(now.tv_sec - start.tv_sec) + static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9;
     std::optional<ojson> server;
     if (auto r = stats.get("/stats", 500); r.status == 200) {
       ojson j = ojson::parse(r.body, nullptr, false);
@@ -87,13 +88,16 @@ int run_watch(const WatchOptions& o) {
 
 Command add_watch_command(CLI::App& root) {
   auto o = std::make_shared<WatchOptions>();
-  CLI::App* c = root.add_subcommand("watch", "show a lab run's progress from the clients' status files and the server's /stats");
+  CLI::App* c =
+      root.add_subcommand("watch", "show a lab run's progress from the clients' status files and the server's /stats");
   c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT")->required();
-  c->add_option("--dir", o->dir, "the run directory the clients write their status files into (--status-file)")->required();
+  c->add_option("--dir", o->dir, "the run directory the clients write their status files into (--status-file)")
+      ->required();
   c->add_option("--connections,-n", o->connections, "the run's target, all clients together")->required();
   c->add_option("--clients", o->clients, "clients expected")->check(CLI::Range(1, 100000))->capture_default_str();
   c->add_option("--progress", o->progress, "tty: one line rewritten; plain: a line every 5 s")
-      ->check(CLI::IsMember({"auto", "tty", "plain"}))->capture_default_str();
+      ->check(CLI::IsMember({"auto", "tty", "plain"}))
+      ->capture_default_str();
   c->add_option("--timeout", o->timeout, "stop watching after this long")->capture_default_str();
   return {c, [o] { return run_watch(*o); }};
 }

@@ -15,15 +15,18 @@ int main(int argc, char** argv) {
   CLI::App root{"c1m: hold a million TCP connections, measure rate, latency, errors and memory per connection"};
   root.set_version_flag("--version", std::string("c1m ") + c1m::kVersion + " (" + c1m::kGitSha + ")");
   root.require_subcommand(1);
-  std::vector<Command> commands = {add_server_command(root), add_client_command(root), add_doctor_command(root),
-                                   add_host_tune_command(root), add_collect_command(root),
-                                   add_compare_command(root), add_plot_command(root), add_watch_command(root)};
+  std::vector<Command> commands = {add_server_command(root),    add_client_command(root),  add_doctor_command(root),
+                                   add_host_tune_command(root), add_collect_command(root), add_compare_command(root),
+                                   add_plot_command(root),      add_watch_command(root)};
   // CLI11 only says "a subcommand is required"; name the word it did not know.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (auto& c : commands) known = known || c.app->get_name() == argv[1];
     if (!known) {
-      std::fprintf(stderr, "c1m: unknown command '%s' (commands: server, client, doctor, host-tune, collect, compare, plot, watch; see c1m --help)\n", argv[1]);
+      std::fprintf(stderr,
+                   "c1m: unknown command '%s' (commands: server, client, doctor, host-tune, collect, compare, plot, "
+                   "watch; see c1m --help)\n",
+                   argv[1]);
       return kExitUsage;
     }
   }

@@ -14,7 +14,9 @@ std::string directory_of(const std::string& path) {
 }
 
 std::string write_file_atomically(const std::string& path, const std::string& content, Durability durability) {
-  auto fail = [](const std::string& what, const std::string& p) { return what + " " + p + ": " + std::strerror(errno); };
+  auto fail = [](const std::string& what, const std::string& p) {
+    return what + " " + p + ": " + std::strerror(errno);
+  };
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return fail("cannot create", tmp);

@@ -8,7 +8,8 @@ namespace c1m {
 // nothing more (a status file rewritten every second, where fsyncs would cost and buy nothing).
 enum class Durability { synced, replaced };
 // Empty on success, else what failed ("cannot create results/x.json.tmp: No such file or directory").
-std::string write_file_atomically(const std::string& path, const std::string& content, Durability durability = Durability::synced);
+std::string write_file_atomically(const std::string& path, const std::string& content,
+                                  Durability durability = Durability::synced);
 // The directory a path's file is in ("results/x.json" -> "results", "x.json" -> ".").
 std::string directory_of(const std::string& path);
 }  // namespace c1m

@@ -26,7 +26,8 @@ void require_writable(const HostProbe& host, const std::string& flag, const std:
     throw UsageError(flag + " " + path + ": directory " + dir + " is not writable: " + why);
 }
 
-int64_t duration_at_least(const std::string& flag, const std::string& text, int64_t min_ns, const char* min_text, bool zero_ok) {
+int64_t duration_at_least(const std::string& flag, const std::string& text, int64_t min_ns, const char* min_text,
+                          bool zero_ok) {
   int64_t ns = require(parse_duration_ns(text), flag, text);
   if ((ns != 0 || !zero_ok) && ns < min_ns)
     throw UsageError(flag + " '" + text + "': must be " + (zero_ok ? "0 (off) or " : "") + "at least " + min_text);
@@ -36,7 +37,8 @@ int64_t duration_at_least(const std::string& flag, const std::string& text, int6
 void check_targets(const ClientOptions& o, const ConnectPlan& plan) {
   for (const Endpoint& t : plan.targets)
     if (!o.allow_any_target && !is_lab_address(t.ip))
-      throw UsageError("--target " + t.str() + ": not loopback (127.0.0.0/8) or the lab range (198.18.0.0/15); "
+      throw UsageError("--target " + t.str() +
+                       ": not loopback (127.0.0.0/8) or the lab range (198.18.0.0/15); "
                        "pass --allow-any-target to load a host you own");
   for (size_t i = 0; i < plan.targets.size(); ++i)
     for (size_t j = i + 1; j < plan.targets.size(); ++j)
@@ -61,21 +63,25 @@ void plan_ports(const ClientOptions& o, const HostProbe& host, ClientConfig& c) 
     if (common) c.plan.sources = {*common};
   }
   c.plan.port_offset = static_cast<uint32_t>(host.random % std::max<uint64_t>(c.port_range->size(), 1));
-  if (std::string why = check_port_capacity(c.plan, *c.port_range); !why.empty()) throw UsageError("--connections " + o.connections + ": " + why);
+  if (std::string why = check_port_capacity(c.plan, *c.port_range); !why.empty())
+    throw UsageError("--connections " + o.connections + ": " + why);
 }
 
 // The workers: sized from the open-files limit the process really has.
 void size_workers(const ClientOptions& o, const HostProbe& host, ClientConfig& c) {
   c.capacity = worker_capacity(host.nofile);
   c.workers = o.workers ? o.workers : workers_needed(c.plan.connections, c.capacity);
-  if (c.workers > kMaxWorkers) throw UsageError("--connections " + o.connections + " needs more than " + std::to_string(kMaxWorkers) + " workers");
+  if (c.workers > kMaxWorkers)
+    throw UsageError("--connections " + o.connections + " needs more than " + std::to_string(kMaxWorkers) + " workers");
   uint64_t per_worker = (c.plan.connections + c.workers - 1) / c.workers;
   if (per_worker > c.capacity)
-    throw UsageError("--workers " + std::to_string(c.workers) + " gives " + std::to_string(per_worker) + " connections per worker, above the " +
-                     std::to_string(c.capacity) + " an open-files limit of " + std::to_string(host.nofile) + " allows");
+    throw UsageError("--workers " + std::to_string(c.workers) + " gives " + std::to_string(per_worker) +
+                     " connections per worker, above the " + std::to_string(c.capacity) + " an open-files limit of " +
+                     std::to_string(host.nofile) + " allows");
   uint64_t total_in_flight = require(parse_count(o.max_in_flight), "--max-in-flight", o.max_in_flight);
   // 200 per worker: at 1M on 2 cores, 1,000 per worker queued connects for 2 s and ramped 15% slower.
-  c.in_flight_per_worker = total_in_flight ? std::max<uint64_t>(1, total_in_flight / c.workers) : kDefaultInFlightPerWorker;
+  c.in_flight_per_worker =
+      total_in_flight ? std::max<uint64_t>(1, total_in_flight / c.workers) : kDefaultInFlightPerWorker;
 }
 
 // Host-wide limits the client cannot change but that silently cap a run: said up front.
@@ -83,9 +89,10 @@ void warn_about_host(const HostProbe& host, ClientConfig& c) {
   if (!host.conntrack_max || !host.conntrack_count) return;
   uint64_t room = *host.conntrack_max > *host.conntrack_count ? *host.conntrack_max - *host.conntrack_count : 0;
   if (c.plan.connections > room)
-    c.warnings.push_back("connection tracking is on and has room for " + std::to_string(room) + " more connections (nf_conntrack_max " +
-                         std::to_string(*host.conntrack_max) +
-                         "): SYNs past that are dropped silently; raise net.netfilter.nf_conntrack_max (make host-tune)");
+    c.warnings.push_back(
+        "connection tracking is on and has room for " + std::to_string(room) + " more connections (nf_conntrack_max " +
+        std::to_string(*host.conntrack_max) +
+        "): SYNs past that are dropped silently; raise net.netfilter.nf_conntrack_max (make host-tune)");
 }
 
 }  // namespace
@@ -109,7 +116,8 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   if (c.plan.connections == 0) throw UsageError("--connections must be at least 1");
   check_targets(o, c.plan);
   for (Ipv4 s : c.plan.sources)
-    if (std::string e = host.bind_error(s); !e.empty()) throw UsageError("--source " + s.str() + ": cannot bind to it here: " + e);
+    if (std::string e = host.bind_error(s); !e.empty())
+      throw UsageError("--source " + s.str() + ": cannot bind to it here: " + e);
 
   std::string rate_text = o.rate;
   if (rate_text.ends_with("/s")) rate_text.resize(rate_text.size() - 2);
@@ -124,7 +132,8 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   if (!o.report_to.empty()) c.report_to = single_endpoint("--report-to", o.report_to);
   if (!o.hold_until_server.empty()) {
     c.hold_until_server = require(parse_count(o.hold_until_server), "--hold-until-server", o.hold_until_server);
-    if (c.hold_until_server && !c.server_stats) throw UsageError("--hold-until-server needs --server-stats, to read the server's count");
+    if (c.hold_until_server && !c.server_stats)
+      throw UsageError("--hold-until-server needs --server-stats, to read the server's count");
   }
 
   c.approach = o.approach == "auto" ? derive_approach(c.plan) : o.approach;

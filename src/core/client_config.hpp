@@ -45,46 +45,46 @@ struct ClientOptions {
 
 // What the host says, read by the caller (app/cmd_client.cpp reads the real one).
 struct HostProbe {
-  std::function<std::string(Ipv4)> bind_error;                      // "" if this process can bind to the address
+  std::function<std::string(Ipv4)> bind_error;                       // "" if this process can bind to the address
   std::function<std::optional<Ipv4>(const Endpoint&)> route_source;  // the source address the route picks
-  std::function<std::string(const std::string& dir)> write_error;   // "" if files can be created there
-  std::optional<PortRange> ephemeral_ports;                         // net.ipv4.ip_local_port_range
-  uint64_t nofile = 0;                                              // the open-files limit the workers will have
-  std::optional<uint64_t> conntrack_max, conntrack_count;           // absent where tracking is not loaded
-  uint32_t random = 0;                                              // seeds where in the port range the plan starts
-  std::string hostname;                                             // replaces {hostname} in file paths
-  bool stderr_is_tty = false;                                       // for --progress auto
+  std::function<std::string(const std::string& dir)> write_error;    // "" if files can be created there
+  std::optional<PortRange> ephemeral_ports;                          // net.ipv4.ip_local_port_range
+  uint64_t nofile = 0;                                               // the open-files limit the workers will have
+  std::optional<uint64_t> conntrack_max, conntrack_count;            // absent where tracking is not loaded
+  uint32_t random = 0;                                               // seeds where in the port range the plan starts
+  std::string hostname;                                              // replaces {hostname} in file paths
+  bool stderr_is_tty = false;                                        // for --progress auto
 };
 
 inline constexpr uint64_t kDefaultInFlightPerWorker = 200;
 
 // Everything the run needs, validated.
 struct ClientConfig {
-  ConnectPlan plan;                 // sources x targets, the connection count, the ports each pair may use
-  std::optional<PortRange> port_range;  // the kernel's ephemeral range, when it could be read
-  size_t workers = 0;               // worker processes
-  uint64_t capacity = 0;            // connections one worker may hold under the open-files limit
-  double rate = 0;                  // connects per second, all workers together; 0: as fast as in-flight allows
-  uint64_t in_flight_per_worker = 0;  // connects one worker keeps in flight at most
-  int64_t connect_timeout_ns = 0;   // one connect's limit
-  int64_t hold_ns = 0;              // how long the whole target is held
-  int64_t ping_interval_ns = 0;     // 0: no pings
-  int64_t ramp_timeout_ns = 0;      // the ramp (and a wait for the server) fails after this
-  std::string ramp_timeout_text;    // as typed, for the failure's reason
-  int64_t stall_timeout_ns = 0;     // 0: never give up on a ramp that adds nothing
-  std::string status_file;          // rewritten every second for a watcher (lab-up); empty: none
-  std::string json;                 // the record's path ({hostname} replaced); "-": stdout; empty: none
+  ConnectPlan plan;                      // sources x targets, the connection count, the ports each pair may use
+  std::optional<PortRange> port_range;   // the kernel's ephemeral range, when it could be read
+  size_t workers = 0;                    // worker processes
+  uint64_t capacity = 0;                 // connections one worker may hold under the open-files limit
+  double rate = 0;                       // connects per second, all workers together; 0: as fast as in-flight allows
+  uint64_t in_flight_per_worker = 0;     // connects one worker keeps in flight at most
+  int64_t connect_timeout_ns = 0;        // one connect's limit
+  int64_t hold_ns = 0;                   // how long the whole target is held
+  int64_t ping_interval_ns = 0;          // 0: no pings
+  int64_t ramp_timeout_ns = 0;           // the ramp (and a wait for the server) fails after this
+  std::string ramp_timeout_text;         // as typed, for the failure's reason
+  int64_t stall_timeout_ns = 0;          // 0: never give up on a ramp that adds nothing
+  std::string status_file;               // rewritten every second for a watcher (lab-up); empty: none
+  std::string json;                      // the record's path ({hostname} replaced); "-": stdout; empty: none
   std::optional<Endpoint> server_stats;  // the server's --admin, polled once a second
   std::optional<Endpoint> report_to;     // a collector: hello at start, the record at the end
-  uint64_t hold_until_server = 0;   // count the hold from when the server holds this many; 0: from the ramp's end
-  std::string approach;             // multi-ip | multi-port | custom
-  bool live_progress = false;       // a status line rewritten in place (a terminal)
-  bool plain_progress = false;      // a line every 5 seconds (a log)
-  std::string sched;                // the workers' scheduling policy, as asked
-  size_t repeat = 1;                // repetitions of the whole experiment
-  std::string run_id;               // the lab's run; empty: a run of its own
-  uint64_t run_clients = 1;         // clients in that run
-  std::vector<std::string> warnings;  // printed at the start and kept in the record
+  uint64_t hold_until_server = 0;        // count the hold from when the server holds this many; 0: from the ramp's end
+  std::string approach;                  // multi-ip | multi-port | custom
+  bool live_progress = false;            // a status line rewritten in place (a terminal)
+  bool plain_progress = false;           // a line every 5 seconds (a log)
+  std::string sched;                     // the workers' scheduling policy, as asked
+  size_t repeat = 1;                     // repetitions of the whole experiment
+  std::string run_id;                    // the lab's run; empty: a run of its own
+  uint64_t run_clients = 1;              // clients in that run
+  std::vector<std::string> warnings;     // printed at the start and kept in the record
 };
 
 // The configuration, or a UsageError naming the first flag that cannot be used here and why.

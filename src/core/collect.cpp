@@ -1,6 +1,5 @@
 #include "core/collect.hpp"
 
-
 #include "build_info.hpp"
 #include "core/run_record.hpp"
 #include "core/units.hpp"
@@ -10,7 +9,9 @@ namespace {
 
 // A count in a section the record keeps as JSON (config, the server's stats): a whole number >= 0.
 std::optional<uint64_t> count_in(const ojson& section, const char* key) {
-  if (!section.is_object() || !section.contains(key) || !section[key].is_number_integer() || section[key].get<int64_t>() < 0) return std::nullopt;
+  if (!section.is_object() || !section.contains(key) || !section[key].is_number_integer() ||
+      section[key].get<int64_t>() < 0)
+    return std::nullopt;
   return section[key].get<uint64_t>();
 }
 
@@ -27,9 +28,11 @@ ojson merge_client_records(const CollectRequest& req) {
   std::vector<std::string> problems;
   ojson participants = ojson::array();
   for (const auto& p : req.clients) {
-    ojson part = {{"name", p.name}, {"role", "client"}, {"record_file", p.file.empty() ? ojson(nullptr) : ojson(p.file)}};
+    ojson part = {
+        {"name", p.name}, {"role", "client"}, {"record_file", p.file.empty() ? ojson(nullptr) : ojson(p.file)}};
     // The lab maps each client's hostname to its container name.
-    if (req.lab.is_object() && req.lab.contains("containers") && req.lab["containers"].is_object() && req.lab["containers"].contains(p.name))
+    if (req.lab.is_object() && req.lab.contains("containers") && req.lab["containers"].is_object() &&
+        req.lab["containers"].contains(p.name))
       part["container"] = req.lab["containers"][p.name];
     std::string error;
     std::optional<RunRecord> r = p.record.is_object() ? RunRecord::from_json(p.record, error) : std::nullopt;
@@ -56,7 +59,8 @@ ojson merge_client_records(const CollectRequest& req) {
   }
 
   RunRecord out = merge(records);
-  if (records.empty()) out.started_unix_ms = out.ended_unix_ms = req.now_unix_ms;  // nobody reported: dated by the collector
+  if (records.empty())
+    out.started_unix_ms = out.ended_unix_ms = req.now_unix_ms;  // nobody reported: dated by the collector
   out.run_id = req.run_id;
   out.approach = req.approach;
   out.tool = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
@@ -86,13 +90,17 @@ ojson merge_client_records(const CollectRequest& req) {
 
   uint64_t connections = 0;
   for (const auto& r : records) connections += count_in(r.config, "connections").value_or(0);
-  out.config = {{"connections", connections}, {"clients", req.clients.size()}, {"per_client", records.empty() ? ojson(nullptr) : records[0].config}};
+  out.config = {{"connections", connections},
+                {"clients", req.clients.size()},
+                {"per_client", records.empty() ? ojson(nullptr) : records[0].config}};
   ojson sources = ojson::array();
   for (const auto& p : participants)
     for (const auto& a : p.value("addresses", ojson::array())) sources.push_back(a);
   out.topology = {{"clients", req.clients.size()},
                   {"client_addresses", sources},
-                  {"targets", records.empty() || !records[0].topology.is_object() ? ojson(nullptr) : records[0].topology.value("targets", ojson(nullptr))},
+                  {"targets", records.empty() || !records[0].topology.is_object()
+                                  ? ojson(nullptr)
+                                  : records[0].topology.value("targets", ojson(nullptr))},
                   {"server_listen", server.is_object() ? server.value("listen", ojson(nullptr)) : ojson(nullptr)}};
 
   // The status: the records' (merge), then who never reported, then whether all were held at once.
@@ -104,17 +112,20 @@ ojson merge_client_records(const CollectRequest& req) {
   // Every client reached its share, but not necessarily at the same moment: the server's joint peak says.
   if (server.is_object() && server_peak < connections && out.status == "complete") {
     out.status = "failed";
-    add("the server never held all " + std::to_string(connections) + " at once (its peak: " + std::to_string(server_peak) +
-        "): clients left before the last one was in");
+    add("the server never held all " + std::to_string(connections) +
+        " at once (its peak: " + std::to_string(server_peak) + "): clients left before the last one was in");
   }
   for (const auto& p : participants)
     if (p["status"] != "complete" && p["status"] != "missing")
-      add(p["name"].get<std::string>() + ": " + p["status"].get<std::string>() + (p["reason"].is_string() ? " (" + p["reason"].get<std::string>() + ")" : ""));
+      add(p["name"].get<std::string>() + ": " + p["status"].get<std::string>() +
+          (p["reason"].is_string() ? " (" + p["reason"].get<std::string>() + ")" : ""));
   if (!reason.empty()) out.reason = reason;
 
   if (req.server) {
     bool reported = req.server->record.is_object();
-    participants.push_back({{"name", req.server->name}, {"role", "server"}, {"status", reported ? "reported" : "missing"},
+    participants.push_back({{"name", req.server->name},
+                            {"role", "server"},
+                            {"status", reported ? "reported" : "missing"},
                             {"problem", reported ? ojson(nullptr) : ojson(req.server->problem)}});
   }
   out.extra["lab"] = req.lab;

@@ -14,9 +14,9 @@ namespace c1m {
 using ojson = nlohmann::ordered_json;
 
 struct Participant {
-  std::string name;   // what the lab called it (container hostname)
-  std::string file;   // where its record was read from; empty if none arrived
-  ojson record;       // null if none arrived or it was unreadable
+  std::string name;     // what the lab called it (container hostname)
+  std::string file;     // where its record was read from; empty if none arrived
+  ojson record;         // null if none arrived or it was unreadable
   std::string problem;  // why it has no record
 };
 
@@ -27,8 +27,8 @@ struct CollectRequest {
   // The server's own report of the run (its /stats document when the run ended), pushed by it; when
   // absent, the latest /stats a client saw stands in.
   std::optional<Participant> server;
-  ojson lab;  // what the lab knows: runtime, compose version, images, configured sysctls and ulimits
-  ojson host;  // the collecting host's fingerprint (the caller reads it: the merge reads nothing)
+  ojson lab;                // what the lab knows: runtime, compose version, images, configured sysctls and ulimits
+  ojson host;               // the collecting host's fingerprint (the caller reads it: the merge reads nothing)
   int64_t now_unix_ms = 0;  // the run's date when no client reported
 };
 
@@ -39,6 +39,5 @@ struct CollectRequest {
 std::string check_mergeable(const ojson& record);
 
 ojson merge_client_records(const CollectRequest& req);
-
 
 }  // namespace c1m

@@ -20,9 +20,12 @@ std::string fmt(std::optional<double> v) {
   if (!v) return "n/a";
   char b[32];
   double a = std::fabs(*v);
-  if (a != 0 && (a < 0.01 || a >= 1e7)) std::snprintf(b, sizeof b, "%.3g", *v);
-  else if (a >= 1000) std::snprintf(b, sizeof b, "%.0f", *v);
-  else std::snprintf(b, sizeof b, "%.3f", *v);
+  if (a != 0 && (a < 0.01 || a >= 1e7))
+    std::snprintf(b, sizeof b, "%.3g", *v);
+  else if (a >= 1000)
+    std::snprintf(b, sizeof b, "%.0f", *v);
+  else
+    std::snprintf(b, sizeof b, "%.3f", *v);
   return b;
 }
 
@@ -41,8 +44,9 @@ void diff_context(const ojson& a, const ojson& b, const std::string& path, std::
       if (!a.contains(k)) diff_context(ojson(nullptr), v, path + "." + k, out);
     return;
   }
-  if (a != b) out.push_back(path.substr(1) + ": " + (a.is_string() ? a.get<std::string>() : a.dump()) + " -> " +
-                            (b.is_string() ? b.get<std::string>() : b.dump()));
+  if (a != b)
+    out.push_back(path.substr(1) + ": " + (a.is_string() ? a.get<std::string>() : a.dump()) + " -> " +
+                  (b.is_string() ? b.get<std::string>() : b.dump()));
 }
 
 }  // namespace
@@ -60,8 +64,10 @@ const std::vector<Metric>& compared_metrics() {
       {"ping_rtt_p99_ms", "/results/ping_rtt_ms/p99", Direction::lower_is_better, "ms", 0.1},
       {"errors_total", "/results/errors_total", Direction::lower_is_better, "errors", 0},
       {"kernel_bytes_per_socket", "/memory/kernel_bytes_per_socket", Direction::lower_is_better, "bytes", 50},
-      {"user_bytes_per_connection_client", "/memory/user_bytes_per_connection_client", Direction::lower_is_better, "bytes", 5},
-      {"user_bytes_per_connection_server", "/memory/user_bytes_per_connection_server", Direction::lower_is_better, "bytes", 5},
+      {"user_bytes_per_connection_client", "/memory/user_bytes_per_connection_client", Direction::lower_is_better,
+       "bytes", 5},
+      {"user_bytes_per_connection_server", "/memory/user_bytes_per_connection_server", Direction::lower_is_better,
+       "bytes", 5},
       {"hold_cpu_cores_client", "/results/hold_cpu_cores_client", Direction::lower_is_better, "cores", 0.01},
       {"hold_cpu_cores_server", "/results/hold_cpu_cores_server", Direction::lower_is_better, "cores", 0.01},
   };
@@ -109,11 +115,16 @@ double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b
 
 const char* verdict_name(Verdict v) {
   switch (v) {
-    case Verdict::same: return "same";
-    case Verdict::better: return "better";
-    case Verdict::worse: return "worse";
-    case Verdict::regression: return "REGRESSION";
-    case Verdict::missing: return "missing";
+    case Verdict::same:
+      return "same";
+    case Verdict::better:
+      return "better";
+    case Verdict::worse:
+      return "worse";
+    case Verdict::regression:
+      return "REGRESSION";
+    case Verdict::missing:
+      return "missing";
   }
   return "?";
 }
@@ -123,7 +134,8 @@ std::string check_metric_types(const ojson& r) {
     ojson::json_pointer p(m.pointer);
     if (!r.contains(p)) continue;
     const ojson& v = r.at(p);
-    if (!v.is_number() && !v.is_null()) return std::string(m.pointer) + ": expected a number or null, got " + v.type_name();
+    if (!v.is_number() && !v.is_null())
+      return std::string(m.pointer) + ": expected a number or null, got " + v.type_name();
   }
   if (r.contains("repetitions") && !r["repetitions"].is_array()) return "/repetitions: expected an array";
   return {};
@@ -173,19 +185,24 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
       mc.change = b != 0 ? (n - b) / std::fabs(b) : (n == 0 ? 0.0 : (n > 0 ? 1.0 : -1.0));
       bool improved = m.direction == Direction::higher_is_better ? n > b : n < b;
       bool past = std::fabs(*mc.change) > mc.threshold && std::fabs(n - b) >= m.noise_floor;
-      if (std::fabs(*mc.change) > mc.threshold && !past) mc.note = "within the noise floor (" + fmt(m.noise_floor) + " " + m.unit + ")";
+      if (std::fabs(*mc.change) > mc.threshold && !past)
+        mc.note = "within the noise floor (" + fmt(m.noise_floor) + " " + m.unit + ")";
       bool decided = true;
       if (mc.base_n >= 2 && mc.new_n >= 2) {
         mc.p_value = mann_whitney_p(bs, ns);
         // Below that the test cannot reach significance whatever the figures: say so, and do not fail CI.
         if (mc.base_n < kMinRepetitionsForU || mc.new_n < kMinRepetitionsForU)
-          decided = false, mc.note = "too few repetitions to tell (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) +
-                                     ", want " + std::to_string(kMinRepetitionsForU) + ")";
-        else if (*mc.p_value >= kSignificance) decided = false, mc.note = "not significantly different";
+          decided = false, mc.note = "too few repetitions to tell (" + std::to_string(mc.base_n) + " vs " +
+                                     std::to_string(mc.new_n) + ", want " + std::to_string(kMinRepetitionsForU) + ")";
+        else if (*mc.p_value >= kSignificance)
+          decided = false, mc.note = "not significantly different";
       }
-      if (n == b || !past) mc.verdict = Verdict::same;
-      else if (!decided) mc.verdict = improved ? Verdict::same : Verdict::worse;  // past the threshold, but not significant
-      else mc.verdict = improved ? Verdict::better : Verdict::regression;
+      if (n == b || !past)
+        mc.verdict = Verdict::same;
+      else if (!decided)
+        mc.verdict = improved ? Verdict::same : Verdict::worse;  // past the threshold, but not significant
+      else
+        mc.verdict = improved ? Verdict::better : Verdict::regression;
     }
     if (mc.verdict == Verdict::regression) c.regressed = true;
     c.metrics.push_back(mc);
@@ -201,13 +218,14 @@ std::string format_text(const Comparison& c) {
     for (const auto& d : c.context_differences) out += "  " + d + "\n";
   }
   char line[512];
-  std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", "metric", "base", "new", "change", "verdict", "note");
+  std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", "metric", "base", "new", "change", "verdict",
+                "note");
   out += line;
   for (const auto& m : c.metrics) {
     std::string note = m.note;
     if (m.p_value) append_clause(note, "p=" + fmt(*m.p_value));
-    std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", m.metric->name, fmt(m.base).c_str(), fmt(m.now).c_str(),
-                  pct(m.change).c_str(), verdict_name(m.verdict), note.c_str());
+    std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", m.metric->name, fmt(m.base).c_str(),
+                  fmt(m.now).c_str(), pct(m.change).c_str(), verdict_name(m.verdict), note.c_str());
     out += line;
   }
   out += c.regressed ? "verdict: REGRESSION\n" : "verdict: no regression\n";
@@ -216,7 +234,8 @@ std::string format_text(const Comparison& c) {
 
 std::string format_markdown(const Comparison& c) {
   std::string out = "### c1m compare: `" + c.base_file + "` → `" + c.new_file + "`\n\n";
-  out += "Status: " + c.base_status + " → " + c.new_status + (c.regressed ? " — **regression**\n\n" : " — no regression\n\n");
+  out += "Status: " + c.base_status + " → " + c.new_status +
+         (c.regressed ? " — **regression**\n\n" : " — no regression\n\n");
   if (!c.context_differences.empty()) {
     out += "<details><summary>The runs differ in where they ran (" + std::to_string(c.context_differences.size()) +
            ")</summary>\n\n";
@@ -227,8 +246,9 @@ std::string format_markdown(const Comparison& c) {
   for (const auto& m : c.metrics) {
     std::string note = m.note;
     if (m.p_value) append_clause(note, "p=" + fmt(*m.p_value));
-    out += "| " + std::string(m.metric->name) + " | " + fmt(m.base) + " | " + fmt(m.now) + " | " + pct(m.change) + " | " +
-           (m.verdict == Verdict::regression ? "**REGRESSION**" : verdict_name(m.verdict)) + " | " + note + " |\n";
+    out += "| " + std::string(m.metric->name) + " | " + fmt(m.base) + " | " + fmt(m.now) + " | " + pct(m.change) +
+           " | " + (m.verdict == Verdict::regression ? "**REGRESSION**" : verdict_name(m.verdict)) + " | " + note +
+           " |\n";
   }
   return out;
 }
@@ -243,18 +263,19 @@ ojson format_json(const Comparison& c) {
   ojson ms = ojson::array();
   auto o = [](std::optional<double> v) { return v ? ojson(*v) : ojson(nullptr); };
   for (const auto& m : c.metrics)
-    ms.push_back({{"metric", m.metric->name},
-                  {"unit", m.metric->unit},
-                  {"direction", m.metric->direction == Direction::higher_is_better ? "higher_is_better" : "lower_is_better"},
-                  {"base", o(m.base)},
-                  {"new", o(m.now)},
-                  {"change", o(m.change)},
-                  {"threshold", m.threshold},
-                  {"base_repetitions", m.base_n},
-                  {"new_repetitions", m.new_n},
-                  {"p_value", o(m.p_value)},
-                  {"verdict", verdict_name(m.verdict)},
-                  {"note", m.note}});
+    ms.push_back(
+        {{"metric", m.metric->name},
+         {"unit", m.metric->unit},
+         {"direction", m.metric->direction == Direction::higher_is_better ? "higher_is_better" : "lower_is_better"},
+         {"base", o(m.base)},
+         {"new", o(m.now)},
+         {"change", o(m.change)},
+         {"threshold", m.threshold},
+         {"base_repetitions", m.base_n},
+         {"new_repetitions", m.new_n},
+         {"p_value", o(m.p_value)},
+         {"verdict", verdict_name(m.verdict)},
+         {"note", m.note}});
   j["metrics"] = ms;
   return j;
 }
@@ -265,7 +286,9 @@ ojson benchmark_action_entries(const ojson& record, Direction d) {
     if (m.direction != d) continue;
     auto s = samples_of(record, m);
     if (s.empty()) continue;
-    out.push_back({{"name", std::string("c1m ") + record.value("approach", "") + " " + m.name}, {"unit", m.unit}, {"value", *median(s)}});
+    out.push_back({{"name", std::string("c1m ") + record.value("approach", "") + " " + m.name},
+                   {"unit", m.unit},
+                   {"value", *median(s)}});
   }
   return out;
 }

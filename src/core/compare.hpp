@@ -17,11 +17,11 @@ using ojson = nlohmann::ordered_json;
 enum class Direction { higher_is_better, lower_is_better };
 
 struct Metric {
-  const char* name;      // snake_case with unit, as in the record
-  const char* pointer;   // where a record keeps it
+  const char* name;     // snake_case with unit, as in the record
+  const char* pointer;  // where a record keeps it
   Direction direction;
   const char* unit;
-  double noise_floor;    // differences smaller than this, in the metric's unit, are not changes
+  double noise_floor;  // differences smaller than this, in the metric's unit, are not changes
 };
 const std::vector<Metric>& compared_metrics();
 
@@ -42,8 +42,8 @@ struct MetricComparison {
   std::optional<double> base, now;  // medians
   std::optional<double> change;     // relative: (new - base) / base
   size_t base_n = 0, new_n = 0;
-  std::optional<double> p_value;    // when both sides have repetitions
-  std::string note;                 // "too few repetitions to tell (3 vs 3)", "not reached in new", ...
+  std::optional<double> p_value;  // when both sides have repetitions
+  std::string note;               // "too few repetitions to tell (3 vs 3)", "not reached in new", ...
   double threshold = 0;
   Verdict verdict = Verdict::same;
 };

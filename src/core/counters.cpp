@@ -7,29 +7,44 @@ namespace c1m {
 
 const char* error_class_name(ErrorClass c) {
   switch (c) {
-    case ErrorClass::eaddrnotavail: return "eaddrnotavail";
-    case ErrorClass::emfile_enfile: return "emfile_enfile";
-    case ErrorClass::econnrefused: return "econnrefused";
-    case ErrorClass::etimedout: return "etimedout";
-    case ErrorClass::econnreset: return "econnreset";
-    case ErrorClass::peer_closed: return "peer_closed";
-    case ErrorClass::bad_echo: return "bad_echo";
-    case ErrorClass::other: return "other";
-    case ErrorClass::count_: break;
+    case ErrorClass::eaddrnotavail:
+      return "eaddrnotavail";
+    case ErrorClass::emfile_enfile:
+      return "emfile_enfile";
+    case ErrorClass::econnrefused:
+      return "econnrefused";
+    case ErrorClass::etimedout:
+      return "etimedout";
+    case ErrorClass::econnreset:
+      return "econnreset";
+    case ErrorClass::peer_closed:
+      return "peer_closed";
+    case ErrorClass::bad_echo:
+      return "bad_echo";
+    case ErrorClass::other:
+      return "other";
+    case ErrorClass::count_:
+      break;
   }
   return "other";
 }
 
 ErrorClass classify_errno(int err) {
   switch (err) {
-    case EADDRNOTAVAIL: return ErrorClass::eaddrnotavail;
+    case EADDRNOTAVAIL:
+      return ErrorClass::eaddrnotavail;
     case EMFILE:
-    case ENFILE: return ErrorClass::emfile_enfile;
-    case ECONNREFUSED: return ErrorClass::econnrefused;
-    case ETIMEDOUT: return ErrorClass::etimedout;
+    case ENFILE:
+      return ErrorClass::emfile_enfile;
+    case ECONNREFUSED:
+      return ErrorClass::econnrefused;
+    case ETIMEDOUT:
+      return ErrorClass::etimedout;
     case ECONNRESET:
-    case EPIPE: return ErrorClass::econnreset;
-    default: return ErrorClass::other;
+    case EPIPE:
+      return ErrorClass::econnreset;
+    default:
+      return ErrorClass::other;
   }
 }
 
@@ -57,7 +72,8 @@ void ClientCounters::merge(const ClientCounters& o) {
   rss_bytes += o.rss_bytes;
   rss_at_peak_bytes += o.rss_at_peak_bytes;
   // The whole pool reached its quota when the last worker did; -1 if any never did.
-  quota_reached_ns = (quota_reached_ns < 0 || o.quota_reached_ns < 0) ? -1 : std::max(quota_reached_ns, o.quota_reached_ns);
+  quota_reached_ns =
+      (quota_reached_ns < 0 || o.quota_reached_ns < 0) ? -1 : std::max(quota_reached_ns, o.quota_reached_ns);
   settled_ns = (settled_ns < 0 || o.settled_ns < 0) ? -1 : std::max(settled_ns, o.settled_ns);
   errors.merge(o.errors);
 }

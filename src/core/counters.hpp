@@ -37,10 +37,10 @@ struct ErrorCounts {
 
 // A client worker's counters. Times are CLOCK_MONOTONIC nanoseconds, comparable across processes.
 struct ClientCounters {
-  uint64_t quota = 0;          // connections this worker is to open
-  uint64_t attempted = 0;      // connect() calls made
-  uint64_t in_flight = 0;      // connecting now
-  uint64_t established = 0;    // open now
+  uint64_t quota = 0;        // connections this worker is to open
+  uint64_t attempted = 0;    // connect() calls made
+  uint64_t in_flight = 0;    // connecting now
+  uint64_t established = 0;  // open now
   uint64_t established_peak = 0;
   uint64_t connected_total = 0;  // connects that succeeded, ever
   uint64_t pings_sent = 0;
@@ -68,7 +68,7 @@ struct ServerCounters {
   uint64_t rss_baseline_bytes = 0;
   uint64_t rss_bytes = 0;
   uint64_t rss_at_peak_bytes = 0;
-  uint64_t accept_paused = 0;  // times the listener was paused for lack of file descriptors
+  uint64_t accept_paused = 0;     // times the listener was paused for lack of file descriptors
   uint64_t spread_fallbacks = 0;  // listeners left to the kernel's hash (the source-port steering was refused)
   ErrorCounts errors;
   void merge(const ServerCounters& o);
@@ -94,8 +94,10 @@ Counters sum_counters(const Range& all) {
   Counters total{};
   bool first = true;
   for (const Counters& c : all) {
-    if (first) total = c;
-    else total.merge(c);
+    if (first)
+      total = c;
+    else
+      total.merge(c);
     first = false;
   }
   return total;

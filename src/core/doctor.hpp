@@ -17,7 +17,7 @@ struct HostFacts {
   uint64_t files_allocated = 0;  // first field of /proc/sys/fs/file-nr
   uint64_t nofile_hard = 0;
   std::optional<uint64_t> nr_open;
-  std::optional<uint64_t> conntrack_max;    // absent: no connection tracking loaded
+  std::optional<uint64_t> conntrack_max;  // absent: no connection tracking loaded
   std::optional<uint64_t> conntrack_count;
   std::optional<uint64_t> conntrack_buckets;  // the tracking hash table's size (hashsize)
   std::optional<uint64_t> epoll_max_user_watches;
@@ -28,19 +28,19 @@ struct HostFacts {
 };
 
 struct Finding {
-  std::string name;      // "memory", "net.netfilter.nf_conntrack_max", ...
+  std::string name;  // "memory", "net.netfilter.nf_conntrack_max", ...
   std::string have;
   std::string need;
   bool ok = true;
-  bool limits = false;   // caps the connection count (rather than being advice)
-  std::string fix;       // what to change, when not ok
+  bool limits = false;  // caps the connection count (rather than being advice)
+  std::string fix;      // what to change, when not ok
 };
 
 struct DoctorReport {
   std::vector<Finding> findings;
   uint64_t max_connections = 0;  // the most this host can hold, by the tightest limit
   std::string limited_by;
-  bool ready = false;            // every check passed for the asked count
+  bool ready = false;  // every check passed for the asked count
 };
 
 // Kernel memory per socket used for the estimate: the Slab growth measured on kernel 6.18.
@@ -84,6 +84,7 @@ inline DoctorReport diagnose(const HostFacts& facts, uint64_t connections, bool 
 uint64_t conntrack_overhead(const RunShape& shape);
 
 // The host settings a run of `connections` needs, as sysctl name -> value, for host-tune.
-std::vector<std::pair<std::string, std::string>> tuning_for(const HostFacts& facts, uint64_t connections, bool both_ends_here);
+std::vector<std::pair<std::string, std::string>> tuning_for(const HostFacts& facts, uint64_t connections,
+                                                            bool both_ends_here);
 
 }  // namespace c1m

@@ -39,8 +39,7 @@ Parsed<std::vector<Ipv4>> parse_address_range(std::string_view text) {
   if (!lo.ok()) return {lo.error()};
   auto hi = parse_ipv4(hi_text);
   if (!hi.ok()) return {hi.error()};
-  if (hi.value().host_order < lo.value().host_order)
-    return {"address range " + std::string(text) + " is reversed"};
+  if (hi.value().host_order < lo.value().host_order) return {"address range " + std::string(text) + " is reversed"};
   if (hi.value().host_order - lo.value().host_order >= kMaxExpansion)
     return {"address range " + std::string(text) + " has more than 65536 addresses"};
   std::vector<Ipv4> out;

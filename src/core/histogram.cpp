@@ -12,8 +12,8 @@ constexpr uint64_t kSub = uint64_t{1} << Histogram::kSubBits;          // 64 buc
 
 int Histogram::bucket_of(uint64_t v) {
   if (v < kExact) return static_cast<int>(v);
-  int exponent = 63 - std::countl_zero(v);                  // >= 7
-  uint64_t mantissa = v >> (exponent - kSubBits);           // in [64, 128)
+  int exponent = 63 - std::countl_zero(v);         // >= 7
+  uint64_t mantissa = v >> (exponent - kSubBits);  // in [64, 128)
   int b = static_cast<int>(kExact + (exponent - kSubBits - 1) * kSub + (mantissa - kSub));
   return std::min(b, kBuckets - 1);
 }
@@ -47,8 +47,8 @@ void Histogram::merge(const Histogram& o) {
   max_ = std::max(max_, o.max_);
 }
 
-bool Histogram::from_sparse(const std::vector<std::pair<int, uint64_t>>& buckets, uint64_t sum, uint64_t min, uint64_t max,
-                            Histogram& out) {
+bool Histogram::from_sparse(const std::vector<std::pair<int, uint64_t>>& buckets, uint64_t sum, uint64_t min,
+                            uint64_t max, Histogram& out) {
   out = Histogram{};
   for (auto [b, n] : buckets) {
     if (b < 0 || b >= kBuckets) return false;

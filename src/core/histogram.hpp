@@ -31,8 +31,8 @@ class Histogram {
   const std::array<uint64_t, kBuckets>& buckets() const { return buckets_; }
   uint64_t sum() const { return sum_; }
   // Rebuilds a histogram from its non-empty buckets (as a record stores them); false if inconsistent.
-  static bool from_sparse(const std::vector<std::pair<int, uint64_t>>& buckets, uint64_t sum, uint64_t min, uint64_t max,
-                          Histogram& out);
+  static bool from_sparse(const std::vector<std::pair<int, uint64_t>>& buckets, uint64_t sum, uint64_t min,
+                          uint64_t max, Histogram& out);
 
  private:
   std::array<uint64_t, kBuckets> buckets_{};

@@ -1,7 +1,7 @@
 #include "core/host.hpp"
+#include <sys/random.h>
 #include <time.h>
 #include <cstdio>
-#include <sys/random.h>
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -118,7 +118,8 @@ std::pair<std::string, ojson> cgroup_cpu_weight() {
   }
   for (const std::string& p : {"/sys/fs/cgroup" + own_v2 + "/cpu.weight", std::string("/sys/fs/cgroup/cpu.weight")})
     if (ojson v = number(p); !v.is_null()) return {"cpu_weight", v};
-  for (const std::string& p : {"/sys/fs/cgroup/cpu" + own_v1 + "/cpu.shares", std::string("/sys/fs/cgroup/cpu/cpu.shares")})
+  for (const std::string& p :
+       {"/sys/fs/cgroup/cpu" + own_v1 + "/cpu.shares", std::string("/sys/fs/cgroup/cpu/cpu.shares")})
     if (ojson v = number(p); !v.is_null()) return {"cpu_shares", v};
   return {"cpu_shares", nullptr};
 }
@@ -166,18 +167,25 @@ uint64_t raise_nofile_to_hard() {
 std::string set_sched_policy(const std::string& name) {
   int policy = name == "batch" ? SCHED_BATCH : SCHED_OTHER;
   sched_param p{};
-  if (sched_setscheduler(0, policy, &p) != 0) return "cannot set the scheduling policy to " + name + ": " + std::strerror(errno);
+  if (sched_setscheduler(0, policy, &p) != 0)
+    return "cannot set the scheduling policy to " + name + ": " + std::strerror(errno);
   return {};
 }
 
 std::string sched_policy_name() {
   switch (int p = sched_getscheduler(0)) {
-    case SCHED_OTHER: return "normal";
-    case SCHED_BATCH: return "batch";
-    case SCHED_IDLE: return "idle";
-    case SCHED_FIFO: return "fifo";
-    case SCHED_RR: return "rr";
-    default: return "other " + std::to_string(p);
+    case SCHED_OTHER:
+      return "normal";
+    case SCHED_BATCH:
+      return "batch";
+    case SCHED_IDLE:
+      return "idle";
+    case SCHED_FIFO:
+      return "fifo";
+    case SCHED_RR:
+      return "rr";
+    default:
+      return "other " + std::to_string(p);
   }
 }
 

@@ -26,8 +26,6 @@ size_t workers_needed(uint64_t connections, uint64_t capacity, double headroom =
 // `total` into `parts` shares that differ by at most one.
 std::vector<uint64_t> split_evenly(uint64_t total, size_t parts);
 
-
-
 struct PortRange {
   uint32_t low = 32768;
   uint32_t high = 60999;

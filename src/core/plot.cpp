@@ -10,17 +10,23 @@
 namespace c1m {
 namespace {
 
-constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                   "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 constexpr double kWidth = 900, kPanelHeight = 320, kLeft = 80, kRight = 20, kTop = 40, kGap = 90;
 
 std::string esc(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else if (c == '"')
+      out += "&quot;";
+    else
+      out += c;
   }
   return out;
 }
@@ -33,14 +39,17 @@ std::string num(double v) {
 
 std::string label_of(double v) {
   char b[32];
-  if (std::fabs(v) >= 1e6) std::snprintf(b, sizeof b, "%gM", v / 1e6);
-  else if (std::fabs(v) >= 1e3) std::snprintf(b, sizeof b, "%gk", v / 1e3);
-  else std::snprintf(b, sizeof b, "%g", v);
+  if (std::fabs(v) >= 1e6)
+    std::snprintf(b, sizeof b, "%gM", v / 1e6);
+  else if (std::fabs(v) >= 1e3)
+    std::snprintf(b, sizeof b, "%gk", v / 1e3);
+  else
+    std::snprintf(b, sizeof b, "%g", v);
   return b;
 }
 
 struct Panel {
-  double x0, y0, w, h;                 // plot area in SVG units
+  double x0, y0, w, h;  // plot area in SVG units
   double xmin, xmax, ymin, ymax;
   bool xlog = false;
   double px(double x) const {
@@ -53,23 +62,28 @@ struct Panel {
 std::string axes(const Panel& p, const std::string& title, const std::string& xlabel, const std::string& ylabel,
                  const std::vector<double>& xticks, const std::vector<double>& yticks, bool ypercent) {
   std::string s = "<g class=\"axes\">\n";
-  s += "<text x=\"" + num(p.x0) + "\" y=\"" + num(p.y0 - 12) + "\" font-size=\"15\" font-weight=\"bold\">" + esc(title) + "</text>\n";
+  s += "<text x=\"" + num(p.x0) + "\" y=\"" + num(p.y0 - 12) + "\" font-size=\"15\" font-weight=\"bold\">" +
+       esc(title) + "</text>\n";
   s += "<rect x=\"" + num(p.x0) + "\" y=\"" + num(p.y0) + "\" width=\"" + num(p.w) + "\" height=\"" + num(p.h) +
        "\" fill=\"none\" stroke=\"#444\"/>\n";
   for (double t : xticks) {
     double x = p.px(t);
-    s += "<line x1=\"" + num(x) + "\" y1=\"" + num(p.y0) + "\" x2=\"" + num(x) + "\" y2=\"" + num(p.y0 + p.h) + "\" stroke=\"#ddd\"/>\n";
-    s += "<text x=\"" + num(x) + "\" y=\"" + num(p.y0 + p.h + 16) + "\" font-size=\"11\" text-anchor=\"middle\">" + label_of(t) + "</text>\n";
+    s += "<line x1=\"" + num(x) + "\" y1=\"" + num(p.y0) + "\" x2=\"" + num(x) + "\" y2=\"" + num(p.y0 + p.h) +
+         "\" stroke=\"#ddd\"/>\n";
+    s += "<text x=\"" + num(x) + "\" y=\"" + num(p.y0 + p.h + 16) + "\" font-size=\"11\" text-anchor=\"middle\">" +
+         label_of(t) + "</text>\n";
   }
   for (double t : yticks) {
     double y = p.py(t);
-    s += "<line x1=\"" + num(p.x0) + "\" y1=\"" + num(y) + "\" x2=\"" + num(p.x0 + p.w) + "\" y2=\"" + num(y) + "\" stroke=\"#ddd\"/>\n";
+    s += "<line x1=\"" + num(p.x0) + "\" y1=\"" + num(y) + "\" x2=\"" + num(p.x0 + p.w) + "\" y2=\"" + num(y) +
+         "\" stroke=\"#ddd\"/>\n";
     s += "<text x=\"" + num(p.x0 - 6) + "\" y=\"" + num(y + 4) + "\" font-size=\"11\" text-anchor=\"end\">" +
          (ypercent ? label_of(t * 100) + "%" : label_of(t)) + "</text>\n";
   }
-  s += "<text x=\"" + num(p.x0 + p.w / 2) + "\" y=\"" + num(p.y0 + p.h + 36) + "\" font-size=\"12\" text-anchor=\"middle\">" + esc(xlabel) + "</text>\n";
-  s += "<text transform=\"translate(" + num(p.x0 - 58) + "," + num(p.y0 + p.h / 2) + ") rotate(-90)\" font-size=\"12\" text-anchor=\"middle\">" +
-       esc(ylabel) + "</text>\n</g>\n";
+  s += "<text x=\"" + num(p.x0 + p.w / 2) + "\" y=\"" + num(p.y0 + p.h + 36) +
+       "\" font-size=\"12\" text-anchor=\"middle\">" + esc(xlabel) + "</text>\n";
+  s += "<text transform=\"translate(" + num(p.x0 - 58) + "," + num(p.y0 + p.h / 2) +
+       ") rotate(-90)\" font-size=\"12\" text-anchor=\"middle\">" + esc(ylabel) + "</text>\n</g>\n";
   return s;
 }
 
@@ -92,14 +106,15 @@ std::vector<double> nice_ticks(double lo, double hi, int want) {
       step = m * mag;
       break;
     }
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push_back(std::fabs(t) < step * 1e-9 ? 0 : t);
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
+    out.push_back(std::fabs(t) < step * 1e-9 ? 0 : t);
   return out;
 }
 
 std::string render_svg(const std::vector<PlotSeries>& all) {
   double height = kTop + 2 * kPanelHeight + kGap - 60 + 20.0 * static_cast<double>(all.size()) + 10;
-  std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kWidth) +
-                  "\" height=\"" + num(height) + "\" viewBox=\"0 0 " + num(kWidth) + " " + num(height) +
+  std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                  num(kWidth) + "\" height=\"" + num(height) + "\" viewBox=\"0 0 " + num(kWidth) + " " + num(height) +
                   "\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
 
   // Panel 1: the ramp.
@@ -110,8 +125,8 @@ std::string render_svg(const std::vector<PlotSeries>& all) {
       emax = std::max(emax, pt.value("established", 0.0));
     }
   Panel ramp{kLeft, kTop, kWidth - kLeft - kRight, kPanelHeight - 60, 0, tmax, 0, emax * 1.05};
-  s += axes(ramp, "Ramp: established connections over time", "time since the ramp started (s)", "established connections",
-            nice_ticks(0, tmax, 8), nice_ticks(0, emax * 1.05, 5), false);
+  s += axes(ramp, "Ramp: established connections over time", "time since the ramp started (s)",
+            "established connections", nice_ticks(0, tmax, 8), nice_ticks(0, emax * 1.05, 5), false);
   for (size_t i = 0; i < all.size(); ++i) {
     std::vector<std::pair<double, double>> pts{{ramp.px(0), ramp.py(0)}};
     for (const auto& pt : all[i].record.value("series", nlohmann::ordered_json::array()))
@@ -139,7 +154,8 @@ std::string render_svg(const std::vector<PlotSeries>& all) {
     cdfs.push_back(cdf);
   }
   if (lmax <= 0) lmin = 0.01, lmax = 1;
-  double lo = std::pow(10, std::floor(std::log10(std::max(lmin, 0.001)))), hi = std::pow(10, std::ceil(std::log10(lmax)));
+  double lo = std::pow(10, std::floor(std::log10(std::max(lmin, 0.001)))),
+         hi = std::pow(10, std::ceil(std::log10(lmax)));
   if (hi <= lo) hi = lo * 10;
   Panel lat{kLeft, kTop + kPanelHeight + kGap - 60, kWidth - kLeft - kRight, kPanelHeight - 60, lo, hi, 0, 1, true};
   std::vector<double> decades;
@@ -158,9 +174,9 @@ std::string render_svg(const std::vector<PlotSeries>& all) {
     const auto& r = all[i].record;
     std::string text = all[i].label + " (" + r.value("approach", "?") + ", " + r.value("status", "?") + ", " +
                        format_count(r["results"].value("established_peak_client", 0.0)) + " established)";
-    s += "<g class=\"legend\"><rect x=\"" + num(kLeft) + "\" y=\"" + num(ly + 20.0 * i - 9) + "\" width=\"14\" height=\"4\" fill=\"" +
-         kColors[i % 8] + "\"/><text x=\"" + num(kLeft + 22) + "\" y=\"" + num(ly + 20.0 * i) + "\" font-size=\"12\">" + esc(text) +
-         "</text></g>\n";
+    s += "<g class=\"legend\"><rect x=\"" + num(kLeft) + "\" y=\"" + num(ly + 20.0 * i - 9) +
+         "\" width=\"14\" height=\"4\" fill=\"" + kColors[i % 8] + "\"/><text x=\"" + num(kLeft + 22) + "\" y=\"" +
+         num(ly + 20.0 * i) + "\" font-size=\"12\">" + esc(text) + "</text></g>\n";
   }
   return s + "</svg>\n";
 }

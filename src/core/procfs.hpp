@@ -38,8 +38,8 @@ std::optional<uint64_t> parse_statm_rss_bytes(std::string_view text, uint64_t pa
 inline constexpr const char* kSocketCaches[] = {"TCP", "sock_inode_cache", "filp", "dentry", "eventpoll_epi"};
 
 // The TcpExt counters whose deltas explain a failed ramp.
-inline constexpr const char* kTcpExtCounters[] = {"ListenOverflows", "ListenDrops", "TCPSynRetrans",
-                                                  "SyncookiesSent", "TCPAbortOnMemory"};
+inline constexpr const char* kTcpExtCounters[] = {"ListenOverflows", "ListenDrops", "TCPSynRetrans", "SyncookiesSent",
+                                                  "TCPAbortOnMemory"};
 
 // One snapshot of the host-wide and namespace counters, taken before and after a ramp.
 struct KernelSnapshot {
@@ -56,7 +56,8 @@ struct KernelSnapshot {
 // Reading /proc/slabinfo walks the slab lists under the allocator's locks: with millions of sockets
 // it slows the very allocations being measured. Take it only at the start and at the end of a hold.
 enum class SlabDetail { with_caches, without_caches };
-KernelSnapshot take_kernel_snapshot(SlabDetail detail = SlabDetail::with_caches, const std::string& proc_root = "/proc");
+KernelSnapshot take_kernel_snapshot(SlabDetail detail = SlabDetail::with_caches,
+                                    const std::string& proc_root = "/proc");
 
 uint64_t self_rss_bytes();
 // File descriptors this process has open: the entries of /proc/self/fd (the one readdir holds is

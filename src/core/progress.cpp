@@ -16,8 +16,9 @@ std::string count(uint64_t n) { return format_count(static_cast<double>(n)); }
 
 }  // namespace
 
-LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses, const std::optional<nlohmann::ordered_json>& server,
-                          uint64_t clients_expected, uint64_t target) {
+LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses,
+                          const std::optional<nlohmann::ordered_json>& server, uint64_t clients_expected,
+                          uint64_t target) {
   LabProgress p;
   p.target = target;
   p.clients_expected = clients_expected;
@@ -42,7 +43,8 @@ LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses, c
     waiting += phase == "wait";
     holding += phase == "hold";
   }
-  if (server && server->is_object() && server->contains("connections")) p.established_server = u64(*server, "connections");
+  if (server && server->is_object() && server->contains("connections"))
+    p.established_server = u64(*server, "connections");
   uint64_t silent = clients_expected > p.clients_heard ? clients_expected - p.clients_heard : 0;
   if (p.clients_done == clients_expected && clients_expected > 0) {
     p.phase = "done";
@@ -62,7 +64,8 @@ LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses, c
 
 std::string progress_line(const LabProgress& p, double elapsed_s) {
   char line[512];
-  std::snprintf(line, sizeof line, "%-5s client %s  server %s of %s  %s/s  errors %llu  clients done %llu/%llu%s  %.0fs%s%s",
+  std::snprintf(line, sizeof line,
+                "%-5s client %s  server %s of %s  %s/s  errors %llu  clients done %llu/%llu%s  %.0fs%s%s",
                 p.phase.c_str(), count(p.established_clients).c_str(),
                 p.established_server ? count(*p.established_server).c_str() : "n/a", count(p.target).c_str(),
                 format_count(p.connect_rate_per_s).c_str(), static_cast<unsigned long long>(p.errors),

@@ -11,23 +11,24 @@
 namespace c1m {
 
 struct LabProgress {
-  uint64_t target = 0;             // connections the run asked for, all clients together
+  uint64_t target = 0;  // connections the run asked for, all clients together
   uint64_t clients_expected = 0;
-  uint64_t clients_heard = 0;      // clients that have written a status
-  uint64_t clients_done = 0;       // ... and said how they ended
+  uint64_t clients_heard = 0;  // clients that have written a status
+  uint64_t clients_done = 0;   // ... and said how they ended
   uint64_t clients_failed = 0;
   uint64_t established_clients = 0;
   double connect_rate_per_s = 0;
   uint64_t errors = 0;
   std::optional<uint64_t> established_server;  // null: the server's /stats did not answer
-  std::string phase;               // starting, ramp, wait, hold, done
-  std::string waiting_for;         // what the run waits on now, in words
-  std::string first_failure;       // the first failed client's reason
+  std::string phase;                           // starting, ramp, wait, hold, done
+  std::string waiting_for;                     // what the run waits on now, in words
+  std::string first_failure;                   // the first failed client's reason
 };
 
 // `statuses`: the clients' status documents; `server_stats`: the server's /stats, when it answered.
-LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses, const std::optional<nlohmann::ordered_json>& server_stats,
-                          uint64_t clients_expected, uint64_t target);
+LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses,
+                          const std::optional<nlohmann::ordered_json>& server_stats, uint64_t clients_expected,
+                          uint64_t target);
 // "ramp  client 183.2k  server 183.0k of 1.00M  29.1k/s  errors 0  clients done 0/20  35s  waiting for ..."
 std::string progress_line(const LabProgress& p, double elapsed_s);
 

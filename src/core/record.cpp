@@ -1,13 +1,11 @@
 #include "core/record.hpp"
 
-
 #include <cstdio>
 
 #include "build_info.hpp"
 
 namespace c1m {
 namespace {
-
 
 ojson delta_map(const std::map<std::string, uint64_t>& before, const std::map<std::string, uint64_t>& after) {
   ojson d = ojson::object();
@@ -33,7 +31,8 @@ ojson opt(const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr
 
 }  // namespace
 
-std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after) {
+std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before,
+                                              const procfs::KernelSnapshot& after) {
   if (!before.slab_bytes || !after.slab_bytes) return std::nullopt;
   auto a0 = before.sockstat.find("TCP.alloc"), a1 = after.sockstat.find("TCP.alloc");
   if (a0 == before.sockstat.end() || a1 == after.sockstat.end() || a1->second <= a0->second) return std::nullopt;
@@ -67,10 +66,12 @@ RunRecord build_client_record(const ClientRun& run) {
   const auto& peak = run.kernel_at_peak.sockstat;
   auto inuse0 = before.find("TCP.inuse"), inuse1 = peak.find("TCP.inuse");
   if (inuse1 != peak.end()) x.kernel_tcp_inuse_at_peak = inuse1->second;
-  if (inuse0 != before.end() && inuse1 != peak.end()) x.kernel_tcp_inuse_delta = static_cast<int64_t>(inuse1->second) - static_cast<int64_t>(inuse0->second);
+  if (inuse0 != before.end() && inuse1 != peak.end())
+    x.kernel_tcp_inuse_delta = static_cast<int64_t>(inuse1->second) - static_cast<int64_t>(inuse0->second);
   x.attempted = t.attempted;
   x.connected_total = t.connected_total;
-  if (t.quota_reached_ns >= 0 && t.quota > 0) x.time_to_target_s = static_cast<double>(t.quota_reached_ns - run.ramp_start_ns) / 1e9;
+  if (t.quota_reached_ns >= 0 && t.quota > 0)
+    x.time_to_target_s = static_cast<double>(t.quota_reached_ns - run.ramp_start_ns) / 1e9;
   if (t.settled_ns >= 0) x.ramp_duration_s = static_cast<double>(t.settled_ns - run.ramp_start_ns) / 1e9;
   double rate_window = x.time_to_target_s.value_or(x.ramp_duration_s.value_or(0));
   if (rate_window > 0) x.connect_rate_per_s = static_cast<double>(t.connected_total) / rate_window;
@@ -82,7 +83,8 @@ RunRecord build_client_record(const ClientRun& run) {
   x.source_port_fallbacks = t.source_port_fallbacks;
   x.hold_cpu_cores_client = run.hold_cpu_cores_client;
   x.hold_cpu_cores_server = run.hold_cpu_cores_server;
-  for (size_t i = 0; i < kErrorClassCount; ++i) x.errors[error_class_name(static_cast<ErrorClass>(i))] = t.errors.by_class[i];
+  for (size_t i = 0; i < kErrorClassCount; ++i)
+    x.errors[error_class_name(static_cast<ErrorClass>(i))] = t.errors.by_class[i];
   x.errors_total = t.errors.total();
   for (const auto& [k, v] : run.kernel_at_peak.tcpext)
     if (auto it = run.kernel_before.tcpext.find(k); it != run.kernel_before.tcpext.end())
@@ -93,20 +95,24 @@ RunRecord build_client_record(const ClientRun& run) {
 
   const auto& kb = run.kernel_before;
   const auto& kp = run.kernel_at_peak;
-  if (kb.slab_bytes && kp.slab_bytes) r.memory.slab_delta_bytes = static_cast<int64_t>(*kp.slab_bytes) - static_cast<int64_t>(*kb.slab_bytes);
+  if (kb.slab_bytes && kp.slab_bytes)
+    r.memory.slab_delta_bytes = static_cast<int64_t>(*kp.slab_bytes) - static_cast<int64_t>(*kb.slab_bytes);
   r.memory.kernel_bytes_per_socket = kernel_bytes_per_socket(kb, kp);
   if (kp.slabinfo_readable) {
     r.memory.slab_caches = ojson::object();
     for (const auto& [name, c] : kp.caches) {
       auto it = kb.caches.find(name);
       int64_t was = it == kb.caches.end() ? 0 : static_cast<int64_t>(it->second.active_objs);
-      r.memory.slab_caches[name] = {{"objects_delta", static_cast<int64_t>(c.active_objs) - was}, {"object_size_bytes", c.objsize_bytes}};
+      r.memory.slab_caches[name] = {{"objects_delta", static_cast<int64_t>(c.active_objs) - was},
+                                    {"object_size_bytes", c.objsize_bytes}};
     }
   } else {
     r.memory.slab_caches_note = "/proc/slabinfo not readable (needs root)";
   }
-  r.memory.user_bytes_per_connection_client = per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.established_peak);
-  if (run.server_stats && (*run.server_stats).contains("user_bytes_per_connection") && (*run.server_stats)["user_bytes_per_connection"].is_number())
+  r.memory.user_bytes_per_connection_client =
+      per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.established_peak);
+  if (run.server_stats && (*run.server_stats).contains("user_bytes_per_connection") &&
+      (*run.server_stats)["user_bytes_per_connection"].is_number())
     r.memory.user_bytes_per_connection_server = (*run.server_stats)["user_bytes_per_connection"].get<double>();
   r.series = run.series;
   r.server = run.server_stats ? *run.server_stats : ojson(nullptr);
@@ -164,7 +170,8 @@ std::string server_metrics_text(const ServerCounters& t, size_t alive) {
   };
   auto sample = [](const char* name, uint64_t v) { return std::string(name) + " " + std::to_string(v) + "\n"; };
   metric("c1m_server_connections", "gauge", "Connections held now.", sample("c1m_server_connections", t.connections));
-  metric("c1m_server_accepted_total", "counter", "Connections accepted.", sample("c1m_server_accepted_total", t.accepted_total));
+  metric("c1m_server_accepted_total", "counter", "Connections accepted.",
+         sample("c1m_server_accepted_total", t.accepted_total));
   metric("c1m_server_closed_by_peer_total", "counter", "Connections the peer closed (FIN).",
          sample("c1m_server_closed_by_peer_total", t.closed_by_peer));
   metric("c1m_server_reset_by_peer_total", "counter", "Connections the peer reset (RST).",
@@ -191,7 +198,8 @@ std::string format_figure(const ojson& value, const char* printf_format, double 
   return buf;
 }
 
-std::string format_time_to_target(const ojson& value) { return value.is_null() ? "not reached" : format_figure(value, "%.2f s"); }
-
+std::string format_time_to_target(const ojson& value) {
+  return value.is_null() ? "not reached" : format_figure(value, "%.2f s");
+}
 
 }  // namespace c1m

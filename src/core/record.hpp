@@ -19,18 +19,18 @@ struct ClientRun {
   std::string run_id;
   std::string status = "complete";  // complete | interrupted | failed
   std::string reason;
-  std::string approach;             // multi-ip | multi-port | custom
+  std::string approach;  // multi-ip | multi-port | custom
   int64_t started_unix_ms = 0;
   int64_t ended_unix_ms = 0;
-  ojson config;                     // the resolved configuration
+  ojson config;  // the resolved configuration
   ojson topology;
-  ojson limits;                     // of the client processes
-  ojson host;                       // the host fingerprint, read by the caller
-  ojson sysctls;                    // {namespaced, host}, read back by the caller
+  ojson limits;   // of the client processes
+  ojson host;     // the host fingerprint, read by the caller
+  ojson sysctls;  // {namespaced, host}, read back by the caller
   size_t workers = 0;
-  int64_t ramp_start_ns = 0;        // CLOCK_MONOTONIC, same clock as the workers' times
-  ClientCounters totals;            // sum of the workers' final counters
-  uint64_t established_peak = 0;    // the joint peak, sampled by the parent
+  int64_t ramp_start_ns = 0;      // CLOCK_MONOTONIC, same clock as the workers' times
+  ClientCounters totals;          // sum of the workers' final counters
+  uint64_t established_peak = 0;  // the joint peak, sampled by the parent
   ClientHistograms histograms;
   procfs::KernelSnapshot kernel_before;
   procfs::KernelSnapshot kernel_at_peak;
@@ -49,7 +49,8 @@ RunRecord build_client_record(const ClientRun& run);
 
 // Kernel memory per socket: Slab growth over the host-wide growth in allocated TCP sockets
 // (sockstat's TCP alloc counts both ends when both live on this kernel, as in the lab).
-std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after);
+std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before,
+                                              const procfs::KernelSnapshot& after);
 
 // The server's stats document and its Prometheus rendering.
 // conntrack: its own namespace's table ({count, max}), which is where a lab's server fills first.
@@ -57,7 +58,8 @@ std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& befo
 // (in the lab the clients cannot see the server's accept-queue overflows).
 // `context` is what does not change while the server runs (listen, limits, host, sysctls), built once.
 ojson server_stats_json(const ServerCounters& total, uint64_t connections_peak, size_t workers, size_t workers_alive,
-                        double cpu_seconds, const ojson& context, const ojson& tcpext_since_start, const ojson& conntrack);
+                        double cpu_seconds, const ojson& context, const ojson& tcpext_since_start,
+                        const ojson& conntrack);
 // {count, max} of a snapshot's namespace conntrack table; nulls where tracking is not loaded.
 ojson conntrack_json(const procfs::KernelSnapshot& s);
 ojson server_context_json(const ojson& listen, const ojson& limits, const ojson& host, const ojson& sysctls);

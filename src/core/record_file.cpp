@@ -19,7 +19,8 @@ ojson read_record(const std::string& path, std::string& error, size_t max_bytes)
   if (S_ISDIR(st.st_mode)) return fail("is a directory, not a record");
   if (st.st_size == 0) return fail("empty file");
   if (static_cast<size_t>(st.st_size) > max_bytes)
-    return fail(std::to_string(st.st_size) + " bytes, larger than any record (" + std::to_string(max_bytes) + "); not parsed");
+    return fail(std::to_string(st.st_size) + " bytes, larger than any record (" + std::to_string(max_bytes) +
+                "); not parsed");
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -31,9 +32,12 @@ bool json_nesting_within(std::string_view text, size_t max_depth) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -51,7 +55,8 @@ ojson parse_record(const std::string& text, const std::string& path, std::string
     return ojson(nullptr);
   };
   if (text.empty()) return fail("empty");
-  if (!json_nesting_within(text)) return fail("nested deeper than " + std::to_string(kMaxJsonNesting) + " levels: not a record");
+  if (!json_nesting_within(text))
+    return fail("nested deeper than " + std::to_string(kMaxJsonNesting) + " levels: not a record");
   ojson j = ojson::parse(text, nullptr, false);
   if (j.is_discarded()) return fail("not valid JSON");
   // The one check every reader shares: types and ranges of every figure (core/run_record).

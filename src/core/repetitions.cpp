@@ -27,7 +27,8 @@ ojson merge_repetitions(const std::vector<ojson>& records, size_t asked, bool st
     if (rec["status"] != "complete") {
       // interrupted outranks failed: the series did not end by itself
       status = rec["status"] == "interrupted" || status == "interrupted" ? "interrupted" : "failed";
-      add_reason("repetition " + std::to_string(k + 1) + ": " + (rec["reason"].is_string() ? rec["reason"].get<std::string>() : rec["status"].get<std::string>()));
+      add_reason("repetition " + std::to_string(k + 1) + ": " +
+                 (rec["reason"].is_string() ? rec["reason"].get<std::string>() : rec["status"].get<std::string>()));
     }
   }
   if (stopped || records.size() < asked) {

@@ -11,6 +11,7 @@ namespace c1m {
 
 // `asked`: the repetitions asked for; `stopped`: a signal between repetitions ended the series.
 // Fewer records than asked (or stopped) makes the whole interrupted, saying how many ran.
-nlohmann::ordered_json merge_repetitions(const std::vector<nlohmann::ordered_json>& records, size_t asked, bool stopped);
+nlohmann::ordered_json merge_repetitions(const std::vector<nlohmann::ordered_json>& records, size_t asked,
+                                         bool stopped);
 
 }  // namespace c1m

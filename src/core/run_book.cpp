@@ -13,30 +13,38 @@ uint64_t BookedRun::reported() const {
 }
 
 bool is_safe_name(const std::string& s, size_t max_length) {
-  return !s.empty() && s.size() <= max_length &&
-         std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 127 && c != '/' && c != '\\' && c != '"'; });
+  return !s.empty() && s.size() <= max_length && std::all_of(s.begin(), s.end(), [](char c) {
+    return c > ' ' && c < 127 && c != '/' && c != '\\' && c != '"';
+  });
 }
 
-std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server, bool* conflict) {
+std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server,
+                           bool* conflict) {
   if (!body.is_object()) return "expected a JSON object";
   // The participant's name: "name" in a hello, "participant" beside a record.
-  const ojson* n = body.contains("participant") ? &body["participant"] : body.contains("name") ? &body["name"] : nullptr;
-  if (!n || !n->is_string() || !is_safe_name(n->get<std::string>())) return "participant name: expected 1-128 printable characters";
+  const ojson* n = body.contains("participant") ? &body["participant"]
+                   : body.contains("name")      ? &body["name"]
+                                                : nullptr;
+  if (!n || !n->is_string() || !is_safe_name(n->get<std::string>()))
+    return "participant name: expected 1-128 printable characters";
   *name = n->get<std::string>();
   std::string role = "client";
   if (body.contains("role")) {
-    if (!body["role"].is_string() || (body["role"] != "client" && body["role"] != "server")) return "role: expected \"client\" or \"server\"";
+    if (!body["role"].is_string() || (body["role"] != "client" && body["role"] != "server"))
+      return "role: expected \"client\" or \"server\"";
     role = body["role"].get<std::string>();
   }
   *is_server = role == "server";
   std::string id;
   uint64_t expect = limits_.default_expect_clients;
   if (body.contains("run") && !body["run"].is_null()) {
-    if (!body["run"].is_string() || !is_safe_name(body["run"].get<std::string>(), 64)) return "run: expected an id of 1-64 printable characters";
+    if (!body["run"].is_string() || !is_safe_name(body["run"].get<std::string>(), 64))
+      return "run: expected an id of 1-64 printable characters";
     id = body["run"].get<std::string>();
     if (body.contains("expect_clients")) {
       const ojson& e = body["expect_clients"];
-      if (!e.is_number_integer() || e.get<int64_t>() < 1 || e.get<int64_t>() > 100000) return "expect_clients: expected 1-100000";
+      if (!e.is_number_integer() || e.get<int64_t>() < 1 || e.get<int64_t>() > 100000)
+        return "expect_clients: expected 1-100000";
       expect = e.get<uint64_t>();
     } else if (!*is_server) {
       return "expect_clients: a client says how many clients its run has";
@@ -51,7 +59,8 @@ std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, s
   }
   auto it = runs_.find(id);
   if (it == runs_.end()) {
-    if (open_runs() >= limits_.max_open_runs) return "too many open runs (" + std::to_string(limits_.max_open_runs) + ")";
+    if (open_runs() >= limits_.max_open_runs)
+      return "too many open runs (" + std::to_string(limits_.max_open_runs) + ")";
     it = runs_.emplace(id, BookedRun{id, *is_server ? 0 : expect, now_ms, {}, std::nullopt, {}, {}}).first;
   }
   BookedRun& r = it->second;
@@ -62,7 +71,8 @@ std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, s
   if (!*is_server) {
     if (r.expect_clients == 0) r.expect_clients = expect;  // the server spoke first
     if (expect != r.expect_clients)
-      return "expect_clients " + std::to_string(expect) + " disagrees with run " + id + "'s " + std::to_string(r.expect_clients);
+      return "expect_clients " + std::to_string(expect) + " disagrees with run " + id + "'s " +
+             std::to_string(r.expect_clients);
     if (!r.clients.count(*name) && r.clients.size() >= r.expect_clients)
       return "run " + id + " expects " + std::to_string(r.expect_clients) + " clients and has heard from all of them";
   } else if (r.server && r.server->first != *name) {
@@ -77,15 +87,20 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, bool* conflict, boo
   std::string name;
   bool server = false;
   if (std::string why = admit(body, now_ms, &run, &name, &server, conflict); !why.empty()) return why;
-  Heard& h = server ? (run->server ? run->server->second : run->server.emplace(name, Heard{}).second) : run->clients[name];
+  Heard& h =
+      server ? (run->server ? run->server->second : run->server.emplace(name, Heard{}).second) : run->clients[name];
   (is_record ? h.record : h.hello) = body;
   (is_record ? h.record_ms : h.hello_ms) = now_ms;
   return {};
 }
 
-std::string RunBook::hello(const ojson& body, int64_t now_ms, bool* conflict) { return take(body, now_ms, conflict, false); }
+std::string RunBook::hello(const ojson& body, int64_t now_ms, bool* conflict) {
+  return take(body, now_ms, conflict, false);
+}
 
-std::string RunBook::record(const ojson& body, int64_t now_ms, bool* conflict) { return take(body, now_ms, conflict, true); }
+std::string RunBook::record(const ojson& body, int64_t now_ms, bool* conflict) {
+  return take(body, now_ms, conflict, true);
+}
 
 std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) const {
   std::vector<std::pair<std::string, std::string>> out;
@@ -101,11 +116,11 @@ std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) co
       out.emplace_back(id, "every client reported; the server's report did not come within " +
                                std::to_string(limits_.server_grace_ms / 1000) + " s");
     } else if (r.closed) {
-      out.emplace_back(id, "closed by the lab with " + std::to_string(r.reported()) + " of " + std::to_string(r.expect_clients) +
-                               " client records, every participant having ended");
+      out.emplace_back(id, "closed by the lab with " + std::to_string(r.reported()) + " of " +
+                               std::to_string(r.expect_clients) + " client records, every participant having ended");
     } else if (now_ms - r.opened_ms >= limits_.deadline_ms) {
-      out.emplace_back(id, "deadline " + limits_.deadline_text + " passed with " + std::to_string(r.reported()) + " of " +
-                               std::to_string(r.expect_clients) + " records");
+      out.emplace_back(id, "deadline " + limits_.deadline_text + " passed with " + std::to_string(r.reported()) +
+                               " of " + std::to_string(r.expect_clients) + " records");
     }
   }
   return out;
@@ -118,17 +133,19 @@ CollectRequest RunBook::request(const std::string& id) const {
   req.run_id = id == "default" ? "" : id;
   auto problem = [](const Heard& h) {
     if (h.record.is_object()) return std::string();
-    return "said hello at " + iso8601_utc(h.hello_ms) + " (" + h.hello.value("connections", ojson(nullptr)).dump() + " connections from " +
-           h.hello.value("addresses", ojson::array()).dump() + "), then never sent a record";
+    return "said hello at " + iso8601_utc(h.hello_ms) + " (" + h.hello.value("connections", ojson(nullptr)).dump() +
+           " connections from " + h.hello.value("addresses", ojson::array()).dump() + "), then never sent a record";
   };
   for (const auto& [name, h] : r->clients) {
     req.clients.push_back({name, "", h.record, problem(h)});
-    if (req.approach.empty() && h.record.is_object() && h.record.contains("approach") && h.record["approach"].is_string())
+    if (req.approach.empty() && h.record.is_object() && h.record.contains("approach") &&
+        h.record["approach"].is_string())
       req.approach = h.record["approach"].get<std::string>();
   }
   for (size_t k = r->clients.size(); k < r->expect_clients; ++k)
     req.clients.push_back({"unknown-" + std::to_string(k + 1), "", nullptr,
-                           "expected " + std::to_string(r->expect_clients) + " clients, heard from " + std::to_string(r->clients.size())});
+                           "expected " + std::to_string(r->expect_clients) + " clients, heard from " +
+                               std::to_string(r->clients.size())});
   if (r->server) req.server = Participant{r->server->first, "", r->server->second.record, problem(r->server->second)};
   if (req.approach.empty()) req.approach = "custom";
   return req;
@@ -140,8 +157,10 @@ void RunBook::written(const std::string& id, const std::string& path, const std:
   it->second.written_to = path;
   it->second.written_status = status;
   // What was merged is in the file now: keep the run's name and outcome, not its records.
-  for (auto& [_, h] : it->second.clients) h = Heard{ojson(nullptr), h.hello_ms, h.record.is_object() ? ojson(true) : ojson(nullptr), h.record_ms};
-  if (it->second.server) it->second.server->second.record = it->second.server->second.record.is_object() ? ojson(true) : ojson(nullptr);
+  for (auto& [_, h] : it->second.clients)
+    h = Heard{ojson(nullptr), h.hello_ms, h.record.is_object() ? ojson(true) : ojson(nullptr), h.record_ms};
+  if (it->second.server)
+    it->second.server->second.record = it->second.server->second.record.is_object() ? ojson(true) : ojson(nullptr);
 }
 
 bool RunBook::close(const std::string& id) {
@@ -169,7 +188,8 @@ const BookedRun* RunBook::find(const std::string& id) const {
 }
 
 size_t RunBook::open_runs() const {
-  return static_cast<size_t>(std::count_if(runs_.begin(), runs_.end(), [](const auto& kv) { return kv.second.written_to.empty(); }));
+  return static_cast<size_t>(
+      std::count_if(runs_.begin(), runs_.end(), [](const auto& kv) { return kv.second.written_to.empty(); }));
 }
 
 ojson RunBook::summary() const {
@@ -177,14 +197,16 @@ ojson RunBook::summary() const {
   for (const auto& [id, r] : runs_) {
     ojson names = ojson::array();
     for (const auto& [name, h] : r.clients) names.push_back({{"name", name}, {"reported", !h.record.is_null()}});
-    out.push_back({{"run", id},
-                   {"state", r.written_to.empty() ? "open" : "written"},
-                   {"expect_clients", r.expect_clients},
-                   {"reported_clients", r.reported() + 0},
-                   {"clients", names},
-                   {"server", r.server ? ojson{{"name", r.server->first}, {"reported", !r.server->second.record.is_null()}} : ojson(nullptr)},
-                   {"record", r.written_to.empty() ? ojson(nullptr) : ojson(r.written_to)},
-                   {"status", r.written_to.empty() ? ojson(nullptr) : ojson(r.written_status)}});
+    out.push_back(
+        {{"run", id},
+         {"state", r.written_to.empty() ? "open" : "written"},
+         {"expect_clients", r.expect_clients},
+         {"reported_clients", r.reported() + 0},
+         {"clients", names},
+         {"server", r.server ? ojson{{"name", r.server->first}, {"reported", !r.server->second.record.is_null()}}
+                             : ojson(nullptr)},
+         {"record", r.written_to.empty() ? ojson(nullptr) : ojson(r.written_to)},
+         {"status", r.written_to.empty() ? ojson(nullptr) : ojson(r.written_status)}});
   }
   return out;
 }

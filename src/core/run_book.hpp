@@ -1,8 +1,8 @@
 // The collector's book of runs. Every participant of a run carries the run's id: clients say how many
 // clients the run has; the server, if it says hello, is expected too. A client that names no run is a
-// run of its own (a one-off); with --expect-count, every message belongs to the one run. A run is written once when every
-// expected client has reported and the server has (or a grace period after the last client has
-// passed), or when its deadline passes, naming whoever never reported. Pure: the time is passed in.
+// run of its own (a one-off); with --expect-count, every message belongs to the one run. A run is written once when
+// every expected client has reported and the server has (or a grace period after the last client has passed), or when
+// its deadline passes, naming whoever never reported. Pure: the time is passed in.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -16,9 +16,9 @@
 namespace c1m {
 
 struct Heard {
-  ojson hello;            // what it said when it started (null if it never said hello)
+  ojson hello;  // what it said when it started (null if it never said hello)
   int64_t hello_ms = -1;
-  ojson record;           // its record (a client's run record, the server's stats), once sent
+  ojson record;  // its record (a client's run record, the server's stats), once sent
   int64_t record_ms = -1;
 };
 
@@ -35,10 +35,10 @@ struct BookedRun {
 };
 
 struct RunBookLimits {
-  int64_t deadline_ms = 30 * 60 * 1000;   // from a run's first message to writing what it has
-  int64_t server_grace_ms = 5000;         // after the last client's record, for the server's report
-  uint64_t default_expect_clients = 0;    // for messages with no run id (c1m collect --expect-count); 0: refused
-  std::string deadline_text = "30m";      // the deadline as the user gave it, for the reason
+  int64_t deadline_ms = 30 * 60 * 1000;  // from a run's first message to writing what it has
+  int64_t server_grace_ms = 5000;        // after the last client's record, for the server's report
+  uint64_t default_expect_clients = 0;   // for messages with no run id (c1m collect --expect-count); 0: refused
+  std::string deadline_text = "30m";     // the deadline as the user gave it, for the reason
   size_t max_open_runs = 256;
 };
 
@@ -70,7 +70,8 @@ class RunBook {
 
  private:
   // The run a message is for, opened if new; or why not.
-  std::string admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server, bool* conflict);
+  std::string admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server,
+                    bool* conflict);
   // Files a hello or a record under its run and participant.
   std::string take(const ojson& body, int64_t now_ms, bool* conflict, bool is_record);
 

@@ -8,8 +8,8 @@
 namespace c1m {
 namespace {
 
-constexpr double kMaxCount = 1e12;              // far above any run, far below where sums overflow
-constexpr double kMaxSeconds = 366.0 * 86400;   // a year
+constexpr double kMaxCount = 1e12;             // far above any run, far below where sums overflow
+constexpr double kMaxSeconds = 366.0 * 86400;  // a year
 
 double ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
 
@@ -81,8 +81,12 @@ class Reader {
     }
     return d ? std::optional<int64_t>(static_cast<int64_t>(*d)) : std::nullopt;
   }
-  std::optional<double> seconds(const ojson* v, const std::string& path) { return number(v, path, 0, kMaxSeconds, "seconds from 0 to a year"); }
-  std::optional<double> figure(const ojson* v, const std::string& path) { return number(v, path, -kMaxCount, kMaxCount, "a number within 1e12"); }
+  std::optional<double> seconds(const ojson* v, const std::string& path) {
+    return number(v, path, 0, kMaxSeconds, "seconds from 0 to a year");
+  }
+  std::optional<double> figure(const ojson* v, const std::string& path) {
+    return number(v, path, -kMaxCount, kMaxCount, "a number within 1e12");
+  }
   ojson object(const ojson* v, const std::string& path) {
     if (!v) return nullptr;
     if (!v->is_object()) fail(path, "expected an object");
@@ -112,12 +116,15 @@ class Reader {
     if (!v->is_object()) return fail(path, "expected an object"), h;
     const ojson* buckets = member(*v, "buckets");
     if (!buckets || !buckets->is_array() || buckets->size() > Histogram::kBuckets)
-      return fail(path + "/buckets", "expected an array of at most " + std::to_string(Histogram::kBuckets) + " [index, count] pairs"), h;
+      return fail(path + "/buckets",
+                  "expected an array of at most " + std::to_string(Histogram::kBuckets) + " [index, count] pairs"),
+             h;
     std::vector<std::pair<int, uint64_t>> sparse;
     for (size_t i = 0; i < buckets->size(); ++i) {
       const ojson& b = (*buckets)[i];
       std::string at = path + "/buckets/" + std::to_string(i);
-      if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || b[0].get<int64_t>() < 0 || b[0].get<int64_t>() >= Histogram::kBuckets)
+      if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || b[0].get<int64_t>() < 0 ||
+          b[0].get<int64_t>() >= Histogram::kBuckets)
         return fail(at, "expected [index from 0 to " + std::to_string(Histogram::kBuckets - 1) + ", count]"), h;
       auto c = count(&b[1], at + "/1");
       if (!c) return fail(at + "/1", "expected a count"), h;
@@ -125,7 +132,8 @@ class Reader {
     }
     auto sum = number(member(*v, "sum"), path + "/sum", 0, 1.8e19, "a sum of microseconds");
     auto lo = count(member(*v, "min"), path + "/min"), hi = count(member(*v, "max"), path + "/max");
-    if (ok() && !Histogram::from_sparse(sparse, static_cast<uint64_t>(sum.value_or(0)), lo.value_or(0), hi.value_or(0), h))
+    if (ok() &&
+        !Histogram::from_sparse(sparse, static_cast<uint64_t>(sum.value_or(0)), lo.value_or(0), hi.value_or(0), h))
       fail(path, "buckets, min and max do not agree");
     return h;
   }
@@ -141,15 +149,16 @@ std::string iso8601_utc(int64_t unix_ms) {
   tm t{};
   gmtime_r(&s, &t);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min,
-                t.tm_sec, static_cast<int>(unix_ms % 1000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(unix_ms % 1000));
   return buf;
 }
 
 int64_t parse_iso8601_ms(const std::string& s) {
   tm t{};
   int ms = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour, &t.tm_min, &t.tm_sec, &ms) != 7)
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &t.tm_year, &t.tm_mon, &t.tm_mday, &t.tm_hour, &t.tm_min,
+                  &t.tm_sec, &ms) != 7)
     return -1;
   t.tm_year -= 1900;
   t.tm_mon -= 1;
@@ -229,11 +238,15 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
   if (!j.is_object()) return in.fail("/", "expected an object"), std::nullopt;
   // The server's stats (GET /stats, c1m server --json) look like a record but are not one.
   if (j.value("kind", "") == "server_stats" || (j.contains("connections_peak") && !j.contains("results")))
-    return in.fail("/", "a c1m server's stats document (its /stats or --json), not a run record: read the client's or the collector's record"),
+    return in.fail("/",
+                   "a c1m server's stats document (its /stats or --json), not a run record: read the client's or the "
+                   "collector's record"),
            std::nullopt;
-  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer()) return in.fail("/schema_version", "missing or not an integer"), std::nullopt;
+  if (!j.contains("schema_version") || !j["schema_version"].is_number_integer())
+    return in.fail("/schema_version", "missing or not an integer"), std::nullopt;
   if (j["schema_version"] != kSchemaVersion)
-    return in.fail("/schema_version", j["schema_version"].dump() + " is not a version this build reads (" + std::to_string(kSchemaVersion) + ")"),
+    return in.fail("/schema_version", j["schema_version"].dump() + " is not a version this build reads (" +
+                                          std::to_string(kSchemaVersion) + ")"),
            std::nullopt;
 
   RunRecord r;
@@ -253,14 +266,17 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
   if (const ojson* v = in.member(j, "warnings")) {
     if (!v->is_array()) return in.fail("/warnings", "expected an array of strings"), std::nullopt;
     for (const auto& w : *v)
-      if (w.is_string()) r.warnings.push_back(w.get<std::string>());
-      else return in.fail("/warnings", "expected an array of strings"), std::nullopt;
+      if (w.is_string())
+        r.warnings.push_back(w.get<std::string>());
+      else
+        return in.fail("/warnings", "expected an array of strings"), std::nullopt;
   }
   auto date = [&](const char* key, bool required) -> int64_t {
     const ojson* v = in.member(j, key);
     if (!v) return required ? (in.fail(std::string("/") + key, "missing"), -1) : -1;
     int64_t ms = v->is_string() ? parse_iso8601_ms(v->get<std::string>()) : -1;
-    if (ms < 946684800000LL || ms > 7258118400000LL) in.fail(std::string("/") + key, "expected a UTC time like 2026-11-25T01:00:00.000Z");
+    if (ms < 946684800000LL || ms > 7258118400000LL)
+      in.fail(std::string("/") + key, "expected a UTC time like 2026-11-25T01:00:00.000Z");
     return ms;
   };
   r.started_unix_ms = date("started_at", true);
@@ -275,12 +291,14 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
   r.config = in.object(in.member(j, "config"), "/config");
   r.topology = in.object(in.member(j, "topology"), "/topology");
   r.host = in.object(in.member(j, "host"), "/host");
-  if (r.host.is_object() && r.host.contains("addresses") && !r.host["addresses"].is_array()) in.fail("/host/addresses", "expected an array");
+  if (r.host.is_object() && r.host.contains("addresses") && !r.host["addresses"].is_array())
+    in.fail("/host/addresses", "expected an array");
   r.limits = in.object(in.member(j, "limits"), "/limits");
   r.sysctls = in.object(in.member(j, "sysctls"), "/sysctls");
   r.server = in.object(in.member(j, "server"), "/server");
   if (r.server.is_object()) in.count(in.member(r.server, "connections_peak"), "/server/connections_peak");
-  if (const ojson* v = in.member(j, "server_stats_error"); v && v->is_string()) r.server_stats_error = v->get<std::string>();
+  if (const ojson* v = in.member(j, "server_stats_error"); v && v->is_string())
+    r.server_stats_error = v->get<std::string>();
   if (const ojson* c = in.member(j, "config")) in.count(in.member(*c, "connections"), "/config/connections");
 
   const ojson* res = in.member(j, "results");
@@ -297,14 +315,17 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
   x.connected_total = in.count(R("connected_total"), P("connected_total")).value_or(0);
   x.time_to_target_s = in.seconds(R("time_to_target_s"), P("time_to_target_s"));
   x.ramp_duration_s = in.seconds(R("ramp_duration_s"), P("ramp_duration_s"));
-  x.connect_rate_per_s = in.number(R("connect_rate_per_s"), P("connect_rate_per_s"), 0, kMaxCount, "a rate from 0 to 1e12");
+  x.connect_rate_per_s =
+      in.number(R("connect_rate_per_s"), P("connect_rate_per_s"), 0, kMaxCount, "a rate from 0 to 1e12");
   x.connect_us = in.histogram(R("connect_latency_histogram"), P("connect_latency_histogram"));
   x.rtt_us = in.histogram(R("ping_rtt_histogram"), P("ping_rtt_histogram"));
   x.pings_sent = in.count(R("pings_sent"), P("pings_sent")).value_or(0);
   x.pongs_received = in.count(R("pongs_received"), P("pongs_received")).value_or(0);
   x.source_port_fallbacks = in.count(R("source_port_fallbacks"), P("source_port_fallbacks")).value_or(0);
-  x.hold_cpu_cores_client = in.number(R("hold_cpu_cores_client"), P("hold_cpu_cores_client"), 0, 1e6, "cores from 0 to 1e6");
-  x.hold_cpu_cores_server = in.number(R("hold_cpu_cores_server"), P("hold_cpu_cores_server"), 0, 1e6, "cores from 0 to 1e6");
+  x.hold_cpu_cores_client =
+      in.number(R("hold_cpu_cores_client"), P("hold_cpu_cores_client"), 0, 1e6, "cores from 0 to 1e6");
+  x.hold_cpu_cores_server =
+      in.number(R("hold_cpu_cores_server"), P("hold_cpu_cores_server"), 0, 1e6, "cores from 0 to 1e6");
   x.errors = in.table<uint64_t>(R("errors"), P("errors"), false);
   x.errors_total = in.count(R("errors_total"), P("errors_total")).value_or(0);
   x.tcpext_delta = in.table<int64_t>(R("tcpext_delta"), P("tcpext_delta"), true);
@@ -318,13 +339,16 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
     auto M = [&](const char* key) { return in.member(*m, key); };
     r.memory.slab_delta_bytes = in.delta(M("slab_delta_bytes"), "/memory/slab_delta_bytes");
     r.memory.kernel_bytes_per_socket = in.figure(M("kernel_bytes_per_socket"), "/memory/kernel_bytes_per_socket");
-    r.memory.user_bytes_per_connection_client = in.figure(M("user_bytes_per_connection_client"), "/memory/user_bytes_per_connection_client");
-    r.memory.user_bytes_per_connection_server = in.figure(M("user_bytes_per_connection_server"), "/memory/user_bytes_per_connection_server");
+    r.memory.user_bytes_per_connection_client =
+        in.figure(M("user_bytes_per_connection_client"), "/memory/user_bytes_per_connection_client");
+    r.memory.user_bytes_per_connection_server =
+        in.figure(M("user_bytes_per_connection_server"), "/memory/user_bytes_per_connection_server");
     r.memory.slab_caches = in.object(M("slab_caches"), "/memory/slab_caches");
     if (const ojson* note = M("slab_caches_note"); note && note->is_string()) r.memory.slab_caches_note = *note;
   }
   if (const ojson* s = in.member(j, "series")) {
-    if (!s->is_array() || s->size() > kMaxSeconds) return in.fail("/series", "expected an array of at most a year of seconds"), std::nullopt;
+    if (!s->is_array() || s->size() > kMaxSeconds)
+      return in.fail("/series", "expected an array of at most a year of seconds"), std::nullopt;
     for (size_t i = 0; i < s->size() && in.ok(); ++i) {
       const ojson& p = (*s)[i];
       std::string at = "/series/" + std::to_string(i);
@@ -334,7 +358,9 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
       if (!in.member(p, "established")) return in.fail(at + "/established", "missing"), std::nullopt;
       point.t_s = in.seconds(in.member(p, "t_s"), at + "/t_s").value_or(0);
       point.established = in.count(in.member(p, "established"), at + "/established").value_or(0);
-      point.connect_rate_per_s = in.number(in.member(p, "connect_rate_per_s"), at + "/connect_rate_per_s", 0, kMaxCount, "a rate from 0 to 1e12").value_or(0);
+      point.connect_rate_per_s = in.number(in.member(p, "connect_rate_per_s"), at + "/connect_rate_per_s", 0, kMaxCount,
+                                           "a rate from 0 to 1e12")
+                                     .value_or(0);
       point.errors = in.count(in.member(p, "errors"), at + "/errors");
       point.server_connections = in.count(in.member(p, "server_connections"), at + "/server_connections");
       r.series.push_back(point);
@@ -343,9 +369,10 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
   if (const ojson* v = in.member(j, "repetitions"); v && !v->is_array()) in.fail("/repetitions", "expected an array");
   if (const ojson* v = in.member(j, "participants"); v && !v->is_array()) in.fail("/participants", "expected an array");
   if (!in.ok()) return std::nullopt;
-  static const char* kTyped[] = {"schema_version", "run_id", "status", "reason", "warnings", "tool", "started_at", "ended_at", "duration_s",
-                                 "approach", "config", "topology", "host", "limits", "sysctls", "results", "memory", "series", "server",
-                                 "server_stats_error"};
+  static const char* kTyped[] = {"schema_version", "run_id",     "status",   "reason",     "warnings",
+                                 "tool",           "started_at", "ended_at", "duration_s", "approach",
+                                 "config",         "topology",   "host",     "limits",     "sysctls",
+                                 "results",        "memory",     "series",   "server",     "server_stats_error"};
   for (const auto& [k, v] : j.items())
     if (std::find(std::begin(kTyped), std::end(kTyped), k) == std::end(kTyped)) r.extra[k] = v;
   return r;
@@ -366,9 +393,11 @@ std::vector<SeriesPoint> merged_series(const std::vector<RunRecord>& clients, in
   int64_t last_ms = 0;
   for (const auto& c : clients) {
     std::vector<Sample> samples;
-    for (const auto& p : c.series) samples.push_back({c.started_unix_ms - start_ms + static_cast<int64_t>(std::llround(p.t_s * 1000)), &p});
+    for (const auto& p : c.series)
+      samples.push_back({c.started_unix_ms - start_ms + static_cast<int64_t>(std::llround(p.t_s * 1000)), &p});
     if (samples.empty()) continue;
-    std::stable_sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) { return a.at_ms < b.at_ms; });
+    std::stable_sort(samples.begin(), samples.end(),
+                     [](const Sample& a, const Sample& b) { return a.at_ms < b.at_ms; });
     last_ms = std::max(last_ms, samples.back().at_ms);
     timelines.push_back(std::move(samples));
   }
@@ -380,7 +409,8 @@ std::vector<SeriesPoint> merged_series(const std::vector<RunRecord>& clients, in
     sum.errors = 0;
     for (const auto& samples : timelines) {
       if (at_ms < samples.front().at_ms || at_ms > samples.back().at_ms) continue;
-      auto it = std::upper_bound(samples.begin(), samples.end(), at_ms, [](int64_t t, const Sample& s) { return t < s.at_ms; });
+      auto it = std::upper_bound(samples.begin(), samples.end(), at_ms,
+                                 [](int64_t t, const Sample& s) { return t < s.at_ms; });
       const SeriesPoint& p = *std::prev(it)->point;
       sum.established += p.established;
       sum.connect_rate_per_s += p.connect_rate_per_s;
@@ -412,8 +442,10 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
   for (const auto& c : clients) {
     m.started_unix_ms = std::min(m.started_unix_ms, c.started_unix_ms);
     m.ended_unix_ms = std::max(m.ended_unix_ms, c.ended_unix_ms);
-    if (c.status == "interrupted") m.status = "interrupted";
-    else if (c.status != "complete" && m.status == "complete") m.status = "failed";
+    if (c.status == "interrupted")
+      m.status = "interrupted";
+    else if (c.status != "complete" && m.status == "complete")
+      m.status = "failed";
   }
   // Each describes the clients alike (the lab starts them from one definition): the first stands.
   m.limits = clients[0].limits;
@@ -438,28 +470,39 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     for (const auto& [k, v] : r.tcpext_delta) x.tcpext_delta[k] += v;
     x.connect_us.merge(r.connect_us);
     x.rtt_us.merge(r.rtt_us);
-    user_growth += c.memory.user_bytes_per_connection_client.value_or(0) * static_cast<double>(r.established_peak_client);
+    user_growth +=
+        c.memory.user_bytes_per_connection_client.value_or(0) * static_cast<double>(r.established_peak_client);
     if (r.hold_cpu_cores_server) server_cores.push_back(*r.hold_cpu_cores_server);
-    if (r.time_to_target_s) reached_ms = std::max(reached_ms, c.started_unix_ms + static_cast<int64_t>(std::llround(*r.time_to_target_s * 1000)));
-    else all_reached = false;
-    if (r.ramp_duration_s) settled_ms = std::max(settled_ms, c.started_unix_ms + static_cast<int64_t>(std::llround(*r.ramp_duration_s * 1000)));
-    else all_settled = false;
+    if (r.time_to_target_s)
+      reached_ms =
+          std::max(reached_ms, c.started_unix_ms + static_cast<int64_t>(std::llround(*r.time_to_target_s * 1000)));
+    else
+      all_reached = false;
+    if (r.ramp_duration_s)
+      settled_ms =
+          std::max(settled_ms, c.started_unix_ms + static_cast<int64_t>(std::llround(*r.ramp_duration_s * 1000)));
+    else
+      all_settled = false;
     // Slab and sockstat's alloc are host-wide: the client whose window saw the most sockets appear
     // measured everyone's, so its figures stand for the run.
     auto a0 = r.sockstat_before.find("TCP.alloc"), a1 = r.sockstat_at_peak.find("TCP.alloc");
     double alloc_delta = a0 != r.sockstat_before.end() && a1 != r.sockstat_at_peak.end()
-                             ? static_cast<double>(a1->second) - static_cast<double>(a0->second) : -1;
+                             ? static_cast<double>(a1->second) - static_cast<double>(a0->second)
+                             : -1;
     if (c.memory.kernel_bytes_per_socket && alloc_delta > best_alloc_delta) {
       best_alloc_delta = alloc_delta;
       widest = &c;
     }
   }
   // Each client's namespace counts its own sockets (one namespace natively): the sum is the run's.
-  x.kernel_tcp_inuse_delta = sum_if_all<int64_t>(clients, [](const RunRecord& c) { return c.results.kernel_tcp_inuse_delta; });
-  x.kernel_tcp_inuse_at_peak = sum_if_all<uint64_t>(clients, [](const RunRecord& c) { return c.results.kernel_tcp_inuse_at_peak; });
+  x.kernel_tcp_inuse_delta =
+      sum_if_all<int64_t>(clients, [](const RunRecord& c) { return c.results.kernel_tcp_inuse_delta; });
+  x.kernel_tcp_inuse_at_peak =
+      sum_if_all<uint64_t>(clients, [](const RunRecord& c) { return c.results.kernel_tcp_inuse_at_peak; });
   // Every client's processes are its own: their cores add up. Each measures the whole server over
   // its own hold: the median of those.
-  x.hold_cpu_cores_client = sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.hold_cpu_cores_client; });
+  x.hold_cpu_cores_client =
+      sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.hold_cpu_cores_client; });
   if (!server_cores.empty()) {
     std::sort(server_cores.begin(), server_cores.end());
     x.hold_cpu_cores_server = server_cores[server_cores.size() / 2];
@@ -477,7 +520,8 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     m.memory.slab_caches = widest->memory.slab_caches;
     m.memory.slab_caches_note = widest->memory.slab_caches_note;
   }
-  if (x.established_peak_client) m.memory.user_bytes_per_connection_client = user_growth / static_cast<double>(x.established_peak_client);
+  if (x.established_peak_client)
+    m.memory.user_bytes_per_connection_client = user_growth / static_cast<double>(x.established_peak_client);
   m.series = merged_series(clients, m.started_unix_ms);
   return m;
 }

@@ -25,31 +25,31 @@ inline constexpr int kSchemaVersion = 1;
 
 // One sample a second of the ramp (the merged series has no errors or server count).
 struct SeriesPoint {
-  double t_s = 0;                // since the ramp started
-  uint64_t established = 0;      // open now
-  double connect_rate_per_s = 0; // successful connects in the last second
+  double t_s = 0;                  // since the ramp started
+  uint64_t established = 0;        // open now
+  double connect_rate_per_s = 0;   // successful connects in the last second
   std::optional<uint64_t> errors;  // cumulative
   std::optional<uint64_t> server_connections;
 };
 
 struct RunResults {
-  uint64_t established_peak_client = 0;             // the joint peak the client side counted
-  std::optional<uint64_t> established_peak_server;  // the server's, from its /stats
-  std::optional<uint64_t> kernel_tcp_inuse_at_peak; // sockstat TCP inuse (a single client's namespace only)
-  std::optional<int64_t> kernel_tcp_inuse_delta;    // its growth; merged: summed over the clients' namespaces
+  uint64_t established_peak_client = 0;              // the joint peak the client side counted
+  std::optional<uint64_t> established_peak_server;   // the server's, from its /stats
+  std::optional<uint64_t> kernel_tcp_inuse_at_peak;  // sockstat TCP inuse (a single client's namespace only)
+  std::optional<int64_t> kernel_tcp_inuse_delta;     // its growth; merged: summed over the clients' namespaces
   uint64_t attempted = 0, connected_total = 0;
-  std::optional<double> time_to_target_s;           // null: the target was never reached
+  std::optional<double> time_to_target_s;  // null: the target was never reached
   std::optional<double> ramp_duration_s;
   std::optional<double> connect_rate_per_s;
-  Histogram connect_us, rtt_us;                     // written as summaries (ms) and sparse histograms (us)
+  Histogram connect_us, rtt_us;  // written as summaries (ms) and sparse histograms (us)
   uint64_t pings_sent = 0, pongs_received = 0, source_port_fallbacks = 0;
   std::optional<double> hold_cpu_cores_client, hold_cpu_cores_server;
-  std::map<std::string, uint64_t> errors;           // by class
+  std::map<std::string, uint64_t> errors;  // by class
   uint64_t errors_total = 0;
-  std::map<std::string, int64_t> tcpext_delta;      // the client side's namespace(s)
-  std::optional<ojson> tcpext_delta_server;         // merged records: the server's namespace
+  std::map<std::string, int64_t> tcpext_delta;  // the client side's namespace(s)
+  std::optional<ojson> tcpext_delta_server;     // merged records: the server's namespace
   std::map<std::string, uint64_t> sockstat_before, sockstat_at_peak;
-  ojson conntrack_at_peak;                          // {count, max} of the client's namespace, or null
+  ojson conntrack_at_peak;  // {count, max} of the client's namespace, or null
 };
 
 struct RunMemory {
@@ -72,9 +72,9 @@ struct RunRecord {
   RunResults results;
   RunMemory memory;
   std::vector<SeriesPoint> series;
-  ojson server;                             // the server's stats at the end, or null
+  ojson server;  // the server's stats at the end, or null
   std::optional<std::string> server_stats_error;
-  ojson extra = ojson::object();            // other keys (participants, lab, repetitions, run, ...), kept as read
+  ojson extra = ojson::object();  // other keys (participants, lab, repetitions, run, ...), kept as read
 
   ojson to_json() const;
   // The record, or std::nullopt with `error` naming the first field that cannot be used, as

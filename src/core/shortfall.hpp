@@ -14,7 +14,7 @@ namespace c1m {
 // What one network namespace showed, read by the participant that lives in it (in the lab, the
 // client cannot read the server's namespace: the server's /stats carries its reading).
 struct NamespaceReading {
-  std::string whose;  // "the server's network namespace", "this network namespace"
+  std::string whose;                        // "the server's network namespace", "this network namespace"
   std::optional<uint64_t> conntrack_count;  // entries in this namespace's table
   std::optional<uint64_t> conntrack_max;    // the host-wide cap on each namespace's count
 };

@@ -23,7 +23,8 @@ T require(const Parsed<T>& parsed, const std::string& flag, const std::string& t
 // The one endpoint of a flag that takes exactly one ADDRESS:PORT (an admin port, a collector).
 inline Endpoint single_endpoint(const std::string& flag, const std::string& text) {
   auto list = require(parse_endpoint_list(text), flag, text);
-  if (list.size() != 1) throw UsageError(flag + " '" + text + "': expected one ADDRESS:PORT, got " + std::to_string(list.size()));
+  if (list.size() != 1)
+    throw UsageError(flag + " '" + text + "': expected one ADDRESS:PORT, got " + std::to_string(list.size()));
   return list[0];
 }
 

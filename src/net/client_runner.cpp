@@ -54,9 +54,15 @@ class ClientRunner {
     for (size_t i = 1; i < r_.workers; ++i) firsts[i] = firsts[i - 1] + quotas[i - 1];
     run_.ramp_start_ns = monotonic_ns();
     std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
-      ClientWorkerConfig cfg{r_.plan, firsts[i], quotas[i], r_.rate / static_cast<double>(r_.workers),
-                                  r_.in_flight_per_worker, r_.connect_timeout_ns, r_.ping_interval_ns,
-                                  static_cast<uint32_t>(i), control_fd};
+      ClientWorkerConfig cfg{r_.plan,
+                             firsts[i],
+                             quotas[i],
+                             r_.rate / static_cast<double>(r_.workers),
+                             r_.in_flight_per_worker,
+                             r_.connect_timeout_ns,
+                             r_.ping_interval_ns,
+                             static_cast<uint32_t>(i),
+                             control_fd};
       return run_client_worker(cfg);
     });
     if (!err.empty()) {
@@ -69,8 +75,11 @@ class ClientRunner {
     // Opens the kept stats connection as the ramp starts, long before it can fill any table.
     if (r_.server_stats) stats_ = std::make_unique<StatsPoller>(sup.loop().base(), *r_.server_stats);
     poll_server();
-    sup.on_signal([this](int sig) { finish("interrupted", std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " during the " + phase_name()); });
-    sup.on_worker_lost([this](size_t w) { finish("failed", "client worker " + std::to_string(w) + " ended unexpectedly"); });
+    sup.on_signal([this](int sig) {
+      finish("interrupted", std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " during the " + phase_name());
+    });
+    sup.on_worker_lost(
+        [this](size_t w) { finish("failed", "client worker " + std::to_string(w) + " ended unexpectedly"); });
     sup.every({0, 100000}, [this] { step(); });
     sup.every({1, 0}, [this] { sample(); });
     sup.run();
@@ -139,8 +148,10 @@ class ClientRunner {
     // A ramp that adds nothing for the stall timeout will not add the rest: a host limit bit (a full
     // conntrack table drops SYNs without an error). Stop now, with the limit, not at the ramp timeout.
     if (phase_ == Phase::ramp && stalled(now - progress_ns_) && t.established < r_.plan.connections)
-      return finish("failed", stall_reason("no connection added for " + format_duration_ns(now - progress_ns_) + " during the ramp"));
-    bool all_reported = std::all_of(latest_.begin(), latest_.end(), [](const ClientCounters& c) { return c.quota > 0 || c.settled_ns >= 0; });
+      return finish("failed", stall_reason("no connection added for " + format_duration_ns(now - progress_ns_) +
+                                           " during the ramp"));
+    bool all_reported = std::all_of(latest_.begin(), latest_.end(),
+                                    [](const ClientCounters& c) { return c.quota > 0 || c.settled_ns >= 0; });
     if (phase_ == Phase::ramp) {
       if (all_reported && t.settled_ns >= 0) {
         if (t.established == 0) return finish("failed", "nothing to hold: " + shortfall());
@@ -156,7 +167,8 @@ class ClientRunner {
     // Many clients (the lab's 20 containers) end their ramps at different times: each counts its hold
     // from the moment the server holds the whole target, so the target is held at once for --hold,
     // not just touched while the first clients to finish are leaving.
-    if (hold_from_ns_ < 0 && (r_.hold_until_server == 0 || server_joint_peak_ >= r_.hold_until_server)) hold_from_ns_ = now;
+    if (hold_from_ns_ < 0 && (r_.hold_until_server == 0 || server_joint_peak_ >= r_.hold_until_server))
+      hold_from_ns_ = now;
     if (hold_from_ns_ < 0 && waiting_for_server_in_vain(t, now)) return;
     bool held = hold_from_ns_ >= 0 ? now - hold_from_ns_ >= r_.hold_ns : now - run_.ramp_start_ns > r_.ramp_timeout_ns;
     if (held) {
@@ -182,18 +194,21 @@ class ClientRunner {
     std::string target = format_thousands(r_.hold_until_server);
     if (t.established < r_.plan.connections) {
       finish("failed", stall_reason("this client settled at " + format_thousands(t.established) + " of its " +
-                                    format_thousands(r_.plan.connections) + ", so the server cannot hold the target of " + target));
+                                    format_thousands(r_.plan.connections) +
+                                    ", so the server cannot hold the target of " + target));
       return true;
     }
     // Silent, though, for three stall timeouts (a minute by default): that is an answer too.
     if (server_silent(now) && stalled((now - std::max(server_answered_ns_, hold_started_ns_)) / 3)) {
-      finish("failed", stall_reason("the server's stats have not answered for " + format_duration_ns(now - std::max(server_answered_ns_, hold_started_ns_)) +
-                                    " (" + stats_->error() + "), at " + format_thousands(server_joint_peak_) + " of " + target));
+      finish("failed",
+             stall_reason("the server's stats have not answered for " +
+                          format_duration_ns(now - std::max(server_answered_ns_, hold_started_ns_)) + " (" +
+                          stats_->error() + "), at " + format_thousands(server_joint_peak_) + " of " + target));
       return true;
     }
     if (stalled(now - server_progress_ns_)) {
-      finish("failed", stall_reason("the server holds " + format_thousands(server_joint_peak_) + " of " + target + " and added none for " +
-                                    format_duration_ns(now - server_progress_ns_)));
+      finish("failed", stall_reason("the server holds " + format_thousands(server_joint_peak_) + " of " + target +
+                                    " and added none for " + format_duration_ns(now - server_progress_ns_)));
       return true;
     }
     return false;
@@ -205,8 +220,11 @@ class ClientRunner {
     std::vector<NamespaceReading> readings;
     if (run_.server_stats && (*run_.server_stats).contains("conntrack")) {
       const ojson& c = (*run_.server_stats)["conntrack"];
-      auto u64 = [](const ojson& v) { return v.is_number_unsigned() ? std::optional<uint64_t>(v.get<uint64_t>()) : std::nullopt; };
-      readings.push_back({"the server's network namespace", u64(c.value("count", ojson())), u64(c.value("max", ojson()))});
+      auto u64 = [](const ojson& v) {
+        return v.is_number_unsigned() ? std::optional<uint64_t>(v.get<uint64_t>()) : std::nullopt;
+      };
+      readings.push_back(
+          {"the server's network namespace", u64(c.value("count", ojson())), u64(c.value("max", ojson()))});
     }
     auto own = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
     // Natively both ends share one namespace: name it once, as the server's.
@@ -220,7 +238,8 @@ class ClientRunner {
     auto now = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
     std::map<std::string, int64_t> delta;
     for (const auto& [k, v] : now.tcpext)
-      if (run_.kernel_before.tcpext.count(k)) delta[k] = static_cast<int64_t>(v) - static_cast<int64_t>(run_.kernel_before.tcpext.at(k));
+      if (run_.kernel_before.tcpext.count(k))
+        delta[k] = static_cast<int64_t>(v) - static_cast<int64_t>(run_.kernel_before.tcpext.at(k));
     ClientCounters t = totals();
     t.established_peak = run_.established_peak;
     t.quota = r_.plan.connections;
@@ -250,7 +269,8 @@ class ClientRunner {
                {"server_connections", p.server_connections ? ojson(*p.server_connections) : ojson(nullptr)},
                {"status", phase_ == Phase::stopping ? ojson(run_.status) : ojson(nullptr)},
                {"reason", phase_ == Phase::stopping && !run_.reason.empty() ? ojson(run_.reason) : ojson(nullptr)}};
-    if (std::string e = write_file_atomically(r_.status_file, s.dump() + "\n", Durability::replaced); !e.empty() && !status_warned_) {
+    if (std::string e = write_file_atomically(r_.status_file, s.dump() + "\n", Durability::replaced);
+        !e.empty() && !status_warned_) {
       std::fprintf(stderr, "c1m client: warning: status file: %s\n", e.c_str());
       status_warned_ = true;
     }
@@ -264,7 +284,8 @@ class ClientRunner {
     p.t_s = seconds(now - run_.ramp_start_ns);
     p.established = t.established;
     double since_last_s = seconds(now - (last_sample_ns_ ? last_sample_ns_ : run_.ramp_start_ns));
-    p.connect_rate_per_s = since_last_s > 0 ? static_cast<double>(t.connected_total - last_connected_) / since_last_s : 0;
+    p.connect_rate_per_s =
+        since_last_s > 0 ? static_cast<double>(t.connected_total - last_connected_) / since_last_s : 0;
     last_connected_ = t.connected_total;
     last_sample_ns_ = now;
     p.errors = t.errors.total();
@@ -293,7 +314,8 @@ class ClientRunner {
     if (!r_.server_stats) return;
     auto res = http_get(*r_.server_stats, "/stats", 2000);
     auto j = ojson::parse(res.body, nullptr, false);
-    if (res.status == 200 && j.is_object() && j.contains("connections") && j["connections"].is_number_unsigned()) take_server_answer(j, monotonic_ns());
+    if (res.status == 200 && j.is_object() && j.contains("connections") && j["connections"].is_number_unsigned())
+      take_server_answer(j, monotonic_ns());
   }
 
   void take_server_answer(const std::optional<ojson>& j, int64_t answered_ns) {
@@ -307,20 +329,24 @@ class ClientRunner {
     run_.server_connections_peak = std::max(run_.server_connections_peak.value_or(0), c);
     run_.server_stats = *j;
     // The server's CPU over the hold counts from its first answer within the hold, not a ramp one.
-    if (phase_ == Phase::hold && !hold_server_cpu_start_ && answered_ns > hold_started_ns_) hold_server_cpu_start_ = server_cpu_reading();
+    if (phase_ == Phase::hold && !hold_server_cpu_start_ && answered_ns > hold_started_ns_)
+      hold_server_cpu_start_ = server_cpu_reading();
   }
 
   // No answer for a few polls: the server (or the way to it) is not answering now.
-  bool server_silent(int64_t now) const { return server_answered_ns_ == 0 || now - server_answered_ns_ > kServerFreshNs; }
+  bool server_silent(int64_t now) const {
+    return server_answered_ns_ == 0 || now - server_answered_ns_ > kServerFreshNs;
+  }
 
   void print_progress(const SeriesPoint& p, const ClientCounters& t, bool last) {
     char line[256];
-    std::snprintf(line, sizeof line, "%-5s %s/%s established  %s/s  in-flight %llu  errors %llu  %s%s",
-                  phase_name(), format_count(static_cast<double>(p.established)).c_str(),
-                  format_count(static_cast<double>(r_.plan.connections)).c_str(), format_count(p.connect_rate_per_s).c_str(),
-                  static_cast<unsigned long long>(t.in_flight), static_cast<unsigned long long>(t.errors.total()),
-                  format_duration_ns(static_cast<int64_t>(p.t_s * 1e9)).c_str(),
-                  p.server_connections ? ("  server " + format_count(static_cast<double>(*p.server_connections))).c_str() : "");
+    std::snprintf(
+        line, sizeof line, "%-5s %s/%s established  %s/s  in-flight %llu  errors %llu  %s%s", phase_name(),
+        format_count(static_cast<double>(p.established)).c_str(),
+        format_count(static_cast<double>(r_.plan.connections)).c_str(), format_count(p.connect_rate_per_s).c_str(),
+        static_cast<unsigned long long>(t.in_flight), static_cast<unsigned long long>(t.errors.total()),
+        format_duration_ns(static_cast<int64_t>(p.t_s * 1e9)).c_str(),
+        p.server_connections ? ("  server " + format_count(static_cast<double>(*p.server_connections))).c_str() : "");
     if (r_.live_progress) {
       std::fprintf(stderr, "\r\033[K%s%s", line, last ? "\n" : "");
     } else if (r_.plain_progress && (last || run_.series.size() % 5 == 1)) {
@@ -330,7 +356,9 @@ class ClientRunner {
 
   // The server's CPU seconds in its latest answer, and when that answer came.
   std::optional<std::pair<double, int64_t>> server_cpu_reading() const {
-    if (!run_.server_stats || !run_.server_stats->contains("cpu_seconds") || !(*run_.server_stats)["cpu_seconds"].is_number()) return std::nullopt;
+    if (!run_.server_stats || !run_.server_stats->contains("cpu_seconds") ||
+        !(*run_.server_stats)["cpu_seconds"].is_number())
+      return std::nullopt;
     return std::pair{(*run_.server_stats)["cpu_seconds"].get<double>(), server_answered_ns_};
   }
 
@@ -341,7 +369,8 @@ class ClientRunner {
     run_.hold_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - hold_cpu_start_ns_) / 1e9 / held_s;
     auto server_now = server_cpu_reading();
     if (server_now && hold_server_cpu_start_ && server_now->second - hold_server_cpu_start_->second >= 1'000'000'000)
-      run_.hold_cpu_cores_server = (server_now->first - hold_server_cpu_start_->first) / seconds(server_now->second - hold_server_cpu_start_->second);
+      run_.hold_cpu_cores_server = (server_now->first - hold_server_cpu_start_->first) /
+                                   seconds(server_now->second - hold_server_cpu_start_->second);
   }
 
   void finish(const std::string& status, const std::string& reason) {
@@ -400,7 +429,6 @@ class ClientRunner {
   mutable bool status_warned_ = false;
   std::unique_ptr<StatsPoller> stats_;  // on the supervisor's loop, while it runs
 };
-
 
 }  // namespace
 

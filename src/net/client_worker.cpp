@@ -20,17 +20,17 @@
 #include "core/procfs.hpp"
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
+#include "net/sockaddr.hpp"
 #include "net/worker_events.hpp"
 #include "net/worker_pool.hpp"
-#include "net/sockaddr.hpp"
 
 namespace c1m::net {
 namespace {
 
 // Counters go to the parent twice a second, and only when they changed: an idle hold wakes nothing.
 constexpr timeval kReportEvery{0, 500000};
-constexpr int64_t kTickNs = 5'000'000;           // rate and ping pacing granularity
-constexpr timeval kTimeoutScanEvery{0, 50000};   // connect-timeout resolution, while connects are in flight
+constexpr int64_t kTickNs = 5'000'000;          // rate and ping pacing granularity
+constexpr timeval kTimeoutScanEvery{0, 50000};  // connect-timeout resolution, while connects are in flight
 
 int64_t now_ns() {
   timespec t{};
@@ -38,14 +38,16 @@ int64_t now_ns() {
   return t.tv_sec * 1'000'000'000LL + t.tv_nsec;
 }
 
-timeval to_timeval(int64_t ns) { return {static_cast<time_t>(ns / 1'000'000'000), static_cast<suseconds_t>(ns % 1'000'000'000 / 1000)}; }
+timeval to_timeval(int64_t ns) {
+  return {static_cast<time_t>(ns / 1'000'000'000), static_cast<suseconds_t>(ns % 1'000'000'000 / 1000)};
+}
 
 enum class ConnState : uint8_t { free, connecting, open };
 
 // Per connection, indexed by fd: all the user memory a connection costs. Trivial, so the array can
 // come zeroed from calloc and its pages count only once connections use them.
 struct Conn {
-  int64_t t_ns;           // connect start, then the outstanding ping's send time (0: none)
+  int64_t t_ns;  // connect start, then the outstanding ping's send time (0: none)
   uint32_t ping_seq;
   ConnState state;        // zero is ConnState::free
   uint8_t echo_received;  // bytes of the current echo seen so far
@@ -83,7 +85,9 @@ class ClientWorker {
     counters_.rss_baseline_bytes = procfs::self_rss_bytes();
     if (cfg_.quota == 0) counters_.quota_reached_ns = counters_.settled_ns = now_ns();
 
-    WorkerEvents lifecycle(base_.get(), cfg_.control_fd, kReportEvery, [](void* self) { static_cast<ClientWorker*>(self)->send_report(false); }, this);
+    WorkerEvents lifecycle(
+        base_.get(), cfg_.control_fd, kReportEvery,
+        [](void* self) { static_cast<ClientWorker*>(self)->send_report(false); }, this);
     timeout_scan_ = EventPtr(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_timeout_scan, this));
     if (cfg_.rate_per_s > 0 || cfg_.ping_interval_ns > 0) {
       tick_ = EventPtr(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_tick, this));
@@ -109,7 +113,8 @@ class ClientWorker {
   // Opens connections while the quota, the in-flight bound and (if set) the rate allow.
   void launch() {
     bool limited = cfg_.rate_per_s > 0;
-    while (counters_.attempted < cfg_.quota && counters_.in_flight < cfg_.max_in_flight && (!limited || tokens_ >= 1.0)) {
+    while (counters_.attempted < cfg_.quota && counters_.in_flight < cfg_.max_in_flight &&
+           (!limited || tokens_ >= 1.0)) {
       if (limited) tokens_ -= 1.0;
       open_one(cfg_.first + counters_.attempted);
       ++counters_.attempted;
@@ -171,8 +176,10 @@ class ClientWorker {
 
   static void on_ready(void* self, int fd, uint32_t events) {
     auto* w = static_cast<ClientWorker*>(self);
-    if (w->conns_[fd].state == ConnState::connecting) w->connect_done(fd);
-    else if (w->conns_[fd].state == ConnState::open) w->readable(fd, events);
+    if (w->conns_[fd].state == ConnState::connecting)
+      w->connect_done(fd);
+    else if (w->conns_[fd].state == ConnState::open)
+      w->readable(fd, events);
   }
 
   void connect_done(int fd) {
@@ -221,7 +228,8 @@ class ClientWorker {
   }
 
   void check_settled() {
-    if (counters_.settled_ns < 0 && counters_.attempted == cfg_.quota && counters_.in_flight == 0) counters_.settled_ns = now_ns();
+    if (counters_.settled_ns < 0 && counters_.attempted == cfg_.quota && counters_.in_flight == 0)
+      counters_.settled_ns = now_ns();
   }
 
   void readable(int fd, uint32_t events) {
@@ -310,7 +318,8 @@ class ClientWorker {
   void reset_all() {
     linger abort{1, 0};
     for (size_t fd = 0; fd < slots_; ++fd)
-      if (conns_[fd].state != ConnState::free) setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      if (conns_[fd].state != ConnState::free)
+        setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
   }
 
   ClientWorkerConfig cfg_;

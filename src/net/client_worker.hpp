@@ -11,10 +11,10 @@
 namespace c1m::net {
 
 struct ClientWorkerConfig {
-  ConnectPlan plan;            // the whole run's plan: this worker takes indices [first, first + quota)
+  ConnectPlan plan;  // the whole run's plan: this worker takes indices [first, first + quota)
   uint64_t first = 0;
   uint64_t quota = 0;
-  double rate_per_s = 0;       // this worker's share; 0 = as fast as in-flight allows
+  double rate_per_s = 0;         // this worker's share; 0 = as fast as in-flight allows
   uint64_t max_in_flight = 200;  // connects in flight at once (the client's default per worker)
   int64_t connect_timeout_ns = 10'000'000'000;
   int64_t ping_interval_ns = 0;  // 0 = no pings

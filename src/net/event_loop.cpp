@@ -8,9 +8,11 @@ EventLoop::EventLoop() : base_(make_event_base()) {
   if (!base_) throw std::runtime_error("cannot create an event base");
 }
 
-EventLoop::Callback& EventLoop::add(std::unique_ptr<Callback> cb, int fd, short what, const timeval* when, const char* what_for) {
+EventLoop::Callback& EventLoop::add(std::unique_ptr<Callback> cb, int fd, short what, const timeval* when,
+                                    const char* what_for) {
   Callback* c = cb.get();
-  c->ev.reset(what & EV_SIGNAL ? evsignal_new(base_.get(), fd, &EventLoop::fire, c) : event_new(base_.get(), fd, what, &EventLoop::fire, c));
+  c->ev.reset(what & EV_SIGNAL ? evsignal_new(base_.get(), fd, &EventLoop::fire, c)
+                               : event_new(base_.get(), fd, what, &EventLoop::fire, c));
   if (!c->ev) throw std::runtime_error(std::string("event_new failed for ") + what_for);
   if (event_add(c->ev.get(), when) != 0) throw std::runtime_error(std::string("event_add failed for ") + what_for);
   callbacks_.push_back(std::move(cb));

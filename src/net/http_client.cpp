@@ -78,17 +78,20 @@ std::string HttpConnection::read_answer(const timespec& start, int timeout_ms, s
         fd_.reset();
         break;
       }
-      return closed(answer_.empty() ? "connection to " + from + " closed without an answer" : "answer from " + from + " cut short");
+      return closed(answer_.empty() ? "connection to " + from + " closed without an answer"
+                                    : "answer from " + from + " cut short");
     }
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
       return closed("read from " + from + ": " + std::strerror(errno));
     }
     answer_.append(buf, static_cast<size_t>(n));
-    if (answer_.size() > max_bytes) return closed("answer from " + from + " is larger than " + std::to_string(max_bytes) + " bytes");
+    if (answer_.size() > max_bytes)
+      return closed("answer from " + from + " is larger than " + std::to_string(max_bytes) + " bytes");
     if (head_end_ == std::string::npos && (head_end_ = answer_.find("\r\n\r\n")) != std::string::npos) {
       std::string length = header_value(answer_.substr(0, head_end_ + 2), "content-length");
-      if (!length.empty() && std::isdigit(static_cast<unsigned char>(length[0]))) want_ = head_end_ + 4 + std::strtoull(length.c_str(), nullptr, 10);
+      if (!length.empty() && std::isdigit(static_cast<unsigned char>(length[0])))
+        want_ = head_end_ + 4 + std::strtoull(length.c_str(), nullptr, 10);
     }
   }
   answer_owed_ = false;
@@ -108,7 +111,8 @@ HttpResult HttpConnection::exchange(const std::string& req, int timeout_ms, size
   // again would, from a server that always takes longer than the timeout, never give an answer.)
   const bool late = fd_ && answer_owed_;
   if (late) {
-    if (std::string why = read_answer(start, timeout_ms, max_bytes); !why.empty()) return HttpResult{0, {}, "the last answer is still owed: " + why};
+    if (std::string why = read_answer(start, timeout_ms, max_bytes); !why.empty())
+      return HttpResult{0, {}, "the last answer is still owed: " + why};
   }
   if (!fd_ && !late) {
     fd_.reset(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -134,25 +138,28 @@ HttpResult HttpConnection::exchange(const std::string& req, int timeout_ms, size
   const std::string& resp = answer_;
   const size_t head_end = head_end_, want = want_;
   // "HTTP/1.1 200 OK\r\n...\r\n\r\nbody"
-  if (resp.compare(0, 5, "HTTP/") != 0 || resp.size() < 12 || head_end == std::string::npos) return fail("answer from " + to + " is not HTTP");
+  if (resp.compare(0, 5, "HTTP/") != 0 || resp.size() < 12 || head_end == std::string::npos)
+    return fail("answer from " + to + " is not HTTP");
   HttpResult r;
   r.status = std::atoi(resp.c_str() + resp.find(' ') + 1);
   r.body = resp.substr(head_end + 4, want == std::string::npos ? std::string::npos : want - head_end - 4);
   // Keep the connection only where the server keeps it: a length-delimited HTTP/1.1 answer.
-  if (want == std::string::npos || resp.compare(0, 8, "HTTP/1.1") != 0 || header_value(resp.substr(0, head_end + 2), "connection") == "close")
+  if (want == std::string::npos || resp.compare(0, 8, "HTTP/1.1") != 0 ||
+      header_value(resp.substr(0, head_end + 2), "connection") == "close")
     fd_.reset();
   return r;
 }
 
 HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms, size_t max_bytes) {
-  return HttpConnection(at).exchange("GET " + path + " HTTP/1.0\r\nHost: " + at.str() + "\r\n\r\n", timeout_ms, max_bytes);
+  return HttpConnection(at).exchange("GET " + path + " HTTP/1.0\r\nHost: " + at.str() + "\r\n\r\n", timeout_ms,
+                                     max_bytes);
 }
 
 HttpResult http_post(const Endpoint& at, const std::string& path, const std::string& body, int timeout_ms) {
-  return HttpConnection(at).exchange("POST " + path + " HTTP/1.0\r\nHost: " + at.str() +
-                                         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                                         "\r\n\r\n" + body,
-                                     timeout_ms, 1 << 20);
+  return HttpConnection(at).exchange(
+      "POST " + path + " HTTP/1.0\r\nHost: " + at.str() +
+          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
+      timeout_ms, 1 << 20);
 }
 
 }  // namespace c1m::net

@@ -9,9 +9,9 @@
 namespace c1m::net {
 
 struct HttpResult {
-  int status = 0;      // 0: no HTTP answer at all
+  int status = 0;  // 0: no HTTP answer at all
   std::string body;
-  std::string error;   // why there is no answer, when status is 0
+  std::string error;  // why there is no answer, when status is 0
 };
 
 // One connection, kept open across requests (HTTP/1.1 keep-alive) and opened again after any

@@ -17,8 +17,8 @@
 #include "core/procfs.hpp"
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
-#include "net/worker_events.hpp"
 #include "net/sockaddr.hpp"
+#include "net/worker_events.hpp"
 #include "net/worker_pool.hpp"
 
 namespace c1m::net {
@@ -46,7 +46,7 @@ bool steer_by_source_port_block(int listener_fd, uint32_t slots) {
   sock_filter code[] = {
       {BPF_LDX | BPF_B | BPF_MSH, 0, 0, static_cast<uint32_t>(SKF_NET_OFF)},  // x = IP header length
       {BPF_LD | BPF_H | BPF_IND, 0, 0, static_cast<uint32_t>(SKF_NET_OFF)},   // a = TCP source port
-      {BPF_ALU | BPF_RSH | BPF_K, 0, 0, kSourcePortBlockBits},                 // a = port block
+      {BPF_ALU | BPF_RSH | BPF_K, 0, 0, kSourcePortBlockBits},                // a = port block
       {BPF_ALU | BPF_MOD | BPF_K, 0, 0, slots},
       {BPF_RET | BPF_A, 0, 0, 0},
   };
@@ -77,7 +77,9 @@ class ServerWorker {
     uint64_t open_now = procfs::self_open_fds();
     own_fds_ = open_now > counters_.listeners ? open_now - counters_.listeners : 0;
 
-    WorkerEvents lifecycle(base_.get(), cfg_.control_fd, kReportEvery, [](void* self) { static_cast<ServerWorker*>(self)->send_counters(false); }, this);
+    WorkerEvents lifecycle(
+        base_.get(), cfg_.control_fd, kReportEvery,
+        [](void* self) { static_cast<ServerWorker*>(self)->send_counters(false); }, this);
 
     event_base_dispatch(base_.get());
 
@@ -138,8 +140,10 @@ class ServerWorker {
     for (int i = 0; i < budget; ++i) {
       int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE) shed_one(lfd);
-        else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) counters_.errors.add(classify_errno(errno));
+        if (errno == EMFILE || errno == ENFILE)
+          shed_one(lfd);
+        else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+          counters_.errors.add(classify_errno(errno));
         if (errno != ECONNABORTED && errno != EINTR) break;
         continue;
       }

@@ -14,7 +14,8 @@ constexpr size_t kMaxStatsBytes = 1 << 20;
 
 }  // namespace
 
-StatsPoller::StatsPoller(event_base* base, Endpoint server, int timeout_s) : base_(base), server_(server), timeout_s_(timeout_s) {}
+StatsPoller::StatsPoller(event_base* base, Endpoint server, int timeout_s)
+    : base_(base), server_(server), timeout_s_(timeout_s) {}
 
 StatsPoller::~StatsPoller() {
   if (conn_) evhttp_connection_free(conn_);  // cancels a request in flight without calling back
@@ -51,7 +52,8 @@ void StatsPoller::answered(evhttp_request* req) {
   in_flight_ = false;
   int status = req ? evhttp_request_get_response_code(req) : 0;
   if (status != 200) {
-    error_ = status ? "GET /stats answered " + std::to_string(status) : "GET /stats from " + server_.str() + ": no answer (connection failed or timed out)";
+    error_ = status ? "GET /stats answered " + std::to_string(status)
+                    : "GET /stats from " + server_.str() + ": no answer (connection failed or timed out)";
     return;
   }
   evbuffer* in = evhttp_request_get_input_buffer(req);

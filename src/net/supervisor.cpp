@@ -8,7 +8,8 @@ namespace c1m::net {
 
 Supervisor::Supervisor(WorkerPool& pool, OnMessage on_message) : pool_(pool), on_message_(std::move(on_message)) {
   auto& workers = pool_.workers();
-  for (size_t i = 0; i < workers.size(); ++i) control_watch_.push_back(loop_.on_readable(workers[i].control_fd, [this, i] { drain(i); }));
+  for (size_t i = 0; i < workers.size(); ++i)
+    control_watch_.push_back(loop_.on_readable(workers[i].control_fd, [this, i] { drain(i); }));
   // Reap exited workers every 200 ms so a lost one is noticed even if its socket stays quiet.
   every({0, 200000}, [this] {
     pool_.reap_exited();

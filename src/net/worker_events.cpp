@@ -27,6 +27,8 @@ void WorkerEvents::on_control(evutil_socket_t fd, short, void* arg) {
   if (::recv(fd, &byte, 1, MSG_DONTWAIT) == 0) event_base_loopbreak(static_cast<WorkerEvents*>(arg)->base_);
 }
 
-void WorkerEvents::on_stop(evutil_socket_t, short, void* arg) { event_base_loopbreak(static_cast<WorkerEvents*>(arg)->base_); }
+void WorkerEvents::on_stop(evutil_socket_t, short, void* arg) {
+  event_base_loopbreak(static_cast<WorkerEvents*>(arg)->base_);
+}
 
 }  // namespace c1m::net

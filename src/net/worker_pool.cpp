@@ -135,9 +135,12 @@ std::string WorkerPool::describe_lost() const {
     const Worker& w = workers_[i];
     if (w.final_received) continue;
     std::string what = "worker " + std::to_string(i) + " (pid " + std::to_string(w.pid) + ")";
-    if (!w.exited) what += " sent no final report";
-    else if (WIFSIGNALED(w.exit_status)) what += " was killed by signal " + std::to_string(WTERMSIG(w.exit_status));
-    else what += " exited with status " + std::to_string(WEXITSTATUS(w.exit_status)) + " without a final report";
+    if (!w.exited)
+      what += " sent no final report";
+    else if (WIFSIGNALED(w.exit_status))
+      what += " was killed by signal " + std::to_string(WTERMSIG(w.exit_status));
+    else
+      what += " exited with status " + std::to_string(WEXITSTATUS(w.exit_status)) + " without a final report";
     append_clause(out, what);
   }
   return out;

@@ -12,7 +12,13 @@
 
 namespace c1m::net {
 
-enum class MessageType : uint32_t { client_counters = 1, server_counters = 2, client_histograms = 3, final_done = 4, fatal = 5 };
+enum class MessageType : uint32_t {
+  client_counters = 1,
+  server_counters = 2,
+  client_histograms = 3,
+  final_done = 4,
+  fatal = 5
+};
 
 struct MessageHeader {
   MessageType type;

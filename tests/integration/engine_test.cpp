@@ -34,12 +34,12 @@ class Engine : public ::testing::Test {
 
 TEST_F(Engine, TwentyPortsTwentySourcesReachTwentyThousandAndAllCountsAgree) {
   PortBlock port(21);
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--expect", "20k", "--workers", "4", "--admin",
-                  "127.0.0.1:" + port.str(20), "--duration", "60s"});
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--expect", "20k", "--workers",
+                  "4", "--admin", "127.0.0.1:" + port.str(20), "--duration", "60s"});
   ASSERT_NE(http_get_local(port[20], "/stats", 5000), "") << server.err();
-  Process client({"client", "--target", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--source", "127.0.0.2-127.0.0.21", "--connections", "20k",
-                  "--workers", "4", "--hold", "1s", "--ping-interval", "500ms", "--server-stats",
-                  "127.0.0.1:" + port.str(20), "--json", record, "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--source",
+                  "127.0.0.2-127.0.0.21", "--connections", "20k", "--workers", "4", "--hold", "1s", "--ping-interval",
+                  "500ms", "--server-stats", "127.0.0.1:" + port.str(20), "--json", record, "--progress", "off"});
   ASSERT_EQ(client.wait(60000), 0) << client.err();
   json r = read_json(record);
   EXPECT_EQ(r["status"], "complete") << r["reason"];
@@ -80,11 +80,12 @@ TEST_F(Engine, TwentyPortsTwentySourcesReachTwentyThousandAndAllCountsAgree) {
 // The kernel's own hash, the alternative to steering by source-port block, also reaches the target.
 TEST_F(Engine, SpreadByHashAlsoHoldsEveryConnection) {
   PortBlock port(1);
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "4k", "--workers", "3", "--spread", "hash",
-                  "--duration", "30s"});
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "4k", "--workers", "3", "--spread",
+                  "hash", "--duration", "30s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.5", "-n", "4000", "--hold", "1s",
-                  "--json", record, "--progress", "off"});  // held a moment: the server accepts the last ones
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.5", "-n", "4000",
+                  "--hold", "1s", "--json", record, "--progress",
+                  "off"});  // held a moment: the server accepts the last ones
   ASSERT_EQ(client.wait(30000), 0) << client.err();
   EXPECT_EQ(read_json(record)["results"]["established_peak_client"], 4000);
   server.signal(SIGTERM);
@@ -99,11 +100,12 @@ TEST_F(Engine, SpreadByHashAlsoHoldsEveryConnection) {
 // holds them all, so the whole target is held at once for --hold. A ramps early and waits for B.
 TEST_F(Engine, HoldUntilServerCountsTheHoldFromTheFullServer) {
   PortBlock port(2);
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:" + port.str(1),
-                  "--duration", "60s"});
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--admin",
+                  "127.0.0.1:" + port.str(1), "--duration", "60s"});
   ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
   Process a({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2", "-n", "1000", "--hold", "3s",
-             "--hold-until-server", "2000", "--server-stats", "127.0.0.1:" + port.str(1), "--json", record, "--progress", "off"});
+             "--hold-until-server", "2000", "--server-stats", "127.0.0.1:" + port.str(1), "--json", record,
+             "--progress", "off"});
   sleep(4);  // A has ramped and held past its own 3 s: it waits only for the server's count
   ASSERT_TRUE(a.running()) << a.err();
   Process b({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.3", "-n", "1000", "--hold", "2s",
@@ -118,13 +120,15 @@ TEST_F(Engine, HoldUntilServerCountsTheHoldFromTheFullServer) {
 }
 
 std::vector<std::string> worker_pids(pid_t server) {
-  std::istringstream children(read_file("/proc/" + std::to_string(server) + "/task/" + std::to_string(server) + "/children"));
+  std::istringstream children(
+      read_file("/proc/" + std::to_string(server) + "/task/" + std::to_string(server) + "/children"));
   return {std::istream_iterator<std::string>(children), {}};
 }
 
 size_t fds_of(const std::string& pid) {
   size_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc/" + pid + "/fd")) n += e.path().filename().string()[0] != '.';
+  for (const auto& e : std::filesystem::directory_iterator("/proc/" + pid + "/fd"))
+    n += e.path().filename().string()[0] != '.';
   return n;
 }
 
@@ -134,8 +138,7 @@ int kernel_sched_policy(const std::string& pid) {
   std::string stat = read_file("/proc/" + pid + "/stat");
   std::istringstream fields(stat.substr(stat.rfind(')') + 2));
   std::string field;
-  for (int i = 3; i <= 41 && fields >> field; ++i) {
-  }
+  for (int i = 3; i <= 41 && fields >> field; ++i) {}
   return std::stoi(field);
 }
 
@@ -143,8 +146,8 @@ int kernel_sched_policy(const std::string& pid) {
 TEST_F(Engine, WorkersRunUnderTheChosenSchedulingPolicy) {
   PortBlock port(2);
   for (auto [flag, policy] : {std::pair{"batch", SCHED_BATCH}, std::pair{"normal", SCHED_OTHER}}) {
-    Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "100", "--workers", "2", "--admin", "127.0.0.1:" + port.str(1),
-                    "--duration", "30s", "--sched", flag});
+    Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "100", "--workers", "2", "--admin",
+                    "127.0.0.1:" + port.str(1), "--duration", "30s", "--sched", flag});
     ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
     std::vector<std::string> workers = worker_pids(server.pid());
     ASSERT_EQ(workers.size(), 2u) << flag;
@@ -160,10 +163,11 @@ TEST_F(Engine, WorkersRunUnderTheChosenSchedulingPolicy) {
 // /stats' open_fds is the workers' real descriptor count (it was connections + listeners + 5, a guess).
 TEST_F(Engine, OpenFdsIsWhatTheWorkersHold) {
   PortBlock port(4);
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0) + "-" + port.str(2), "--expect", "300", "--workers", "2", "--admin", "127.0.0.1:" + port.str(3),
-                  "--duration", "30s"});
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0) + "-" + port.str(2), "--expect", "300", "--workers",
+                  "2", "--admin", "127.0.0.1:" + port.str(3), "--duration", "30s"});
   ASSERT_NE(http_get_local(port[3], "/stats", 5000), "") << server.err();
-  Process client({"client", "--target", "127.0.0.1:" + port.str(0) + "-" + port.str(2), "-n", "300", "--hold", "20s", "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0) + "-" + port.str(2), "-n", "300", "--hold", "20s",
+                  "--progress", "off"});
   json stats;
   for (int i = 0; i < 100; ++i) {  // until the server holds all 300 and has reported them (twice a second)
     stats = json::parse(http_get_local(port[3], "/stats", 2000), nullptr, false);
@@ -182,14 +186,15 @@ TEST_F(Engine, OpenFdsIsWhatTheWorkersHold) {
 
 TEST_F(Engine, ArticleApproachesAreNamedFromTheLayout) {
   PortBlock port(20);
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--expect", "2k", "--workers", "2", "--duration", "30s"});
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--expect", "2k", "--workers",
+                  "2", "--duration", "30s"});
   usleep(300000);
-  Process a1({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.21", "-n", "1000", "--hold", "0",
-              "--json", record, "--progress", "off"});
+  Process a1({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.21", "-n", "1000",
+              "--hold", "0", "--json", record, "--progress", "off"});
   ASSERT_EQ(a1.wait(30000), 0) << a1.err();
   EXPECT_EQ(read_json(record)["approach"], "multi-ip");
-  Process a2({"client", "--target", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--source", "127.0.0.2", "-n", "1000", "--hold", "0", "--json",
-              record, "--progress", "off"});
+  Process a2({"client", "--target", "127.0.0.1:" + port.str(0) + "-" + port.str(19), "--source", "127.0.0.2", "-n",
+              "1000", "--hold", "0", "--json", record, "--progress", "off"});
   ASSERT_EQ(a2.wait(30000), 0) << a2.err();
   EXPECT_EQ(read_json(record)["approach"], "multi-port");
 }
@@ -197,13 +202,13 @@ TEST_F(Engine, ArticleApproachesAreNamedFromTheLayout) {
 TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
   PortBlock port(2);
   // 200 files, but told to hold up to 1000: it runs out of descriptors for real.
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--max-per-worker", "1000", "--admin",
-                  "127.0.0.1:" + port.str(1), "--duration", "60s"},
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--max-per-worker", "1000",
+                  "--admin", "127.0.0.1:" + port.str(1), "--duration", "60s"},
                  200);
   ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
-  Process flood({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "400", "--workers", "1", "--hold", "2s", "--ping-interval",
-                 "200ms", "--server-stats", "127.0.0.1:" + port.str(1),
-                 "--connect-timeout", "3s", "--json", record, "--progress", "off"});
+  Process flood({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "400", "--workers", "1", "--hold", "2s",
+                 "--ping-interval", "200ms", "--server-stats", "127.0.0.1:" + port.str(1), "--connect-timeout", "3s",
+                 "--json", record, "--progress", "off"});
   EXPECT_EQ(flood.wait(30000), 1) << flood.err();  // not everything got in: a failed run, said so
   json r = read_json(record);
   EXPECT_EQ(r["status"], "failed");
@@ -219,8 +224,8 @@ TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
   json stats = json::parse(http_get_local(port[1], "/stats", 2000));
   EXPECT_GT(stats["errors"]["emfile_enfile"].get<int>(), 0);
   // Once the flood has gone, a new client gets every connection: the server did not wedge.
-  Process after({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "100", "--workers", "1", "--hold", "500ms", "--json", record,
-                 "--progress", "off"});
+  Process after({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "100", "--workers", "1", "--hold", "500ms",
+                 "--json", record, "--progress", "off"});
   EXPECT_EQ(after.wait(30000), 0) << after.err();
   EXPECT_EQ(read_json(record)["results"]["established_peak_client"], 100);
   server.signal(SIGTERM);
@@ -229,10 +234,11 @@ TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
 
 TEST_F(Engine, SigintMidRampLeavesAnInterruptedRecord) {
   PortBlock port(1);
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "20k", "--workers", "2", "--duration", "60s"});
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "20k", "--workers", "2", "--duration", "60s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.21", "-n", "20k", "--rate", "2k",
-                  "--workers", "2", "--json", record, "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.21", "-n", "20k",
+                  "--rate", "2k", "--workers", "2", "--json", record, "--progress", "off"});
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   client.signal(SIGINT);
   EXPECT_EQ(client.wait(10000), 130) << client.err();
@@ -247,10 +253,11 @@ TEST_F(Engine, SigintMidRampLeavesAnInterruptedRecord) {
 
 TEST_F(Engine, RateIsHonoured) {
   PortBlock port(1);
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "3k", "--workers", "1", "--duration", "30s"});
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "3k", "--workers", "1", "--duration", "30s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "3000", "--rate", "1k", "--workers", "2", "--hold", "0",
-                  "--json", record, "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "3000", "--rate", "1k", "--workers", "2",
+                  "--hold", "0", "--json", record, "--progress", "off"});
   ASSERT_EQ(client.wait(30000), 0) << client.err();
   double t = read_json(record)["results"]["time_to_target_s"].get<double>();
   EXPECT_GT(t, 2.5);  // 3,000 at 1,000/s
@@ -279,10 +286,11 @@ int time_wait_sockets_to(int port) {
 TEST_F(Engine, ClientEndsEveryConnectionWithReset) {
   PortBlock port(1);
   int earlier = time_wait_sockets_to(port[0]);  // none expected on a port of its own; counted anyway
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "20k", "--workers", "2", "--duration", "30s"});
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "20k", "--workers", "2", "--duration", "30s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.50", "-n", "20k", "--workers", "2",
-                  "--hold", "0", "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.50", "-n", "20k", "--workers",
+                  "2", "--hold", "0", "--progress", "off"});
   ASSERT_EQ(client.wait(30000), 0) << client.err();
   EXPECT_LE(time_wait_sockets_to(port[0]), earlier);
   usleep(300000);
@@ -295,7 +303,8 @@ TEST_F(Engine, ClientEndsEveryConnectionWithReset) {
 
 TEST_F(Engine, RefusingTargetGivesCountedErrorsAndARecord) {
   PortBlock port(1);
-  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "500", "--workers", "2", "--json", record, "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "500", "--workers", "2", "--json", record,
+                  "--progress", "off"});
   EXPECT_EQ(client.wait(30000), 1) << client.err();
   json r = read_json(record);
   EXPECT_EQ(r["status"], "failed");
@@ -305,9 +314,11 @@ TEST_F(Engine, RefusingTargetGivesCountedErrorsAndARecord) {
 
 TEST_F(Engine, VanishingServerIsCountedNotAHang) {
   PortBlock port(1);
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--duration", "60s"});
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--duration", "60s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "2000", "--hold", "5s", "--json", record, "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "2000", "--hold", "5s", "--json", record,
+                  "--progress", "off"});
   std::this_thread::sleep_for(std::chrono::milliseconds(2000));
   server.signal(SIGKILL);  // the parent dies; its workers follow it (PDEATHSIG)
   EXPECT_EQ(client.wait(20000), 1) << client.err();
@@ -352,22 +363,22 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"client", "--hold", "3q"}, "--hold '3q': unknown unit"},
         BadInput{{"client", "--ping-interval", "1ms"}, "--ping-interval '1ms'"},
         BadInput{{"client", "--json", "/nonexistent/dir/r.json"}, "--json /nonexistent/dir/r.json: directory"},
-        BadInput{{"client", "--target", "127.0.0.1:9000", "--source", "127.0.0.2", "-n", "2m"}, "source ports per pair"},
-        BadInput{{"client", "--approach", "sideways"}, "--approach"},
-        BadInput{{"client", "--bogus"}, "--bogus"},
+        BadInput{{"client", "--target", "127.0.0.1:9000", "--source", "127.0.0.2", "-n", "2m"},
+                 "source ports per pair"},
+        BadInput{{"client", "--approach", "sideways"}, "--approach"}, BadInput{{"client", "--bogus"}, "--bogus"},
         BadInput{{"server", "--listen", "127.0.0.1:0"}, "--listen '127.0.0.1:0'"},
         BadInput{{"server", "--backlog", "-5"}, "--backlog"},
         BadInput{{"server", "--admin", "127.0.0.1:9100-9101"}, "expected one ADDRESS:PORT"},
-        BadInput{{"server", "--spread", "random"}, "--spread"},
-        BadInput{{"server", "--expect", "1g"}, "workers"},
-        BadInput{{"doctor", "--connections", "x"}, "--connections 'x'"},
-        BadInput{{"frobnicate"}, "frobnicate"}));
+        BadInput{{"server", "--spread", "random"}, "--spread"}, BadInput{{"server", "--expect", "1g"}, "workers"},
+        BadInput{{"doctor", "--connections", "x"}, "--connections 'x'"}, BadInput{{"frobnicate"}, "frobnicate"}));
 
 TEST(EngineListen, PortAlreadyTakenIsOneLineExitTwo) {
   PortBlock port(3);
-  Process holder({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--admin", "127.0.0.1:" + port.str(1), "--duration", "20s"});
+  Process holder({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--admin",
+                  "127.0.0.1:" + port.str(1), "--duration", "20s"});
   ASSERT_NE(http_get_local(port[1], "/stats", 5000), "");
-  Process clash({"server", "--listen", "127.0.0.1:" + port.str(2), "--workers", "1", "--admin", "127.0.0.1:" + port.str(1), "--duration", "5s"});
+  Process clash({"server", "--listen", "127.0.0.1:" + port.str(2), "--workers", "1", "--admin",
+                 "127.0.0.1:" + port.str(1), "--duration", "5s"});
   EXPECT_EQ(clash.wait(10000), 2) << clash.err();
   EXPECT_NE(clash.err().find("--admin cannot listen on 127.0.0.1:" + port.str(1)), std::string::npos) << clash.err();
 
@@ -375,9 +386,11 @@ TEST(EngineListen, PortAlreadyTakenIsOneLineExitTwo) {
   // of its connections, both exiting 0: it refuses, unless asked to share.
   Process second({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--duration", "5s"});
   EXPECT_EQ(second.wait(10000), 2) << second.err();
-  EXPECT_NE(second.err().find("--listen 127.0.0.1:" + port.str(0) + ": another process already listens there"), std::string::npos)
+  EXPECT_NE(second.err().find("--listen 127.0.0.1:" + port.str(0) + ": another process already listens there"),
+            std::string::npos)
       << second.err();
-  Process sharing({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--duration", "1s", "--share-ports"});
+  Process sharing(
+      {"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--duration", "1s", "--share-ports"});
   EXPECT_EQ(sharing.wait(10000), 0) << sharing.err();
 }
 

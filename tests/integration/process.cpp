@@ -12,11 +12,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <vector>
-#include <stdexcept>
-#include <random>
 
 namespace c1m::test {
 
@@ -31,7 +31,8 @@ std::string temp_dir() {
 
 PortBlock::PortBlock(int count) {
   static std::vector<std::pair<int, int>> given;  // [first, last] of every block this process handed out
-  static std::mt19937 pick(static_cast<unsigned>(getpid() ^ std::chrono::steady_clock::now().time_since_epoch().count()));
+  static std::mt19937 pick(
+      static_cast<unsigned>(getpid() ^ std::chrono::steady_clock::now().time_since_epoch().count()));
   auto free_now = [](int port) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};

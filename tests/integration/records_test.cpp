@@ -37,9 +37,13 @@ TEST(CompareCli, ExitCodesForCi) {
   EXPECT_NE(out.find("time_to_target_s"), std::string::npos);
   EXPECT_NE(out.find("REGRESSION"), std::string::npos);
   EXPECT_EQ(run({"compare", kRecords + "base.json", kRecords + "improved.json"}, &out), 0) << out;
-  EXPECT_EQ(run({"compare", "--threshold", "60%", kRecords + "base.json", kRecords + "regressed.json"}, &out), 0) << out;
-  EXPECT_EQ(run({"compare", "--metric-threshold", "time_to_target_s=60%", "--metric-threshold", "connect_rate_per_s=60%",
-                 kRecords + "base.json", kRecords + "regressed.json"}, &out), 0) << out;
+  EXPECT_EQ(run({"compare", "--threshold", "60%", kRecords + "base.json", kRecords + "regressed.json"}, &out), 0)
+      << out;
+  EXPECT_EQ(run({"compare", "--metric-threshold", "time_to_target_s=60%", "--metric-threshold",
+                 "connect_rate_per_s=60%", kRecords + "base.json", kRecords + "regressed.json"},
+                &out),
+            0)
+      << out;
   // Several NEW records: each against BASE; one regression fails the whole call.
   EXPECT_EQ(run({"compare", kRecords + "base.json", kRecords + "improved.json", kRecords + "regressed.json"}, &out), 1);
 }
@@ -60,8 +64,11 @@ TEST(CompareCli, MarkdownJsonAndBenchmarkActionExport) {
   json j = json::parse(out);
   EXPECT_TRUE(j["regressed"].get<bool>());
   std::string dir = temp_dir();
-  EXPECT_EQ(run({"compare", "--export", "benchmark-action", "--export-dir", dir, kRecords + "base.json", kRecords + "same.json"},
-                &out, &err), 0) << err;
+  EXPECT_EQ(run({"compare", "--export", "benchmark-action", "--export-dir", dir, kRecords + "base.json",
+                 kRecords + "same.json"},
+                &out, &err),
+            0)
+      << err;
   json big = json::parse(read_file(dir + "/benchmark-bigger-is-better.json"));
   json small = json::parse(read_file(dir + "/benchmark-smaller-is-better.json"));
   EXPECT_FALSE(big.empty());
@@ -86,15 +93,16 @@ TEST_P(CompareBadRecord, OneLineExitTwo) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Records, CompareBadRecord,
-                         ::testing::Values(BadRecord{"malformed.json", "malformed.json: not valid JSON"},
-                                           BadRecord{"empty.json", "empty.json: empty file"},
-                                           BadRecord{"not_object.json", "/: expected an object"},
-                                           BadRecord{"wrong_type.json", "wrong_type.json: /results/time_to_target_s: expected seconds from 0 to a year"},
-                                           BadRecord{"missing_field.json", "/results/established_peak_client: missing"},
-                                           BadRecord{"unknown_schema.json", "/schema_version: 99 is not a version"},
-                                           BadRecord{"", "is a directory"},
-                                           BadRecord{"nope.json", "nope.json: cannot read it"}));
+INSTANTIATE_TEST_SUITE_P(
+    Records, CompareBadRecord,
+    ::testing::Values(BadRecord{"malformed.json", "malformed.json: not valid JSON"},
+                      BadRecord{"empty.json", "empty.json: empty file"},
+                      BadRecord{"not_object.json", "/: expected an object"},
+                      BadRecord{"wrong_type.json",
+                                "wrong_type.json: /results/time_to_target_s: expected seconds from 0 to a year"},
+                      BadRecord{"missing_field.json", "/results/established_peak_client: missing"},
+                      BadRecord{"unknown_schema.json", "/schema_version: 99 is not a version"},
+                      BadRecord{"", "is a directory"}, BadRecord{"nope.json", "nope.json: cannot read it"}));
 
 TEST(CompareCli, TooLargeFileRefusedBeforeParsing) {
   std::string path = temp_dir() + "/huge.json";
@@ -134,9 +142,11 @@ TEST(CollectCli, MergesAndNamesTheMissing) {
 TEST(ClientRepeat, KeepsEveryRepetition) {
   PortBlock port(1);
   std::string record = temp_dir() + "/r.json";
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "1k", "--workers", "1", "--duration", "40s"});
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "1k", "--workers", "1", "--duration", "40s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "500", "--hold", "0", "--repeat", "3", "--json", record, "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "500", "--hold", "0", "--repeat", "3",
+                  "--json", record, "--progress", "off"});
   ASSERT_EQ(client.wait(60000), 0) << client.err();
   json r = json::parse(read_file(record));
   EXPECT_EQ(r["status"], "complete");
@@ -168,17 +178,18 @@ class Collector : public ::testing::Test {
 
 TEST_F(Collector, TwoClientsPushOneRecord) {
   PortBlock port(11);
-  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(10), "--expect-count", "2", "--out", out_dir, "--deadline", "60s",
-                     "--approach", "multi-ip"});
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(10), "--expect-count", "2", "--out", out_dir,
+                     "--deadline", "60s", "--approach", "multi-ip"});
   ASSERT_NE(http_get_local(port[10], "/status", 5000), "") << collector.err();
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:" + port.str(1),
-                  "--duration", "60s"});
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--admin",
+                  "127.0.0.1:" + port.str(1), "--duration", "60s"});
   ASSERT_NE(http_get_local(port[1], "/stats", 5000), "");
   std::vector<std::unique_ptr<Process>> clients;
   for (const char* src : {"127.0.0.2", "127.0.0.3"})
-    clients.push_back(std::make_unique<Process>(std::vector<std::string>{
-        "client", "--target", "127.0.0.1:" + port.str(0), "--source", src, "-n", "500", "--hold", "1s", "--server-stats", "127.0.0.1:" + port.str(1),
-        "--report-to", "127.0.0.1:" + port.str(10), "--progress", "off"}));
+    clients.push_back(std::make_unique<Process>(
+        std::vector<std::string>{"client", "--target", "127.0.0.1:" + port.str(0), "--source", src, "-n", "500",
+                                 "--hold", "1s", "--server-stats", "127.0.0.1:" + port.str(1), "--report-to",
+                                 "127.0.0.1:" + port.str(10), "--progress", "off"}));
   for (auto& c : clients) {
     EXPECT_EQ(c->wait(30000), 0) << c->err();
     // Every client, the last one too, had its record acknowledged before the collector stopped.
@@ -196,24 +207,28 @@ TEST_F(Collector, TwoClientsPushOneRecord) {
 
 TEST_F(Collector, SigtermWritesAnInterruptedRecordWithinSeconds) {
   PortBlock port(1);
-  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "3", "--out", out_dir, "--deadline", "5m"});
+  Process collector(
+      {"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "3", "--out", out_dir, "--deadline", "5m"});
   ASSERT_NE(http_get_local(port[0], "/status", 5000), "") << collector.err();
   collector.signal(SIGTERM);
   EXPECT_EQ(collector.wait(5000), 130) << collector.err();
   json r = json::parse(only_record());
   EXPECT_EQ(r["status"], "interrupted");
-  EXPECT_NE(r["reason"].get<std::string>().find("the collector got SIGTERM with 0 of 3 records"), std::string::npos) << r["reason"];
+  EXPECT_NE(r["reason"].get<std::string>().find("the collector got SIGTERM with 0 of 3 records"), std::string::npos)
+      << r["reason"];
   EXPECT_EQ(r["participants"].size(), 3u);  // the three it never heard from, counted
 }
 
 TEST_F(Collector, AClientThatDiesMidRunIsNamed) {
   PortBlock port(2);
-  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "1", "--out", out_dir, "--deadline", "4s"});
+  Process collector(
+      {"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "1", "--out", out_dir, "--deadline", "4s"});
   ASSERT_NE(http_get_local(port[0], "/status", 5000), "") << collector.err();
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "1k", "--workers", "1", "--duration", "30s"});
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "1k", "--workers", "1", "--duration", "30s"});
   usleep(300000);
-  Process client({"client", "--target", "127.0.0.1:" + port.str(1), "-n", "500", "--hold", "60s", "--report-to", "127.0.0.1:" + port.str(0),
-                  "--progress", "off"});
+  Process client({"client", "--target", "127.0.0.1:" + port.str(1), "-n", "500", "--hold", "60s", "--report-to",
+                  "127.0.0.1:" + port.str(0), "--progress", "off"});
   usleep(1500000);
   client.signal(SIGKILL);  // dies without a record
   EXPECT_EQ(collector.wait(15000), 1) << collector.err();
@@ -228,7 +243,8 @@ TEST_F(Collector, AClientThatDiesMidRunIsNamed) {
 
 TEST_F(Collector, RefusesBadRecordsWithTheReason) {
   PortBlock port(1);
-  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "1", "--out", out_dir, "--deadline", "3s"});
+  Process collector(
+      {"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "1", "--out", out_dir, "--deadline", "3s"});
   ASSERT_NE(http_get_local(port[0], "/status", 5000), "") << collector.err();
   // A record with a future schema is refused, with the reason, and the collector carries on.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -255,27 +271,31 @@ TEST_F(Collector, AServiceWritesOneRecordPerRunWithTheServersReport) {
   PortBlock port(3);
   Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--out", out_dir, "--deadline", "60s"});
   ASSERT_NE(http_get_local(port[0], "/health", 5000), "") << collector.err();
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "2k", "--workers", "2", "--admin", "127.0.0.1:" + port.str(2),
-                  "--duration", "60s", "--report-to", "127.0.0.1:" + port.str(0), "--run-id", "lab-run-1"});
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "2k", "--workers", "2", "--admin",
+                  "127.0.0.1:" + port.str(2), "--duration", "60s", "--report-to", "127.0.0.1:" + port.str(0),
+                  "--run-id", "lab-run-1"});
   ASSERT_NE(http_get_local(port[2], "/stats", 5000), "");
   // Bad posts while the run goes on: refused with the reason, never the collector's end.
   Endpoint at{Ipv4{0x7f000001}, port[0]};
   auto bad = net::http_post(at, "/record", R"({"participant": 5, "run": "lab-run-1"})", 5000);
   EXPECT_EQ(bad.status, 400) << bad.body;
-  auto forged = net::http_post(at, "/hello", "{\"name\": \"a\\nb\", \"run\": \"lab-run-1\", \"expect_clients\": 2}", 5000);
+  auto forged =
+      net::http_post(at, "/hello", "{\"name\": \"a\\nb\", \"run\": \"lab-run-1\", \"expect_clients\": 2}", 5000);
   EXPECT_EQ(forged.status, 400) << forged.body;
   // 100,000 levels of nesting once overflowed the collector's stack: refused before the parser sees it.
-  auto deep = net::http_post(at, "/hello", "{\"name\": " + std::string(100000, '[') + std::string(100000, ']') + "}", 5000);
+  auto deep =
+      net::http_post(at, "/hello", "{\"name\": " + std::string(100000, '[') + std::string(100000, ']') + "}", 5000);
   EXPECT_EQ(deep.status, 400) << deep.body;
   std::vector<std::unique_ptr<Process>> clients;
   for (const char* src : {"127.0.0.2", "127.0.0.3"})
     clients.push_back(std::make_unique<Process>(std::vector<std::string>{
-        "client", "--target", "127.0.0.1:" + port.str(1), "--source", src, "-n", "500", "--hold", "1s", "--server-stats", "127.0.0.1:" + port.str(2),
-        "--report-to", "127.0.0.1:" + port.str(0), "--run-id", "lab-run-1", "--run-clients", "2", "--progress", "off"}));
+        "client", "--target", "127.0.0.1:" + port.str(1), "--source", src, "-n", "500", "--hold", "1s",
+        "--server-stats", "127.0.0.1:" + port.str(2), "--report-to", "127.0.0.1:" + port.str(0), "--run-id",
+        "lab-run-1", "--run-clients", "2", "--progress", "off"}));
   for (auto& c : clients) EXPECT_EQ(c->wait(30000), 0) << c->err();
   // A one-off client, no run id: a run of its own, written too.
-  Process one_off({"client", "--target", "127.0.0.1:" + port.str(1), "-n", "100", "--hold", "0", "--report-to", "127.0.0.1:" + port.str(0),
-                   "--progress", "off"});
+  Process one_off({"client", "--target", "127.0.0.1:" + port.str(1), "-n", "100", "--hold", "0", "--report-to",
+                   "127.0.0.1:" + port.str(0), "--progress", "off"});
   EXPECT_EQ(one_off.wait(30000), 0) << one_off.err();
   std::string record;
   for (int i = 0; i < 100 && record.find("schema_version") == std::string::npos; ++i) {

@@ -55,12 +55,16 @@ TEST(ClientConfig, NamesTheApproachFromTheLayout) {
 TEST(ClientConfig, RefusesWhatThisHostCannotDo) {
   ClientOptions o;
   HostProbe h = a_host();
-  h.bind_error = [](Ipv4 ip) { return ip.str() == "127.0.0.9" ? std::string("Cannot assign requested address") : std::string(); };
+  h.bind_error = [](Ipv4 ip) {
+    return ip.str() == "127.0.0.9" ? std::string("Cannot assign requested address") : std::string();
+  };
   o.source = "127.0.0.9";
   EXPECT_EQ(refusal(o, h), "--source 127.0.0.9: cannot bind to it here: Cannot assign requested address");
   o = {};
   o.json = "/records/{hostname}.json";
-  h.write_error = [](const std::string& dir) { return dir == "/records" ? std::string("Permission denied") : std::string(); };
+  h.write_error = [](const std::string& dir) {
+    return dir == "/records" ? std::string("Permission denied") : std::string();
+  };
   EXPECT_EQ(refusal(o, h), "--json /records/client-3.json: directory /records is not writable: Permission denied");
   o = {};
   o.connections = "100k";
@@ -78,14 +82,19 @@ TEST(ClientConfig, RefusesBadFlagsWithTheFlagAndTheValue) {
     return refusal(o);
   };
   EXPECT_EQ(with([](ClientOptions& o) { o.target = "10.0.0.1:80"; }),
-            "--target 10.0.0.1:80: not loopback (127.0.0.0/8) or the lab range (198.18.0.0/15); pass --allow-any-target to load a host you own");
-  EXPECT_EQ(with([](ClientOptions& o) { o.target = "127.0.0.1:9000,127.0.0.1:9000"; }), "--target lists 127.0.0.1:9000 twice");
+            "--target 10.0.0.1:80: not loopback (127.0.0.0/8) or the lab range (198.18.0.0/15); pass "
+            "--allow-any-target to load a host you own");
+  EXPECT_EQ(with([](ClientOptions& o) { o.target = "127.0.0.1:9000,127.0.0.1:9000"; }),
+            "--target lists 127.0.0.1:9000 twice");
   EXPECT_EQ(with([](ClientOptions& o) { o.connections = "0"; }), "--connections must be at least 1");
-  EXPECT_EQ(with([](ClientOptions& o) { o.ping_interval = "5ms"; }), "--ping-interval '5ms': must be 0 (off) or at least 10ms");
+  EXPECT_EQ(with([](ClientOptions& o) { o.ping_interval = "5ms"; }),
+            "--ping-interval '5ms': must be 0 (off) or at least 10ms");
   EXPECT_EQ(with([](ClientOptions& o) { o.ramp_timeout = "0"; }), "--ramp-timeout '0': must be at least 1s");
-  EXPECT_EQ(with([](ClientOptions& o) { o.hold_until_server = "5"; }), "--hold-until-server needs --server-stats, to read the server's count");
+  EXPECT_EQ(with([](ClientOptions& o) { o.hold_until_server = "5"; }),
+            "--hold-until-server needs --server-stats, to read the server's count");
   EXPECT_NE(with([](ClientOptions& o) { o.rate = "fast"; }).find("--rate 'fast'"), std::string::npos);
-  EXPECT_EQ(with([](ClientOptions& o) { o.server_stats = "127.0.0.1:1-2"; }), "--server-stats '127.0.0.1:1-2': expected one ADDRESS:PORT, got 2");
+  EXPECT_EQ(with([](ClientOptions& o) { o.server_stats = "127.0.0.1:1-2"; }),
+            "--server-stats '127.0.0.1:1-2': expected one ADDRESS:PORT, got 2");
 }
 
 TEST(ClientConfig, PlansPortsFromTheKernelsRangeOrLeavesThemToIt) {

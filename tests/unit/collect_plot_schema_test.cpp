@@ -69,7 +69,9 @@ TEST(Collect, TheMergedRampCountsEachClientOnceASecond) {
   for (int i = 0; i < 2; ++i) {
     ojson series = ojson::array();
     for (int k = 1; k <= 8; ++k)  // 250 then 500 held; sampled 3 ms late more each time
-      series.push_back({{"t_s", k + 0.003 * k + (i ? 0.99 : 0.0)}, {"established", k == 1 ? 250 : 500}, {"connect_rate_per_s", k <= 2 ? 250.0 : 0.0}});
+      series.push_back({{"t_s", k + 0.003 * k + (i ? 0.99 : 0.0)},
+                        {"established", k == 1 ? 250 : 500},
+                        {"connect_rate_per_s", k <= 2 ? 250.0 : 0.0}});
     req.clients[i].record["series"] = series;
     req.clients[i].record["started_at"] = i == 0 ? "2026-11-24T09:00:00.000Z" : "2026-11-24T09:00:01.000Z";
   }
@@ -87,7 +89,8 @@ TEST(Collect, ClientsThatNeverHeldTogetherFailTheRun) {
   for (auto& c : req.clients) c.record["server"]["connections_peak"] = 500;  // one left before the other came
   ojson m = merge_client_records(req);
   EXPECT_EQ(m["status"], "failed");
-  EXPECT_NE(m["reason"].get<std::string>().find("never held all 1000 at once (its peak: 500)"), std::string::npos) << m["reason"];
+  EXPECT_NE(m["reason"].get<std::string>().find("never held all 1000 at once (its peak: 500)"), std::string::npos)
+      << m["reason"];
 }
 
 TEST(Collect, AMissingParticipantIsNamedAndFailsTheRun) {
@@ -168,10 +171,16 @@ TEST(Collect, RecordsThatCrashedTheMergeAreRefusedWithTheField) {
   EXPECT_EQ(refused([](ojson& r) { r["series"][0]["t_s"] = 1e9; }), "/series/0/t_s: expected seconds from 0 to a year");
   EXPECT_EQ(refused([](ojson& r) { r["series"][0]["t_s"] = "x"; }), "/series/0/t_s: expected seconds from 0 to a year");
   EXPECT_EQ(refused([](ojson& r) { r["series"][0] = 5; }), "/series/0: expected an object");
-  EXPECT_NE(refused([](ojson& r) { r["started_at"] = "not-a-time"; }).find("/started_at: expected a UTC time"), std::string::npos);
-  EXPECT_NE(refused([](ojson& r) { r["results"]["established_peak_client"] = 1e300; }).find("/results/established_peak_client"), std::string::npos);
-  EXPECT_NE(refused([](ojson& r) { r["results"]["errors_total"] = -3; }).find("/results/errors_total"), std::string::npos);
-  EXPECT_NE(refused([](ojson& r) { r["results"]["errors"]["other"] = -1; }).find("/results/errors/other"), std::string::npos);
+  EXPECT_NE(refused([](ojson& r) { r["started_at"] = "not-a-time"; }).find("/started_at: expected a UTC time"),
+            std::string::npos);
+  EXPECT_NE(refused([](ojson& r) {
+              r["results"]["established_peak_client"] = 1e300;
+            }).find("/results/established_peak_client"),
+            std::string::npos);
+  EXPECT_NE(refused([](ojson& r) { r["results"]["errors_total"] = -3; }).find("/results/errors_total"),
+            std::string::npos);
+  EXPECT_NE(refused([](ojson& r) { r["results"]["errors"]["other"] = -1; }).find("/results/errors/other"),
+            std::string::npos);
   EXPECT_NE(refused([](ojson& r) { r["host"] = "a-string"; }).find("/host: expected an object"), std::string::npos);
   // Two records lacking memory and time_to_target_s: accepted, and merged without reading past them.
   ojson bare = good;
@@ -189,7 +198,8 @@ TEST(Collect, RecordsThatCrashedTheMergeAreRefusedWithTheField) {
 TEST(RecordFile, NestingIsBoundedBeforeTheParserRecurses) {
   std::string deep = "{\"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
   EXPECT_FALSE(json_nesting_within(deep));
-  EXPECT_TRUE(json_nesting_within(R"({"a": [[1]], "s": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"));
+  EXPECT_TRUE(json_nesting_within(
+      R"({"a": [[1]], "s": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"));
   std::string err;
   EXPECT_TRUE(parse_record(deep, "deep", err).is_null());
   EXPECT_NE(err.find("nested deeper than 64 levels"), std::string::npos) << err;

@@ -176,10 +176,13 @@ TEST(RecordFile, BadRecordsSayWhichFileAndWhere) {
   read_record(dir + "base.json", err, 1000);  // a cap far below the file: refused before parsing
   EXPECT_NE(err.find("larger than any record"), std::string::npos) << err;
   EXPECT_TRUE(read_record(dir + "wrong_type.json", err).is_null());
-  EXPECT_NE(err.find("wrong_type.json: /results/time_to_target_s: expected seconds from 0 to a year"), std::string::npos) << err;
+  EXPECT_NE(err.find("wrong_type.json: /results/time_to_target_s: expected seconds from 0 to a year"),
+            std::string::npos)
+      << err;
   ojson summary_edited = fixture("base.json");  // the summaries compare reads are checked by compare
   summary_edited["results"]["connect_latency_ms"]["p99"] = "slow";
-  EXPECT_EQ(check_metric_types(summary_edited), "/results/connect_latency_ms/p99: expected a number or null, got string");
+  EXPECT_EQ(check_metric_types(summary_edited),
+            "/results/connect_latency_ms/p99: expected a number or null, got string");
 }
 
 TEST(RecordFile, UnknownExtraFieldsAreIgnored) {

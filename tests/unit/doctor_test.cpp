@@ -64,7 +64,8 @@ TEST(Doctor, MemoryLimitsASmallHost) {
   EXPECT_EQ(r.limited_by, "memory");
   EXPECT_LT(r.max_connections, 400'000u);
   // One side only costs half: the same host holds twice as many.
-  EXPECT_NEAR(static_cast<double>(diagnose(f, 1'000'000, false).max_connections), static_cast<double>(r.max_connections * 2), 1.0);
+  EXPECT_NEAR(static_cast<double>(diagnose(f, 1'000'000, false).max_connections),
+              static_cast<double>(r.max_connections * 2), 1.0);
 }
 
 TEST(Doctor, AdviceNeverBlocks) {

@@ -11,7 +11,8 @@ TEST(Ipv4, ParsesDottedQuads) {
 }
 
 TEST(Ipv4, RejectsNamesAndJunk) {
-  for (const char* bad : {"", "localhost", "127.0.0", "127.0.0.1.1", "256.0.0.1", "1.2.3.-4", "1.2.3.4 ", "01234.1.1.1", "::1"})
+  for (const char* bad :
+       {"", "localhost", "127.0.0", "127.0.0.1.1", "256.0.0.1", "1.2.3.-4", "1.2.3.4 ", "01234.1.1.1", "::1"})
     EXPECT_FALSE(parse_ipv4(bad).ok()) << bad;
 }
 

@@ -18,7 +18,7 @@ ConnectPlan plan_of(const char* sources, const char* targets, uint64_t n) {
 
 TEST(Workers, SizedFromTheRealLimit) {
   EXPECT_EQ(worker_capacity(20000), 19900u);
-  EXPECT_EQ(workers_needed(1'000'000, worker_capacity(20000)), 51u);  // the design notes' "about 51"
+  EXPECT_EQ(workers_needed(1'000'000, worker_capacity(20000)), 51u);     // the design notes' "about 51"
   EXPECT_EQ(workers_needed(1'000'000, worker_capacity(1'048'576)), 1u);  // Docker's usual nofile
   EXPECT_EQ(workers_needed(1'000'000, 19900, 1.10), 56u);
   EXPECT_EQ(workers_needed(0, 19900), 1u);

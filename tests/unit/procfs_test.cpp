@@ -35,8 +35,8 @@ TEST(Procfs, SockstatCountsTcp) {
 
 TEST(Procfs, NetstatPairsHeadersWithValues) {
   auto n = parse_netstat(fixture("netstat"));
-  for (const char* key : {"TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPSynRetrans", "TcpExt.SyncookiesSent",
-                          "TcpExt.TCPAbortOnMemory", "IpExt.InOctets"})
+  for (const char* key : {"TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.TCPSynRetrans",
+                          "TcpExt.SyncookiesSent", "TcpExt.TCPAbortOnMemory", "IpExt.InOctets"})
     EXPECT_TRUE(n.count(key)) << key;
 }
 

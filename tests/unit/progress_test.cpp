@@ -8,7 +8,7 @@ using ojson = nlohmann::ordered_json;
 
 ojson status(const char* phase, uint64_t established, double rate, ojson outcome = nullptr, ojson reason = nullptr) {
   return {{"phase", phase}, {"established", established}, {"target", 50000}, {"connect_rate_per_s", rate},
-          {"errors", 0}, {"status", outcome}, {"reason", reason}};
+          {"errors", 0},    {"status", outcome},          {"reason", reason}};
 }
 }  // namespace
 
@@ -35,7 +35,8 @@ TEST(Progress, SaysWhatTheRunWaitsFor) {
 }
 
 TEST(Progress, DoneWhenEveryClientSaidHowItEnded) {
-  std::vector<ojson> s = {status("stop", 50000, 0, "complete"), status("stop", 1200, 0, "failed", "stalled: no connection added")};
+  std::vector<ojson> s = {status("stop", 50000, 0, "complete"),
+                          status("stop", 1200, 0, "failed", "stalled: no connection added")};
   LabProgress p = summarize_lab(s, ojson{{"connections", 0}}, 2, 100000);
   EXPECT_EQ(p.phase, "done");
   EXPECT_EQ(p.clients_done, 2u);

@@ -50,12 +50,13 @@ ClientRun sample_run() {
 
 TEST(Record, HasTheKeysTheEngineIssuePromised) {
   ojson r = build_client_record(sample_run()).to_json();
-  for (const char* p : {"/schema_version", "/status", "/reason", "/approach", "/config/connections", "/results/established_peak_client",
-                        "/results/established_peak_server", "/results/time_to_target_s", "/results/connect_rate_per_s",
-                        "/results/connect_latency_ms/p50", "/results/connect_latency_ms/p999", "/results/errors/eaddrnotavail",
-                        "/memory/kernel_bytes_per_socket", "/memory/user_bytes_per_connection_client",
-                        "/memory/user_bytes_per_connection_server", "/host/kernel", "/host/cpus", "/host/mem_total_bytes",
-                        "/limits/nofile_hard"})
+  for (const char* p :
+       {"/schema_version", "/status", "/reason", "/approach", "/config/connections", "/results/established_peak_client",
+        "/results/established_peak_server", "/results/time_to_target_s", "/results/connect_rate_per_s",
+        "/results/connect_latency_ms/p50", "/results/connect_latency_ms/p999", "/results/errors/eaddrnotavail",
+        "/memory/kernel_bytes_per_socket", "/memory/user_bytes_per_connection_client",
+        "/memory/user_bytes_per_connection_server", "/host/kernel", "/host/cpus", "/host/mem_total_bytes",
+        "/limits/nofile_hard"})
     EXPECT_TRUE(r.contains(ojson::json_pointer(p))) << p;
   EXPECT_EQ(r["schema_version"], kSchemaVersion);
   EXPECT_EQ(r["status"], "complete");
@@ -93,8 +94,10 @@ TEST(ServerStats, JsonAndPrometheus) {
   t.connections = 7;
   t.accepted_total = 9;
   t.errors.add(ErrorClass::emfile_enfile, 2);
-  ojson j = server_stats_json(t, 8, 2, 2, 1.5, server_context_json(ojson::array({"127.0.0.1:9000"}), ojson::object(), {{"kernel", "6.1"}}, ojson::object()),
-                              {{"ListenOverflows", 3}}, {{"count", 12}, {"max", 262144}});
+  ojson j = server_stats_json(
+      t, 8, 2, 2, 1.5,
+      server_context_json(ojson::array({"127.0.0.1:9000"}), ojson::object(), {{"kernel", "6.1"}}, ojson::object()),
+      {{"ListenOverflows", 3}}, {{"count", 12}, {"max", 262144}});
   EXPECT_EQ(j["listen"][0], "127.0.0.1:9000");
   EXPECT_TRUE(j["host"].contains("kernel"));
   EXPECT_EQ(j["tcpext_since_start"]["ListenOverflows"], 3);

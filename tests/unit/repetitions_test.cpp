@@ -23,7 +23,8 @@ TEST(Repetitions, OneIsTheRecordItself) {
 }
 
 TEST(Repetitions, KeepsEveryRepetitionsComparedFigures) {
-  ojson m = merge_repetitions({repetition("complete", 2.0), repetition("complete", 3.0), repetition("complete", 4.0)}, 3, false);
+  ojson m = merge_repetitions({repetition("complete", 2.0), repetition("complete", 3.0), repetition("complete", 4.0)},
+                              3, false);
   EXPECT_EQ(m["status"], "complete");
   EXPECT_TRUE(m["reason"].is_null());
   EXPECT_EQ(m["config"]["repeat"], 3);
@@ -35,10 +36,12 @@ TEST(Repetitions, KeepsEveryRepetitionsComparedFigures) {
 
 TEST(Repetitions, TheWorstStatusWinsAndSaysWhich) {
   // A failed repetition with no reason (null) is named by its status.
-  ojson m = merge_repetitions({repetition("complete", 2.0), repetition("failed", 3.0), repetition("failed", 3.0, "3 errors")}, 3, false);
+  ojson m = merge_repetitions(
+      {repetition("complete", 2.0), repetition("failed", 3.0), repetition("failed", 3.0, "3 errors")}, 3, false);
   EXPECT_EQ(m["status"], "failed");
   EXPECT_EQ(m["reason"], "repetition 2: failed; repetition 3: 3 errors");
-  ojson i = merge_repetitions({repetition("failed", 2.0, "x"), repetition("interrupted", 3.0, "SIGINT during the ramp")}, 3, false);
+  ojson i = merge_repetitions(
+      {repetition("failed", 2.0, "x"), repetition("interrupted", 3.0, "SIGINT during the ramp")}, 3, false);
   EXPECT_EQ(i["status"], "interrupted");
   EXPECT_EQ(i["reason"], "repetition 1: x; repetition 2: SIGINT during the ramp; 2 of 3 repetitions ran");
 }

@@ -6,8 +6,8 @@ namespace c1m {
 namespace {
 
 ojson client(const std::string& name, const std::string& run = "r1", uint64_t expect = 2) {
-  return {{"participant", name}, {"run", run}, {"role", "client"}, {"expect_clients", expect},
-          {"status", "complete"}, {"started_at", "2026-11-25T01:00:00.000Z"}};
+  return {{"participant", name},      {"run", run},           {"role", "client"},
+          {"expect_clients", expect}, {"status", "complete"}, {"started_at", "2026-11-25T01:00:00.000Z"}};
 }
 RunBookLimits limits() {
   RunBookLimits l;
@@ -25,7 +25,8 @@ TEST(RunBook, ARunIsDueWhenEveryClientAndTheServerHaveReported) {
   EXPECT_TRUE(book.due(200).empty());  // one of two clients
   EXPECT_EQ(book.record(client("c2"), 300), "");
   EXPECT_TRUE(book.due(400).empty());  // the server said hello: it is waited for
-  EXPECT_EQ(book.record({{"participant", "server-a"}, {"run", "r1"}, {"role", "server"}, {"connections_peak", 7}}, 500), "");
+  EXPECT_EQ(book.record({{"participant", "server-a"}, {"run", "r1"}, {"role", "server"}, {"connections_peak", 7}}, 500),
+            "");
   auto due = book.due(600);
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].first, "r1");
@@ -49,7 +50,9 @@ TEST(RunBook, AServerThatNeverReportsIsWaitedForOnlyAGracePeriod) {
 
 TEST(RunBook, TheDeadlineWritesWhatCameAndNamesWhoDidNot) {
   RunBook book(limits());
-  book.hello(ojson{{"name", "c1"}, {"run", "r1"}, {"expect_clients", 3}, {"connections", 500}, {"addresses", {"198.18.1.7"}}}, 0);
+  book.hello(
+      ojson{{"name", "c1"}, {"run", "r1"}, {"expect_clients", 3}, {"connections", 500}, {"addresses", {"198.18.1.7"}}},
+      0);
   book.record(client("c2", "r1", 3), 10);
   EXPECT_TRUE(book.due(59'999).empty());
   auto due = book.due(60'000);

@@ -64,20 +64,28 @@ TEST(RunRecord, RefusesWhatNoReaderCouldUseNamingTheField) {
     edit(r);
     return refusal(r);
   };
-  EXPECT_EQ(with([](ojson& r) { r["results"]["connect_latency_histogram"]["buckets"][0] = {5000, 1}; }),
+  EXPECT_EQ(with([](ojson& r) {
+              r["results"]["connect_latency_histogram"]["buckets"][0] = {5000, 1};
+            }),
             "/results/connect_latency_histogram/buckets/0: expected [index from 0 to 2047, count]");
   EXPECT_EQ(with([](ojson& r) { r["results"]["connect_latency_histogram"]["buckets"][0] = {1}; }),
             "/results/connect_latency_histogram/buckets/0: expected [index from 0 to 2047, count]");
-  EXPECT_EQ(with([](ojson& r) { r["results"]["connect_latency_histogram"]["buckets"][0] = {5, "x"}; }),
+  EXPECT_EQ(with([](ojson& r) {
+              r["results"]["connect_latency_histogram"]["buckets"][0] = {5, "x"};
+            }),
             "/results/connect_latency_histogram/buckets/0/1: expected a count from 0 to 1e12");
   EXPECT_EQ(with([](ojson& r) { r["approach"] = 5; }), "/approach: expected a string");
   EXPECT_EQ(with([](ojson& r) { r["status"] = "sort of"; }), "/status: expected complete, failed or interrupted");
-  EXPECT_EQ(with([](ojson& r) { r["results"]["errors_total"] = 18446744073709551613.0; }), "/results/errors_total: expected a count from 0 to 1e12");
-  EXPECT_EQ(with([](ojson& r) { r["results"]["attempted"] = -1; }), "/results/attempted: expected a count from 0 to 1e12");
+  EXPECT_EQ(with([](ojson& r) { r["results"]["errors_total"] = 18446744073709551613.0; }),
+            "/results/errors_total: expected a count from 0 to 1e12");
+  EXPECT_EQ(with([](ojson& r) { r["results"]["attempted"] = -1; }),
+            "/results/attempted: expected a count from 0 to 1e12");
   EXPECT_EQ(with([](ojson& r) { r["results"]["attempted"] = 2.5; }), "/results/attempted: expected a whole count");
   EXPECT_EQ(with([](ojson& r) { r["series"][3] = "x"; }), "/series/3: expected an object");
-  EXPECT_EQ(with([](ojson& r) { r["results"]["hold_cpu_cores_client"] = "busy"; }), "/results/hold_cpu_cores_client: expected cores from 0 to 1e6");
-  EXPECT_EQ(with([](ojson& r) { r["memory"]["kernel_bytes_per_socket"] = "big"; }), "/memory/kernel_bytes_per_socket: expected a number within 1e12");
+  EXPECT_EQ(with([](ojson& r) { r["results"]["hold_cpu_cores_client"] = "busy"; }),
+            "/results/hold_cpu_cores_client: expected cores from 0 to 1e6");
+  EXPECT_EQ(with([](ojson& r) { r["memory"]["kernel_bytes_per_socket"] = "big"; }),
+            "/memory/kernel_bytes_per_socket: expected a number within 1e12");
 }
 
 TEST(RunRecord, AServersStatsDocumentIsNamedNotMisread) {
@@ -97,11 +105,14 @@ TEST(RunRecord, AMergedRecordHasTheClientRecordsShape) {
   req.clients = {{"a", "", client, ""}, {"b", "", client, ""}};
   ojson merged = merge_client_records(req);
   for (const char* section : {"results", "memory"})
-    for (const auto& [k, v] : client[section].items()) EXPECT_TRUE(merged[section].contains(k)) << section << "." << k << " missing from a merged record";
+    for (const auto& [k, v] : client[section].items())
+      EXPECT_TRUE(merged[section].contains(k)) << section << "." << k << " missing from a merged record";
   EXPECT_EQ(merged["limits"], client["limits"]);  // the clients' limits, as a client record has them
   EXPECT_TRUE(merged["results"]["hold_cpu_cores_client"].is_number());
-  EXPECT_DOUBLE_EQ(merged["results"]["hold_cpu_cores_client"].get<double>(), 2 * client["results"]["hold_cpu_cores_client"].get<double>());
-  EXPECT_EQ(merged["results"]["kernel_tcp_inuse_delta"], 2 * client["results"]["kernel_tcp_inuse_delta"].get<int64_t>());
+  EXPECT_DOUBLE_EQ(merged["results"]["hold_cpu_cores_client"].get<double>(),
+                   2 * client["results"]["hold_cpu_cores_client"].get<double>());
+  EXPECT_EQ(merged["results"]["kernel_tcp_inuse_delta"],
+            2 * client["results"]["kernel_tcp_inuse_delta"].get<int64_t>());
   std::string err;
   EXPECT_TRUE(RunRecord::from_json(merged, err)) << err;  // and reads back as a record
 }
@@ -114,26 +125,31 @@ TEST(RunRecord, SchemaAndReadmeNameWhatIsWritten) {
   ojson written = RunRecord::from_json(client, err)->to_json();
   CollectRequest req;  // a merged record writes one key more (the server's namespace)
   req.clients = {{"a", "", client, ""}};
-  req.server = Participant{"server", "", {{"connections_peak", 1000000}, {"tcpext_since_start", {{"ListenOverflows", 0}}}}, ""};
+  req.server =
+      Participant{"server", "", {{"connections_peak", 1000000}, {"tcpext_since_start", {{"ListenOverflows", 0}}}}, ""};
   ojson merged = merge_client_records(req);
   ojson schema = ojson::parse(text_of(std::string(C1M_FIXTURES) + "/../../results/run-record.schema.json"));
   std::string readme = text_of(std::string(C1M_FIXTURES) + "/../../README.md");
   std::set<std::string> documented;
   std::regex key_cell(R"(`((results|memory)\.[a-z0-9_]+)`)");
-  for (auto it = std::sregex_iterator(readme.begin(), readme.end(), key_cell); it != std::sregex_iterator(); ++it) documented.insert((*it)[1]);
+  for (auto it = std::sregex_iterator(readme.begin(), readme.end(), key_cell); it != std::sregex_iterator(); ++it)
+    documented.insert((*it)[1]);
   ASSERT_GT(documented.size(), 15u);
   for (const std::string& key : documented) {
     std::string section = key.substr(0, key.find('.')), name = key.substr(key.find('.') + 1);
-    EXPECT_TRUE(written[section].contains(name) || merged[section].contains(name)) << "README names " << key << ", which no record has";
-    EXPECT_TRUE(schema["properties"][section]["properties"].contains(name)) << "README names " << key << ", which the schema does not";
+    EXPECT_TRUE(written[section].contains(name) || merged[section].contains(name))
+        << "README names " << key << ", which no record has";
+    EXPECT_TRUE(schema["properties"][section]["properties"].contains(name))
+        << "README names " << key << ", which the schema does not";
   }
   for (const ojson* record : {&written, &merged})
-  for (const char* section : {"results", "memory"})
-    for (const auto& [k, v] : (*record)[section].items()) {
-      std::string key = std::string(section) + "." + k;
-      EXPECT_TRUE(documented.count(key)) << key << " is written but not in the README's table";
-      EXPECT_TRUE(schema["properties"][section]["properties"].contains(k)) << key << " is written but not in the schema";
-    }
+    for (const char* section : {"results", "memory"})
+      for (const auto& [k, v] : (*record)[section].items()) {
+        std::string key = std::string(section) + "." + k;
+        EXPECT_TRUE(documented.count(key)) << key << " is written but not in the README's table";
+        EXPECT_TRUE(schema["properties"][section]["properties"].contains(k))
+            << key << " is written but not in the schema";
+      }
 }
 
 }  // namespace

@@ -22,13 +22,14 @@ TEST(Shortfall, AFullConntrackTableIsNamedWithWhereAndTheNumbers) {
   std::vector<NamespaceReading> r = {{"the server's network namespace", 262144, 262144},
                                      {"this client's network namespace", 13107, 262144}};
   std::string why = silent_limit_reached(r);
-  EXPECT_NE(why.find("conntrack table of the server's network namespace full: 262,144 of 262,144"), std::string::npos) << why;
+  EXPECT_NE(why.find("conntrack table of the server's network namespace full: 262,144 of 262,144"), std::string::npos)
+      << why;
   EXPECT_NE(why.find("make host-tune"), std::string::npos) << why;
   EXPECT_EQ(why.find("client"), std::string::npos) << why;
 }
 
 TEST(Shortfall, ATableJustUnderItsCapIsFullAndOneWithRoomIsNot) {
-  EXPECT_TRUE(conntrack_full({"x", 261000, 262144}));   // entries time out and are taken again at once
+  EXPECT_TRUE(conntrack_full({"x", 261000, 262144}));  // entries time out and are taken again at once
   EXPECT_FALSE(conntrack_full({"x", 250000, 262144}));
   EXPECT_FALSE(conntrack_full({"x", std::nullopt, 262144}));  // not readable: not a verdict
   EXPECT_FALSE(conntrack_full({"x", 0, 0}));
