@@ -296,8 +296,12 @@ down() {
 
 status() {
   docker ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}\t{{.Status}}' | sort
-  if curl -sf "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" -o /tmp/c1m-stats.json 2>/dev/null; then
-    python3 -c "import json; s=json.load(open('/tmp/c1m-stats.json')); print(f'server: {s[\"connections\"]} connections held (peak {s[\"connections_peak\"]}), {s[\"workers_alive\"]}/{s[\"workers\"]} workers, errors {sum(s[\"errors\"].values())}')"
+  local stats
+  if stats=$(curl -sf "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" 2>/dev/null); then
+    python3 -c 'import json, sys
+s = json.load(sys.stdin)
+print("server: %d connections held (peak %d), %d/%d workers, errors %d" % (
+    s["connections"], s["connections_peak"], s["workers_alive"], s["workers"], sum(s["errors"].values())))' <<<"$stats"
   else
     echo "server: not answering on 127.0.0.1:${C1M_ADMIN_PORT:-9100}"
   fi

@@ -6,7 +6,11 @@
 #include "core/usage.hpp"
 
 namespace c1m {
+
+using ojson = nlohmann::ordered_json;
 namespace {
+
+double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 
 // "{hostname}" in a path becomes this host's name: one record per container from one command.
 std::string expand_hostname(std::string path, const std::string& hostname) {
@@ -148,6 +152,35 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   size_workers(o, host, c);
   warn_about_host(host, c);
   return c;
+}
+
+ojson config_json(const ClientConfig& c) {
+  return {{"connections", c.plan.connections},
+          {"workers", c.workers},
+          {"rate_per_s", c.rate > 0 ? ojson(c.rate) : ojson(nullptr)},
+          {"max_in_flight_per_worker", c.in_flight_per_worker},
+          {"connect_timeout_s", seconds(c.connect_timeout_ns)},
+          {"hold_s", seconds(c.hold_ns)},
+          {"hold_until_server", c.hold_until_server ? ojson(c.hold_until_server) : ojson(nullptr)},
+          {"ping_interval_s", c.ping_interval_ns ? ojson(seconds(c.ping_interval_ns)) : ojson(nullptr)},
+          {"ramp_timeout_s", seconds(c.ramp_timeout_ns)},
+          {"stall_timeout_s", c.stall_timeout_ns ? ojson(seconds(c.stall_timeout_ns)) : ojson(nullptr)},
+          {"sched", c.sched}};
+}
+
+ojson topology_json(const ClientConfig& c) {
+  ojson targets = ojson::array(), sources = ojson::array();
+  for (const auto& t : c.plan.targets) targets.push_back(t.str());
+  for (const auto& s : c.plan.sources) sources.push_back(s.str());
+  ojson t;
+  t["targets"] = targets;
+  t["sources"] = c.plan.sources.empty() ? ojson(nullptr) : sources;
+  t["pairs"] = c.plan.pair_count();
+  t["max_connections_per_pair"] = c.plan.max_per_pair();
+  t["ephemeral_port_range"] = c.port_range ? ojson({c.port_range->low, c.port_range->high}) : ojson(nullptr);
+  t["source_ports"] = c.plan.explicit_ports ? "planned" : "kernel";
+  t["server_stats"] = c.server_stats ? ojson(c.server_stats->str()) : ojson(nullptr);
+  return t;
 }
 
 }  // namespace c1m

@@ -1,14 +1,16 @@
 // `c1m client`'s configuration: the flags as typed (ClientOptions), what this host says about them
 // (HostProbe), and the one validated ClientConfig the run uses. resolve() is pure: every host fact
-// it needs comes in through the probe, so a test can put it on any host. To add a client flag: a
-// field in ClientOptions, its check and its ClientConfig field in resolve(), the flag in
-// app/cmd_client.cpp (and, if the record shows it, config_json() in net/client_runner.cpp).
+// it needs comes in through the probe, so a test can put it on any host. To add a client flag, three
+// files: its fields here (ClientOptions, ClientConfig), its check in resolve() and its line in
+// config_json() (client_config.cpp), the flag itself in app/cmd_client.cpp.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/endpoints.hpp"
 #include "core/plan.hpp"
@@ -92,5 +94,9 @@ ClientConfig resolve(const ClientOptions& options, const HostProbe& host);
 
 // "multi-ip" (many sources, one target), "multi-port" (one source, many targets) or "custom".
 std::string derive_approach(const ConnectPlan& plan);
+
+// What the run record says of the configuration (its `config` and `topology` sections).
+nlohmann::ordered_json config_json(const ClientConfig& config);
+nlohmann::ordered_json topology_json(const ClientConfig& config);
 
 }  // namespace c1m

@@ -36,8 +36,8 @@ class ClientRunner {
     run_.run_id = new_run_id();
     run_.approach = r_.approach;
     run_.workers = r_.workers;
-    run_.config = config_json();
-    run_.topology = topology_json();
+    run_.config = config_json(r_);
+    run_.topology = topology_json(r_);
     run_.limits = process_limits();
     run_.host = host_fingerprint();
     run_.sysctls = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
@@ -93,35 +93,6 @@ class ClientRunner {
   enum class Phase { ramp, hold, stopping };
 
   const char* phase_name() const { return phase_ == Phase::ramp ? "ramp" : phase_ == Phase::hold ? "hold" : "stop"; }
-
-  ojson config_json() const {
-    return {{"connections", r_.plan.connections},
-            {"workers", r_.workers},
-            {"rate_per_s", r_.rate > 0 ? ojson(r_.rate) : ojson(nullptr)},
-            {"max_in_flight_per_worker", r_.in_flight_per_worker},
-            {"connect_timeout_s", seconds(r_.connect_timeout_ns)},
-            {"hold_s", seconds(r_.hold_ns)},
-            {"hold_until_server", r_.hold_until_server ? ojson(r_.hold_until_server) : ojson(nullptr)},
-            {"ping_interval_s", r_.ping_interval_ns ? ojson(seconds(r_.ping_interval_ns)) : ojson(nullptr)},
-            {"ramp_timeout_s", seconds(r_.ramp_timeout_ns)},
-            {"stall_timeout_s", r_.stall_timeout_ns ? ojson(seconds(r_.stall_timeout_ns)) : ojson(nullptr)},
-            {"sched", r_.sched}};
-  }
-
-  ojson topology_json() const {
-    ojson targets = ojson::array(), sources = ojson::array();
-    for (const auto& t : r_.plan.targets) targets.push_back(t.str());
-    for (const auto& s : r_.plan.sources) sources.push_back(s.str());
-    ojson t;
-    t["targets"] = targets;
-    t["sources"] = r_.plan.sources.empty() ? ojson(nullptr) : sources;
-    t["pairs"] = r_.plan.pair_count();
-    t["max_connections_per_pair"] = r_.plan.max_per_pair();
-    t["ephemeral_port_range"] = r_.port_range ? ojson({r_.port_range->low, r_.port_range->high}) : ojson(nullptr);
-    t["source_ports"] = r_.plan.explicit_ports ? "planned" : "kernel";
-    t["server_stats"] = r_.server_stats ? ojson(r_.server_stats->str()) : ojson(nullptr);
-    return t;
-  }
 
   void on_message(uint32_t w, MessageType type, const void* p, size_t n) {
     if (type == MessageType::client_counters && n == sizeof(ClientCounters)) {
