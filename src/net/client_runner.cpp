@@ -344,9 +344,19 @@ class ClientRunner {
                                    seconds(server_now->second - hold_server_cpu_start_->second);
   }
 
-  void finish(const std::string& status, const std::string& reason) {
+  void finish(std::string status, std::string reason) {
     if (phase_ == Phase::stopping) return;
     final_server_reading();
+    // Complete by this side's count is not complete if the server, by its own, never held this
+    // client's share: connections the kernel completed into a listen queue the server never drained
+    // (a stopped or wedged server) count on this side only.
+    if (status == "complete" && server_answered_ns_ > 0 && server_joint_peak_ < r_.plan.connections) {
+      status = "failed";
+      reason = "the server's own count never reached this client's " + format_thousands(r_.plan.connections) +
+               " (its peak: " + format_thousands(server_joint_peak_) + ", in its last answer " +
+               format_duration_ns(monotonic_ns() - server_answered_ns_) +
+               " ago): connections completed by the kernel that the server never accepted";
+    }
     if (phase_ == Phase::hold) measure_hold_cpu();
     add_series_point(totals());
     if (totals().established >= peak_sampled_) run_.kernel_at_peak = procfs::take_kernel_snapshot();

@@ -301,6 +301,28 @@ TEST_F(Engine, ClientEndsEveryConnectionWithReset) {
   EXPECT_EQ(final_stats["closed_by_peer"], 0);
 }
 
+// A server stopped mid-ramp (SIGSTOP): the kernel still completes handshakes into its listen
+// queues, so the client's side reaches its target; the server's own count does not, and the
+// record says the server fell short instead of "complete".
+TEST_F(Engine, AServerStoppedMidRampIsAShortfallNotComplete) {
+  PortBlock port(2);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "3k", "--workers", "1", "--admin",
+                  "127.0.0.1:" + port.str(1), "--duration", "60s"});
+  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "3000", "--rate", "3k", "--hold", "2s",
+                  "--server-stats", "127.0.0.1:" + port.str(1), "--json", record, "--progress", "off"});
+  usleep(400000);
+  server.signal(SIGSTOP);
+  int rc = client.wait(60000);
+  server.signal(SIGCONT);
+  EXPECT_EQ(rc, 1) << client.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_NE(r["reason"].get<std::string>().find("the server's own count never reached this client's 3,000"),
+            std::string::npos)
+      << r["reason"];
+}
+
 TEST_F(Engine, RefusingTargetGivesCountedErrorsAndARecord) {
   PortBlock port(1);
   Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "500", "--workers", "2", "--json", record,
