@@ -323,6 +323,37 @@ TEST_F(Engine, AServerStoppedMidRampIsAShortfallNotComplete) {
       << r["reason"];
 }
 
+// A server worker killed (-9) took its connections with it: /stats stops counting them and says
+// which worker went with how many (it counted them on as held before).
+TEST_F(Engine, AKilledServerWorkerIsCountedNotStillHeld) {
+  PortBlock port(2);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "2k", "--workers", "2", "--spread",
+                  "hash", "--admin", "127.0.0.1:" + port.str(1), "--duration", "60s"});
+  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "--source", "127.0.0.2-127.0.0.5", "-n", "2000",
+                  "--hold", "30s", "--progress", "off"});
+  json stats;
+  for (int i = 0; i < 100 && !(stats.is_object() && stats["connections"] == 2000); ++i) {
+    usleep(100000);
+    stats = json::parse(http_get_local(port[1], "/stats", 2000), nullptr, false);
+  }
+  ASSERT_EQ(stats["connections"], 2000) << server.err();
+  std::vector<std::string> workers = worker_pids(server.pid());
+  ASSERT_EQ(workers.size(), 2u);
+  kill(std::stoi(workers[0]), SIGKILL);
+  for (int i = 0; i < 30 && stats["workers_lost"].empty(); ++i) {
+    usleep(100000);
+    stats = json::parse(http_get_local(port[1], "/stats", 2000));
+  }
+  ASSERT_EQ(stats["workers_lost"].size(), 1u) << stats.dump();
+  uint64_t lost = stats["workers_lost"][0]["connections_lost"].get<uint64_t>();
+  EXPECT_GT(lost, 0u);
+  EXPECT_EQ(stats["connections"].get<uint64_t>() + lost, 2000u);
+  EXPECT_EQ(stats["workers_alive"], 1);
+  client.signal(SIGTERM);
+  client.wait(10000);
+}
+
 TEST_F(Engine, RefusingTargetGivesCountedErrorsAndARecord) {
   PortBlock port(1);
   Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "500", "--workers", "2", "--json", record,
