@@ -1,5 +1,6 @@
 // `c1m server`: listen on one or more ports, hold every connection, echo pings, serve stats.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -48,6 +49,10 @@ int run_server(const ServerOptions& o) {
   int64_t duration_ns = require(parse_duration_ns(o.duration), "--duration", o.duration);
   std::optional<Endpoint> admin;
   if (!o.admin.empty()) admin = single_endpoint("--admin", o.admin);
+  // Said now, not after the run: a stats file that cannot be written is bad input.
+  if (!o.json.empty() && o.json != "-" && access(directory_of(o.json).c_str(), W_OK) != 0)
+    throw UsageError("--json " + o.json + ": directory " + directory_of(o.json) +
+                     " is not writable: " + std::strerror(errno));
   std::optional<Endpoint> report_to;
   if (!o.report_to.empty()) report_to = single_endpoint("--report-to", o.report_to);
   if (report_to && o.run_id.empty())
@@ -226,15 +231,17 @@ int run_server(const ServerOptions& o) {
   final_stats["lost_workers"] = pool.describe_lost().empty() ? ojson(nullptr) : ojson(pool.describe_lost());
   std::printf("%s\n", final_stats.dump().c_str());
   std::fflush(stdout);
-  if (!o.json.empty()) {
+  bool written = true;
+  if (!o.json.empty() && o.json != "-") {
     std::string e = write_file_atomically(o.json, final_stats.dump(2) + "\n");
-    if (!e.empty()) std::fprintf(stderr, "c1m server: %s\n", e.c_str());
+    if (!e.empty()) std::fprintf(stderr, "c1m server: the stats were not written: %s\n", e.c_str());
+    written = e.empty();
   }
   ServerCounters t = total();
   std::fprintf(stderr, "c1m server: stopped; peak %llu connections, %llu accepted, %llu errors\n",
                static_cast<unsigned long long>(peak), static_cast<unsigned long long>(t.accepted_total),
                static_cast<unsigned long long>(t.errors.total()));
-  return fatal ? 1 : 0;
+  return fatal || !written ? 1 : 0;
 }
 
 }  // namespace

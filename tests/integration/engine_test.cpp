@@ -422,7 +422,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"server", "--listen", "127.0.0.1:0"}, "--listen '127.0.0.1:0'"},
         BadInput{{"server", "--backlog", "-5"}, "--backlog"},
         BadInput{{"server", "--admin", "127.0.0.1:9100-9101"}, "expected one ADDRESS:PORT"},
-        BadInput{{"server", "--spread", "random"}, "--spread"}, BadInput{{"server", "--expect", "1g"}, "workers"},
+        BadInput{{"server", "--spread", "random"}, "--spread"},
+        BadInput{{"server", "--json", "/nonexistent/c1m/s.json"},
+                 "--json /nonexistent/c1m/s.json: directory /nonexistent/c1m is not writable"},
+        BadInput{{"server", "--expect", "1g"}, "workers"},
         BadInput{{"doctor", "--connections", "x"}, "--connections 'x'"}, BadInput{{"frobnicate"}, "frobnicate"}));
 
 TEST(EngineListen, PortAlreadyTakenIsOneLineExitTwo) {
