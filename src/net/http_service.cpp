@@ -2,6 +2,11 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/listener.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <vector>
 
@@ -28,9 +33,39 @@ void HttpService::route(const std::string& method, const std::string& path, Hand
 int HttpService::open_socket(const Endpoint& at) { return open_listener(at, 128, false); }
 
 bool HttpService::serve(int fd) {
-  if (evhttp_accept_socket_with_handle(http_.get(), fd)) return true;
-  ::close(fd);
-  return false;
+  evhttp_bound_socket* bound = evhttp_accept_socket_with_handle(http_.get(), fd);
+  if (!bound) {
+    ::close(fd);
+    return false;
+  }
+  listener_ = evhttp_bound_socket_get_listener(bound);
+  evconnlistener_set_error_cb(listener_, &HttpService::on_accept_error);
+  return true;
+}
+
+// accept() failed for a reason that does not pass by itself (out of file descriptors): the socket
+// stays readable, and libevent would call accept again at once, forever, logging each time. Pause
+// accepting for a moment instead, say so at most every 10 s, and accept again when files free up.
+void HttpService::on_accept_error(evconnlistener* listener, void*) {
+  int err = errno;
+  evconnlistener_disable(listener);
+  event_base* base = evconnlistener_get_base(listener);
+  timeval pause{0, 200000};
+  event_base_once(
+      base, -1, EV_TIMEOUT,
+      [](evutil_socket_t, short, void* l) { evconnlistener_enable(static_cast<evconnlistener*>(l)); }, listener,
+      &pause);
+  static uint64_t refused = 0;
+  static timeval said{0, 0};
+  ++refused;
+  timeval now{};
+  event_base_gettimeofday_cached(base, &now);
+  if (said.tv_sec == 0 || now.tv_sec - said.tv_sec >= 10) {
+    std::fprintf(stderr,
+                 "c1m: HTTP accept failed (%s); pausing accepts 200 ms at a time until it passes (%llu so far)\n",
+                 std::strerror(err), static_cast<unsigned long long>(refused));
+    said = now;
+  }
 }
 
 void HttpService::on_request(::evhttp_request* req, void* arg) {

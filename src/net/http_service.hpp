@@ -14,6 +14,7 @@
 #include "core/endpoints.hpp"
 
 struct evhttp;
+struct evconnlistener;
 struct evhttp_request;
 
 namespace c1m::net {
@@ -53,11 +54,13 @@ class HttpService {
  private:
   static void on_request(::evhttp_request* req, void* self);
   static void on_reply_sent(::evhttp_request* req, void* self);  // runs the reply's after_sent
+  static void on_accept_error(struct evconnlistener* listener, void* self);
   struct EvhttpFree {
     void operator()(struct evhttp* h) const;
   };
   std::unique_ptr<struct evhttp, EvhttpFree> http_;
-  std::map<std::string, Handler> routes_;  // "GET /stats" -> handler; "GET /runs/*" for a prefix
+  struct evconnlistener* listener_ = nullptr;  // evhttp's, on the socket serve() was given
+  std::map<std::string, Handler> routes_;      // "GET /stats" -> handler; "GET /runs/*" for a prefix
   // after_sent of replies still being written, by request (held here, so none leaks if a client vanishes)
   std::map<const ::evhttp_request*, std::function<void()>> after_sent_;
 };

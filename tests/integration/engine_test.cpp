@@ -1,9 +1,13 @@
 // The engine on loopback: real server and client processes, several workers each side.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -230,6 +234,36 @@ TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
   EXPECT_EQ(read_json(record)["results"]["established_peak_client"], 100);
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait(10000), 0);
+}
+
+// The admin port out of file descriptors: the server says so a bounded number of times (it once
+// spun on accept() and wrote millions of lines), and answers again once files free up.
+TEST_F(Engine, AdminPortOutOfFilesLogsBoundedAndRecovers) {
+  PortBlock port(2);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--expect", "10", "--admin",
+                  "127.0.0.1:" + port.str(1), "--duration", "60s"},
+                 64);
+  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
+  std::vector<int> held;
+  for (int i = 0; i < 120; ++i) {  // idle connections to the admin port, past the parent's 64 files
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port[1]);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
+      held.push_back(fd);
+    else
+      close(fd);
+  }
+  usleep(2000000);
+  std::string err = server.err();
+  size_t lines = std::count(err.begin(), err.end(), '\n');
+  EXPECT_LT(lines, 20u) << err.substr(0, 2000);
+  EXPECT_NE(err.find("HTTP accept failed (Too many open files)"), std::string::npos) << err.substr(0, 2000);
+  for (int fd : held) close(fd);
+  EXPECT_NE(http_get_local(port[1], "/stats", 5000), "") << "the admin port did not recover";
+  EXPECT_TRUE(server.running());
 }
 
 TEST_F(Engine, SigintMidRampLeavesAnInterruptedRecord) {
