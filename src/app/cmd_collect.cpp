@@ -40,6 +40,7 @@ struct CollectOptions {
   std::string lab_json;
   std::vector<std::string> lab_info;  // KEY=VALUE: what the lab configured, as the collector was told
   std::string show;
+  std::string max_held = "2g";  // bytes of hellos and records of runs not yet written
 };
 
 // --lab-info network.parent=c1m0 -> {"network": {"parent": "c1m0"}}: the collector's own
@@ -113,6 +114,7 @@ int run_collect_listen(const CollectOptions& o) {
   limits.deadline_ms = deadline_ns / 1'000'000;
   limits.default_expect_clients = o.expect_count;
   limits.deadline_text = o.deadline;
+  limits.max_bytes_held = require(parse_count(o.max_held), "--max-held", o.max_held);
   RunBook book(limits);
   const ojson lab = lab_info_json(o.lab_info);
   book.open_default(unix_ms());  // --expect-count: its one run's deadline counts from now
@@ -149,7 +151,9 @@ int run_collect_listen(const CollectOptions& o) {
     if (!parse_body(req.body, j))
       return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
     bool conflict = false;
-    if (std::string why = book.hello(j, unix_ms(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
+    bool full = false;
+    if (std::string why = book.hello(j, unix_ms(), &conflict, &full); !why.empty())
+      return refusal(full ? 503 : conflict ? 409 : 400, why);
     return json_reply(200, {{"ok", true}});
   });
   http.route("POST", "/record", [&](const net::HttpRequest& req) {
@@ -165,7 +169,9 @@ int run_collect_listen(const CollectOptions& o) {
     }
     if (!err.empty()) return refusal(400, err);
     bool conflict = false;
-    if (std::string why = book.record(j, unix_ms(), &conflict); !why.empty()) return refusal(conflict ? 409 : 400, why);
+    bool full = false;
+    if (std::string why = book.record(j, unix_ms(), &conflict, &full); !why.empty())
+      return refusal(full ? 503 : conflict ? 409 : 400, why);
     std::string name = j.value("participant", "?");
     std::fprintf(stderr, "c1m collect: record from %s (run %s)\n", name.c_str(), j.value("run", "default").c_str());
     return json_reply(200, {{"ok", true}});
@@ -326,6 +332,9 @@ Command add_collect_command(CLI::App& root) {
   auto o = std::make_shared<CollectOptions>();
   CLI::App* c = root.add_subcommand("collect", "merge the client records of one lab run into one run record");
   c->add_option("--listen", o->listen, "ADDRESS:PORT where clients (--report-to) push their records");
+  c->add_option("--max-held", o->max_held,
+                "with --listen: bytes of records it holds for runs not yet written; past it, 503 (1g, 500m, ...)")
+      ->capture_default_str();
   c->add_option("--expect-count", o->expect_count, "with --listen: how many client records make the run");
   c->add_option("--deadline", o->deadline, "with --listen: write what has come by then")->capture_default_str();
   c->add_option("--dir", o->dir, "directory holding client-<name>.json records");

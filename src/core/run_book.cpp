@@ -82,24 +82,39 @@ std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, s
   return {};
 }
 
-std::string RunBook::take(const ojson& body, int64_t now_ms, bool* conflict, bool is_record) {
+std::string RunBook::take(const ojson& body, int64_t now_ms, bool* conflict, bool* full, bool is_record) {
   BookedRun* run = nullptr;
   std::string name;
   bool server = false;
   if (std::string why = admit(body, now_ms, &run, &name, &server, conflict); !why.empty()) return why;
+  size_t bytes = body.dump().size();
+  if (!is_record && bytes > limits_.max_hello_bytes)
+    return "a hello is at most " + std::to_string(limits_.max_hello_bytes) +
+           " bytes (this one: " + std::to_string(bytes) + ")";
+  Heard* existing = server ? (run->server && run->server->first == name ? &run->server->second : nullptr)
+                           : (run->clients.count(name) ? &run->clients[name] : nullptr);
+  const ojson* old = existing ? &(is_record ? existing->record : existing->hello) : nullptr;
+  size_t replaced = old && !old->is_null() ? old->dump().size() : 0;
+  if (held_bytes_ - replaced + bytes > limits_.max_bytes_held) {
+    if (full) *full = true;
+    return "the collector holds " + std::to_string(held_bytes_) + " bytes of runs not yet written, its limit is " +
+           std::to_string(limits_.max_bytes_held) + ": try again once a run is written";
+  }
   Heard& h =
       server ? (run->server ? run->server->second : run->server.emplace(name, Heard{}).second) : run->clients[name];
+  held_bytes_ = held_bytes_ - replaced + bytes;
+  h.bytes = h.bytes - replaced + bytes;
   (is_record ? h.record : h.hello) = body;
   (is_record ? h.record_ms : h.hello_ms) = now_ms;
   return {};
 }
 
-std::string RunBook::hello(const ojson& body, int64_t now_ms, bool* conflict) {
-  return take(body, now_ms, conflict, false);
+std::string RunBook::hello(const ojson& body, int64_t now_ms, bool* conflict, bool* full) {
+  return take(body, now_ms, conflict, full, false);
 }
 
-std::string RunBook::record(const ojson& body, int64_t now_ms, bool* conflict) {
-  return take(body, now_ms, conflict, true);
+std::string RunBook::record(const ojson& body, int64_t now_ms, bool* conflict, bool* full) {
+  return take(body, now_ms, conflict, full, true);
 }
 
 std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) const {
@@ -157,10 +172,15 @@ void RunBook::written(const std::string& id, const std::string& path, const std:
   it->second.written_to = path;
   it->second.written_status = status;
   // What was merged is in the file now: keep the run's name and outcome, not its records.
-  for (auto& [_, h] : it->second.clients)
-    h = Heard{ojson(nullptr), h.hello_ms, h.record.is_object() ? ojson(true) : ojson(nullptr), h.record_ms};
-  if (it->second.server)
-    it->second.server->second.record = it->second.server->second.record.is_object() ? ojson(true) : ojson(nullptr);
+  for (auto& [_, h] : it->second.clients) {
+    held_bytes_ -= h.bytes;
+    h = Heard{ojson(nullptr), h.hello_ms, h.record.is_object() ? ojson(true) : ojson(nullptr), h.record_ms, 0};
+  }
+  if (it->second.server) {
+    Heard& s = it->second.server->second;
+    held_bytes_ -= s.bytes;
+    s = Heard{ojson(nullptr), s.hello_ms, s.record.is_object() ? ojson(true) : ojson(nullptr), s.record_ms, 0};
+  }
 }
 
 bool RunBook::close(const std::string& id) {

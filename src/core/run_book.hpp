@@ -20,6 +20,7 @@ struct Heard {
   int64_t hello_ms = -1;
   ojson record;  // its record (a client's run record, the server's stats), once sent
   int64_t record_ms = -1;
+  size_t bytes = 0;  // of hello and record as held (counted against RunBookLimits::max_bytes_held)
 };
 
 struct BookedRun {
@@ -40,6 +41,8 @@ struct RunBookLimits {
   uint64_t default_expect_clients = 0;   // for messages with no run id (c1m collect --expect-count); 0: refused
   std::string deadline_text = "30m";     // the deadline as the user gave it, for the reason
   size_t max_open_runs = 256;
+  size_t max_hello_bytes = 64 * 1024;       // a hello is a name, addresses and a count
+  size_t max_bytes_held = size_t{2} << 30;  // hellos and records of runs not yet written
 };
 
 class RunBook {
@@ -48,9 +51,11 @@ class RunBook {
 
   // A participant's hello, or its record (the caller has checked a record's own shape). Empty when
   // taken, else why not, for a 4xx: {run, name, role: client|server, expect_clients} are checked here.
-  // `conflict` is set when the run was already written (409 rather than 400).
-  std::string hello(const ojson& body, int64_t now_ms, bool* conflict = nullptr);
-  std::string record(const ojson& body, int64_t now_ms, bool* conflict = nullptr);
+  // `conflict` is set when the run was already written (409 rather than 400); `full` when taking it
+  // would hold more than max_bytes_held (503: try again once a run is written).
+  std::string hello(const ojson& body, int64_t now_ms, bool* conflict = nullptr, bool* full = nullptr);
+  std::string record(const ojson& body, int64_t now_ms, bool* conflict = nullptr, bool* full = nullptr);
+  size_t bytes_held() const { return held_bytes_; }
 
   // Runs to write now, each with why.
   std::vector<std::pair<std::string, std::string>> due(int64_t now_ms) const;
@@ -73,10 +78,11 @@ class RunBook {
   std::string admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server,
                     bool* conflict);
   // Files a hello or a record under its run and participant.
-  std::string take(const ojson& body, int64_t now_ms, bool* conflict, bool is_record);
+  std::string take(const ojson& body, int64_t now_ms, bool* conflict, bool* full, bool is_record);
 
   RunBookLimits limits_;
   std::map<std::string, BookedRun> runs_;
+  size_t held_bytes_ = 0;
 };
 
 // A name or id that may go into logs, paths and records: 1-128 printable ASCII characters, no

@@ -97,3 +97,36 @@ TEST(RunBook, AClientThatNamesNoRunIsARunOfItsOwn) {
 }
 
 }  // namespace c1m
+
+namespace c1m {
+
+// The collector's memory is bounded by configuration: a hello past 64 KiB is refused, and records
+// past the bytes it may hold are refused as full (503) until a run is written and frees its share.
+TEST(RunBook, HoldsNoMoreThanItsLimit) {
+  RunBookLimits l = limits();
+  l.max_bytes_held = 800;
+  RunBook book(l);
+  ojson big_hello = {{"name", "c1"}, {"run", "r1"}, {"expect_clients", 2}, {"pad", std::string(70 * 1024, 'x')}};
+  EXPECT_NE(book.hello(big_hello, 0).find("a hello is at most 65536 bytes"), std::string::npos);
+  ojson a = client("c1"), b = client("c2");
+  a["pad"] = b["pad"] = std::string(250, 'x');
+  EXPECT_EQ(book.record(a, 10), "");
+  size_t one = book.bytes_held();
+  EXPECT_GT(one, 250u);
+  bool full = false;
+  ojson other = client("d1", "r2", 1);
+  other["pad"] = std::string(400, 'x');
+  EXPECT_NE(book.record(other, 20, nullptr, &full).find("try again once a run is written"), std::string::npos);
+  EXPECT_TRUE(full);
+  EXPECT_EQ(book.record(a, 30), "");  // the same record again replaces, never adds
+  EXPECT_EQ(book.bytes_held(), one);
+  EXPECT_EQ(book.record(b, 40), "");
+  ASSERT_EQ(book.due(50).size(), 1u);
+  book.written("r1", "/results/r1.json", "complete");
+  EXPECT_EQ(book.bytes_held(), 0u);
+  full = false;
+  EXPECT_EQ(book.record(other, 60, nullptr, &full), "");
+  EXPECT_FALSE(full);
+}
+
+}  // namespace c1m
