@@ -104,8 +104,9 @@ volatile sig_atomic_t g_stop_between_runs = 0;
 
 // The collector hears from a client twice: when it starts (so a client that dies is still named) and
 // with its record. A collector that does not answer costs a warning, never the run.
-void report(const ClientConfig& c, const std::string& path, const ojson& body) {
+void report(const ClientConfig& c, const std::string& path, ojson body) {
   if (!c.report_to) return;
+  if (!c.run_token.empty()) body["token"] = c.run_token;
   auto res = net::http_post(*c.report_to, path, body.dump(), 10000);
   if (res.status != 200)
     std::fprintf(stderr, "c1m client: warning: POST %s to the collector %s failed: %s\n", path.c_str(),
@@ -181,6 +182,8 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--run-id", o->run_id,
                 "with --report-to: the run this client is part of (the lab's); default: a run of its own")
       ->envname("C1M_JOIN_RUN");
+  c->add_option("--run-token", o->run_token, "with --report-to: the collector's token (its --run-token)")
+      ->envname("C1M_RUN_TOKEN");
   c->add_option("--run-clients", o->run_clients, "with --run-id: how many clients that run has")
       ->check(CLI::Range(1, 100000))
       ->envname("C1M_RUN_CLIENTS")

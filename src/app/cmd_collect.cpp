@@ -40,7 +40,8 @@ struct CollectOptions {
   std::string lab_json;
   std::vector<std::string> lab_info;  // KEY=VALUE: what the lab configured, as the collector was told
   std::string show;
-  std::string max_held = "2g";  // bytes of hellos and records of runs not yet written
+  std::string max_held = "2g";
+  std::string token;  // --run-token / C1M_RUN_TOKEN  // bytes of hellos and records of runs not yet written
 };
 
 // --lab-info network.parent=c1m0 -> {"network": {"parent": "c1m0"}}: the collector's own
@@ -115,6 +116,7 @@ int run_collect_listen(const CollectOptions& o) {
   limits.default_expect_clients = o.expect_count;
   limits.deadline_text = o.deadline;
   limits.max_bytes_held = require(parse_count(o.max_held), "--max-held", o.max_held);
+  limits.token = o.token;
   RunBook book(limits);
   const ojson lab = lab_info_json(o.lab_info);
   book.open_default(unix_ms());  // --expect-count: its one run's deadline counts from now
@@ -150,10 +152,8 @@ int run_collect_listen(const CollectOptions& o) {
     ojson j;
     if (!parse_body(req.body, j))
       return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
-    bool conflict = false;
-    bool full = false;
-    if (std::string why = book.hello(j, unix_ms(), &conflict, &full); !why.empty())
-      return refusal(full ? 503 : conflict ? 409 : 400, why);
+    int status = 400;
+    if (std::string why = book.hello(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
     return json_reply(200, {{"ok", true}});
   });
   http.route("POST", "/record", [&](const net::HttpRequest& req) {
@@ -168,10 +168,8 @@ int run_collect_listen(const CollectOptions& o) {
       if (err.empty()) j = std::move(checked);
     }
     if (!err.empty()) return refusal(400, err);
-    bool conflict = false;
-    bool full = false;
-    if (std::string why = book.record(j, unix_ms(), &conflict, &full); !why.empty())
-      return refusal(full ? 503 : conflict ? 409 : 400, why);
+    int status = 400;
+    if (std::string why = book.record(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
     std::string name = j.value("participant", "?");
     std::fprintf(stderr, "c1m collect: record from %s (run %s)\n", name.c_str(), j.value("run", "default").c_str());
     return json_reply(200, {{"ok", true}});
@@ -186,6 +184,9 @@ int run_collect_listen(const CollectOptions& o) {
     std::string rest = req.path.substr(std::string("/runs/").size());
     if (!rest.ends_with("/close")) return refusal(404, "POST /runs/ID/close is the one action on a run");
     std::string id = rest.substr(0, rest.size() - 6);
+    ojson j;
+    if (!o.token.empty() && !(parse_body(req.body, j) && j.is_object() && j.value("token", "") == o.token))
+      return refusal(403, "token: missing or wrong (only the lab closes its runs)");
     if (!book.close(id))
       return refusal(book.find(id) ? 409 : 404,
                      "no open run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
@@ -335,6 +336,10 @@ Command add_collect_command(CLI::App& root) {
   c->add_option("--max-held", o->max_held,
                 "with --listen: bytes of records it holds for runs not yet written; past it, 503 (1g, 500m, ...)")
       ->capture_default_str();
+  c->add_option("--run-token", o->token,
+                "with --listen: take hellos and records only when they carry this token (the lab's; give clients and "
+                "server the same)")
+      ->envname("C1M_RUN_TOKEN");
   c->add_option("--expect-count", o->expect_count, "with --listen: how many client records make the run");
   c->add_option("--deadline", o->deadline, "with --listen: write what has come by then")->capture_default_str();
   c->add_option("--dir", o->dir, "directory holding client-<name>.json records");

@@ -37,6 +37,7 @@ struct ServerOptions {
   size_t workers = 0;
   bool no_echo = false;
   bool share_ports = false;  // join ports another process already listens on (SO_REUSEPORT)
+  std::string run_token;     // the collector's token, sent with hello and report
 };
 
 // The kernel spreads connections over SO_REUSEPORT listeners by hash, unevenly: at 1M over 52 workers
@@ -186,6 +187,7 @@ int run_server(const ServerOptions& o) {
   const std::string participant = "server-" + context["host"].value("hostname", std::string("unknown"));
   auto tell_collector = [&](const std::string& path, ojson body) {
     body.update({{"participant", participant}, {"name", participant}, {"role", "server"}, {"run", o.run_id}});
+    if (!o.run_token.empty()) body["token"] = o.run_token;
     auto res = net::http_post(*report_to, path, body.dump(), 5000);
     if (res.status != 200)
       std::fprintf(stderr, "c1m server: warning: POST %s to the collector %s failed: %s\n", path.c_str(),
@@ -274,6 +276,8 @@ Command add_server_command(CLI::App& root) {
   s->add_option("--report-to", o->report_to,
                 "ADDRESS:PORT of a collector: hello at start, its stats when the run's connections have gone");
   s->add_option("--run-id", o->run_id, "with --report-to: the run the server takes part in");
+  s->add_option("--run-token", o->run_token, "with --report-to: the collector's token (its --run-token)")
+      ->envname("C1M_RUN_TOKEN");
   return {s, [o] { return run_server(*o); }};
 }
 

@@ -147,6 +147,7 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   c.repeat = o.repeat;
   c.run_id = o.run_id;
   c.run_clients = o.run_clients;
+  c.run_token = o.run_token;
 
   plan_ports(o, host, c);
   size_workers(o, host, c);

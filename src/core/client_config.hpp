@@ -42,6 +42,7 @@ struct ClientOptions {
   std::string sched = "batch";
   std::string run_id;        // the lab's run this client is part of; empty: a run of its own
   uint64_t run_clients = 1;  // clients in that run, this one included
+  std::string run_token;     // the collector's token, sent with hello and record
   bool allow_any_target = false;
 };
 
@@ -86,6 +87,7 @@ struct ClientConfig {
   size_t repeat = 1;                     // repetitions of the whole experiment
   std::string run_id;                    // the lab's run; empty: a run of its own
   uint64_t run_clients = 1;              // clients in that run
+  std::string run_token;                 // the collector's token (never written into a record)
   std::vector<std::string> warnings;     // printed at the start and kept in the record
 };
 

@@ -19,8 +19,14 @@ bool is_safe_name(const std::string& s, size_t max_length) {
 }
 
 std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server,
-                           bool* conflict) {
+                           int* status) {
   if (!body.is_object()) return "expected a JSON object";
+  // Whoever reaches the collector is not a participant: the lab hands its token to its own.
+  if (!limits_.token.empty() &&
+      !(body.contains("token") && body["token"].is_string() && body["token"] == limits_.token)) {
+    if (status) *status = 403;
+    return "token: missing or wrong (this collector takes hellos and records only from its lab's participants)";
+  }
   // The participant's name: "name" in a hello, "participant" beside a record.
   const ojson* n = body.contains("participant") ? &body["participant"]
                    : body.contains("name")      ? &body["name"]
@@ -65,7 +71,7 @@ std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, s
   }
   BookedRun& r = it->second;
   if (!r.written_to.empty()) {
-    if (conflict) *conflict = true;
+    if (status) *status = 409;
     return "run " + id + " was already written to " + r.written_to;
   }
   if (!*is_server) {
@@ -82,11 +88,12 @@ std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, s
   return {};
 }
 
-std::string RunBook::take(const ojson& body, int64_t now_ms, bool* conflict, bool* full, bool is_record) {
+std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool is_record) {
+  if (status) *status = 400;
   BookedRun* run = nullptr;
   std::string name;
   bool server = false;
-  if (std::string why = admit(body, now_ms, &run, &name, &server, conflict); !why.empty()) return why;
+  if (std::string why = admit(body, now_ms, &run, &name, &server, status); !why.empty()) return why;
   size_t bytes = body.dump().size();
   if (!is_record && bytes > limits_.max_hello_bytes)
     return "a hello is at most " + std::to_string(limits_.max_hello_bytes) +
@@ -96,7 +103,7 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, bool* conflict, boo
   const ojson* old = existing ? &(is_record ? existing->record : existing->hello) : nullptr;
   size_t replaced = old && !old->is_null() ? old->dump().size() : 0;
   if (held_bytes_ - replaced + bytes > limits_.max_bytes_held) {
-    if (full) *full = true;
+    if (status) *status = 503;
     return "the collector holds " + std::to_string(held_bytes_) + " bytes of runs not yet written, its limit is " +
            std::to_string(limits_.max_bytes_held) + ": try again once a run is written";
   }
@@ -105,17 +112,14 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, bool* conflict, boo
   held_bytes_ = held_bytes_ - replaced + bytes;
   h.bytes = h.bytes - replaced + bytes;
   (is_record ? h.record : h.hello) = body;
+  (is_record ? h.record : h.hello).erase("token");  // a secret, not part of any record
   (is_record ? h.record_ms : h.hello_ms) = now_ms;
   return {};
 }
 
-std::string RunBook::hello(const ojson& body, int64_t now_ms, bool* conflict, bool* full) {
-  return take(body, now_ms, conflict, full, false);
-}
+std::string RunBook::hello(const ojson& body, int64_t now_ms, int* status) { return take(body, now_ms, status, false); }
 
-std::string RunBook::record(const ojson& body, int64_t now_ms, bool* conflict, bool* full) {
-  return take(body, now_ms, conflict, full, true);
-}
+std::string RunBook::record(const ojson& body, int64_t now_ms, int* status) { return take(body, now_ms, status, true); }
 
 std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) const {
   std::vector<std::pair<std::string, std::string>> out;

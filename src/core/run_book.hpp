@@ -43,6 +43,7 @@ struct RunBookLimits {
   size_t max_open_runs = 256;
   size_t max_hello_bytes = 64 * 1024;       // a hello is a name, addresses and a count
   size_t max_bytes_held = size_t{2} << 30;  // hellos and records of runs not yet written
+  std::string token;  // when set, every hello and record must carry it as "token" (the lab's secret)
 };
 
 class RunBook {
@@ -51,10 +52,11 @@ class RunBook {
 
   // A participant's hello, or its record (the caller has checked a record's own shape). Empty when
   // taken, else why not, for a 4xx: {run, name, role: client|server, expect_clients} are checked here.
-  // `conflict` is set when the run was already written (409 rather than 400); `full` when taking it
-  // would hold more than max_bytes_held (503: try again once a run is written).
-  std::string hello(const ojson& body, int64_t now_ms, bool* conflict = nullptr, bool* full = nullptr);
-  std::string record(const ojson& body, int64_t now_ms, bool* conflict = nullptr, bool* full = nullptr);
+  // `status` is the HTTP status to answer a refusal with: 400 bad, 403 without the collector's token,
+  // 409 the run was already written, 503 taking it would hold more than max_bytes_held (try again
+  // once a run is written).
+  std::string hello(const ojson& body, int64_t now_ms, int* status = nullptr);
+  std::string record(const ojson& body, int64_t now_ms, int* status = nullptr);
   size_t bytes_held() const { return held_bytes_; }
 
   // Runs to write now, each with why.
@@ -76,9 +78,9 @@ class RunBook {
  private:
   // The run a message is for, opened if new; or why not.
   std::string admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server,
-                    bool* conflict);
+                    int* status);
   // Files a hello or a record under its run and participant.
-  std::string take(const ojson& body, int64_t now_ms, bool* conflict, bool* full, bool is_record);
+  std::string take(const ojson& body, int64_t now_ms, int* status, bool is_record);
 
   RunBookLimits limits_;
   std::map<std::string, BookedRun> runs_;

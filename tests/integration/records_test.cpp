@@ -326,3 +326,37 @@ TEST_F(Collector, AServiceWritesOneRecordPerRunWithTheServersReport) {
 
 }  // namespace
 }  // namespace c1m::test
+
+namespace c1m::test {
+namespace {
+
+// With --run-token, a stranger's record cannot end the run (403); the lab's client, which carries
+// the token, is heard, and the token is in no record.
+TEST(CollectorToken, OnlyParticipantsWithTheTokenAreHeard) {
+  std::string out_dir = temp_dir();
+  PortBlock port(2);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--expect-count", "1", "--out", out_dir,
+                     "--deadline", "30s", "--run-token", "s3cret"});
+  ASSERT_NE(http_get_local(port[0], "/health", 5000), "") << collector.err();
+  Endpoint at{Ipv4{0x7f000001}, port[0]};
+  std::string stranger = read_file(std::string(C1M_FIXTURES) + "/records/base.json");
+  auto refused = net::http_post(at, "/record", stranger, 5000);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_NE(refused.body.find("token: missing or wrong"), std::string::npos) << refused.body;
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "1k", "--workers", "1", "--duration", "30s"});
+  usleep(300000);
+  Process client({"client", "--target", "127.0.0.1:" + port.str(1), "-n", "300", "--hold", "0", "--report-to",
+                  "127.0.0.1:" + port.str(0), "--run-token", "s3cret", "--progress", "off"});
+  EXPECT_EQ(client.wait(30000), 0) << client.err();
+  EXPECT_EQ(collector.wait(15000), 0) << collector.err();
+  std::vector<std::string> files;
+  for (auto& e : std::filesystem::directory_iterator(out_dir)) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  std::string text = read_file(files[0]);
+  EXPECT_EQ(text.find("s3cret"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(text)["results"]["established_peak_client"], 300);
+}
+
+}  // namespace
+}  // namespace c1m::test

@@ -75,9 +75,9 @@ TEST(RunBook, RefusesWhatIsNotAParticipantOfTheRun) {
   EXPECT_NE(book.record(client("c2", "r1", 1), 0).find("heard from all of them"), std::string::npos);
   EXPECT_NE(book.hello(client("c1", "r1", 4), 0).find("disagrees"), std::string::npos);
   book.written("r1", "results/x.json", "complete");
-  bool conflict = false;
-  EXPECT_NE(book.record(client("c1", "r1", 1), 0, &conflict), "");
-  EXPECT_TRUE(conflict);  // 409: the run is on disk already
+  int status = 0;
+  EXPECT_NE(book.record(client("c1", "r1", 1), 0, &status), "");
+  EXPECT_EQ(status, 409);  // the run is on disk already
 }
 
 TEST(RunBook, AClientThatNamesNoRunIsARunOfItsOwn) {
@@ -113,20 +113,41 @@ TEST(RunBook, HoldsNoMoreThanItsLimit) {
   EXPECT_EQ(book.record(a, 10), "");
   size_t one = book.bytes_held();
   EXPECT_GT(one, 250u);
-  bool full = false;
+  int status = 0;
   ojson other = client("d1", "r2", 1);
   other["pad"] = std::string(400, 'x');
-  EXPECT_NE(book.record(other, 20, nullptr, &full).find("try again once a run is written"), std::string::npos);
-  EXPECT_TRUE(full);
+  EXPECT_NE(book.record(other, 20, &status).find("try again once a run is written"), std::string::npos);
+  EXPECT_EQ(status, 503);
   EXPECT_EQ(book.record(a, 30), "");  // the same record again replaces, never adds
   EXPECT_EQ(book.bytes_held(), one);
   EXPECT_EQ(book.record(b, 40), "");
   ASSERT_EQ(book.due(50).size(), 1u);
   book.written("r1", "/results/r1.json", "complete");
   EXPECT_EQ(book.bytes_held(), 0u);
-  full = false;
-  EXPECT_EQ(book.record(other, 60, nullptr, &full), "");
-  EXPECT_FALSE(full);
+  EXPECT_EQ(book.record(other, 60), "");
+}
+
+}  // namespace c1m
+
+namespace c1m {
+
+// With a token, only the lab's own participants are heard: a record without it cannot end a run.
+TEST(RunBook, ATokenKeepsStrangersOut) {
+  RunBookLimits l = limits();
+  l.token = "s3cret";
+  RunBook book(l);
+  int status = 0;
+  EXPECT_NE(book.record(client("c1", "r1", 1), 0, &status).find("token: missing or wrong"), std::string::npos);
+  EXPECT_EQ(status, 403);
+  ojson stranger = client("c1", "r1", 1);
+  stranger["token"] = "guess";
+  EXPECT_NE(book.record(stranger, 0, &status), "");
+  EXPECT_TRUE(book.due(100).empty());  // nothing was taken, nothing ended
+  ojson ours = client("c1", "r1", 1);
+  ours["token"] = "s3cret";
+  EXPECT_EQ(book.record(ours, 10), "");
+  EXPECT_EQ(book.due(20).size(), 1u);
+  EXPECT_FALSE(book.request("r1").clients[0].record.contains("token"));  // never written into a record
 }
 
 }  // namespace c1m
