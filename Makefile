@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 export COMPOSE
 
-.PHONY: help setup build build-asan format test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
+.PHONY: help setup build build-asan format fuzz test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
         images lab-up lab-down lab-status run-srv run-cli clean ci-bench
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make lab-down      remove the lab: containers, network, veth"
 	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
 	@echo "make bench-lab     both approaches at 1M in the container lab"
+	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints (FUZZ_TIME=180 s each)"
 	@echo "make ci-bench      what a CI job runs: both approaches at N=20000, compared with results/baselines/ (exit 1 on a regression)"
 	@echo "make run-srv / run-cli   the article's names: a native server / client on loopback"
 
@@ -57,6 +58,11 @@ test-lab: build
 	@tests/lab/host_limit_test.sh
 
 test: test-unit test-integration test-asan test-lab
+
+# libFuzzer over every target, FUZZ_TIME seconds each (default 180); not part of make test, which
+# replays the kept corpus instead.
+fuzz: setup
+	@tests/fuzz/run.sh
 
 # Rewrites every C++ file as .clang-format says (make test checks it).
 format:
