@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "app/cli.hpp"
+#include "core/clock.hpp"
 #include "core/procfs.hpp"
 #include "core/progress.hpp"
 #include "core/record.hpp"
@@ -54,14 +55,10 @@ int run_watch(const WatchOptions& o) {
   signal(SIGINT, [](int) { g_stop = 1; });
 
   net::HttpConnection stats(server_stats);  // kept open: it still answers when the server's table is full
-  timespec start{};
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  const int64_t start = monotonic_ns();
   std::string last_phase;
   for (uint64_t tick = 0;; ++tick) {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double elapsed =
-        static_cast<double>(now.tv_sec - start.tv_sec) + static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9;
+    double elapsed = seconds(monotonic_ns() - start);
     std::optional<ojson> server;
     if (auto r = stats.get("/stats", 500); r.status == 200) {
       ojson j = ojson::parse(r.body, nullptr, false);

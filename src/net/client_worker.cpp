@@ -16,6 +16,7 @@
 #include <memory>
 #include <type_traits>
 
+#include "core/clock.hpp"
 #include "core/counters.hpp"
 #include "core/procfs.hpp"
 #include "net/event_loop.hpp"
@@ -31,12 +32,6 @@ namespace {
 constexpr timeval kReportEvery{0, 500000};
 constexpr int64_t kTickNs = 5'000'000;          // rate and ping pacing granularity
 constexpr timeval kTimeoutScanEvery{0, 50000};  // connect-timeout resolution, while connects are in flight
-
-int64_t now_ns() {
-  timespec t{};
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1'000'000'000LL + t.tv_nsec;
-}
 
 timeval to_timeval(int64_t ns) {
   return {static_cast<time_t>(ns / 1'000'000'000), static_cast<suseconds_t>(ns % 1'000'000'000 / 1000)};
@@ -83,18 +78,19 @@ class ClientWorker {
     if (!held_->ok()) return 1;
     counters_.quota = cfg_.quota;
     counters_.rss_baseline_bytes = procfs::self_rss_bytes();
-    if (cfg_.quota == 0) counters_.quota_reached_ns = counters_.settled_ns = now_ns();
+    if (cfg_.quota == 0) counters_.quota_reached_ns = counters_.settled_ns = monotonic_ns();
 
     WorkerEvents lifecycle(
         base_.get(), cfg_.control_fd, kReportEvery,
         [](void* self) { static_cast<ClientWorker*>(self)->send_report(false); }, this);
-    timeout_scan_ = EventPtr(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_timeout_scan, this));
+    timeout_scan_ =
+        new_event(base_.get(), -1, EV_PERSIST, &ClientWorker::on_timeout_scan, this, "the connect-timeout scan");
     if (cfg_.rate_per_s > 0 || cfg_.ping_interval_ns > 0) {
-      tick_ = EventPtr(event_new(base_.get(), -1, EV_PERSIST, &ClientWorker::on_tick, this));
+      tick_ = new_event(base_.get(), -1, EV_PERSIST, &ClientWorker::on_tick, this, "the rate and ping tick");
       timeval tv = to_timeval(kTickNs);
-      event_add(tick_.get(), &tv);
+      add_event(tick_.get(), &tv, "the rate and ping tick");
     }
-    last_tick_ns_ = now_ns();
+    last_tick_ns_ = monotonic_ns();
     tokens_ = cfg_.rate_per_s > 0 ? 1.0 : 0.0;
     launch();
 
@@ -120,7 +116,7 @@ class ClientWorker {
       ++counters_.attempted;
     }
     if (counters_.in_flight > 0 && !event_pending(timeout_scan_.get(), EV_TIMEOUT, nullptr))
-      event_add(timeout_scan_.get(), &kTimeoutScanEvery);
+      add_event(timeout_scan_.get(), &kTimeoutScanEvery, "the connect-timeout scan");
     check_settled();
   }
 
@@ -144,7 +140,7 @@ class ClientWorker {
       counters_.errors.add(classify_errno(err));
       return;
     }
-    int64_t t = now_ns();
+    int64_t t = monotonic_ns();
     conns_[fd] = Conn{t, 0, ConnState::connecting, 0};
     pending_.push_back({fd, t});
     ++counters_.in_flight;
@@ -194,7 +190,7 @@ class ClientWorker {
       ::close(fd);
       counters_.errors.add(classify_errno(err));
     } else {
-      int64_t t = now_ns();
+      int64_t t = monotonic_ns();
       histograms_.connect_us.record(static_cast<uint64_t>((t - c.t_ns) / 1000));
       c = Conn{0, 0, ConnState::open, 0};
       ++counters_.connected_total;
@@ -208,7 +204,7 @@ class ClientWorker {
   // Drops finished connects from the front of the queue and times out the expired ones.
   static void on_timeout_scan(evutil_socket_t, short, void* arg) {
     auto* self = static_cast<ClientWorker*>(arg);
-    int64_t now = now_ns();
+    int64_t now = monotonic_ns();
     auto& q = self->pending_;
     while (!q.empty()) {
       const PendingConnect p = q.front();
@@ -229,7 +225,7 @@ class ClientWorker {
 
   void check_settled() {
     if (counters_.settled_ns < 0 && counters_.attempted == cfg_.quota && counters_.in_flight == 0)
-      counters_.settled_ns = now_ns();
+      counters_.settled_ns = monotonic_ns();
   }
 
   void readable(int fd, uint32_t events) {
@@ -247,7 +243,7 @@ class ClientWorker {
       return close_open(fd, ErrorClass::bad_echo);
     c.echo_received = static_cast<uint8_t>(c.echo_received + n);
     if (c.echo_received == kFrameSize) {
-      histograms_.rtt_us.record(static_cast<uint64_t>((now_ns() - c.t_ns) / 1000));
+      histograms_.rtt_us.record(static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000));
       ++counters_.pongs_received;
       c.t_ns = 0;
       c.echo_received = 0;
@@ -278,7 +274,7 @@ class ClientWorker {
       if (c.state != ConnState::open || c.t_ns != 0) continue;  // not open, or the last ping is not back yet
       unsigned char frame[kFrameSize];
       make_frame(fd, ++c.ping_seq, frame);
-      c.t_ns = now_ns();
+      c.t_ns = monotonic_ns();
       ssize_t w = ::send(fd, frame, kFrameSize, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (w != static_cast<ssize_t>(kFrameSize)) {
         close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
@@ -290,7 +286,7 @@ class ClientWorker {
 
   static void on_tick(evutil_socket_t, short, void* arg) {
     auto* self = static_cast<ClientWorker*>(arg);
-    int64_t t = now_ns();
+    int64_t t = monotonic_ns();
     int64_t elapsed = t - self->last_tick_ns_;
     self->last_tick_ns_ = t;
     if (self->cfg_.rate_per_s > 0) {
@@ -341,6 +337,13 @@ class ClientWorker {
 
 }  // namespace
 
-int run_client_worker(const ClientWorkerConfig& config) { return ClientWorker(config).run(); }
+int run_client_worker(const ClientWorkerConfig& config) {
+  try {
+    return ClientWorker(config).run();
+  } catch (const std::exception& e) {  // an event it could not set up: the parent counts a lost worker
+    std::fprintf(stderr, "c1m client worker %u: %s\n", config.index, e.what());
+    return 1;
+  }
+}
 
 }  // namespace c1m::net

@@ -4,6 +4,17 @@
 
 namespace c1m::net {
 
+EventPtr new_event(event_base* base, evutil_socket_t fd, short what, event_callback_fn cb, void* arg,
+                   const char* what_for) {
+  EventPtr ev(what & EV_SIGNAL ? evsignal_new(base, fd, cb, arg) : event_new(base, fd, what, cb, arg));
+  if (!ev) throw std::runtime_error(std::string("event_new failed for ") + what_for);
+  return ev;
+}
+
+void add_event(event* ev, const timeval* timeout, const char* what_for) {
+  if (event_add(ev, timeout) != 0) throw std::runtime_error(std::string("event_add failed for ") + what_for);
+}
+
 EventLoop::EventLoop() : base_(make_event_base()) {
   if (!base_) throw std::runtime_error("cannot create an event base");
 }
@@ -11,10 +22,8 @@ EventLoop::EventLoop() : base_(make_event_base()) {
 EventLoop::Callback& EventLoop::add(std::unique_ptr<Callback> cb, int fd, short what, const timeval* when,
                                     const char* what_for) {
   Callback* c = cb.get();
-  c->ev.reset(what & EV_SIGNAL ? evsignal_new(base_.get(), fd, &EventLoop::fire, c)
-                               : event_new(base_.get(), fd, what, &EventLoop::fire, c));
-  if (!c->ev) throw std::runtime_error(std::string("event_new failed for ") + what_for);
-  if (event_add(c->ev.get(), when) != 0) throw std::runtime_error(std::string("event_add failed for ") + what_for);
+  c->ev = new_event(base_.get(), fd, what, &EventLoop::fire, c, what_for);
+  add_event(c->ev.get(), when, what_for);
   callbacks_.push_back(std::move(cb));
   return *c;
 }

@@ -34,6 +34,12 @@ inline EventBasePtr make_event_base() {
   return base;
 }
 
+// event_new (evsignal_new for EV_SIGNAL) and event_add, checked: a process that cannot watch what it
+// must stops with why (std::runtime_error naming what the event was for), never runs on without it.
+EventPtr new_event(event_base* base, evutil_socket_t fd, short what, event_callback_fn cb, void* arg,
+                   const char* what_for);
+void add_event(event* ev, const timeval* timeout, const char* what_for);
+
 class UniqueFd {
  public:
   UniqueFd() = default;

@@ -12,8 +12,9 @@ constexpr int kBatchesPerWake = 8;  // then yield to the rest of the loop (timer
 HoldSet::HoldSet(event_base* base, OnReady on_ready, void* owner)
     : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)), on_ready_(on_ready), owner_(owner) {
   if (!epoll_fd_) return;
+  // ok() stays false when any of it fails: the owner says why and stops.
   watch_.reset(event_new(base, epoll_fd_.get(), EV_READ | EV_PERSIST, &HoldSet::on_set_ready, this));
-  if (watch_) event_add(watch_.get(), nullptr);
+  if (watch_ && event_add(watch_.get(), nullptr) != 0) watch_.reset();
 }
 
 static_assert(HoldSet::kHoldEvents == (EPOLLIN | EPOLLRDHUP));

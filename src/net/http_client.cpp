@@ -1,5 +1,6 @@
 #include "net/http_client.hpp"
 
+#include "core/clock.hpp"
 #include "net/sockaddr.hpp"
 
 #include <arpa/inet.h>
@@ -18,14 +19,10 @@
 namespace c1m::net {
 namespace {
 
-long ms_since(const timespec& start) {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-}
+long ms_since(int64_t start_ns) { return static_cast<long>((monotonic_ns() - start_ns) / 1'000'000); }
 
 // Waits for `events` on fd until the overall deadline; false on timeout.
-bool wait_for(int fd, short events, const timespec& start, int timeout_ms) {
+bool wait_for(int fd, short events, int64_t start, int timeout_ms) {
   while (true) {
     long left = timeout_ms - ms_since(start);
     if (left <= 0) return false;
@@ -54,7 +51,7 @@ HttpResult HttpConnection::get(const std::string& path, int timeout_ms, size_t m
   return exchange("GET " + path + " HTTP/1.1\r\nHost: " + at_.str() + "\r\n\r\n", timeout_ms, max_bytes);
 }
 
-std::string HttpConnection::read_answer(const timespec& start, int timeout_ms, size_t max_bytes) {
+std::string HttpConnection::read_answer(int64_t start, int timeout_ms, size_t max_bytes) {
   const std::string from = at_.str();
   if (!answer_owed_) {
     answer_.clear();
@@ -99,8 +96,7 @@ std::string HttpConnection::read_answer(const timespec& start, int timeout_ms, s
 }
 
 HttpResult HttpConnection::exchange(const std::string& req, int timeout_ms, size_t max_bytes) {
-  timespec start{};
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  const int64_t start = monotonic_ns();
   auto fail = [this](std::string why) {
     fd_.reset();
     answer_owed_ = false;

@@ -28,7 +28,7 @@ class HttpConnection {
  private:
   // Reads one answer to the end into answer_; "" when whole, else why not. A timeout keeps what
   // arrived and the connection (the answer is owed); any other failure closes it.
-  std::string read_answer(const struct timespec& start, int timeout_ms, size_t max_bytes);
+  std::string read_answer(int64_t start_ns, int timeout_ms, size_t max_bytes);  // start_ns: CLOCK_MONOTONIC
 
   Endpoint at_;
   UniqueFd fd_;

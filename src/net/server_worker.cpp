@@ -88,18 +88,19 @@ class ServerWorker {
     return 0;
   }
 
+  // Tells the parent why this worker stops (it prints the reason) and returns the exit status.
+  int fatal(const char* what) {
+    std::fprintf(stderr, "c1m server worker %u: %s: %s\n", cfg_.index, what, std::strerror(errno));
+    send_message(cfg_.control_fd, MessageType::fatal, cfg_.index, what, std::strlen(what));
+    return 1;
+  }
+
  private:
   // Past capacity, a full worker's last drain may take this many more: worker_capacity() leaves 100
   // fds below the limit, of which the worker's own (listeners, control, epoll, reserve) use the rest.
   static constexpr uint64_t kDrainSpare = 48;
   // A full worker listens again only once this many connections have left, so it does not flap.
   static constexpr uint64_t kRelistenMargin = 64;
-
-  int fatal(const char* what) {
-    std::fprintf(stderr, "c1m server worker %u: %s: %s\n", cfg_.index, what, std::strerror(errno));
-    send_message(cfg_.control_fd, MessageType::fatal, cfg_.index, what, std::strlen(what));
-    return 1;
-  }
 
   bool open_listeners() {
     std::vector<int> given;
@@ -114,8 +115,9 @@ class ServerWorker {
       }
       // The program belongs to the whole group; attaching it again (a relisten) replaces it in place.
       if (cfg_.spread_by_port_block && !steer_by_source_port_block(fd, cfg_.workers)) ++counters_.spread_fallbacks;
-      listeners_.push_back(EventPtr(event_new(base_.get(), fd, EV_READ | EV_PERSIST, &ServerWorker::on_accept, this)));
-      event_add(listeners_.back().get(), nullptr);
+      listeners_.push_back(
+          new_event(base_.get(), fd, EV_READ | EV_PERSIST, &ServerWorker::on_accept, this, "a listener"));
+      add_event(listeners_.back().get(), nullptr, "a listener");
     }
     counters_.listeners = listeners_.size();
     return true;
@@ -239,6 +241,13 @@ class ServerWorker {
 
 }  // namespace
 
-int run_server_worker(const ServerWorkerConfig& config) { return ServerWorker(config).run(); }
+int run_server_worker(const ServerWorkerConfig& config) {
+  ServerWorker worker(config);
+  try {
+    return worker.run();
+  } catch (const std::exception& e) {  // an event it could not set up
+    return worker.fatal(e.what());
+  }
+}
 
 }  // namespace c1m::net

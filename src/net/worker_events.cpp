@@ -7,13 +7,14 @@ namespace c1m::net {
 
 WorkerEvents::WorkerEvents(event_base* base, int control_fd, timeval report_every, Report report, void* owner)
     : base_(base), report_(report), owner_(owner) {
-  events_.emplace_back(event_new(base, -1, EV_PERSIST, &WorkerEvents::on_report, this));
-  event_add(events_.back().get(), &report_every);
-  events_.emplace_back(event_new(base, control_fd, EV_READ | EV_PERSIST, &WorkerEvents::on_control, this));
-  event_add(events_.back().get(), nullptr);
+  events_.push_back(new_event(base, -1, EV_PERSIST, &WorkerEvents::on_report, this, "the counter reports"));
+  add_event(events_.back().get(), &report_every, "the counter reports");
+  events_.push_back(
+      new_event(base, control_fd, EV_READ | EV_PERSIST, &WorkerEvents::on_control, this, "the control socket"));
+  add_event(events_.back().get(), nullptr, "the control socket");
   for (int sig : {SIGTERM, SIGINT}) {
-    events_.emplace_back(evsignal_new(base, sig, &WorkerEvents::on_stop, this));
-    event_add(events_.back().get(), nullptr);
+    events_.push_back(new_event(base, sig, EV_SIGNAL | EV_PERSIST, &WorkerEvents::on_stop, this, "a stop signal"));
+    add_event(events_.back().get(), nullptr, "a stop signal");
   }
 }
 

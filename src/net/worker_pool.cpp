@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/clock.hpp"
 #include "core/procfs.hpp"
 #include "core/units.hpp"
 
@@ -106,12 +107,9 @@ size_t WorkerPool::reap_exited() {
 }
 
 void WorkerPool::wait_all(int timeout_ms) {
-  timespec start{};
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  const int64_t start = monotonic_ns();
   while (reap_exited() > 0) {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    long elapsed = static_cast<long>((monotonic_ns() - start) / 1'000'000);
     if (elapsed >= timeout_ms) {
       signal_all(SIGKILL);
       for (auto& w : workers_)

@@ -28,7 +28,8 @@ ojson read(std::string_view text) {
 // Splits the input at the first NUL: two records from one input.
 std::pair<std::string_view, std::string_view> halves(std::string_view in) {
   size_t at = in.find('\0');
-  return at == std::string_view::npos ? std::pair{in, std::string_view()} : std::pair{in.substr(0, at), in.substr(at + 1)};
+  return at == std::string_view::npos ? std::pair{in, std::string_view()}
+                                      : std::pair{in.substr(0, at), in.substr(at + 1)};
 }
 
 void record(std::string_view in) {
@@ -63,8 +64,10 @@ void collector(std::string_view in) {
     if (json_nesting_within(line)) {
       ojson body = ojson::parse(line, nullptr, false);
       if (!body.is_discarded()) {
-        if (is_record && check_mergeable(body).empty()) book.record(body, now);
-        else if (!is_record) book.hello(body, now);
+        if (is_record && check_mergeable(body).empty())
+          book.record(body, now);
+        else if (!is_record)
+          book.hello(body, now);
       }
     }
     is_record = !is_record;
@@ -113,8 +116,8 @@ void endpoints(std::string_view in) {
 }  // namespace
 
 const std::vector<Target>& targets() {
-  static const std::vector<Target> all = {{"record", record},   {"merge", merge}, {"collector", collector},
-                                          {"compare", compare}, {"plot", plot},   {"units", units},
+  static const std::vector<Target> all = {{"record", record},      {"merge", merge}, {"collector", collector},
+                                          {"compare", compare},    {"plot", plot},   {"units", units},
                                           {"endpoints", endpoints}};
   return all;
 }

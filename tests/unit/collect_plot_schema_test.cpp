@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <fstream>
 
 #include "core/collect.hpp"
@@ -141,8 +143,21 @@ TEST(Plot, SvgWithAxesSeriesAndLegend) {
   EXPECT_EQ(legends, 2u);
   // Balanced: every opened element closes (a cheap well-formedness check).
   EXPECT_EQ(std::count(svg.begin(), svg.end(), '<'), std::count(svg.begin(), svg.end(), '>'));
-  // The ramp line ends at the top: the series' last point is 1M established.
-  EXPECT_EQ(a["series"].back()["established"], 1000000);
+  // The ramp line, as drawn: its last point is its highest and rightmost (the run ends holding all
+  // 1M, its peak), and it starts at the origin.
+  size_t at = svg.find("data-series=\"ramp:host-b\"");
+  ASSERT_NE(at, std::string::npos);
+  size_t from = svg.find("points=\"", at) + 8, to = svg.find('"', from);
+  std::istringstream points(svg.substr(from, to - from));
+  std::vector<std::pair<double, double>> xy;
+  for (std::string pt; points >> pt;)
+    xy.push_back({std::stod(pt.substr(0, pt.find(','))), std::stod(pt.substr(pt.find(',') + 1))});
+  ASSERT_GT(xy.size(), 10u);
+  double top = xy[0].second, right = xy[0].first;
+  for (auto [x, y] : xy) top = std::min(top, y), right = std::max(right, x);
+  EXPECT_DOUBLE_EQ(xy.back().second, top);
+  EXPECT_DOUBLE_EQ(xy.back().first, right);
+  EXPECT_GT(xy.front().second, top);  // from the bottom up
 }
 
 TEST(Plot, NiceTicks) {
