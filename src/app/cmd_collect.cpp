@@ -160,6 +160,8 @@ int run_collect_listen(const CollectOptions& o) {
     ojson j;
     if (!parse_body(req.body, j))
       return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+    // A stranger is turned away before anything is read of what it sent.
+    if (!book.token_ok(j)) return refusal(403, "token: missing or wrong (only the lab's participants report here)");
     bool server = j.is_object() && j.value("role", "") == "server";
     std::string err = server ? check_server_report(j) : std::string();
     if (!server) {

@@ -18,6 +18,11 @@ bool is_safe_name(const std::string& s, size_t max_length) {
   });
 }
 
+bool RunBook::token_ok(const ojson& body) const {
+  return limits_.token.empty() ||
+         (body.is_object() && body.contains("token") && body["token"].is_string() && body["token"] == limits_.token);
+}
+
 std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server,
                            int* status) {
   if (!body.is_object()) return "expected a JSON object";

@@ -58,6 +58,8 @@ class RunBook {
   std::string hello(const ojson& body, int64_t now_ms, int* status = nullptr);
   std::string record(const ojson& body, int64_t now_ms, int* status = nullptr);
   size_t bytes_held() const { return held_bytes_; }
+  // True when no token is set, or the body (an object) carries it as "token".
+  bool token_ok(const ojson& body) const;
 
   // Runs to write now, each with why.
   std::vector<std::pair<std::string, std::string>> due(int64_t now_ms) const;

@@ -343,6 +343,8 @@ TEST(CollectorToken, OnlyParticipantsWithTheTokenAreHeard) {
   auto refused = net::http_post(at, "/record", stranger, 5000);
   EXPECT_EQ(refused.status, 403) << refused.body;
   EXPECT_NE(refused.body.find("token: missing or wrong"), std::string::npos) << refused.body;
+  auto malformed = net::http_post(at, "/record", R"({"participant": 5, "run": "r"})", 5000);
+  EXPECT_EQ(malformed.status, 403) << malformed.body;  // a stranger learns nothing of what is wrong
   Process server(
       {"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "1k", "--workers", "1", "--duration", "30s"});
   usleep(300000);
