@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/atomic_file.hpp"  // directory_of
 #include "core/units.hpp"
 #include "core/usage.hpp"
 
@@ -16,11 +17,6 @@ double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
 std::string expand_hostname(std::string path, const std::string& hostname) {
   size_t at = path.find("{hostname}");
   return at == std::string::npos ? path : path.replace(at, 10, hostname);
-}
-
-std::string directory_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
 
 void require_writable(const HostProbe& host, const std::string& flag, const std::string& path) {

@@ -8,17 +8,13 @@
 #include "core/plot.hpp"
 #include "core/record.hpp"
 #include "core/record_file.hpp"
+#include "record_fixtures.hpp"
 #include "schema_check.hpp"
 
 namespace c1m {
 namespace {
 
-ojson fixture(const std::string& name) {
-  std::string err;
-  ojson r = read_record(std::string(C1M_FIXTURES) + "/records/" + name, err);
-  EXPECT_EQ(err, "");
-  return r;
-}
+using test::fixture;
 
 ojson schema() {
   std::ifstream in(std::string(C1M_FIXTURES) + "/../../results/run-record.schema.json");

@@ -5,16 +5,12 @@
 #include <fstream>
 
 #include "core/record_file.hpp"
+#include "record_fixtures.hpp"
 
 namespace c1m {
 namespace {
 
-ojson fixture(const std::string& name) {
-  std::string err;
-  ojson r = read_record(std::string(C1M_FIXTURES) + "/records/" + name, err);
-  EXPECT_EQ(err, "") << name;
-  return r;
-}
+using test::fixture;
 
 const MetricComparison& metric(const Comparison& c, const std::string& name) {
   for (const auto& m : c.metrics)

@@ -10,16 +10,12 @@
 #include "core/collect.hpp"
 #include "core/record_file.hpp"
 #include "core/run_record.hpp"
+#include "record_fixtures.hpp"
 
 namespace c1m {
 namespace {
 
-ojson fixture(const std::string& name) {
-  std::string err;
-  ojson r = read_record(std::string(C1M_FIXTURES) + "/records/" + name, err);
-  EXPECT_EQ(err, "");
-  return r;
-}
+using test::fixture;
 
 std::string text_of(const std::string& path) {
   std::ifstream in(path);
