@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/run_record.hpp"
 #include "core/units.hpp"
 
 namespace c1m {
@@ -143,8 +144,8 @@ std::string check_metric_types(const ojson& r) {
 
 Comparison compare_records(const ojson& base, const ojson& now, const CompareOptions& o) {
   Comparison c;
-  c.base_status = base.value("status", "?");
-  c.new_status = now.value("status", "?");
+  c.base_status = text_of(base, "status", "?");
+  c.new_status = text_of(now, "status", "?");
   for (const char* part : {"host", "limits", "sysctls"}) {
     ojson a = base.contains(part) ? base[part] : ojson(nullptr), b = now.contains(part) ? now[part] : ojson(nullptr);
     // The machine, not the moment: a container's name and addresses change with every run.
@@ -286,7 +287,7 @@ ojson benchmark_action_entries(const ojson& record, Direction d) {
     if (m.direction != d) continue;
     auto s = samples_of(record, m);
     if (s.empty()) continue;
-    out.push_back({{"name", std::string("c1m ") + record.value("approach", "") + " " + m.name},
+    out.push_back({{"name", std::string("c1m ") + text_of(record, "approach", "") + " " + m.name},
                    {"unit", m.unit},
                    {"value", *median(s)}});
   }

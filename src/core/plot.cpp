@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/histogram.hpp"
+#include "core/run_record.hpp"
 #include "core/units.hpp"
 
 namespace c1m {
@@ -172,7 +173,7 @@ std::string render_svg(const std::vector<PlotSeries>& all) {
   double ly = lat.y0 + lat.h + 60;
   for (size_t i = 0; i < all.size(); ++i) {
     const auto& r = all[i].record;
-    std::string text = all[i].label + " (" + r.value("approach", "?") + ", " + r.value("status", "?") + ", " +
+    std::string text = all[i].label + " (" + text_of(r, "approach", "?") + ", " + text_of(r, "status", "?") + ", " +
                        format_count(r["results"].value("established_peak_client", 0.0)) + " established)";
     s += "<g class=\"legend\"><rect x=\"" + num(kLeft) + "\" y=\"" + num(ly + 20.0 * i - 9) +
          "\" width=\"14\" height=\"4\" fill=\"" + kColors[i % 8] + "\"/><text x=\"" + num(kLeft + 22) + "\" y=\"" +

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/run_record.hpp"
 #include "core/units.hpp"
 
 namespace c1m {
@@ -34,11 +35,11 @@ LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses,
       ++p.clients_done;
       if (*status != "complete") {
         ++p.clients_failed;
-        if (p.first_failure.empty()) p.first_failure = s.value("reason", status->get<std::string>());
+        if (p.first_failure.empty()) p.first_failure = text_of(s, "reason", status->get<std::string>());
       }
       continue;
     }
-    std::string phase = s.value("phase", "");
+    std::string phase = text_of(s, "phase", "");
     ramping += phase == "ramp";
     waiting += phase == "wait";
     holding += phase == "hold";

@@ -237,7 +237,7 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
   Reader in(error);
   if (!j.is_object()) return in.fail("/", "expected an object"), std::nullopt;
   // The server's stats (GET /stats, c1m server --json) look like a record but are not one.
-  if (j.value("kind", "") == "server_stats" || (j.contains("connections_peak") && !j.contains("results")))
+  if (text_of(j, "kind", "") == "server_stats" || (j.contains("connections_peak") && !j.contains("results")))
     return in.fail("/",
                    "a c1m server's stats document (its /stats or --json), not a run record: read the client's or the "
                    "collector's record"),

@@ -21,6 +21,14 @@ namespace c1m {
 
 using ojson = nlohmann::ordered_json;
 
+// j[key] when it is a string, else the fallback. For documents from others: nlohmann's value() throws
+// when the key is there with another type, and an uncaught throw ends the process (found by make fuzz).
+inline std::string text_of(const ojson& j, const char* key, const std::string& fallback) {
+  if (!j.is_object()) return fallback;
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 inline constexpr int kSchemaVersion = 1;
 
 // One sample a second of the ramp (the merged series has no errors or server count).

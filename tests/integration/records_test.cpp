@@ -279,6 +279,11 @@ TEST_F(Collector, AServiceWritesOneRecordPerRunWithTheServersReport) {
   Endpoint at{Ipv4{0x7f000001}, port[0]};
   auto bad = net::http_post(at, "/record", R"({"participant": 5, "run": "lab-run-1"})", 5000);
   EXPECT_EQ(bad.status, 400) << bad.body;
+  // A field of an unexpected type once threw out of the handler and ended the collector.
+  for (const char* body : {R"({"participant": "x", "role": 5})", R"({"participant": "x", "kind": {}})"}) {
+    auto odd = net::http_post(at, "/record", body, 5000);
+    EXPECT_EQ(odd.status, 400) << body << ": " << odd.body;
+  }
   auto forged =
       net::http_post(at, "/hello", "{\"name\": \"a\\nb\", \"run\": \"lab-run-1\", \"expect_clients\": 2}", 5000);
   EXPECT_EQ(forged.status, 400) << forged.body;
