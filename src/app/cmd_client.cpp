@@ -103,14 +103,23 @@ void print_summary(const ojson& rec, const std::string& json_path) {
 volatile sig_atomic_t g_stop_between_runs = 0;
 
 // The collector hears from a client twice: when it starts (so a client that dies is still named) and
-// with its record. A collector that does not answer costs a warning, never the run.
-void report(const ClientConfig& c, const std::string& path, ojson body) {
-  if (!c.report_to) return;
+// with its record. A hello it does not take costs a warning. The record is tried again while the
+// collector says it may take it later (503 full, 507 cannot keep it, no answer), `attempts` times 5 s
+// apart; false when it never took it.
+bool report(const ClientConfig& c, const std::string& path, ojson body, int attempts = 1) {
+  if (!c.report_to) return true;
   if (!c.run_token.empty()) body["token"] = c.run_token;
-  auto res = net::http_post(*c.report_to, path, body.dump(), 10000);
-  if (res.status != 200)
-    std::fprintf(stderr, "c1m client: warning: POST %s to the collector %s failed: %s\n", path.c_str(),
-                 c.report_to->str().c_str(), res.status ? res.body.c_str() : res.error.c_str());
+  const std::string text = body.dump();
+  for (int k = 1;; ++k) {
+    auto res = net::http_post(*c.report_to, path, text, 10000);
+    if (res.status == 200) return true;
+    bool later = res.status == 0 || res.status == 503 || res.status == 507;
+    std::fprintf(stderr, "c1m client: warning: POST %s to the collector %s failed: %s%s\n", path.c_str(),
+                 c.report_to->str().c_str(), res.status ? res.body.c_str() : res.error.c_str(),
+                 later && k < attempts ? " (trying again in 5 s)" : "");
+    if (!later || k >= attempts || g_stop_between_runs) return false;
+    sleep(5);
+  }
 }
 
 int run_client(const ClientOptions& o) {
@@ -151,9 +160,13 @@ int run_client(const ClientOptions& o) {
   }
   record["participant"] = participant;
   record.update(run);
-  report(c, "/record", record);
+  bool reported = report(c, "/record", record, 6);
   print_summary(record, written ? c.json : "");
   if (c.repeat > 1) std::fprintf(stderr, "  repetitions  %zu of %zu\n", records.size(), c.repeat);
+  if (!reported && c.json.empty()) {
+    std::fprintf(stderr, "c1m client: the collector never took the record and there is no --json copy: exit 1\n");
+    return 1;
+  }
   if (!written) return 1;  // a run whose record is lost is not a success, whatever it measured
   if (record["status"] == "complete") return 0;
   return record["status"] == "interrupted" ? 130 : 1;

@@ -22,6 +22,7 @@
 #include "core/record.hpp"
 #include "core/record_file.hpp"
 #include "core/run_book.hpp"
+#include "core/spool.hpp"
 #include "core/units.hpp"
 #include "net/event_loop.hpp"
 #include "net/http_service.hpp"
@@ -41,8 +42,13 @@ struct CollectOptions {
   std::vector<std::string> lab_info;  // KEY=VALUE: what the lab configured, as the collector was told
   std::string show;
   std::string max_held = "2g";
-  std::string token;  // --run-token / C1M_RUN_TOKEN  // bytes of hellos and records of runs not yet written
+  std::string token;  // --run-token / C1M_RUN_TOKEN
+  std::string spool;  // default OUT/.spool
 };
+
+// A record as the collector's /record takes it: a server's report, or a client's run record (checked
+// by the one validator). Empty when it may be taken.
+std::string check_posted(ojson& j);
 
 // --lab-info network.parent=c1m0 -> {"network": {"parent": "c1m0"}}: the collector's own
 // configuration, given once in compose.yaml from the same variables the participants get.
@@ -77,7 +83,9 @@ std::vector<std::string> split_names(const std::string& s) {
 }
 
 // Writes the merged record into --out and prints its summary; the exit status of the run (0 complete).
-int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to = nullptr);
+int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to = nullptr,
+                        std::string* error = nullptr);
+void restore_spool(const Spool& spool, RunBook& book);
 // Prints a merged record's summary; its exit status (0 complete, 1 otherwise).
 int print_summary(const ojson& merged, const std::string& path);
 
@@ -105,8 +113,6 @@ std::string check_server_report(const ojson& j) {
 int run_collect_listen(const CollectOptions& o) {
   const Endpoint at = single_endpoint("--listen", o.listen);
   int64_t deadline_ns = require(parse_duration_ns(o.deadline), "--deadline", o.deadline);
-  if (access(o.out.c_str(), W_OK) != 0)
-    throw UsageError("--out " + o.out + ": not a writable directory: " + std::strerror(errno));
   int fd = net::HttpService::open_socket(at);
   if (fd < 0) throw UsageError("--listen " + at.str() + ": cannot listen: " + std::strerror(errno));
   const bool one_run = o.expect_count > 0;
@@ -117,14 +123,22 @@ int run_collect_listen(const CollectOptions& o) {
   limits.deadline_text = o.deadline;
   limits.max_bytes_held = require(parse_count(o.max_held), "--max-held", o.max_held);
   limits.token = o.token;
-  RunBook book(limits);
+  // Every message is on disk before it is answered 200; a run's messages go once its record is written.
+  const Spool spool(o.spool.empty() ? o.out + "/.spool" : o.spool);
+  if (std::string why = spool.open(); !why.empty()) throw UsageError("--spool: " + why);
+  RunBook book(limits, [&spool](const Filed& f) { return spool.keep(f); });
+  restore_spool(spool, book);
   const ojson lab = lab_info_json(o.lab_info);
   book.open_default(unix_ms());  // --expect-count: its one run's deadline counts from now
   net::EventLoop loop;
   net::HttpService http(loop.base(), kMaxRecordBytes);
   int last_rc = 0;
+  // Runs whose merged record could not be written, with why: kept (in memory and the spool), tried again.
+  std::map<std::string, std::string> unwritten;
+  int64_t next_retry_ms = 0;
 
-  // Writes one run; `status`/`why` override the merge's verdict when the run was cut short.
+  // Writes one run; `status`/`why` override the merge's verdict when the run was cut short. False when
+  // the record could not be written: the run stays open and its messages stay in the spool.
   auto write_run = [&](const std::string& id, const std::string& status, const std::string& why) {
     CollectRequest req = book.request(id);
     req.lab = lab;
@@ -135,12 +149,21 @@ int run_collect_listen(const CollectOptions& o) {
       merged["reason"] =
           merged["reason"].is_string() ? ojson(why + "; " + merged["reason"].get<std::string>()) : ojson(why);
     }
-    std::string path;
-    last_rc = write_and_summarize(merged, o, &path);
-    if (merged["status"] == "interrupted") last_rc = 130;
-    book.written(id, path.empty() ? "(not written: see the collector's log)" : path,
-                 merged["status"].get<std::string>());
+    std::string path, error;
+    int rc = write_and_summarize(merged, o, &path, &error);
     std::fflush(stdout);
+    if (path.empty()) {
+      if (unwritten[id] != error)
+        std::fprintf(stderr, "c1m collect: run %s not written (%s); its messages stay in %s, trying again every 5 s\n",
+                     id.c_str(), error.c_str(), spool.dir().c_str());
+      unwritten[id] = error;
+      return false;
+    }
+    last_rc = merged["status"] == "interrupted" ? 130 : rc;
+    unwritten.erase(id);
+    book.written(id, path, merged["status"].get<std::string>());
+    spool.forget(id);
+    return true;
   };
 
   auto parse_body = [](const std::string& body, ojson& j) {
@@ -162,18 +185,11 @@ int run_collect_listen(const CollectOptions& o) {
       return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
     // A stranger is turned away before anything is read of what it sent.
     if (!book.token_ok(j)) return refusal(403, "token: missing or wrong (only the lab's participants report here)");
-    bool server = j.is_object() && j.value("role", "") == "server";
-    std::string err = server ? check_server_report(j) : std::string();
-    if (!server) {
-      ojson checked = parse_record(req.body, "the posted record", err);
-      if (err.empty()) err = check_mergeable(checked);
-      if (err.empty()) j = std::move(checked);
-    }
-    if (!err.empty()) return refusal(400, err);
+    if (std::string err = check_posted(j); !err.empty()) return refusal(400, err);
     int status = 400;
     if (std::string why = book.record(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
-    std::string name = j.value("participant", "?");
-    std::fprintf(stderr, "c1m collect: record from %s (run %s)\n", name.c_str(), j.value("run", "default").c_str());
+    std::string name = text_of(j, "participant", "?");
+    std::fprintf(stderr, "c1m collect: record from %s (run %s)\n", name.c_str(), text_of(j, "run", "default").c_str());
     return json_reply(200, {{"ok", true}});
   });
   http.route("GET", "/health", [&](const net::HttpRequest&) {
@@ -187,7 +203,7 @@ int run_collect_listen(const CollectOptions& o) {
     if (!rest.ends_with("/close")) return refusal(404, "POST /runs/ID/close is the one action on a run");
     std::string id = rest.substr(0, rest.size() - 6);
     ojson j;
-    if (!o.token.empty() && !(parse_body(req.body, j) && j.is_object() && j.value("token", "") == o.token))
+    if (!o.token.empty() && !(parse_body(req.body, j) && j.is_object() && text_of(j, "token", "") == o.token))
       return refusal(403, "token: missing or wrong (only the lab closes its runs)");
     if (!book.close(id))
       return refusal(book.find(id) ? 409 : 404,
@@ -198,10 +214,16 @@ int run_collect_listen(const CollectOptions& o) {
     std::string id = req.path.substr(std::string("/runs/").size());
     const BookedRun* r = book.find(id);
     if (!r) return refusal(404, "no run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
-    if (r->written_to.empty())
-      return json_reply(
-          202,
-          {{"run", id}, {"state", "open"}, {"reported_clients", r->reported()}, {"expect_clients", r->expect_clients}});
+    if (r->written_to.empty()) {
+      ojson state = {
+          {"run", id}, {"state", "open"}, {"reported_clients", r->reported()}, {"expect_clients", r->expect_clients}};
+      if (unwritten.count(id)) {
+        state["state"] = "unwritten";
+        state["error"] = unwritten[id];
+        return json_reply(503, state);  // its record is due and cannot be written; it is tried again
+      }
+      return json_reply(202, state);
+    }
     auto text = procfs::read_text(r->written_to);
     if (!text) return refusal(500, "run " + id + " was written to " + r->written_to + ", which cannot be read now");
     return net::HttpReply{200, "application/json", *text};
@@ -209,10 +231,16 @@ int run_collect_listen(const CollectOptions& o) {
   if (!http.serve(fd)) throw UsageError("--listen " + at.str() + ": cannot serve HTTP");
 
   // Every half second: write the runs that are due. With --expect-count, the first one ends the collector.
+  // A run whose record could not be written is tried again every 5 s; with --expect-count the
+  // collector gives up at once (its one run's messages are in the spool for the next collector).
   loop.every({0, 500000}, [&] {
-    for (const auto& [id, why] : book.due(unix_ms())) {
+    int64_t now = unix_ms();
+    bool retry = now >= next_retry_ms;
+    for (const auto& [id, why] : book.due(now)) {
+      if (unwritten.count(id) && !retry) continue;
       bool cut_short = why.starts_with("deadline");
-      write_run(id, cut_short ? "failed" : "", why);
+      bool written = write_run(id, cut_short ? "failed" : "", why);
+      if (!written) next_retry_ms = now + 5000;
       if (one_run) loop.break_loop();
     }
   });
@@ -237,9 +265,46 @@ int run_collect_listen(const CollectOptions& o) {
                 "the collector got " + signal_name + " with " + std::to_string(r->reported()) + " of " +
                     std::to_string(r->expect_clients) + " records");
     }
-    return 130;
   }
-  return last_rc;
+  spool.remove_if_empty();
+  if (!unwritten.empty()) {
+    std::fprintf(stderr,
+                 "c1m collect: %zu run(s) could not be written; their messages are kept in %s: a collector started "
+                 "with the same --out (or --spool) writes them\n",
+                 unwritten.size(), spool.dir().c_str());
+    return 1;
+  }
+  return signal_name.empty() ? last_rc : 130;
+}
+
+std::string check_posted(ojson& j) {
+  bool server = j.is_object() && text_of(j, "role", "") == "server";
+  if (server) return check_server_report(j);
+  std::string err;
+  ojson checked = parse_record(j.dump(), "the posted record", err);
+  if (err.empty()) err = check_mergeable(checked);
+  if (err.empty()) j = std::move(checked);  // the validator keeps the fields it does not type (run, role, ...)
+  return err;
+}
+
+// What an earlier collector on this spool took and never wrote: back into the book, each record
+// checked again as if it had just been posted.
+void restore_spool(const Spool& spool, RunBook& book) {
+  std::vector<std::string> problems;
+  std::map<std::string, int> restored;
+  for (Filed& f : spool.load(&problems)) {
+    std::string err = f.is_record ? check_posted(f.body) : std::string();
+    if (err.empty()) err = book.restore(f);
+    if (err.empty())
+      ++restored[f.run];
+    else
+      problems.push_back(spool.dir() + "/" + f.run + ": a kept " + (f.is_record ? "record" : "hello") +
+                         " is refused now: " + err);
+  }
+  for (const std::string& p : problems) std::fprintf(stderr, "c1m collect: %s\n", p.c_str());
+  for (const auto& [run, n] : restored)
+    std::fprintf(stderr, "c1m collect: took up run %s from %s: %d message(s) an earlier collector kept\n", run.c_str(),
+                 spool.dir().c_str(), n);
 }
 
 int run_collect(const CollectOptions& o) {
@@ -249,6 +314,9 @@ int run_collect(const CollectOptions& o) {
     if (!err.empty()) throw UsageError("--show " + err);
     return print_summary(r, o.show);
   }
+  // Said before anything is read or merged: a run is not measured to be lost at the end.
+  if (access(o.out.c_str(), W_OK | X_OK) != 0)
+    throw UsageError("--out " + o.out + ": not a writable directory: " + std::strerror(errno));
   if (!o.listen.empty()) {
     if (!o.dir.empty()) throw UsageError("--listen and --dir: choose one");
     return run_collect_listen(o);
@@ -295,15 +363,18 @@ int run_collect(const CollectOptions& o) {
   return write_and_summarize(merge_client_records(with_host_facts(req)), o);
 }
 
-int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to) {
+int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to, std::string* error) {
   std::string stamp = merged["started_at"].get<std::string>();
   stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
   stamp = stamp.substr(0, 15) + "Z";
-  std::string path = o.out + "/" + stamp + "-" + merged.value("approach", "custom") + "-" +
+  std::string path = o.out + "/" + stamp + "-" + text_of(merged, "approach", "custom") + "-" +
                      merged["run_id"].get<std::string>().substr(0, 8) + ".json";
   std::string err = write_file_atomically(path, merged.dump(2) + "\n");
   if (!err.empty()) {
-    std::fprintf(stderr, "c1m collect: %s\n", err.c_str());
+    if (error)
+      *error = err;
+    else
+      std::fprintf(stderr, "c1m collect: %s\n", err.c_str());
     return 1;
   }
   if (written_to) *written_to = path;
@@ -342,6 +413,9 @@ Command add_collect_command(CLI::App& root) {
                 "with --listen: take hellos and records only when they carry this token (the lab's; give clients and "
                 "server the same)")
       ->envname("C1M_RUN_TOKEN");
+  c->add_option("--spool", o->spool,
+                "with --listen: where every hello and record is kept until its run is written (default OUT/.spool); "
+                "a collector started on a spool takes up the runs it holds");
   c->add_option("--expect-count", o->expect_count, "with --listen: how many client records make the run");
   c->add_option("--deadline", o->deadline, "with --listen: write what has come by then")->capture_default_str();
   c->add_option("--dir", o->dir, "directory holding client-<name>.json records");

@@ -13,6 +13,7 @@ uint64_t BookedRun::reported() const {
 }
 
 bool is_safe_name(const std::string& s, size_t max_length) {
+  if (s == "." || s == "..") return false;  // a run id names a directory of the collector's spool
   return !s.empty() && s.size() <= max_length && std::all_of(s.begin(), s.end(), [](char c) {
     return c > ' ' && c < 127 && c != '/' && c != '\\' && c != '"';
   });
@@ -23,12 +24,10 @@ bool RunBook::token_ok(const ojson& body) const {
          (body.is_object() && body.contains("token") && body["token"].is_string() && body["token"] == limits_.token);
 }
 
-std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server,
-                           int* status) {
+std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
   if (!body.is_object()) return "expected a JSON object";
   // Whoever reaches the collector is not a participant: the lab hands its token to its own.
-  if (!limits_.token.empty() &&
-      !(body.contains("token") && body["token"].is_string() && body["token"] == limits_.token)) {
+  if (!a->restoring && !token_ok(body)) {
     if (status) *status = 403;
     return "token: missing or wrong (this collector takes hellos and records only from its lab's participants)";
   }
@@ -38,73 +37,76 @@ std::string RunBook::admit(const ojson& body, int64_t now_ms, BookedRun** run, s
                                                 : nullptr;
   if (!n || !n->is_string() || !is_safe_name(n->get<std::string>()))
     return "participant name: expected 1-128 printable characters";
-  *name = n->get<std::string>();
+  a->name = n->get<std::string>();
   std::string role = "client";
   if (body.contains("role")) {
     if (!body["role"].is_string() || (body["role"] != "client" && body["role"] != "server"))
       return "role: expected \"client\" or \"server\"";
     role = body["role"].get<std::string>();
   }
-  *is_server = role == "server";
-  std::string id;
+  a->is_server = role == "server";
   uint64_t expect = limits_.default_expect_clients;
   if (body.contains("run") && !body["run"].is_null()) {
     if (!body["run"].is_string() || !is_safe_name(body["run"].get<std::string>(), 64))
       return "run: expected an id of 1-64 printable characters";
-    id = body["run"].get<std::string>();
+    a->run = body["run"].get<std::string>();
     if (body.contains("expect_clients")) {
       const ojson& e = body["expect_clients"];
       if (!e.is_number_integer() || e.get<int64_t>() < 1 || e.get<int64_t>() > 100000)
         return "expect_clients: expected 1-100000";
       expect = e.get<uint64_t>();
-    } else if (!*is_server) {
+    } else if (!a->is_server) {
       return "expect_clients: a client says how many clients its run has";
     }
   } else if (limits_.default_expect_clients) {
-    id = "default";
-  } else if (*is_server) {
+    a->run = "default";
+  } else if (a->is_server) {
     return "run: a server names the run it reports (c1m server --run-id)";
   } else {
-    id = *name;  // a one-off client: a run of its own
+    a->run = a->name;  // a one-off client: a run of its own
     expect = 1;
   }
-  auto it = runs_.find(id);
-  if (it == runs_.end()) {
+  a->expect_clients = a->is_server ? 0 : expect;
+  const BookedRun* r = find(a->run);
+  if (!r) {
     if (open_runs() >= limits_.max_open_runs)
       return "too many open runs (" + std::to_string(limits_.max_open_runs) + ")";
-    it = runs_.emplace(id, BookedRun{id, *is_server ? 0 : expect, now_ms, {}, std::nullopt, {}, {}}).first;
+    return {};
   }
-  BookedRun& r = it->second;
-  if (!r.written_to.empty()) {
+  if (!r->written_to.empty()) {
     if (status) *status = 409;
-    return "run " + id + " was already written to " + r.written_to;
+    return "run " + a->run + " was already written to " + r->written_to;
   }
-  if (!*is_server) {
-    if (r.expect_clients == 0) r.expect_clients = expect;  // the server spoke first
-    if (expect != r.expect_clients)
-      return "expect_clients " + std::to_string(expect) + " disagrees with run " + id + "'s " +
-             std::to_string(r.expect_clients);
-    if (!r.clients.count(*name) && r.clients.size() >= r.expect_clients)
-      return "run " + id + " expects " + std::to_string(r.expect_clients) + " clients and has heard from all of them";
-  } else if (r.server && r.server->first != *name) {
-    return "run " + id + " has a server already (" + r.server->first + ")";
+  if (!a->is_server) {
+    uint64_t run_expects = r->expect_clients ? r->expect_clients : expect;  // 0: the server spoke first
+    if (expect != run_expects)
+      return "expect_clients " + std::to_string(expect) + " disagrees with run " + a->run + "'s " +
+             std::to_string(run_expects);
+    if (!r->clients.count(a->name) && r->clients.size() >= run_expects)
+      return "run " + a->run + " expects " + std::to_string(run_expects) + " clients and has heard from all of them";
+  } else if (r->server && r->server->first != a->name) {
+    return "run " + a->run + " has a server already (" + r->server->first + ")";
   }
-  *run = &r;
   return {};
 }
 
-std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool is_record) {
+// Every check comes before anything changes: a refused message, or one the keeper could not keep,
+// leaves the book as it was.
+std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool is_record, bool restoring) {
   if (status) *status = 400;
-  BookedRun* run = nullptr;
-  std::string name;
-  bool server = false;
-  if (std::string why = admit(body, now_ms, &run, &name, &server, status); !why.empty()) return why;
-  size_t bytes = body.dump().size();
+  Admission a;
+  a.restoring = restoring;
+  if (std::string why = admit(body, &a, status); !why.empty()) return why;
+  ojson kept = body;
+  kept.erase("token");  // a secret, not part of any record
+  size_t bytes = kept.dump().size();
   if (!is_record && bytes > limits_.max_hello_bytes)
     return "a hello is at most " + std::to_string(limits_.max_hello_bytes) +
            " bytes (this one: " + std::to_string(bytes) + ")";
-  Heard* existing = server ? (run->server && run->server->first == name ? &run->server->second : nullptr)
-                           : (run->clients.count(name) ? &run->clients[name] : nullptr);
+  const BookedRun* r = find(a.run);
+  const Heard* existing = nullptr;
+  if (r && a.is_server && r->server && r->server->first == a.name) existing = &r->server->second;
+  if (r && !a.is_server && r->clients.count(a.name)) existing = &r->clients.at(a.name);
   const ojson* old = existing ? &(is_record ? existing->record : existing->hello) : nullptr;
   size_t replaced = old && !old->is_null() ? old->dump().size() : 0;
   if (held_bytes_ - replaced + bytes > limits_.max_bytes_held) {
@@ -112,19 +114,36 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
     return "the collector holds " + std::to_string(held_bytes_) + " bytes of runs not yet written, its limit is " +
            std::to_string(limits_.max_bytes_held) + ": try again once a run is written";
   }
-  Heard& h =
-      server ? (run->server ? run->server->second : run->server.emplace(name, Heard{}).second) : run->clients[name];
+  if (keeper_ && !restoring) {
+    if (std::string why = keeper_(Filed{a.run, a.name, a.is_server, is_record, kept, now_ms}); !why.empty()) {
+      if (status) *status = 507;
+      return "the collector cannot keep it: " + why;
+    }
+  }
+  auto it = runs_.find(a.run);
+  if (it == runs_.end())
+    it = runs_.emplace(a.run, BookedRun{a.run, a.expect_clients, now_ms, {}, std::nullopt, {}, {}}).first;
+  BookedRun& run = it->second;
+  if (!a.is_server && run.expect_clients == 0) run.expect_clients = a.expect_clients;  // the server spoke first
+  run.opened_ms = std::min(run.opened_ms, now_ms);  // restored messages may be older than the run's first
+  Heard& h = a.is_server ? (run.server ? run.server->second : run.server.emplace(a.name, Heard{}).second)
+                         : run.clients[a.name];
   held_bytes_ = held_bytes_ - replaced + bytes;
   h.bytes = h.bytes - replaced + bytes;
-  (is_record ? h.record : h.hello) = body;
-  (is_record ? h.record : h.hello).erase("token");  // a secret, not part of any record
+  (is_record ? h.record : h.hello) = std::move(kept);
   (is_record ? h.record_ms : h.hello_ms) = now_ms;
   return {};
 }
 
-std::string RunBook::hello(const ojson& body, int64_t now_ms, int* status) { return take(body, now_ms, status, false); }
+std::string RunBook::hello(const ojson& body, int64_t now_ms, int* status) {
+  return take(body, now_ms, status, false, false);
+}
 
-std::string RunBook::record(const ojson& body, int64_t now_ms, int* status) { return take(body, now_ms, status, true); }
+std::string RunBook::record(const ojson& body, int64_t now_ms, int* status) {
+  return take(body, now_ms, status, true, false);
+}
+
+std::string RunBook::restore(const Filed& f) { return take(f.body, f.received_ms, nullptr, f.is_record, true); }
 
 std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) const {
   std::vector<std::pair<std::string, std::string>> out;

@@ -5,6 +5,7 @@
 // its deadline passes, naming whoever never reported. Pure: the time is passed in.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -46,9 +47,23 @@ struct RunBookLimits {
   std::string token;  // when set, every hello and record must carry it as "token" (the lab's secret)
 };
 
+// One message as the book files it: whose, which kind, and what (its token taken out).
+struct Filed {
+  std::string run;
+  std::string name;
+  bool is_server = false;
+  bool is_record = false;  // else a hello
+  ojson body;
+  int64_t received_ms = 0;
+};
+
 class RunBook {
  public:
-  explicit RunBook(RunBookLimits limits) : limits_(limits) {}
+  // Keeps a message somewhere that outlives the process (the collector's spool) before the book
+  // takes it; empty when kept, else why not (the message is then refused with 507).
+  using Keeper = std::function<std::string(const Filed&)>;
+
+  explicit RunBook(RunBookLimits limits, Keeper keeper = nullptr) : limits_(limits), keeper_(std::move(keeper)) {}
 
   // A participant's hello, or its record (the caller has checked a record's own shape). Empty when
   // taken, else why not, for a 4xx: {run, name, role: client|server, expect_clients} are checked here.
@@ -57,6 +72,8 @@ class RunBook {
   // once a run is written).
   std::string hello(const ojson& body, int64_t now_ms, int* status = nullptr);
   std::string record(const ojson& body, int64_t now_ms, int* status = nullptr);
+  // A message kept by an earlier collector (its spool), taken again as it was: no token, no keeper.
+  std::string restore(const Filed& filed);
   size_t bytes_held() const { return held_bytes_; }
   // True when no token is set, or the body (an object) carries it as "token".
   bool token_ok(const ojson& body) const;
@@ -78,13 +95,19 @@ class RunBook {
   size_t open_runs() const;
 
  private:
-  // The run a message is for, opened if new; or why not.
-  std::string admit(const ojson& body, int64_t now_ms, BookedRun** run, std::string* name, bool* is_server,
-                    int* status);
+  struct Admission {
+    bool restoring = false;
+    std::string run, name;
+    bool is_server = false;
+    uint64_t expect_clients = 0;
+  };
+  // Whose message it is and for which run (opened when the message is taken); or why not. Changes nothing.
+  std::string admit(const ojson& body, Admission* admission, int* status) const;
   // Files a hello or a record under its run and participant.
-  std::string take(const ojson& body, int64_t now_ms, int* status, bool is_record);
+  std::string take(const ojson& body, int64_t now_ms, int* status, bool is_record, bool restoring);
 
   RunBookLimits limits_;
+  Keeper keeper_;
   std::map<std::string, BookedRun> runs_;
   size_t held_bytes_ = 0;
 };

@@ -236,20 +236,17 @@ TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
   EXPECT_EQ(server.wait(10000), 0);
 }
 
-// The admin port out of file descriptors: the server says so a bounded number of times (it once
-// spun on accept() and wrote millions of lines), and answers again once files free up.
-TEST_F(Engine, AdminPortOutOfFilesLogsBoundedAndRecovers) {
-  PortBlock port(2);
-  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--expect", "10", "--admin",
-                  "127.0.0.1:" + port.str(1), "--duration", "60s"},
-                 64);
-  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
+// An HTTP port out of file descriptors: the service says so a bounded number of times (it once spun
+// on accept() and wrote millions of lines), and answers again once files free up. `service` runs
+// with an open-files limit of 64 and serves GET `path` on `port`.
+void expect_out_of_files_bounded_then_recovered(Process& service, uint16_t port, const std::string& path) {
+  ASSERT_NE(http_get_local(port, path, 5000), "") << service.err();
   std::vector<int> held;
-  for (int i = 0; i < 120; ++i) {  // idle connections to the admin port, past the parent's 64 files
+  for (int i = 0; i < 120; ++i) {  // idle connections, past the process's 64 files
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_port = htons(port[1]);
+    a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
       held.push_back(fd);
@@ -257,13 +254,29 @@ TEST_F(Engine, AdminPortOutOfFilesLogsBoundedAndRecovers) {
       close(fd);
   }
   usleep(2000000);
-  std::string err = server.err();
+  std::string err = service.err();
   size_t lines = std::count(err.begin(), err.end(), '\n');
   EXPECT_LT(lines, 20u) << err.substr(0, 2000);
   EXPECT_NE(err.find("HTTP accept failed (Too many open files)"), std::string::npos) << err.substr(0, 2000);
   for (int fd : held) close(fd);
-  EXPECT_NE(http_get_local(port[1], "/stats", 5000), "") << "the admin port did not recover";
-  EXPECT_TRUE(server.running());
+  EXPECT_NE(http_get_local(port, path, 5000), "") << "the port did not recover";
+  EXPECT_TRUE(service.running());
+}
+
+TEST_F(Engine, AdminPortOutOfFilesLogsBoundedAndRecovers) {
+  PortBlock port(2);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--workers", "1", "--expect", "10", "--admin",
+                  "127.0.0.1:" + port.str(1), "--duration", "60s"},
+                 64);
+  expect_out_of_files_bounded_then_recovered(server, port[1], "/stats");
+}
+
+TEST_F(Engine, CollectorPortOutOfFilesLogsBoundedAndRecovers) {
+  PortBlock port(1);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--out", temp_dir()}, 64);
+  expect_out_of_files_bounded_then_recovered(collector, port[0], "/health");
+  collector.signal(SIGTERM);
+  EXPECT_EQ(collector.wait(10000), 130) << collector.err();
 }
 
 TEST_F(Engine, SigintMidRampLeavesAnInterruptedRecord) {

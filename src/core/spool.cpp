@@ -1,0 +1,91 @@
+#include "core/spool.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/atomic_file.hpp"
+#include "core/procfs.hpp"
+#include "core/record_file.hpp"
+
+namespace c1m {
+namespace {
+
+// hello-client-NAME.json, record-server-NAME.json: names are is_safe_name's, so no '/' and no "..".
+std::string file_name(const Filed& f) {
+  return std::string(f.is_record ? "record-" : "hello-") + (f.is_server ? "server-" : "client-") + f.name + ".json";
+}
+
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::string Spool::open() const {
+  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
+    return "cannot create the spool " + dir_ + ": " + std::strerror(errno);
+  if (::access(dir_.c_str(), W_OK | X_OK) != 0) return "the spool " + dir_ + " is not writable: " + std::strerror(errno);
+  return {};
+}
+
+std::string Spool::keep(const Filed& f) const {
+  std::string run_dir = dir_ + "/" + f.run;
+  if (::mkdir(run_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return "cannot create " + run_dir + ": " + std::strerror(errno);
+  ojson doc = {{"received_ms", f.received_ms}, {"kind", f.is_record ? "record" : "hello"}, {"body", f.body}};
+  return write_file_atomically(run_dir + "/" + file_name(f), doc.dump() + "\n");
+}
+
+std::vector<Filed> Spool::load(std::vector<std::string>* problems) const {
+  std::vector<Filed> out;
+  for (const std::string& run : entries(dir_)) {
+    if (!is_safe_name(run, 64)) continue;
+    for (const std::string& name : entries(dir_ + "/" + run)) {
+      std::string path = dir_ + "/" + run + "/" + name;
+      if (!name.ends_with(".json")) continue;  // a temp file a crash left behind
+      auto text = procfs::read_text(path);
+      ojson doc = text && json_nesting_within(*text) ? ojson::parse(*text, nullptr, false) : ojson();
+      bool ok = doc.is_object() && doc.contains("received_ms") && doc["received_ms"].is_number_integer() &&
+                doc.contains("kind") && (doc["kind"] == "record" || doc["kind"] == "hello") &&
+                doc.contains("body") && doc["body"].is_object();
+      if (!ok) {
+        if (problems) problems->push_back(path + ": not a spooled message; left as it is");
+        continue;
+      }
+      Filed f;
+      f.run = run;
+      f.is_record = doc["kind"] == "record";
+      f.received_ms = doc["received_ms"].get<int64_t>();
+      f.body = std::move(doc["body"]);
+      out.push_back(std::move(f));
+    }
+  }
+  // Hellos before records, and in the order they came: the book sees them as it did the first time.
+  std::stable_sort(out.begin(), out.end(), [](const Filed& a, const Filed& b) {
+    return a.is_record != b.is_record ? !a.is_record : a.received_ms < b.received_ms;
+  });
+  return out;
+}
+
+void Spool::forget(const std::string& run) const {
+  if (!is_safe_name(run, 64)) return;
+  std::string run_dir = dir_ + "/" + run;
+  for (const std::string& name : entries(run_dir)) ::unlink((run_dir + "/" + name).c_str());
+  ::rmdir(run_dir.c_str());
+}
+
+void Spool::remove_if_empty() const { ::rmdir(dir_.c_str()); }
+
+}  // namespace c1m

@@ -1,0 +1,109 @@
+// The collector's spool: what it took survives it, and a message it cannot keep is not taken.
+#include "core/spool.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+namespace c1m {
+namespace {
+
+ojson client(const std::string& name, uint64_t expect = 2) {
+  return {{"participant", name},      {"run", "r1"},          {"role", "client"},
+          {"expect_clients", expect}, {"status", "complete"}, {"started_at", "2026-11-25T01:00:00.000Z"}};
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/c1m-spool-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+RunBookLimits limits() {
+  RunBookLimits l;
+  l.token = "s3cret";
+  return l;
+}
+
+ojson with_token(ojson j) {
+  j["token"] = "s3cret";
+  return j;
+}
+
+}  // namespace
+
+TEST(Spool, ASecondCollectorTakesUpWhatTheFirstKept) {
+  TempDir tmp;
+  Spool spool(tmp.path + "/spool");
+  ASSERT_EQ(spool.open(), "");
+  {
+    RunBook first(limits(), [&](const Filed& f) { return spool.keep(f); });
+    ASSERT_EQ(first.hello(with_token({{"name", "c1"}, {"run", "r1"}, {"expect_clients", 2}}), 100), "");
+    ASSERT_EQ(first.hello(with_token({{"name", "c2"}, {"run", "r1"}, {"expect_clients", 2}}), 110), "");
+    ASSERT_EQ(first.record(with_token(client("c1")), 200), "");
+    EXPECT_TRUE(first.due(300).empty());  // c2 has not reported: the first collector dies here
+  }
+  RunBook second(limits());
+  std::vector<std::string> problems;
+  std::vector<Filed> kept = spool.load(&problems);
+  EXPECT_TRUE(problems.empty());
+  ASSERT_EQ(kept.size(), 3u);
+  for (const Filed& f : kept) {
+    EXPECT_FALSE(f.body.contains("token"));  // the secret never reaches the disk
+    EXPECT_EQ(second.restore(f), "");
+  }
+  const BookedRun* run = second.find("r1");
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(run->opened_ms, 100);  // its deadline counts from the first message, not the restart
+  EXPECT_EQ(run->reported(), 1u);
+  ASSERT_EQ(second.record(with_token(client("c2")), 400), "");
+  ASSERT_EQ(second.due(400).size(), 1u);
+  spool.forget("r1");
+  EXPECT_TRUE(spool.load(&problems).empty());
+  EXPECT_FALSE(std::filesystem::exists(tmp.path + "/spool/r1"));
+}
+
+TEST(Spool, AMessageThatCannotBeKeptIsNotTaken) {
+  RunBook book(limits(), [](const Filed&) { return std::string("cannot write x.json: No space left on device"); });
+  int status = 0;
+  std::string why = book.record(with_token(client("c1", 1)), 0, &status);
+  EXPECT_EQ(status, 507);
+  EXPECT_NE(why.find("No space left on device"), std::string::npos);
+  EXPECT_EQ(book.find("r1"), nullptr);  // no run was opened by what was refused
+  EXPECT_EQ(book.bytes_held(), 0u);
+  EXPECT_TRUE(book.due(1'000'000'000).empty());
+}
+
+TEST(Spool, AFileThatIsNotAMessageIsNamedAndLeftAlone) {
+  TempDir tmp;
+  Spool spool(tmp.path);
+  ASSERT_EQ(spool.open(), "");
+  ASSERT_EQ(::mkdir((tmp.path + "/r1").c_str(), 0700), 0);
+  FILE* f = std::fopen((tmp.path + "/r1/record-client-x.json").c_str(), "w");
+  std::fputs("{\"kind\": \"record\"", f);
+  std::fclose(f);
+  std::vector<std::string> problems;
+  EXPECT_TRUE(spool.load(&problems).empty());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("record-client-x.json: not a spooled message"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(tmp.path + "/r1/record-client-x.json"));
+}
+
+TEST(Spool, ARunIdCannotLeaveTheSpool) {
+  EXPECT_FALSE(is_safe_name(".."));
+  EXPECT_FALSE(is_safe_name("."));
+  RunBook book(limits());
+  EXPECT_NE(book.hello(with_token({{"name", "c1"}, {"run", ".."}, {"expect_clients", 1}}), 0), "");
+}
+
+TEST(Spool, AnUnwritableSpoolIsSaidUpFront) {
+  Spool spool("/proc/c1m-no-such-spool");
+  EXPECT_NE(spool.open().find("cannot create the spool /proc/c1m-no-such-spool"), std::string::npos);
+}
+
+}  // namespace c1m
