@@ -22,7 +22,7 @@ help:
 	@echo "make lab-down      remove the lab: containers, network, veth"
 	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
 	@echo "make bench-lab     both approaches at 1M in the container lab"
-	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints (FUZZ_TIME=180 s each)"
+	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints, HTTP heads (FUZZ_TIME=180 s each)"
 	@echo "make ci-bench      what a CI job runs: both approaches at N=20000, compared with results/baselines/ (exit 1 on a regression)"
 	@echo "make run-srv / run-cli   the article's names: a native server / client on loopback"
 

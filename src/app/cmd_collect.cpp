@@ -44,6 +44,9 @@ struct CollectOptions {
   std::string max_held = "2g";
   std::string token;  // --run-token / C1M_RUN_TOKEN
   std::string spool;  // default OUT/.spool
+  std::string max_body = "64m";
+  size_t max_connections = 64;
+  std::string request_timeout = "10s";
 };
 
 // A record as the collector's /record takes it: a server's report, or a client's run record (checked
@@ -131,7 +134,20 @@ int run_collect_listen(const CollectOptions& o) {
   const ojson lab = lab_info_json(o.lab_info);
   book.open_default(unix_ms());  // --expect-count: its one run's deadline counts from now
   net::EventLoop loop;
-  net::HttpService http(loop.base(), kMaxRecordBytes);
+  // What one peer can make the collector hold: max_connections bodies of max_body_bytes in flight,
+  // besides --max-held of runs not yet written.
+  net::HttpLimits http_limits;
+  http_limits.max_body_bytes = require(parse_count(o.max_body), "--max-body", o.max_body);
+  http_limits.max_connections = o.max_connections;
+  const int64_t request_timeout_ns =
+      require(parse_duration_ns(o.request_timeout), "--request-timeout", o.request_timeout);
+  if (request_timeout_ns < 1'000'000'000) throw UsageError("--request-timeout " + o.request_timeout + ": at least 1s");
+  http_limits.request_timeout_s = static_cast<int>(std::min<int64_t>(request_timeout_ns / 1'000'000'000, 3600));
+  if (http_limits.max_body_bytes > kMaxRecordBytes)
+    throw UsageError("--max-body " + o.max_body + ": at most " + std::to_string(kMaxRecordBytes) +
+                     " bytes (the largest record c1m reads)");
+  if (http_limits.max_connections == 0) throw UsageError("--max-connections: at least 1");
+  net::HttpService http(loop.base(), http_limits);
   int last_rc = 0;
   // Runs whose merged record could not be written, with why: kept (in memory and the spool), tried again.
   std::map<std::string, std::string> unwritten;
@@ -413,6 +429,14 @@ Command add_collect_command(CLI::App& root) {
                 "with --listen: take hellos and records only when they carry this token (the lab's; give clients and "
                 "server the same)")
       ->envname("C1M_RUN_TOKEN");
+  c->add_option("--max-body", o->max_body, "with --listen: the largest request body it reads (a record: 64m at most)")
+      ->capture_default_str();
+  c->add_option("--max-connections", o->max_connections,
+                "with --listen: HTTP connections open at once; past it, 503 and close")
+      ->capture_default_str();
+  c->add_option("--request-timeout", o->request_timeout,
+                "with --listen: a request must arrive whole this long after its first byte; else 408 and close")
+      ->capture_default_str();
   c->add_option("--spool", o->spool,
                 "with --listen: where every hello and record is kept until its run is written (default OUT/.spool); "
                 "a collector started on a spool takes up the runs it holds");

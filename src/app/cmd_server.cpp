@@ -169,7 +169,7 @@ int run_server(const ServerOptions& o) {
 
   std::unique_ptr<net::HttpService> http;
   if (admin) {
-    http = std::make_unique<net::HttpService>(sup.loop().base(), 0);
+    http = std::make_unique<net::HttpService>(sup.loop().base(), net::HttpLimits{});  // GET only
     http->route("GET", "/stats", [&](const net::HttpRequest&) {
       return net::HttpReply{200, "application/json", stats().dump()};
     });

@@ -36,7 +36,8 @@ std::vector<std::string> entries(const std::string& dir) {
 std::string Spool::open() const {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
     return "cannot create the spool " + dir_ + ": " + std::strerror(errno);
-  if (::access(dir_.c_str(), W_OK | X_OK) != 0) return "the spool " + dir_ + " is not writable: " + std::strerror(errno);
+  if (::access(dir_.c_str(), W_OK | X_OK) != 0)
+    return "the spool " + dir_ + " is not writable: " + std::strerror(errno);
   return {};
 }
 
@@ -58,8 +59,8 @@ std::vector<Filed> Spool::load(std::vector<std::string>* problems) const {
       auto text = procfs::read_text(path);
       ojson doc = text && json_nesting_within(*text) ? ojson::parse(*text, nullptr, false) : ojson();
       bool ok = doc.is_object() && doc.contains("received_ms") && doc["received_ms"].is_number_integer() &&
-                doc.contains("kind") && (doc["kind"] == "record" || doc["kind"] == "hello") &&
-                doc.contains("body") && doc["body"].is_object();
+                doc.contains("kind") && (doc["kind"] == "record" || doc["kind"] == "hello") && doc.contains("body") &&
+                doc["body"].is_object();
       if (!ok) {
         if (problems) problems->push_back(path + ": not a spooled message; left as it is");
         continue;

@@ -10,6 +10,7 @@
 #include "core/collect.hpp"
 #include "core/compare.hpp"
 #include "core/endpoints.hpp"
+#include "core/http_request.hpp"
 #include "core/plot.hpp"
 #include "core/record_file.hpp"
 #include "core/run_book.hpp"
@@ -108,6 +109,12 @@ void units(std::string_view in) {
   if (auto d = parse_duration_ns(in); d.ok()) format_duration_ns(d.value());
 }
 
+// The head of a request to the lab's HTTP services (the admin port, the collector), as a peer may send it.
+void http(std::string_view in) {
+  RequestHead h = parse_request_head(in, 1 << 20);
+  if (h.status == 0 && (h.method.empty() || h.path.empty() || h.path[0] != '/')) __builtin_trap();
+}
+
 void endpoints(std::string_view in) {
   parse_endpoint_list(in);
   parse_address_list(in);
@@ -116,9 +123,9 @@ void endpoints(std::string_view in) {
 }  // namespace
 
 const std::vector<Target>& targets() {
-  static const std::vector<Target> all = {{"record", record},      {"merge", merge}, {"collector", collector},
-                                          {"compare", compare},    {"plot", plot},   {"units", units},
-                                          {"endpoints", endpoints}};
+  static const std::vector<Target> all = {{"record", record},       {"merge", merge}, {"collector", collector},
+                                          {"compare", compare},     {"plot", plot},   {"units", units},
+                                          {"endpoints", endpoints}, {"http", http}};
   return all;
 }
 

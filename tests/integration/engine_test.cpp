@@ -242,17 +242,8 @@ TEST_F(Engine, ServerSurvivesEmfileAndKeepsServing) {
 void expect_out_of_files_bounded_then_recovered(Process& service, uint16_t port, const std::string& path) {
   ASSERT_NE(http_get_local(port, path, 5000), "") << service.err();
   std::vector<int> held;
-  for (int i = 0; i < 120; ++i) {  // idle connections, past the process's 64 files
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
-      held.push_back(fd);
-    else
-      close(fd);
-  }
+  for (int i = 0; i < 120; ++i)  // idle connections, past the process's 64 files
+    if (int fd = connect_local(port); fd >= 0) held.push_back(fd);
   usleep(2000000);
   std::string err = service.err();
   size_t lines = std::count(err.begin(), err.end(), '\n');

@@ -47,6 +47,10 @@ class PortBlock {
 
 std::string read_file(const std::string& path);
 std::string temp_dir();
+// A TCP connection to 127.0.0.1:port, or -1.
+int connect_local(int port);
+// What the peer sends until it closes the connection or timeout_ms passes.
+std::string read_until_closed(int fd, int timeout_ms);
 // Polls GET path on 127.0.0.1:port until it answers 200 or timeout; returns the body or "".
 std::string http_get_local(int port, const std::string& path, int timeout_ms);
 

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -203,6 +204,48 @@ TEST_F(Collector, TwoClientsPushOneRecord) {
   EXPECT_EQ(r["results"]["established_peak_server"], 1000);
   EXPECT_EQ(r["config"]["connections"], 1000);
   EXPECT_EQ(r["approach"], "multi-ip");
+}
+
+// What one peer can hold of the collector is bounded: connections past --max-connections get 503 and
+// are closed, and a request that trickles in is cut off at --request-timeout from its first byte (a
+// timeout that restarts on every byte, as evhttp's did, never ends it).
+TEST_F(Collector, BoundsConnectionsAndCutsOffASlowSender) {
+  PortBlock port(1);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--out", out_dir, "--max-connections", "4",
+                     "--request-timeout", "2s"});
+  ASSERT_NE(http_get_local(port[0], "/health", 5000), "") << collector.err();
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) idle.push_back(connect_local(port[0]));
+  usleep(200000);
+  int fifth = connect_local(port[0]);
+  ASSERT_GE(fifth, 0);
+  std::string busy = read_until_closed(fifth, 3000);
+  close(fifth);
+  EXPECT_EQ(busy.rfind("HTTP/1.1 503", 0), 0u) << busy;
+  EXPECT_NE(busy.find("4 connections already"), std::string::npos) << busy;
+  for (int fd : idle) close(fd);
+  EXPECT_NE(http_get_local(port[0], "/health", 5000), "") << "the collector did not serve again";
+
+  int slow = connect_local(port[0]);
+  ASSERT_GE(slow, 0);
+  std::string head = "POST /hello HTTP/1.1\r\nContent-Length: 100\r\n\r\n{";
+  send(slow, head.data(), head.size(), MSG_NOSIGNAL);
+  auto start = std::chrono::steady_clock::now();
+  std::string answer;
+  for (int i = 0; i < 16 && answer.empty(); ++i) {  // a byte every 250 ms, for up to 4 s
+    send(slow, " ", 1, MSG_NOSIGNAL);
+    char buf[512];
+    ssize_t n = recv(slow, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) answer.assign(buf, static_cast<size_t>(n));
+    usleep(250000);
+  }
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  close(slow);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+  EXPECT_LT(waited, 3.5) << "cut off after " << waited << " s";
+  EXPECT_TRUE(collector.running()) << collector.err();
+  std::string err = collector.err();
+  EXPECT_LT(std::count(err.begin(), err.end(), '\n'), 10) << err;  // refusals are said, not each one
 }
 
 TEST_F(Collector, SigtermWritesAnInterruptedRecordWithinSeconds) {
