@@ -60,7 +60,8 @@ RequestHead parse_request_head(std::string_view head, size_t max_body_bytes) {
       return refuse(h, 400, "a header line is not NAME: VALUE");
     std::string_view name = field.substr(0, colon), value = trim(field.substr(colon + 1));
     if (iequals(name, "Content-Length")) {
-      if (value.empty() || value.size() > 12 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      if (value.empty() || value.size() > 12 ||
+          !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return refuse(h, 400, "Content-Length: expected a number");
       size_t n = std::stoull(std::string(value));
       if (have_length && n != h.content_length) return refuse(h, 400, "two different Content-Length headers");
@@ -75,8 +76,9 @@ RequestHead parse_request_head(std::string_view head, size_t max_body_bytes) {
   }
   if (!ended) return refuse(h, 400, "the head does not end with a blank line");
   if (h.content_length > max_body_bytes)
-    return refuse(h, 413,
-                  max_body_bytes ? "a body is at most " + std::to_string(max_body_bytes) + " bytes here" : "no body here");
+    return refuse(
+        h, 413,
+        max_body_bytes ? "a body is at most " + std::to_string(max_body_bytes) + " bytes here" : "no body here");
   return h;
 }
 

@@ -29,16 +29,16 @@ TEST(HttpRequestHead, WhatIsRefusedAndWithWhichStatus) {
     const char* head;
     int status;
   } cases[] = {
-      {"GET / HTTP/1.1\r\n", 400},                                       // no blank line
-      {"GET /\r\n\r\n", 400},                                            // no version
-      {"GET stats HTTP/1.1\r\n\r\n", 400},                               // not a path
-      {"GET / HTTP/2.0\r\n\r\n", 505},                                   // a version we do not speak
-      {"DELETE /runs/1 HTTP/1.1\r\n\r\n", 405},                          // a method no service routes
-      {"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 413},           // past the body limit
-      {"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},            // not a number
-      {"POST / HTTP/1.1\r\nContent-Length: 99999999999999\r\n\r\n", 400}, // absurdly long
+      {"GET / HTTP/1.1\r\n", 400},                                                 // no blank line
+      {"GET /\r\n\r\n", 400},                                                      // no version
+      {"GET stats HTTP/1.1\r\n\r\n", 400},                                         // not a path
+      {"GET / HTTP/2.0\r\n\r\n", 505},                                             // a version we do not speak
+      {"DELETE /runs/1 HTTP/1.1\r\n\r\n", 405},                                    // a method no service routes
+      {"POST / HTTP/1.1\r\nContent-Length: 101\r\n\r\n", 413},                     // past the body limit
+      {"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},                      // not a number
+      {"POST / HTTP/1.1\r\nContent-Length: 99999999999999\r\n\r\n", 400},          // absurdly long
       {"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},  // smuggling's start
-      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411},    // chunked uploads are not taken
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 411},              // chunked uploads are not taken
       {"GET / HTTP/1.1\r\nno colon here\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\n folded: header\r\n\r\n", 400},
   };
