@@ -3,6 +3,7 @@
 // records they left in a directory (--dir, as the container lab does through a shared volume).
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <algorithm>
@@ -127,10 +128,18 @@ int run_collect_listen(const CollectOptions& o) {
   limits.max_bytes_held = require(parse_count(o.max_held), "--max-held", o.max_held);
   limits.token = o.token;
   // Every message is on disk before it is answered 200; a run's messages go once its record is written.
-  const Spool spool(o.spool.empty() ? o.out + "/.spool" : o.spool);
+  // A service's spool is OUT/.spool, taken up by the next service. An --expect-count collector's
+  // one run has no id of its own ("default"), so it gets a spool of its own, which only a collector
+  // given it with --spool takes up: the next benchmark's collector must not merge a dead one's records.
+  const std::string spool_root = o.out + "/.spool";
+  const bool own_spool = one_run && o.spool.empty();
+  if (own_spool) ::mkdir(spool_root.c_str(), 0700);
+  const Spool spool(!o.spool.empty() ? o.spool
+                    : own_spool      ? spool_root + "/expect-count-" + std::to_string(unix_ms())
+                                     : spool_root);
   if (std::string why = spool.open(); !why.empty()) throw UsageError("--spool: " + why);
   RunBook book(limits, [&spool](const Filed& f) { return spool.keep(f); });
-  restore_spool(spool, book);
+  if (!own_spool) restore_spool(spool, book);
   const ojson lab = lab_info_json(o.lab_info);
   book.open_default(unix_ms());  // --expect-count: its one run's deadline counts from now
   net::EventLoop loop;
@@ -283,11 +292,14 @@ int run_collect_listen(const CollectOptions& o) {
     }
   }
   spool.remove_if_empty();
+  if (own_spool) ::rmdir(spool_root.c_str());  // only when empty
   if (!unwritten.empty()) {
+    std::string again = own_spool ? "c1m collect --listen ADDRESS:PORT --expect-count " +
+                                        std::to_string(o.expect_count) + " --spool " + spool.dir()
+                                  : "a collector started with --spool " + spool.dir();
     std::fprintf(stderr,
-                 "c1m collect: %zu run(s) could not be written; their messages are kept in %s: a collector started "
-                 "with the same --out (or --spool) writes them\n",
-                 unwritten.size(), spool.dir().c_str());
+                 "c1m collect: %zu run(s) could not be written; their messages are kept in %s: %s writes them\n",
+                 unwritten.size(), spool.dir().c_str(), again.c_str());
     return 1;
   }
   return signal_name.empty() ? last_rc : 130;
