@@ -248,6 +248,58 @@ TEST_F(Collector, BoundsConnectionsAndCutsOffASlowSender) {
   EXPECT_LT(std::count(err.begin(), err.end(), '\n'), 10) << err;  // refusals are said, not each one
 }
 
+// An --expect-count collector killed mid-run keeps what it took in a spool of its own: the next
+// benchmark's collector does not merge it into its run, and a collector given that spool finishes it.
+TEST_F(Collector, AKilledOneRunCollectorsRecordsAreKeptApartAndTakenUpOnRequest) {
+  PortBlock port(2);
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "1k", "--workers", "1", "--duration", "60s"});
+  auto client = [&](const char* source) {
+    Process c({"client", "--target", "127.0.0.1:" + port.str(0), "--source", source, "-n", "100", "--hold", "0",
+               "--report-to", "127.0.0.1:" + port.str(1), "--progress", "off"});
+    EXPECT_EQ(c.wait(30000), 0) << c.err();
+  };
+  auto spools = [&] {
+    std::vector<std::string> dirs;
+    if (std::filesystem::exists(out_dir + "/.spool"))
+      for (auto& e : std::filesystem::directory_iterator(out_dir + "/.spool")) dirs.push_back(e.path());
+    return dirs;
+  };
+  {
+    Process dead({"collect", "--listen", "127.0.0.1:" + port.str(1), "--expect-count", "2", "--out", out_dir});
+    ASSERT_NE(http_get_local(port[1], "/health", 5000), "") << dead.err();
+    client("127.0.0.2");
+    dead.signal(SIGKILL);
+    dead.wait(5000);
+  }
+  ASSERT_EQ(spools().size(), 1u);
+  const std::string kept = spools()[0];
+  {
+    Process next({"collect", "--listen", "127.0.0.1:" + port.str(1), "--expect-count", "1", "--out", out_dir});
+    ASSERT_NE(http_get_local(port[1], "/health", 5000), "") << next.err();
+    client("127.0.0.3");
+    EXPECT_EQ(next.wait(15000), 0) << next.err();
+  }
+  auto records = [&] {
+    std::vector<std::string> files;
+    for (auto& e : std::filesystem::directory_iterator(out_dir))
+      if (e.path().extension() == ".json") files.push_back(e.path());
+    return files;
+  };
+  ASSERT_EQ(records().size(), 1u);
+  EXPECT_EQ(json::parse(read_file(records()[0]))["participants"].size(), 1u);  // its own client only
+  EXPECT_EQ(spools(), std::vector<std::string>{kept});
+  std::filesystem::remove(records()[0]);
+  Process finish(
+      {"collect", "--listen", "127.0.0.1:" + port.str(1), "--expect-count", "2", "--out", out_dir, "--spool", kept});
+  ASSERT_NE(http_get_local(port[1], "/health", 5000), "") << finish.err();
+  client("127.0.0.4");
+  EXPECT_EQ(finish.wait(15000), 0) << finish.err();
+  EXPECT_NE(finish.err().find("took up run default"), std::string::npos) << finish.err();
+  ASSERT_EQ(records().size(), 1u);
+  EXPECT_EQ(json::parse(read_file(records()[0]))["participants"].size(), 2u);  // the dead run's client, and this one
+}
+
 TEST_F(Collector, SigtermWritesAnInterruptedRecordWithinSeconds) {
   PortBlock port(1);
   Process collector(
