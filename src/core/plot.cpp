@@ -112,8 +112,60 @@ std::vector<double> nice_ticks(double lo, double hi, int want) {
   return out;
 }
 
+namespace {
+
+// Each record's histogram under results[key] as a cumulative curve: (ms, share done within it).
+std::vector<std::vector<std::pair<double, double>>> cdfs_of(const std::vector<PlotSeries>& all, const char* key) {
+  std::vector<std::vector<std::pair<double, double>>> cdfs;
+  for (const auto& p : all) {
+    std::vector<std::pair<double, double>> cdf;
+    const auto& h = p.record["results"].value(key, nlohmann::ordered_json(nullptr));
+    if (h.is_object() && h.contains("buckets")) {
+      double total = 0, seen = 0;
+      for (const auto& b : h["buckets"]) total += b[1].get<double>();
+      for (const auto& b : h["buckets"]) {
+        seen += b[1].get<double>();
+        cdf.push_back(
+            {static_cast<double>(Histogram::bucket_high(b[0].get<int>())) / 1000.0, total > 0 ? seen / total : 0});
+      }
+    }
+    cdfs.push_back(cdf);
+  }
+  return cdfs;
+}
+
+// A panel of cumulative latency curves on a log time axis, one per record, at height y0.
+std::string cdf_panel(const std::vector<std::vector<std::pair<double, double>>>& cdfs, double y0,
+                      const std::string& title, const std::string& xlabel, const std::string& ylabel,
+                      const std::string& series_prefix, const std::vector<PlotSeries>& all) {
+  double lmin = 1e9, lmax = 0;
+  for (const auto& cdf : cdfs)
+    for (auto [ms, _] : cdf) lmin = std::min(lmin, ms), lmax = std::max(lmax, ms);
+  if (lmax <= 0) lmin = 0.01, lmax = 1;
+  double lo = std::pow(10, std::floor(std::log10(std::max(lmin, 0.001)))),
+         hi = std::pow(10, std::ceil(std::log10(lmax)));
+  if (hi <= lo) hi = lo * 10;
+  Panel lat{kLeft, y0, kWidth - kLeft - kRight, kPanelHeight - 60, lo, hi, 0, 1, true};
+  std::vector<double> decades;
+  for (double d = lo; d <= hi * 1.0001; d *= 10) decades.push_back(d);
+  std::string s = axes(lat, title, xlabel, ylabel, decades, {0, 0.25, 0.5, 0.75, 1.0}, true);
+  for (size_t i = 0; i < cdfs.size(); ++i) {
+    std::vector<std::pair<double, double>> pts;
+    for (auto [ms, f] : cdfs[i]) pts.push_back({lat.px(std::clamp(ms, lo, hi)), lat.py(f)});
+    if (!pts.empty()) s += polyline(pts, kColors[i % 8], series_prefix + all[i].label);
+  }
+  return s;
+}
+
+}  // namespace
+
 std::string render_svg(const std::vector<PlotSeries>& all) {
-  double height = kTop + 2 * kPanelHeight + kGap - 60 + 20.0 * static_cast<double>(all.size()) + 10;
+  // A third panel, ping round trips, when any record pinged its connections.
+  auto rtts = cdfs_of(all, "ping_rtt_histogram");
+  const bool pinged = std::any_of(rtts.begin(), rtts.end(), [](const auto& c) { return !c.empty(); });
+  const double panels = pinged ? 3 : 2;
+  double height = kTop + panels * kPanelHeight + (panels - 1) * kGap - 60 * (panels - 1) +
+                  20.0 * static_cast<double>(all.size()) + 10;
   std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
                   num(kWidth) + "\" height=\"" + num(height) + "\" viewBox=\"0 0 " + num(kWidth) + " " + num(height) +
                   "\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
@@ -135,42 +187,18 @@ std::string render_svg(const std::vector<PlotSeries>& all) {
     s += polyline(pts, kColors[i % 8], "ramp:" + all[i].label);
   }
 
-  // Panel 2: connect latency, cumulative, from each record's histogram.
-  std::vector<std::vector<std::pair<double, double>>> cdfs;  // (ms, fraction)
-  double lmin = 1e9, lmax = 0;
-  for (const auto& p : all) {
-    std::vector<std::pair<double, double>> cdf;
-    const auto& h = p.record["results"].value("connect_latency_histogram", nlohmann::ordered_json(nullptr));
-    if (h.is_object() && h.contains("buckets")) {
-      double total = 0, seen = 0;
-      for (const auto& b : h["buckets"]) total += b[1].get<double>();
-      for (const auto& b : h["buckets"]) {
-        seen += b[1].get<double>();
-        double ms = static_cast<double>(Histogram::bucket_high(b[0].get<int>())) / 1000.0;
-        cdf.push_back({ms, total > 0 ? seen / total : 0});
-        lmin = std::min(lmin, ms);
-        lmax = std::max(lmax, ms);
-      }
-    }
-    cdfs.push_back(cdf);
-  }
-  if (lmax <= 0) lmin = 0.01, lmax = 1;
-  double lo = std::pow(10, std::floor(std::log10(std::max(lmin, 0.001)))),
-         hi = std::pow(10, std::ceil(std::log10(lmax)));
-  if (hi <= lo) hi = lo * 10;
-  Panel lat{kLeft, kTop + kPanelHeight + kGap - 60, kWidth - kLeft - kRight, kPanelHeight - 60, lo, hi, 0, 1, true};
-  std::vector<double> decades;
-  for (double d = lo; d <= hi * 1.0001; d *= 10) decades.push_back(d);
-  s += axes(lat, "Connect latency: share of connects done within a time", "connect latency (ms, log scale)",
-            "share of connects", decades, {0, 0.25, 0.5, 0.75, 1.0}, true);
-  for (size_t i = 0; i < cdfs.size(); ++i) {
-    std::vector<std::pair<double, double>> pts;
-    for (auto [ms, f] : cdfs[i]) pts.push_back({lat.px(std::clamp(ms, lo, hi)), lat.py(f)});
-    if (!pts.empty()) s += polyline(pts, kColors[i % 8], "latency:" + all[i].label);
-  }
+  // Panel 2: connect latency; panel 3: ping round trips under the held load. Cumulative, from each
+  // record's histogram.
+  const double step = kPanelHeight + kGap - 60;
+  s += cdf_panel(cdfs_of(all, "connect_latency_histogram"), kTop + step,
+                 "Connect latency: share of connects done within a time", "connect latency (ms, log scale)",
+                 "share of connects", "latency:", all);
+  if (pinged)
+    s += cdf_panel(rtts, kTop + 2 * step, "Ping round trip: share of pings answered within a time, connections held",
+                   "ping round-trip time (ms, log scale)", "share of pings", "rtt:", all);
 
   // Legend.
-  double ly = lat.y0 + lat.h + 60;
+  double ly = kTop + (panels - 1) * step + kPanelHeight - 60 + 60;
   for (size_t i = 0; i < all.size(); ++i) {
     const auto& r = all[i].record;
     std::string text = all[i].label + " (" + text_of(r, "approach", "?") + ", " + text_of(r, "status", "?") + ", " +

@@ -156,6 +156,27 @@ TEST(Plot, SvgWithAxesSeriesAndLegend) {
   EXPECT_GT(xy.front().second, top);  // from the bottom up
 }
 
+// A record whose connections were pinged while held gets a third panel, its round trips beside the
+// connect latency; one that never pinged draws none (an empty panel would read as "no answers").
+TEST(Plot, PingRoundTripsGetAPanelOfTheirOwn) {
+  ojson idle = fixture("base.json"), live = fixture("improved.json");
+  EXPECT_EQ(render_svg({{"idle", idle}}).find("ping round-trip time"), std::string::npos);
+  // 900 pings answered within bucket 40's bound, 100 within bucket 60's.
+  live["results"]["ping_rtt_histogram"]["buckets"] = ojson::array({ojson::array({40, 900}), ojson::array({60, 100})});
+  std::string svg = render_svg({{"idle", idle}, {"live", live}});
+  EXPECT_NE(svg.find("ping round-trip time (ms, log scale)"), std::string::npos);
+  EXPECT_EQ(svg.find("data-series=\"rtt:idle\""), std::string::npos);
+  size_t at = svg.find("data-series=\"rtt:live\"");
+  ASSERT_NE(at, std::string::npos);
+  size_t from = svg.find("points=\"", at) + 8, to = svg.find('"', from);
+  std::istringstream points(svg.substr(from, to - from));
+  std::vector<double> ys;
+  for (std::string pt; points >> pt;) ys.push_back(std::stod(pt.substr(pt.find(',') + 1)));
+  ASSERT_EQ(ys.size(), 2u);
+  EXPECT_GT(ys[0], ys[1]);  // 90% then 100%: the curve climbs (SVG's y grows downwards)
+  EXPECT_EQ(std::count(svg.begin(), svg.end(), '<'), std::count(svg.begin(), svg.end(), '>'));
+}
+
 TEST(Plot, NiceTicks) {
   EXPECT_EQ(nice_ticks(0, 50, 5), (std::vector<double>{0, 10, 20, 30, 40, 50}));
   EXPECT_EQ(nice_ticks(0, 1.05e6, 5), (std::vector<double>{0, 500000, 1000000}));  // step 210k rounds up to 500k
