@@ -49,12 +49,15 @@ RequestHead parse_request_head(std::string_view head, size_t max_body_bytes) {
   if (h.method != "GET" && h.method != "POST") return refuse(h, 405, "method " + h.method + ": GET or POST");
 
   bool have_length = false, ended = false;
-  for (size_t at = eol + 2; at < head.size() && !ended;) {
+  for (size_t at = eol + 2; at < head.size();) {
     size_t end = head.find("\r\n", at);
     if (end == std::string_view::npos) return refuse(h, 400, "a header line without CRLF");
     std::string_view field = head.substr(at, end - at);
     at = end + 2;
-    if ((ended = field.empty())) break;  // the blank line: the head's end
+    if (field.empty()) {  // the blank line: the head's end
+      ended = true;
+      break;
+    }
     size_t colon = field.find(':');
     if (colon == std::string_view::npos || !is_token_text(field.substr(0, colon)))
       return refuse(h, 400, "a header line is not NAME: VALUE");

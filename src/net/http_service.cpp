@@ -176,12 +176,12 @@ void HttpService::on_read(bufferevent*, void* arg) {
   c->service->serve_requests(c);
 }
 
-bool HttpService::serve_requests(Connection* c) {
+void HttpService::serve_requests(Connection* c) {
   evbuffer* in = bufferevent_get_input(c->bev);
   while (!c->closing) {
     if (!c->head) {
       size_t have = evbuffer_get_length(in);
-      if (have == 0) return true;
+      if (have == 0) return;
       if (!c->in_request) {  // the first byte of a request starts its clock
         c->in_request = true;
         arm(c, limits_.request_timeout_s);
@@ -193,7 +193,7 @@ bool HttpService::serve_requests(Connection* c) {
              false);
         break;
       }
-      if (end.pos < 0) return true;  // the rest of the head is still on its way
+      if (end.pos < 0) return;  // the rest of the head is still on its way
       std::string text(head_bytes, '\0');
       evbuffer_remove(in, text.data(), head_bytes);
       RequestHead head = parse_request_head(text, limits_.max_body_bytes);
@@ -203,7 +203,7 @@ bool HttpService::serve_requests(Connection* c) {
       }
       c->head = std::move(head);
     }
-    if (evbuffer_get_length(in) < c->head->content_length) return true;  // the body is still coming
+    if (evbuffer_get_length(in) < c->head->content_length) return;  // the body is still coming
     std::string body(c->head->content_length, '\0');
     if (!body.empty()) evbuffer_remove(in, body.data(), body.size());
     RequestHead head = std::move(*c->head);
@@ -213,7 +213,6 @@ bool HttpService::serve_requests(Connection* c) {
     send(c, dispatch(head.method, head.path, std::move(body)), head.keep_alive);
   }
   evbuffer_drain(in, evbuffer_get_length(in));  // closing: what else came is not read
-  return false;
 }
 
 HttpReply HttpService::dispatch(const std::string& method, const std::string& path, std::string body) {

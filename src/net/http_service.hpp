@@ -68,8 +68,8 @@ class HttpService {
   static void on_event(bufferevent* bev, short what, void* conn);
   static void on_deadline(evutil_socket_t, short, void* conn);
 
-  // Serves every whole request in the connection's input; false when the connection was closed.
-  bool serve_requests(Connection* c);
+  // Serves every whole request in the connection's input; after a refusal or a last reply, reads no more.
+  void serve_requests(Connection* c);
   HttpReply dispatch(const std::string& method, const std::string& path, std::string body);
   void send(Connection* c, const HttpReply& reply, bool keep_alive);
   void arm(Connection* c, int seconds);
