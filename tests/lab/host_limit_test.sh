@@ -20,8 +20,19 @@ old_max=$(sysctl -n net.netfilter.nf_conntrack_max 2>/dev/null) || skip "no conn
 ns=c1m-limit-$$
 tmp=$(mktemp -d)
 server_pid=""
+# Every process in the test's namespace: $! is the subshell that ran `ip netns exec`, not the server
+# it started, so killing $! alone left the server running out its --duration after the test.
+stop_ns_processes() {
+  local pids
+  pids=$(ip netns pids "$ns" 2>/dev/null)
+  [ -n "$pids" ] || return 0
+  kill $pids 2>/dev/null
+  for _ in $(seq 1 50); do [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && return 0; sleep 0.1; done
+  kill -KILL $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
+}
 restore() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  stop_ns_processes
   sysctl -qw net.netfilter.nf_conntrack_max="$old_max"
   ip netns del "$ns" 2>/dev/null
   [ -n "${lab_used:-}" ] && lab/lab.sh down >/dev/null 2>&1
@@ -68,7 +79,7 @@ echo "    reason: ${reason:0:220}"
 check "9,000 past the limit fails (exit $rc, record $(field "$tmp/forced.json" /status)) in $took s with a 5 s stall timeout" \
   bash -c "[ $rc -eq 1 ] && [ '$(field "$tmp/forced.json" /status)' = failed ] && [ $took -lt 30 ]"
 check "its reason names the full table and the numbers" contains "$reason" "conntrack table of the server's network namespace full"
-kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=""
+stop_ns_processes; wait "$server_pid" 2>/dev/null; server_pid=""
 ip netns del "$ns"
 
 if ! docker info >/dev/null 2>&1; then
