@@ -115,10 +115,14 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
            std::to_string(limits_.max_bytes_held) + ": try again once a run is written";
   }
   if (keeper_ && !restoring) {
-    if (std::string why = keeper_(Filed{a.run, a.name, a.is_server, is_record, kept, now_ms}); !why.empty()) {
+    // The message moves through the keeper and back: a record of up to 64m is not copied for it.
+    Filed filed{a.run, a.name, a.is_server, is_record, std::move(kept), now_ms};
+    std::string why = keeper_(filed);
+    if (!why.empty()) {
       if (status) *status = 507;
       return "the collector cannot keep it: " + why;
     }
+    kept = std::move(filed.body);
   }
   auto it = runs_.find(a.run);
   if (it == runs_.end())
