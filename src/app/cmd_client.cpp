@@ -31,6 +31,7 @@ namespace {
 // workers inherit it, and the configuration is sized from what it became.
 HostProbe probe_this_host() {
   HostProbe h;
+  h.resolve = resolve_host_name;
   h.bind_error = [](Ipv4 ip) -> std::string {
     net::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     int one = 1;

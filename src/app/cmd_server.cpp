@@ -45,7 +45,7 @@ struct ServerOptions {
 constexpr double kReusePortHeadroom = 1.10;
 
 int run_server(const ServerOptions& o) {
-  auto listen = require(parse_endpoint_list(o.listen), "--listen", o.listen);
+  auto listen = require(parse_endpoint_list(o.listen, resolve_host_name), "--listen", o.listen);
   uint64_t expect = require(parse_count(o.expect), "--expect", o.expect);
   int64_t duration_ns = require(parse_duration_ns(o.duration), "--duration", o.duration);
   std::optional<Endpoint> admin;

@@ -1,6 +1,7 @@
 #include "core/client_config.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/atomic_file.hpp"  // directory_of
 #include "core/units.hpp"
@@ -34,10 +35,17 @@ int64_t duration_at_least(const std::string& flag, const std::string& text, int6
   return ns;
 }
 
+// " (resolved from 'server:9000')" where the flag named hosts: the guard applies to what a name
+// resolves to, and says which name it was.
+std::string resolved_from(const std::string& flag_text) {
+  bool named = std::any_of(flag_text.begin(), flag_text.end(), [](char c) { return std::isalpha(c) || c == '_'; });
+  return named ? " (resolved from '" + flag_text + "')" : "";
+}
+
 void check_targets(const ClientOptions& o, const ConnectPlan& plan) {
   for (const Endpoint& t : plan.targets)
     if (!o.allow_any_target && !is_lab_address(t.ip))
-      throw UsageError("--target " + t.str() +
+      throw UsageError("--target " + t.str() + resolved_from(o.target) +
                        ": not loopback (127.0.0.0/8) or the lab range (198.18.0.0/15); "
                        "pass --allow-any-target to load a host you own");
   for (size_t i = 0; i < plan.targets.size(); ++i)
@@ -110,8 +118,8 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   require_writable(host, "--status-file", c.status_file);
   require_writable(host, "--json", c.json);
 
-  c.plan.targets = require(parse_endpoint_list(o.target), "--target", o.target);
-  if (!o.source.empty()) c.plan.sources = require(parse_address_list(o.source), "--source", o.source);
+  c.plan.targets = require(parse_endpoint_list(o.target, host.resolve), "--target", o.target);
+  if (!o.source.empty()) c.plan.sources = require(parse_address_list(o.source, host.resolve), "--source", o.source);
   c.plan.connections = require(parse_count(o.connections), "--connections", o.connections);
   if (c.plan.connections == 0) throw UsageError("--connections must be at least 1");
   check_targets(o, c.plan);
@@ -128,8 +136,8 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   c.ramp_timeout_ns = duration_at_least("--ramp-timeout", o.ramp_timeout, 1'000'000'000, "1s", false);
   c.ramp_timeout_text = o.ramp_timeout;
   c.stall_timeout_ns = duration_at_least("--stall-timeout", o.stall_timeout, 1'000'000'000, "1s", true);
-  if (!o.server_stats.empty()) c.server_stats = single_endpoint("--server-stats", o.server_stats);
-  if (!o.report_to.empty()) c.report_to = single_endpoint("--report-to", o.report_to);
+  if (!o.server_stats.empty()) c.server_stats = single_endpoint("--server-stats", o.server_stats, host.resolve);
+  if (!o.report_to.empty()) c.report_to = single_endpoint("--report-to", o.report_to, host.resolve);
   if (!o.hold_until_server.empty()) {
     c.hold_until_server = require(parse_count(o.hold_until_server), "--hold-until-server", o.hold_until_server);
     if (c.hold_until_server && !c.server_stats)

@@ -51,6 +51,7 @@ struct HostProbe {
   std::function<std::string(Ipv4)> bind_error;                       // "" if this process can bind to the address
   std::function<std::optional<Ipv4>(const Endpoint&)> route_source;  // the source address the route picks
   std::function<std::string(const std::string& dir)> write_error;    // "" if files can be created there
+  NameResolver resolve;                                              // host names in addresses; empty: numeric only
   std::optional<PortRange> ephemeral_ports;                          // net.ipv4.ip_local_port_range
   uint64_t nofile = 0;                                               // the open-files limit the workers will have
   std::optional<uint64_t> conntrack_max, conntrack_count;            // absent where tracking is not loaded

@@ -1,5 +1,7 @@
 #include "core/collect.hpp"
 
+#include <algorithm>
+
 #include "build_info.hpp"
 #include "core/run_record.hpp"
 #include "core/units.hpp"
@@ -13,6 +15,34 @@ std::optional<uint64_t> count_in(const ojson& section, const char* key) {
       section[key].get<int64_t>() < 0)
     return std::nullopt;
   return section[key].get<uint64_t>();
+}
+
+// Where a participant ran, from its host fingerprint: its kernel, and its swarm node when it had one.
+void add_where_it_ran(ojson& part, const ojson& host) {
+  if (!host.is_object()) return;
+  part["kernel"] = host.value("kernel", ojson(nullptr));
+  if (host.contains("node")) part["node"] = host["node"];
+}
+
+// The swarm nodes a run spanned, each with its participants by role; empty off a swarm.
+ojson nodes_of(const ojson& participants) {
+  ojson nodes = ojson::array();
+  for (const auto& p : participants) {
+    const ojson node = p.value("node", ojson(nullptr));
+    if (!node.is_object() || !node.contains("id") || !node["id"].is_string()) continue;
+    auto same = std::find_if(nodes.begin(), nodes.end(), [&](const ojson& n) { return n["id"] == node["id"]; });
+    if (same == nodes.end()) {
+      nodes.push_back({{"id", node["id"]},
+                       {"hostname", node.value("hostname", ojson(nullptr))},
+                       {"kernel", p.value("kernel", ojson(nullptr))},
+                       {"servers", 0},
+                       {"clients", 0}});
+      same = nodes.end() - 1;
+    }
+    ojson& count = (*same)[p.value("role", "") == "server" ? "servers" : "clients"];
+    count = count.get<int>() + 1;
+  }
+  return nodes;
 }
 
 }  // namespace
@@ -48,6 +78,7 @@ ojson merge_client_records(const CollectRequest& req) {
     part["status"] = r->status;
     part["reason"] = r->reason ? ojson(*r->reason) : ojson(nullptr);
     part["addresses"] = r->host.is_object() ? r->host.value("addresses", ojson::array()) : ojson::array();
+    add_where_it_ran(part, r->host);
     part["established_peak_client"] = res.established_peak_client;
     part["errors_total"] = res.errors_total;
     part["kernel_tcp_inuse_delta"] = res.kernel_tcp_inuse_delta ? ojson(*res.kernel_tcp_inuse_delta) : ojson(nullptr);
@@ -122,14 +153,23 @@ ojson merge_client_records(const CollectRequest& req) {
   if (!reason.empty()) out.reason = reason;
 
   if (req.server) {
-    bool reported = req.server->record.is_object();
-    participants.push_back({{"name", req.server->name},
-                            {"role", "server"},
-                            {"status", reported ? "reported" : "missing"},
-                            {"problem", reported ? ojson(nullptr) : ojson(req.server->problem)}});
+    const ojson& report = req.server->record;
+    bool reported = report.is_object();
+    ojson part = {{"name", req.server->name},
+                  {"role", "server"},
+                  {"status", reported ? "reported" : "missing"},
+                  {"problem", reported ? ojson(nullptr) : ojson(req.server->problem)}};
+    if (reported) {
+      add_where_it_ran(part, report.value("host", ojson(nullptr)));
+      part["limits"] = report.value("limits", ojson(nullptr));
+      const ojson sysctls = report.value("sysctls", ojson(nullptr));
+      part["sysctls"] = sysctls.is_object() ? sysctls.value("namespaced", ojson(nullptr)) : ojson(nullptr);
+    }
+    participants.push_back(part);
   }
   out.extra["lab"] = req.lab;
   out.extra["participants"] = participants;
+  if (ojson nodes = nodes_of(participants); !nodes.empty()) out.extra["nodes"] = nodes;
   return out.to_json();
 }
 

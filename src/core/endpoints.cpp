@@ -33,7 +33,14 @@ std::pair<std::string_view, std::string_view> split_range(std::string_view text)
   return {text.substr(0, dash), text.substr(dash + 1)};
 }
 
-Parsed<std::vector<Ipv4>> parse_address_range(std::string_view text) {
+// One address, a range "a-b", or a host name (one address, through the resolver).
+Parsed<std::vector<Ipv4>> parse_address_range(std::string_view text, const NameResolver& resolve) {
+  if (is_host_name(text)) {
+    if (!resolve) return {"'" + std::string(text) + "' is a host name; only numeric IPv4 addresses are taken here"};
+    auto ip = resolve(std::string(text));
+    if (!ip.ok()) return {ip.error()};
+    return {std::vector<Ipv4>{ip.value()}};
+  }
   auto [lo_text, hi_text] = split_range(text);
   auto lo = parse_ipv4(lo_text);
   if (!lo.ok()) return {lo.error()};
@@ -71,11 +78,22 @@ Parsed<Ipv4> parse_ipv4(std::string_view text) {
   return {Ipv4{v}};
 }
 
-Parsed<std::vector<Ipv4>> parse_address_list(std::string_view text) {
+bool is_host_name(std::string_view text) {
+  if (text.empty() || text.size() > 253) return false;
+  bool lettered = false;
+  for (char c : text) {
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    if (!letter && !(c >= '0' && c <= '9') && c != '-' && c != '.') return false;
+    lettered = lettered || letter;
+  }
+  return lettered;
+}
+
+Parsed<std::vector<Ipv4>> parse_address_list(std::string_view text, const NameResolver& resolve) {
   if (text.empty()) return {std::string("empty address list")};
   std::vector<Ipv4> out;
   for (auto item : split(text, ',')) {
-    auto r = parse_address_range(item);
+    auto r = parse_address_range(item, resolve);
     if (!r.ok()) return {r.error()};
     out.insert(out.end(), r.value().begin(), r.value().end());
     if (out.size() > kMaxExpansion) return {std::string("more than 65536 addresses")};
@@ -83,14 +101,14 @@ Parsed<std::vector<Ipv4>> parse_address_list(std::string_view text) {
   return {std::move(out)};
 }
 
-Parsed<std::vector<Endpoint>> parse_endpoint_list(std::string_view text) {
+Parsed<std::vector<Endpoint>> parse_endpoint_list(std::string_view text, const NameResolver& resolve) {
   if (text.empty()) return {std::string("empty endpoint list")};
   std::vector<Endpoint> out;
   for (auto item : split(text, ',')) {
     size_t colon = item.rfind(':');
     if (colon == std::string_view::npos)
       return {"'" + std::string(item) + "' has no port (expected ADDRESS:PORT or ADDRESS:PORT1-PORT2)"};
-    auto addrs = parse_address_range(item.substr(0, colon));
+    auto addrs = parse_address_range(item.substr(0, colon), resolve);
     if (!addrs.ok()) return {addrs.error()};
     auto [lo_text, hi_text] = split_range(item.substr(colon + 1));
     auto lo = parse_port(lo_text);

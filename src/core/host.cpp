@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -94,6 +95,12 @@ ojson host_fingerprint() {
   const char* compose = std::getenv("C1M_COMPOSE_VERSION");
   h["container_runtime"] = runtime ? ojson(runtime) : ojson(nullptr);
   h["compose_version"] = compose ? ojson(compose) : ojson(nullptr);
+  // The swarm lab hands each task its node ({{.Node.ID}}, {{.Node.Hostname}}): the container's own
+  // hostname is the task's, and two nodes may share a machine name.
+  const char* node_id = std::getenv("C1M_NODE_ID");
+  const char* node_hostname = std::getenv("C1M_NODE_HOSTNAME");
+  if (node_id && *node_id)
+    h["node"] = {{"id", node_id}, {"hostname", node_hostname ? ojson(node_hostname) : ojson(nullptr)}};
   return h;
 }
 
@@ -217,6 +224,18 @@ HostFacts read_host_facts() {
   f.tcp_max_syn_backlog = sysctl_u64("net.ipv4.tcp_max_syn_backlog");
   f.tcp_migrate_req = sysctl_u64("net.ipv4.tcp_migrate_req");
   return f;
+}
+
+Parsed<Ipv4> resolve_host_name(const std::string& name) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(name.c_str(), nullptr, &hints, &found); rc != 0)
+    return {"host name '" + name + "' does not resolve to an IPv4 address: " + gai_strerror(rc)};
+  uint32_t addr = ntohl(reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr.s_addr);
+  freeaddrinfo(found);
+  return {Ipv4{addr}};
 }
 
 std::string new_run_id() {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/doctor.hpp"  // HostFacts
+#include "core/endpoints.hpp"
 
 namespace c1m {
 
@@ -39,6 +40,10 @@ std::string sched_policy_name();
 
 // Everything the doctor weighs, read from /proc and /proc/sys of this host (core/doctor is pure).
 HostFacts read_host_facts();
+
+// A host name's first IPv4 address through the C library's resolver (in a container: the engine's
+// DNS, which names the swarm lab's services), or why it has none.
+Parsed<Ipv4> resolve_host_name(const std::string& name);
 
 // 16 hex digits from the system's randomness: a run's id.
 std::string new_run_id();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/endpoints.hpp"
+#include "core/host.hpp"  // resolve_host_name
 #include "core/units.hpp"
 
 namespace c1m {
@@ -20,9 +21,11 @@ T require(const Parsed<T>& parsed, const std::string& flag, const std::string& t
   return parsed.value();
 }
 
-// The one endpoint of a flag that takes exactly one ADDRESS:PORT (an admin port, a collector).
-inline Endpoint single_endpoint(const std::string& flag, const std::string& text) {
-  auto list = require(parse_endpoint_list(text), flag, text);
+// The one endpoint of a flag that takes exactly one ADDRESS:PORT or NAME:PORT (an admin port, a
+// collector).
+inline Endpoint single_endpoint(const std::string& flag, const std::string& text,
+                                const NameResolver& resolve = resolve_host_name) {
+  auto list = require(parse_endpoint_list(text, resolve), flag, text);
   if (list.size() != 1)
     throw UsageError(flag + " '" + text + "': expected one ADDRESS:PORT, got " + std::to_string(list.size()));
   return list[0];

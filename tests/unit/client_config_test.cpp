@@ -42,6 +42,35 @@ TEST(ClientConfig, SizesWorkersFromTheOpenFilesLimitItIsGiven) {
   EXPECT_EQ(resolve(o, tight).workers, 1000u);
 }
 
+TEST(ClientConfig, TakesHostNamesAndGuardsWhatTheyResolveTo) {
+  HostProbe h = a_host();
+  h.resolve = [](const std::string& name) -> Parsed<Ipv4> {
+    if (name == "server") return {Ipv4{0xC6120002u}};     // 198.18.0.2: the lab range
+    if (name == "collector") return {Ipv4{0xC6120003u}};  // 198.18.0.3
+    if (name == "elsewhere") return {Ipv4{0x0A000001u}};  // 10.0.0.1: not the lab's
+    return {"host name '" + name + "' does not resolve to an IPv4 address: Name or service not known"};
+  };
+  ClientOptions o;
+  o.connections = "100";
+  o.target = "server:9000";
+  o.server_stats = "server:9100";
+  o.report_to = "collector:9200";
+  o.run_id = "0123456789abcdef";
+  ClientConfig c = resolve(o, h);
+  EXPECT_EQ(c.plan.targets.at(0).str(), "198.18.0.2:9000");
+  EXPECT_EQ(c.server_stats->str(), "198.18.0.2:9100");
+  EXPECT_EQ(c.report_to->str(), "198.18.0.3:9200");
+
+  o.target = "elsewhere:9000";
+  EXPECT_EQ(refusal(o, h),
+            "--target 10.0.0.1:9000 (resolved from 'elsewhere:9000'): not loopback (127.0.0.0/8) or the lab range "
+            "(198.18.0.0/15); pass --allow-any-target to load a host you own");
+  o.target = "nosuch:9000";
+  EXPECT_EQ(
+      refusal(o, h),
+      "--target 'nosuch:9000': host name 'nosuch' does not resolve to an IPv4 address: Name or service not known");
+}
+
 TEST(ClientConfig, NamesTheApproachFromTheLayout) {
   ClientOptions o;
   o.source = "127.0.0.2-127.0.0.21";

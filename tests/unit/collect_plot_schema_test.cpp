@@ -60,6 +60,35 @@ TEST(Collect, TwoParticipantsOneRecord) {
   EXPECT_EQ(m["participants"].size(), 2u);
 }
 
+// On a swarm each participant carries its node: the record names every node the run spanned, with
+// what ran there, and where each participant ran (its kernel, limits and sysctls as it read them).
+TEST(Collect, ASwarmRunNamesEveryNodeAndWhereEachParticipantRan) {
+  CollectRequest req = two_clients();
+  for (auto& c : req.clients) c.record["host"]["node"] = {{"id", "worker-id"}, {"hostname", "vm"}};
+  ojson server = {{"connections_peak", 1000},
+                  {"host", {{"kernel", "6.1.0"}, {"node", {{"id", "manager-id"}, {"hostname", "vm"}}}}},
+                  {"limits", {{"nofile_hard", 20000}}},
+                  {"sysctls", {{"namespaced", {{"net.core.somaxconn", "65535"}}}}}};
+  req.server = Participant{"server", "", server, ""};
+  ojson m = merge_client_records(req);
+  ASSERT_EQ(m["nodes"].size(), 2u) << m["nodes"].dump();
+  EXPECT_EQ(m["nodes"][0]["id"], "worker-id");
+  EXPECT_EQ(m["nodes"][0]["clients"], 2);
+  EXPECT_EQ(m["nodes"][0]["servers"], 0);
+  EXPECT_EQ(m["nodes"][1]["id"], "manager-id");
+  EXPECT_EQ(m["nodes"][1]["servers"], 1);
+  EXPECT_EQ(m["nodes"][1]["kernel"], "6.1.0");
+  const ojson& srv = m["participants"][2];
+  EXPECT_EQ(srv["role"], "server");
+  EXPECT_EQ(srv["node"]["id"], "manager-id");
+  EXPECT_EQ(srv["limits"]["nofile_hard"], 20000);
+  EXPECT_EQ(srv["sysctls"]["net.core.somaxconn"], "65535");
+  EXPECT_EQ(m["participants"][0]["node"]["id"], "worker-id");
+  EXPECT_TRUE(m["participants"][0]["kernel"].is_string());
+  // Off a swarm there are no nodes to name.
+  EXPECT_FALSE(merge_client_records(two_clients()).contains("nodes"));
+}
+
 // Clients sample once a second from their own starts, at other fractions of a second than each
 // other and a little late each time: the merged ramp counts each client once a second, never twice.
 TEST(Collect, TheMergedRampCountsEachClientOnceASecond) {

@@ -58,6 +58,33 @@ TEST(EndpointList, RejectsBadPorts) {
   EXPECT_FALSE(parse_endpoint_list("127.0.0.1:1-65535,127.0.0.2:1-65535").ok());  // > 65536 endpoints
 }
 
+TEST(HostNames, AreToldFromAddressesAndRanges) {
+  for (const char* name : {"server", "client-1", "c1m_server.1", "localhost", "a", "db2.lab.example"})
+    EXPECT_TRUE(is_host_name(name)) << name;
+  for (const char* not_name : {"", "127.0.0.1", "127.0.0.2-127.0.0.21", "1-2", "serv er", "srv:9000", "héte"})
+    EXPECT_FALSE(is_host_name(not_name)) << not_name;
+}
+
+TEST(HostNames, AreResolvedOnlyThroughTheResolverGiven) {
+  // Without a resolver a name is refused, saying so: parsing alone never touches the network.
+  EXPECT_NE(parse_endpoint_list("server:9000").error().find("is a host name"), std::string::npos);
+  int lookups = 0;
+  NameResolver fake = [&lookups](const std::string& name) -> Parsed<Ipv4> {
+    ++lookups;
+    if (name == "server") return {Ipv4{0xC6120002u}};  // 198.18.0.2
+    return {"host name '" + name + "' does not resolve"};
+  };
+  auto eps = parse_endpoint_list("server:9000-9001,127.0.0.1:7", fake);
+  ASSERT_TRUE(eps.ok()) << eps.error();
+  ASSERT_EQ(eps.value().size(), 3u);
+  EXPECT_EQ(eps.value()[0].str(), "198.18.0.2:9000");
+  EXPECT_EQ(eps.value()[1].str(), "198.18.0.2:9001");
+  EXPECT_EQ(eps.value()[2].str(), "127.0.0.1:7");
+  EXPECT_EQ(lookups, 1);  // once a name, not once a port
+  EXPECT_NE(parse_endpoint_list("nosuch:1", fake).error().find("'nosuch' does not resolve"), std::string::npos);
+  EXPECT_EQ(parse_address_list("server,127.0.0.3", fake).value().size(), 2u);
+}
+
 TEST(LabAddress, LoopbackAndBenchmarkRangeOnly) {
   EXPECT_TRUE(is_lab_address(parse_ipv4("127.0.0.1").value()));
   EXPECT_TRUE(is_lab_address(parse_ipv4("127.255.0.9").value()));
