@@ -9,7 +9,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 export COMPOSE
 
 .PHONY: help setup build build-asan format fuzz test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
-        images lab-up lab-down lab-status run-srv run-cli clean ci-bench
+        images lab-up lab-down lab-status swarm-up swarm-down swarm-status run-srv run-cli clean ci-bench
 
 help:
 	@echo "make setup         install build and test dependencies (Debian packages; idempotent)"
@@ -20,6 +20,9 @@ help:
 	@echo "make lab-up        images, network, containers, the default experiment, a record in results/"
 	@echo "make lab-status    what runs in the lab and how many connections each holds"
 	@echo "make lab-down      remove the lab: containers, network, veth"
+	@echo "make swarm-up      the lab as a Docker Swarm stack (C1M_SWARM_NODES=file; without it a two-node swarm here)"
+	@echo "make swarm-status  the swarm's nodes, the stack's services, the server's count"
+	@echo "make swarm-down    remove the stack, its networks and labels (and here, the second engine)"
 	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
 	@echo "make bench-lab     both approaches at 1M in the container lab"
 	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints, HTTP heads (FUZZ_TIME=180 s each)"
@@ -56,6 +59,7 @@ test-lab: build
 	@COMPOSE="docker compose" tests/lab/lab_test.sh
 	@tests/lab/ci_bench_test.sh
 	@tests/lab/host_limit_test.sh
+	@tests/lab/swarm_test.sh
 
 test: test-unit test-integration test-asan test-lab
 
@@ -98,6 +102,15 @@ lab-down:
 
 lab-status:
 	@lab/lab.sh status
+
+swarm-up: build
+	@lab/swarm.sh up
+
+swarm-down:
+	@lab/swarm.sh down
+
+swarm-status:
+	@lab/swarm.sh status
 
 lab-collect: build
 	@lab/lab.sh collect $(DIR)

@@ -160,9 +160,10 @@ make_parent() {
   ip link set "$VETH_PEER" up
 }
 
-# What compose reads: also lets `docker compose run client` find the running lab.
-write_env() {
-  cat > .env <<ENV
+# What compose reads: also lets `docker compose run client` find the running lab. The swarm lab
+# (lab/swarm.sh) renders its stack from compose.yaml with its own copy.
+write_env() {  # [FILE, .env]
+  cat > "${1:-.env}" <<ENV
 COMPOSE_PROJECT_NAME=$PROJECT
 C1M_PARENT=$C1M_PARENT
 C1M_SUBNET=$C1M_SUBNET
@@ -199,6 +200,8 @@ wait_for() {  # URL WHAT: 20 s at most
   die "$2 did not answer within 20 s ($1)"
 }
 
+collector_logs() { compose logs --tail 20 collector; }
+
 # The run's record, once the collector has written it. The lab knows when every client has ended and
 # says so, so a client that died without a record is named at once, not waited for until the deadline.
 await_record() {  # RUN_ID: prints the record's path under results/
@@ -210,7 +213,7 @@ await_record() {  # RUN_ID: prints the record's path under results/
     [ "$i" = 35 ] && curl -s -X POST --data "{\"token\": \"$RUN_TOKEN\"}" "$COLLECTOR/runs/$id/close" >/dev/null
     sleep 0.2
   done
-  [ "$code" = 200 ] || { compose logs --tail 20 collector >&2; die "the collector wrote no record for run $id (GET /runs/$id: $code)"; }
+  [ "$code" = 200 ] || { collector_logs >&2; die "the collector wrote no record for run $id (GET /runs/$id: $code)"; }
   curl -sf "$COLLECTOR/runs" | python3 -c 'import json, sys; print(next(r["record"] for r in json.load(sys.stdin) if r["run"] == sys.argv[1]))' "$id" |
     sed 's|^/results/|results/|'
 }
@@ -318,6 +321,8 @@ print("server: %d connections held (peak %d), %d/%d workers, errors %d" % (
   fi
 }
 
+# lab/swarm.sh sources this file for its settings, preflight and images: it runs nothing then.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 case "${1:-}" in
   up) up ;;
   down) down ;;
