@@ -9,7 +9,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 export COMPOSE
 
 .PHONY: help setup build build-asan format fuzz test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
-        images lab-up lab-down lab-status swarm-up swarm-down swarm-status run-srv run-cli clean ci-bench
+        images lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench
 
 help:
 	@echo "make setup         install build and test dependencies (Debian packages; idempotent)"
@@ -23,6 +23,7 @@ help:
 	@echo "make swarm-up      the lab as a Docker Swarm stack (C1M_SWARM_NODES=file; without it a two-node swarm here)"
 	@echo "make swarm-status  the swarm's nodes, the stack's services, the server's count"
 	@echo "make swarm-down    remove the stack, its networks and labels (and here, the second engine)"
+	@echo "make bench-swarm   1M through the two-node swarm here beside the compose lab's 1M (a ratio)"
 	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
 	@echo "make bench-lab     both approaches at 1M in the container lab"
 	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints, HTTP heads (FUZZ_TIME=180 s each)"
@@ -117,6 +118,9 @@ lab-collect: build
 
 bench-lab: build
 	@lab/bench-lab.sh
+
+bench-swarm: build
+	@lab/bench-swarm.sh
 
 ci-bench: build
 	@lab/ci-bench.sh

@@ -32,9 +32,10 @@ if [ -n "${RECORD:-}" ] && { [ "$ROUNDS" != 1 ] || [ "$(wc -w <<<"$approaches")"
   echo "bench-native: RECORD names one record: give it one approach (APPROACHES) and ROUNDS=1" >&2
   exit 2
 fi
-ratios=()  # approach:seconds:floor seconds, one per measured run
-run_floor() {  # sets floor_s: the probe's seconds, or empty when there is no floor
-  floor_s=""
+ratios=()      # approach:seconds:floor seconds, one per measured run
+cpu_ratios=()  # approach:busy us a connection:the floor's, over the ramp alone
+run_floor() {  # sets floor_s and floor_cpu: the probe's seconds and busy us a connection, or empty
+  floor_s="" floor_cpu=""
   if [ -n "${SKIP_FLOOR:-}" ]; then
     say "floor: skipped (SKIP_FLOOR)"
   elif [ -f "$FLOOR_SRC" ]; then
@@ -46,6 +47,7 @@ run_floor() {  # sets floor_s: the probe's seconds, or empty when there is no fl
     floor_json=$(timeout 300 build/c1m_probe "$procs" 19000 || true)
     say "floor: $floor_json"
     floor_s=$(echo "$floor_json" | sed -n 's/.*"seconds_to_connect_all":\([0-9.]*\).*/\1/p')
+    floor_cpu=$(echo "$floor_json" | sed -n 's/.*"cpu_busy_us_per_connection":\([0-9.]*\).*/\1/p')
   else
     say "floor: $FLOOR_SRC not found; no ratio"
   fi
@@ -70,10 +72,11 @@ run_approach() {  # name, server --listen, client --source, client --target
   local collected=0
   wait "$collector" 2>/dev/null || collected=$?
   say "$name: exit $rc, record $record; the collector's merge: exit $collected (0: complete; its log $collect_log)"
-  lab/bench_report.py native "$record" "$floor_s" | tee -a "$summary"
-  local ttt
-  ttt=$(lab/bench_report.py ttt "$record")
+  lab/bench_report.py native "$record" "$floor_s" "$floor_cpu" | tee -a "$summary"
+  local ttt cpu
+  ttt=$(lab/bench_report.py ttt "$record") cpu=$(lab/bench_report.py cpu "$record")
   [ -n "$floor_s" ] && [ -n "$ttt" ] && ratios+=("$name:$ttt:$floor_s")
+  [ -n "$floor_cpu" ] && [ -n "$cpu" ] && cpu_ratios+=("$name:$cpu:$floor_cpu")
   return 0
 }
 
@@ -88,5 +91,6 @@ for round in $(seq 1 "$ROUNDS"); do
     esac
   done
 done
-lab/bench_report.py medians "time to target / floor" - "${ratios[@]}" | tee -a "$summary"
+lab/bench_report.py medians "time to target / floor" 1.05 "${ratios[@]}" | tee -a "$summary"
+lab/bench_report.py medians "ramp busy CPU a connection / floor" 1.10 "${cpu_ratios[@]}" | tee -a "$summary"
 say "summary: $summary"

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """What the benchmark scripts print, read from run records (never from another command's output).
 
-  bench_report.py native RECORD [FLOOR_S]      one native run's figures, and its ratio to the floor
+  bench_report.py native RECORD [FLOOR_S [FLOOR_CPU_US]]
+                                               one native run's figures, its time to target and its ramp's
+                                               busy CPU a connection each over the floor's
   bench_report.py lab APPROACH NATIVE LAB      a lab run beside the native one made just before it
+  bench_report.py swarm APPROACH COMPOSE SWARM the swarm lab's run beside the compose lab's made before it
   bench_report.py ttt RECORD                   the record's time to target in seconds ("" if never reached)
+  bench_report.py cpu RECORD                   its ramp's busy CPU microseconds a connection ("" if not measured)
   bench_report.py medians LABEL TARGET RUN...  median ratio per approach; RUN is APPROACH:NUMERATOR:DENOMINATOR
                                                (seconds), TARGET a bound or "-"
 
@@ -24,7 +28,7 @@ def load(path):
         return json.load(f)
 
 
-def native(path, floor=""):
+def native(path, floor="", floor_cpu_us=""):
     r = load(path)
     res, mem = r.get("results") or {}, r.get("memory") or {}
     ttt = res.get("time_to_target_s")
@@ -35,18 +39,24 @@ def native(path, floor=""):
         print(f"  time to target / floor = {ttt:.2f} / {float(floor):.2f} = {ttt / float(floor):.3f}")
     print(f"  user bytes/conn client {fig(mem.get('user_bytes_per_connection_client'))} server {fig(mem.get('user_bytes_per_connection_server'))}; "
           f"kernel bytes/socket {fig(mem.get('kernel_bytes_per_socket'), '{:.0f}')}")
+    busy, us = res.get("ramp_cpu_busy_s"), res.get("ramp_cpu_busy_us_per_connection")
+    print(f"  ramp cpu: machine busy {fig(busy, '{:.2f}')} s, steal {fig(res.get('ramp_cpu_steal_s'), '{:.2f}')} s, "
+          f"{fig(us, '{:.2f}')} us/connection; own processes client {fig(res.get('ramp_cpu_client_s'), '{:.2f}')} s, "
+          f"server {fig(res.get('ramp_cpu_server_s'), '{:.2f}')} s")
+    if floor_cpu_us and isinstance(us, (int, float)) and float(floor_cpu_us) > 0:
+        print(f"  ramp busy cpu a connection / floor = {us:.2f} / {float(floor_cpu_us):.2f} us = {us / float(floor_cpu_us):.3f}")
     print(f"  hold cpu cores client {fig(res.get('hold_cpu_cores_client'), '{:.4f}')} server {fig(res.get('hold_cpu_cores_server'), '{:.4f}')}")
 
 
-def lab(approach, native_path, lab_path):
+def lab(approach, native_path, lab_path, run="lab", base="native"):
     n, l = load(native_path), load(lab_path)
     nr, lr = n.get("results") or {}, l.get("results") or {}
-    print(f"{approach}: lab record {lab_path} ({l.get('status')}); native record {native_path} ({n.get('status')})")
-    print(f"  lab: established client {fig(lr.get('established_peak_client'), '{:.0f}')} server {fig(lr.get('established_peak_server'), '{:.0f}')} "
+    print(f"{approach}: {run} record {lab_path} ({l.get('status')}); {base} record {native_path} ({n.get('status')})")
+    print(f"  {run}: established client {fig(lr.get('established_peak_client'), '{:.0f}')} server {fig(lr.get('established_peak_server'), '{:.0f}')} "
           f"errors {fig(lr.get('errors_total'), '{:.0f}')}")
     a, b = lr.get("time_to_target_s"), nr.get("time_to_target_s")
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b > 0:
-        print(f"  time to target: lab {a:.2f} s / native {b:.2f} s = {a / b:.3f}")
+        print(f"  time to target: {run} {a:.2f} s / {base} {b:.2f} s = {a / b:.3f}")
     else:
         print("  time to target: not reached by one side; no ratio")
     parts = l.get("participants") or []
@@ -54,19 +64,35 @@ def lab(approach, native_path, lab_path):
     ports = (l.get("topology") or {}).get("server_listen") or []
     print(f"  {len(addresses)} distinct client addresses; server listening on {len(ports)} port(s): "
           f"{', '.join(ports[:3])}{' ...' if len(ports) > 3 else ''}")
-    ranges = sorted({(p.get("sysctls") or {}).get("net.ipv4.ip_local_port_range") for p in parts if p.get("sysctls")} - {None})
-    nofiles = sorted({(p.get("limits") or {}).get("nofile_hard") for p in parts if p.get("limits")} - {None})
+    clients = [p for p in parts if p.get("role", "client") == "client"]
+    ranges = sorted({(p.get("sysctls") or {}).get("net.ipv4.ip_local_port_range") for p in clients if p.get("sysctls")} - {None})
+    nofiles = sorted({(p.get("limits") or {}).get("nofile_hard") for p in clients if p.get("limits")} - {None})
     srv = l.get("server") or {}
     print(f"  read back in the containers: clients ip_local_port_range {ranges}, nofile {nofiles}; server somaxconn "
           f"{((srv.get('sysctls') or {}).get('namespaced') or {}).get('net.core.somaxconn')}, nofile {(srv.get('limits') or {}).get('nofile_hard')}")
+    for node in l.get("nodes") or []:
+        print(f"  node {node.get('id', '?')[:12]} ({node.get('hostname')}, kernel {node.get('kernel')}): "
+              f"{node.get('servers')} server(s), {node.get('clients')} client(s)")
     mem = l.get("memory") or {}
     print(f"  memory: kernel {fig(mem.get('kernel_bytes_per_socket'))} B/socket, user {fig(mem.get('user_bytes_per_connection_client'))} B/conn client, "
           f"{fig(mem.get('user_bytes_per_connection_server'))} B/conn server")
 
 
+def swarm(approach, compose_path, swarm_path):
+    lab(approach, compose_path, swarm_path, run="swarm", base="compose")
+
+
+def figure(path, key):
+    value = (load(path).get("results") or {}).get(key)
+    print(value if isinstance(value, (int, float)) and not isinstance(value, bool) else "")
+
+
 def ttt(path):
-    value = (load(path).get("results") or {}).get("time_to_target_s")
-    print(value if isinstance(value, (int, float)) else "")
+    figure(path, "time_to_target_s")
+
+
+def cpu(path):
+    figure(path, "ramp_cpu_busy_us_per_connection")
 
 
 def medians(label, target, runs):
@@ -82,11 +108,12 @@ def medians(label, target, runs):
 
 
 def main(argv):
-    commands = {"native": (native, 1, 2), "lab": (lab, 3, 3), "ttt": (ttt, 1, 1)}
+    commands = {"native": (native, 1, 3), "lab": (lab, 3, 3), "swarm": (swarm, 3, 3), "ttt": (ttt, 1, 1),
+                "cpu": (cpu, 1, 1)}
     if argv and argv[0] == "medians" and len(argv) >= 3:
         return medians(argv[1], argv[2], argv[3:])
     if not argv or argv[0] not in commands or not commands[argv[0]][1] <= len(argv) - 1 <= commands[argv[0]][2]:
-        sys.exit("bench_report.py: usage: native RECORD [FLOOR_S] | lab APPROACH NATIVE LAB | ttt RECORD | medians LABEL TARGET RUN...")
+        sys.exit("bench_report.py: usage: native RECORD [FLOOR_S [FLOOR_CPU_US]] | lab APPROACH NATIVE LAB | swarm APPROACH COMPOSE SWARM | ttt RECORD | cpu RECORD | medians LABEL TARGET RUN...")
     try:
         commands[argv[0]][0](*argv[1:])
     except (OSError, ValueError) as e:

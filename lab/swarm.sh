@@ -305,6 +305,8 @@ clients_running() {
 up() {
   C1M_PARENT=$VETH  # the parents are per node, checked by each node's engine (render_stack names them)
   resolve_settings
+  [ "$C1M_SERVER_CPU_SHARES" = 1024 ] ||
+    die "C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES: Swarm has no CPU shares (a stack refuses cpu_shares); every task keeps Docker's 1024"
   need_docker
   docker compose version >/dev/null 2>&1 || die "the swarm lab renders compose.yaml with docker compose v2: make setup installs it"
   [ -z "$(docker ps -q --filter label=com.docker.compose.project=c1m)" ] ||

@@ -188,6 +188,13 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--connect-timeout", o->connect_timeout, "give up on one connect after this long")
       ->capture_default_str();
   c->add_option("--hold", o->hold, "hold the connections this long after the ramp")->capture_default_str();
+  c->add_option("--live", o->live,
+                "after the hold, hold this long more with every connection pinged once a --ping-interval (30s "
+                "unless given): the live hold")
+      ->capture_default_str();
+  c->add_option("--start-delay", o->start_delay,
+                "wait this long before the ramp (the lab adds rules to each container's namespace meanwhile)")
+      ->capture_default_str();
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")
       ->capture_default_str();
   c->add_option("--report-to", o->report_to,

@@ -146,10 +146,17 @@ int run_server(const ServerOptions& o) {
   std::vector<ServerCounters> latest(workers);
   uint64_t peak = 0;
   auto total = [&] { return sum_counters<ServerCounters>(latest); };
+  // The ramp's CPU, as the floor probe measures its own: from the first accepted connection to the
+  // moment all --expect are held (each read on the worker report that shows it).
+  std::optional<uint64_t> cpu_at_first_accept_ns;
+  std::optional<double> ramp_cpu_s;
   net::Supervisor sup(pool, [&](uint32_t w, net::MessageType type, const void* payload, size_t size) {
     if (type == net::MessageType::server_counters && size == sizeof(ServerCounters)) {
       std::memcpy(&latest[w], payload, sizeof(ServerCounters));
       peak = std::max(peak, total().connections);
+      if (!cpu_at_first_accept_ns && total().accepted_total > 0) cpu_at_first_accept_ns = pool.cpu_ns();
+      if (!ramp_cpu_s && cpu_at_first_accept_ns && peak >= expect)
+        ramp_cpu_s = static_cast<double>(pool.cpu_ns() - *cpu_at_first_accept_ns) / 1e9;
     } else if (type == net::MessageType::fatal) {
       std::fprintf(stderr, "c1m server: worker %u failed: %.*s\n", w, static_cast<int>(size),
                    static_cast<const char*>(payload));
@@ -161,8 +168,8 @@ int run_server(const ServerOptions& o) {
   ojson workers_lost = ojson::array();
   auto stats = [&] {
     auto now = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
-    ojson j = server_stats_json(total(), peak, workers, alive(), static_cast<double>(pool.cpu_ns()) / 1e9, context,
-                                tcpext_delta(kernel_at_start, now), conntrack_json(now));
+    ojson j = server_stats_json(total(), peak, workers, alive(), {static_cast<double>(pool.cpu_ns()) / 1e9, ramp_cpu_s},
+                                context, tcpext_delta(kernel_at_start, now), conntrack_json(now));
     j["workers_lost"] = workers_lost;
     return j;
   };

@@ -133,6 +133,14 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   c.connect_timeout_ns = duration_at_least("--connect-timeout", o.connect_timeout, 1'000'000, "1ms", false);
   c.hold_ns = require(parse_duration_ns(o.hold), "--hold", o.hold);
   c.ping_interval_ns = duration_at_least("--ping-interval", o.ping_interval, 10'000'000, "10ms", true);
+  c.live_ns = duration_at_least("--live", o.live, 1'000'000'000, "1s", true);
+  c.start_delay_ns = require(parse_duration_ns(o.start_delay), "--start-delay", o.start_delay);
+  if (c.start_delay_ns > 600'000'000'000) throw UsageError("--start-delay '" + o.start_delay + "': at most 10m");
+  // A live hold pings every connection once an interval: 30 s unless told, and at least one interval.
+  if (c.live_ns > 0 && c.ping_interval_ns == 0) c.ping_interval_ns = 30'000'000'000;
+  if (c.live_ns > 0 && c.live_ns < c.ping_interval_ns)
+    throw UsageError("--live '" + o.live + "': shorter than one --ping-interval (" +
+                     format_duration_ns(c.ping_interval_ns) + "): not every connection would be pinged");
   c.ramp_timeout_ns = duration_at_least("--ramp-timeout", o.ramp_timeout, 1'000'000'000, "1s", false);
   c.ramp_timeout_text = o.ramp_timeout;
   c.stall_timeout_ns = duration_at_least("--stall-timeout", o.stall_timeout, 1'000'000'000, "1s", true);
@@ -168,6 +176,8 @@ ojson config_json(const ClientConfig& c) {
           {"hold_s", seconds(c.hold_ns)},
           {"hold_until_server", c.hold_until_server ? ojson(c.hold_until_server) : ojson(nullptr)},
           {"ping_interval_s", c.ping_interval_ns ? ojson(seconds(c.ping_interval_ns)) : ojson(nullptr)},
+          {"live_s", c.live_ns ? ojson(seconds(c.live_ns)) : ojson(nullptr)},
+          {"start_delay_s", seconds(c.start_delay_ns)},
           {"ramp_timeout_s", seconds(c.ramp_timeout_ns)},
           {"stall_timeout_s", c.stall_timeout_ns ? ojson(seconds(c.stall_timeout_ns)) : ojson(nullptr)},
           {"sched", c.sched}};

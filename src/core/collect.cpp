@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "build_info.hpp"
+#include "core/record.hpp"  // server_ramp_cpu_s
 #include "core/run_record.hpp"
 #include "core/units.hpp"
 
@@ -114,6 +115,7 @@ ojson merge_client_records(const CollectRequest& req) {
     server_peak = *count_in(server, "connections_peak");
     out.results.established_peak_server = server_peak;
     out.results.tcpext_delta_server = server.value("tcpext_since_start", ojson(nullptr));
+    if (auto ramp = server_ramp_cpu_s(server)) out.results.ramp_cpu_server_s = ramp;
     if (server.contains("user_bytes_per_connection") && server["user_bytes_per_connection"].is_number())
       out.memory.user_bytes_per_connection_server = server["user_bytes_per_connection"].get<double>();
   }

@@ -21,6 +21,8 @@ const char* error_class_name(ErrorClass c) {
       return "peer_closed";
     case ErrorClass::bad_echo:
       return "bad_echo";
+    case ErrorClass::no_answer:
+      return "no_answer";
     case ErrorClass::other:
       return "other";
     case ErrorClass::count_:
@@ -67,6 +69,9 @@ void ClientCounters::merge(const ClientCounters& o) {
   connected_total += o.connected_total;
   pings_sent += o.pings_sent;
   pongs_received += o.pongs_received;
+  pings_late += o.pings_late;
+  connections_pinged += o.connections_pinged;
+  connections_answered += o.connections_answered;
   source_port_fallbacks += o.source_port_fallbacks;
   rss_baseline_bytes += o.rss_baseline_bytes;
   rss_bytes += o.rss_bytes;

@@ -19,6 +19,7 @@ enum class ErrorClass : uint8_t {
   econnreset,     // the peer reset an established connection
   peer_closed,    // the peer closed an established connection cleanly
   bad_echo,       // the peer echoed something other than what was sent
+  no_answer,      // pinged, never answered by the end of the run (a live hold)
   other,
   count_
 };
@@ -45,7 +46,10 @@ struct ClientCounters {
   uint64_t connected_total = 0;  // connects that succeeded, ever
   uint64_t pings_sent = 0;
   uint64_t pongs_received = 0;
-  uint64_t source_port_fallbacks = 0;  // planned port taken; the kernel chose one instead
+  // A connection's ping was due while its last one was still unanswered: an interval it missed.
+  uint64_t pings_late = 0;
+  uint64_t connections_pinged = 0, connections_answered = 0;  // at least once
+  uint64_t source_port_fallbacks = 0;                         // planned port taken; the kernel chose one instead
   uint64_t rss_baseline_bytes = 0;
   uint64_t rss_bytes = 0;
   uint64_t rss_at_peak_bytes = 0;

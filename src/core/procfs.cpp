@@ -189,4 +189,23 @@ uint64_t process_cpu_ns(int pid) {
   return parse_stat_cpu_ns(*t, static_cast<uint64_t>(sysconf(_SC_CLK_TCK))).value_or(0);
 }
 
+std::optional<MachineCpu> parse_machine_cpu(std::string_view text, uint64_t ticks_per_s) {
+  auto w = words_of(text.substr(0, text.find('\n')));
+  if (w.size() < 9 || w[0] != "cpu" || ticks_per_s == 0) return std::nullopt;
+  uint64_t v[8];
+  for (size_t i = 0; i < 8; ++i) {
+    auto n = to_u64(w[i + 1]);
+    if (!n) return std::nullopt;
+    v[i] = *n * (1'000'000'000u / ticks_per_s);
+  }
+  // user nice system idle iowait irq softirq steal
+  return MachineCpu{v[0] + v[1] + v[2] + v[5] + v[6], v[7]};
+}
+
+std::optional<MachineCpu> machine_cpu() {
+  auto t = read_text("/proc/stat");
+  if (!t) return std::nullopt;
+  return parse_machine_cpu(*t, static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
+}
+
 }  // namespace c1m::procfs

@@ -67,4 +67,13 @@ uint64_t self_open_fds();
 std::optional<uint64_t> parse_stat_cpu_ns(std::string_view stat_text, uint64_t ticks_per_s);
 uint64_t process_cpu_ns(int pid);
 
+// The machine's CPU from /proc/stat's first line, as the floor probe reads it: busy (user, nice,
+// system, irq, softirq of every core) and steal (what the hypervisor took away), in nanoseconds. A
+// container reads the host's (no namespace for it).
+struct MachineCpu {
+  uint64_t busy_ns = 0, steal_ns = 0;
+};
+std::optional<MachineCpu> parse_machine_cpu(std::string_view proc_stat_text, uint64_t ticks_per_s);
+std::optional<MachineCpu> machine_cpu();
+
 }  // namespace c1m::procfs

@@ -42,7 +42,7 @@ LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses,
     std::string phase = text_of(s, "phase", "");
     ramping += phase == "ramp";
     waiting += phase == "wait";
-    holding += phase == "hold";
+    holding += phase == "hold" || phase == "live";
   }
   if (server && server->is_object() && server->contains("connections"))
     p.established_server = u64(*server, "connections");

@@ -83,6 +83,20 @@ RunRecord build_client_record(const ClientRun& run) {
   x.source_port_fallbacks = t.source_port_fallbacks;
   x.hold_cpu_cores_client = run.hold_cpu_cores_client;
   x.hold_cpu_cores_server = run.hold_cpu_cores_server;
+  x.ramp_cpu_busy_s = run.ramp_cpu_busy_s;
+  x.ramp_cpu_steal_s = run.ramp_cpu_steal_s;
+  if (run.ramp_cpu_busy_s && t.connected_total > 0)
+    x.ramp_cpu_busy_us_per_connection = *run.ramp_cpu_busy_s * 1e6 / static_cast<double>(t.connected_total);
+  x.ramp_cpu_client_s = run.ramp_cpu_client_s;
+  x.pings_late = t.pings_late;
+  if (run.live_s) {
+    x.live_hold_s = run.live_s;
+    x.live_pings_per_s = static_cast<double>(run.live_pings) / *run.live_s;
+    x.live_cpu_cores_client = run.live_cpu_cores_client;
+    x.live_cpu_cores_server = run.live_cpu_cores_server;
+  }
+  derive_live_cpu_per_pings(x);
+  x.ramp_cpu_server_s = server_ramp_cpu_s(run.server_stats ? *run.server_stats : ojson(nullptr));
   for (size_t i = 0; i < kErrorClassCount; ++i)
     x.errors[error_class_name(static_cast<ErrorClass>(i))] = t.errors.by_class[i];
   x.errors_total = t.errors.total();
@@ -133,7 +147,7 @@ ojson conntrack_json(const procfs::KernelSnapshot& s) {
           {"max", s.conntrack_max ? ojson(*s.conntrack_max) : ojson(nullptr)}};
 }
 
-ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, size_t alive, double cpu_seconds,
+ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, size_t alive, const ServerCpu& cpu,
                         const ojson& context, const ojson& tcpext_since_start, const ojson& conntrack) {
   ojson j;
   // Not a run record: said so, so a reader handed one refuses it by name.
@@ -153,7 +167,8 @@ ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, 
   j["workers_alive"] = alive;
   j["listeners"] = t.listeners;
   j["open_fds"] = t.open_fds;
-  j["cpu_seconds"] = cpu_seconds;
+  j["cpu_seconds"] = cpu.total_s;
+  j["ramp_cpu_seconds"] = opt(cpu.ramp_s);
   j["rss_bytes"] = t.rss_bytes;
   j["rss_baseline_bytes"] = t.rss_baseline_bytes;
   j["user_bytes_per_connection"] = opt(per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.connections_peak));
@@ -161,6 +176,13 @@ ojson server_stats_json(const ServerCounters& t, uint64_t peak, size_t workers, 
   j["conntrack"] = conntrack;
   for (const auto& [k, v] : context.items()) j[k] = v;
   return j;
+}
+
+std::optional<double> server_ramp_cpu_s(const ojson& stats) {
+  if (!stats.is_object() || !stats.contains("ramp_cpu_seconds") || !stats["ramp_cpu_seconds"].is_number())
+    return std::nullopt;
+  double s = stats["ramp_cpu_seconds"].get<double>();
+  return s >= 0 && s < 1e9 ? std::optional<double>(s) : std::nullopt;
 }
 
 std::string server_metrics_text(const ServerCounters& t, size_t alive) {

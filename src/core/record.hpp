@@ -42,6 +42,13 @@ struct ClientRun {
   // CPU used while holding, in cores (1.0 = one core busy), from /proc of every process on each side.
   std::optional<double> hold_cpu_cores_client;
   std::optional<double> hold_cpu_cores_server;
+  // CPU over the ramp alone (its start to the moment every worker settled), as the floor probe
+  // measures its own: the machine's busy and steal seconds (/proc/stat), this client's processes'.
+  std::optional<double> ramp_cpu_busy_s, ramp_cpu_steal_s, ramp_cpu_client_s;
+  // The live hold (--live): how long it lasted, the pings sent in it, and each side's CPU in cores.
+  std::optional<double> live_s;
+  uint64_t live_pings = 0;
+  std::optional<double> live_cpu_cores_client, live_cpu_cores_server;
 };
 
 // The client's run as a record: host facts read here (fingerprint, sysctls), figures derived from the run.
@@ -52,14 +59,23 @@ RunRecord build_client_record(const ClientRun& run);
 std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before,
                                               const procfs::KernelSnapshot& after);
 
+// The server's own processes' CPU: since it started, and over the ramp (from its first accepted
+// connection to the moment it first held all it expects; null until then).
+struct ServerCpu {
+  double total_s = 0;
+  std::optional<double> ramp_s;
+};
+
 // The server's stats document and its Prometheus rendering.
 // conntrack: its own namespace's table ({count, max}), which is where a lab's server fills first.
 // tcpext_since_start: the TcpExt counters of the server's own namespace, as deltas since it started
 // (in the lab the clients cannot see the server's accept-queue overflows).
 // `context` is what does not change while the server runs (listen, limits, host, sysctls), built once.
 ojson server_stats_json(const ServerCounters& total, uint64_t connections_peak, size_t workers, size_t workers_alive,
-                        double cpu_seconds, const ojson& context, const ojson& tcpext_since_start,
+                        const ServerCpu& cpu, const ojson& context, const ojson& tcpext_since_start,
                         const ojson& conntrack);
+// The ramp CPU a server's stats document reports, if it is a number of seconds.
+std::optional<double> server_ramp_cpu_s(const ojson& server_stats);
 // {count, max} of a snapshot's namespace conntrack table; nulls where tracking is not loaded.
 ojson conntrack_json(const procfs::KernelSnapshot& s);
 ojson server_context_json(const ojson& listen, const ojson& limits, const ojson& host, const ojson& sysctls);

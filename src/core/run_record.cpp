@@ -6,6 +6,13 @@
 #include <ctime>
 
 namespace c1m {
+
+void derive_live_cpu_per_pings(RunResults& x) {
+  if (!x.live_pings_per_s || *x.live_pings_per_s <= 0) return;
+  double thousands = *x.live_pings_per_s / 1000;
+  if (x.live_cpu_cores_client) x.live_cpu_cores_per_1k_pings_per_s_client = *x.live_cpu_cores_client / thousands;
+  if (x.live_cpu_cores_server) x.live_cpu_cores_per_1k_pings_per_s_server = *x.live_cpu_cores_server / thousands;
+}
 namespace {
 
 constexpr double kMaxCount = 1e12;             // far above any run, far below where sums overflow
@@ -203,6 +210,18 @@ ojson RunRecord::to_json() const {
   res["source_port_fallbacks"] = x.source_port_fallbacks;
   res["hold_cpu_cores_client"] = opt(x.hold_cpu_cores_client);
   res["hold_cpu_cores_server"] = opt(x.hold_cpu_cores_server);
+  res["ramp_cpu_busy_s"] = opt(x.ramp_cpu_busy_s);
+  res["ramp_cpu_steal_s"] = opt(x.ramp_cpu_steal_s);
+  res["ramp_cpu_busy_us_per_connection"] = opt(x.ramp_cpu_busy_us_per_connection);
+  res["ramp_cpu_client_s"] = opt(x.ramp_cpu_client_s);
+  res["ramp_cpu_server_s"] = opt(x.ramp_cpu_server_s);
+  res["live_hold_s"] = opt(x.live_hold_s);
+  res["live_pings_per_s"] = opt(x.live_pings_per_s);
+  res["pings_late"] = x.pings_late;
+  res["live_cpu_cores_client"] = opt(x.live_cpu_cores_client);
+  res["live_cpu_cores_server"] = opt(x.live_cpu_cores_server);
+  res["live_cpu_cores_per_1k_pings_per_s_client"] = opt(x.live_cpu_cores_per_1k_pings_per_s_client);
+  res["live_cpu_cores_per_1k_pings_per_s_server"] = opt(x.live_cpu_cores_per_1k_pings_per_s_server);
   res["errors"] = x.errors;
   res["errors_total"] = x.errors_total;
   res["tcpext_delta"] = x.tcpext_delta;
@@ -326,6 +345,20 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
       in.number(R("hold_cpu_cores_client"), P("hold_cpu_cores_client"), 0, 1e6, "cores from 0 to 1e6");
   x.hold_cpu_cores_server =
       in.number(R("hold_cpu_cores_server"), P("hold_cpu_cores_server"), 0, 1e6, "cores from 0 to 1e6");
+  for (auto [key, field] :
+       {std::pair{"ramp_cpu_busy_s", &RunResults::ramp_cpu_busy_s},
+        {"ramp_cpu_steal_s", &RunResults::ramp_cpu_steal_s},
+        {"ramp_cpu_busy_us_per_connection", &RunResults::ramp_cpu_busy_us_per_connection},
+        {"ramp_cpu_client_s", &RunResults::ramp_cpu_client_s},
+        {"ramp_cpu_server_s", &RunResults::ramp_cpu_server_s},
+        {"live_hold_s", &RunResults::live_hold_s},
+        {"live_pings_per_s", &RunResults::live_pings_per_s},
+        {"live_cpu_cores_client", &RunResults::live_cpu_cores_client},
+        {"live_cpu_cores_server", &RunResults::live_cpu_cores_server},
+        {"live_cpu_cores_per_1k_pings_per_s_client", &RunResults::live_cpu_cores_per_1k_pings_per_s_client},
+        {"live_cpu_cores_per_1k_pings_per_s_server", &RunResults::live_cpu_cores_per_1k_pings_per_s_server}})
+    x.*field = in.number(R(key), P(key), 0, 1e9, "a figure from 0 to 1e9");
+  x.pings_late = in.count(R("pings_late"), P("pings_late")).value_or(0);
   x.errors = in.table<uint64_t>(R("errors"), P("errors"), false);
   x.errors_total = in.count(R("errors_total"), P("errors_total")).value_or(0);
   x.tcpext_delta = in.table<int64_t>(R("tcpext_delta"), P("tcpext_delta"), true);
@@ -507,6 +540,37 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     std::sort(server_cores.begin(), server_cores.end());
     x.hold_cpu_cores_server = server_cores[server_cores.size() / 2];
   }
+  // The ramp's CPU. The machine's, each client read over its own ramp: the widest window (the most
+  // busy seconds) covers the others, for the clients ramp together. Each client's processes are its
+  // own: they add up. The server's is its own figure, the same in every client's last reading.
+  for (const auto& c : clients) {
+    const RunResults& r = c.results;
+    if (r.ramp_cpu_busy_s && (!x.ramp_cpu_busy_s || *r.ramp_cpu_busy_s > *x.ramp_cpu_busy_s)) {
+      x.ramp_cpu_busy_s = r.ramp_cpu_busy_s;
+      x.ramp_cpu_steal_s = r.ramp_cpu_steal_s;
+    }
+    if (r.ramp_cpu_server_s) x.ramp_cpu_server_s = std::max(x.ramp_cpu_server_s.value_or(0), *r.ramp_cpu_server_s);
+  }
+  if (x.ramp_cpu_busy_s && x.connected_total > 0)
+    x.ramp_cpu_busy_us_per_connection = *x.ramp_cpu_busy_s * 1e6 / static_cast<double>(x.connected_total);
+  x.ramp_cpu_client_s = sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.ramp_cpu_client_s; });
+  // The live hold: the clients ping together; their rates and their own cores add up, the server's
+  // is the median of their readings, as for the idle hold.
+  std::vector<double> live_server;
+  for (const auto& c : clients) {
+    const RunResults& r = c.results;
+    x.pings_late += r.pings_late;
+    if (r.live_hold_s) x.live_hold_s = std::max(x.live_hold_s.value_or(0), *r.live_hold_s);
+    if (r.live_cpu_cores_server) live_server.push_back(*r.live_cpu_cores_server);
+  }
+  x.live_pings_per_s = sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.live_pings_per_s; });
+  x.live_cpu_cores_client =
+      sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.live_cpu_cores_client; });
+  if (!live_server.empty()) {
+    std::sort(live_server.begin(), live_server.end());
+    x.live_cpu_cores_server = live_server[live_server.size() / 2];
+  }
+  derive_live_cpu_per_pings(x);
   if (all_reached && reached_ms > 0) x.time_to_target_s = static_cast<double>(reached_ms - m.started_unix_ms) / 1000.0;
   if (all_settled && settled_ms > 0) x.ramp_duration_s = static_cast<double>(settled_ms - m.started_unix_ms) / 1000.0;
   double window = x.time_to_target_s.value_or(x.ramp_duration_s.value_or(0));

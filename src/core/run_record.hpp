@@ -52,6 +52,16 @@ struct RunResults {
   Histogram connect_us, rtt_us;  // written as summaries (ms) and sparse histograms (us)
   uint64_t pings_sent = 0, pongs_received = 0, source_port_fallbacks = 0;
   std::optional<double> hold_cpu_cores_client, hold_cpu_cores_server;
+  // The ramp's CPU, as the floor probe measures its own: the machine's busy and steal seconds, busy
+  // microseconds per connection made, each side's own processes' seconds.
+  std::optional<double> ramp_cpu_busy_s, ramp_cpu_steal_s, ramp_cpu_busy_us_per_connection;
+  std::optional<double> ramp_cpu_client_s, ramp_cpu_server_s;
+  // The live hold (--live): its length, pings a second, pings found still unanswered an interval
+  // later, each side's CPU in cores and in cores per 1,000 pings a second.
+  std::optional<double> live_hold_s, live_pings_per_s;
+  uint64_t pings_late = 0;
+  std::optional<double> live_cpu_cores_client, live_cpu_cores_server;
+  std::optional<double> live_cpu_cores_per_1k_pings_per_s_client, live_cpu_cores_per_1k_pings_per_s_server;
   std::map<std::string, uint64_t> errors;  // by class
   uint64_t errors_total = 0;
   std::map<std::string, int64_t> tcpext_delta;  // the client side's namespace(s)
@@ -59,6 +69,9 @@ struct RunResults {
   std::map<std::string, uint64_t> sockstat_before, sockstat_at_peak;
   ojson conntrack_at_peak;  // {count, max} of the client's namespace, or null
 };
+
+// Each side's live-hold cores per 1,000 pings a second, from the cores and the ping rate.
+void derive_live_cpu_per_pings(RunResults& x);
 
 struct RunMemory {
   std::optional<int64_t> slab_delta_bytes;

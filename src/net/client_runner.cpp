@@ -1,6 +1,7 @@
 #include "net/client_runner.hpp"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -26,6 +27,23 @@ namespace {
 // An answer older than this means the server is not answering now (it is polled once a second).
 constexpr int64_t kServerFreshNs = 3'000'000'000;
 
+volatile sig_atomic_t g_stop_during_delay = 0;
+
+// --start-delay: waits, and says whether SIGTERM or SIGINT came meanwhile (the supervisor's own
+// handlers are not up yet; these stand in for them, and the default ones come back after).
+bool wait_out_start_delay(int64_t ns) {
+  if (ns <= 0) return true;
+  struct sigaction stop {
+  }, old_term{}, old_int{};
+  stop.sa_handler = [](int) { g_stop_during_delay = 1; };
+  sigaction(SIGTERM, &stop, &old_term);
+  sigaction(SIGINT, &stop, &old_int);
+  for (int64_t until = monotonic_ns() + ns; !g_stop_during_delay && monotonic_ns() < until;) usleep(20'000);
+  sigaction(SIGTERM, &old_term, nullptr);
+  sigaction(SIGINT, &old_int, nullptr);
+  return !g_stop_during_delay;
+}
+
 // Runs the experiment: ramp, hold, stop, record.
 class ClientRunner {
  public:
@@ -34,6 +52,7 @@ class ClientRunner {
   // Runs the experiment once and returns its record.
   ojson run() {
     run_.run_id = new_run_id();
+    bool started = wait_out_start_delay(r_.start_delay_ns);
     run_.approach = r_.approach;
     run_.workers = r_.workers;
     run_.config = config_json(r_);
@@ -48,11 +67,17 @@ class ClientRunner {
     for (const auto& w : r_.warnings) std::fprintf(stderr, "c1m client: warning: %s\n", w.c_str());
     latest_.resize(r_.workers);
     histograms_.resize(r_.workers);
+    if (!started) {
+      finish_now("interrupted", "SIGTERM or SIGINT during the start delay");
+      return build_record();
+    }
 
     auto quotas = split_evenly(r_.plan.connections, r_.workers);
     std::vector<uint64_t> firsts(r_.workers, 0);
     for (size_t i = 1; i < r_.workers; ++i) firsts[i] = firsts[i - 1] + quotas[i - 1];
     run_.ramp_start_ns = monotonic_ns();
+    ramp_machine_cpu_ = procfs::machine_cpu();
+    ramp_client_cpu_ns_ = pool_.cpu_ns();
     std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
       ClientWorkerConfig cfg{r_.plan,
                              firsts[i],
@@ -61,6 +86,7 @@ class ClientRunner {
                              r_.in_flight_per_worker,
                              r_.connect_timeout_ns,
                              r_.ping_interval_ns,
+                             r_.live_ns > 0,
                              static_cast<uint32_t>(i),
                              control_fd};
       return run_client_worker(cfg);
@@ -90,9 +116,21 @@ class ClientRunner {
   }
 
  private:
-  enum class Phase { ramp, hold, stopping };
+  enum class Phase { ramp, hold, live, stopping };
 
-  const char* phase_name() const { return phase_ == Phase::ramp ? "ramp" : phase_ == Phase::hold ? "hold" : "stop"; }
+  const char* phase_name() const {
+    switch (phase_) {
+      case Phase::ramp:
+        return "ramp";
+      case Phase::hold:
+        return "hold";
+      case Phase::live:
+        return "live";
+      case Phase::stopping:
+        break;
+    }
+    return "stop";
+  }
 
   void on_message(uint32_t w, MessageType type, const void* p, size_t n) {
     if (type == MessageType::client_counters && n == sizeof(ClientCounters)) {
@@ -129,10 +167,19 @@ class ClientRunner {
         phase_ = Phase::hold;
         hold_started_ns_ = now;
         hold_cpu_start_ns_ = pool_.cpu_ns();
+        measure_ramp_cpu();
         hold_server_cpu_start_.reset();  // the first answer from now on: see take_server_answer
       } else if (now - run_.ramp_start_ns > r_.ramp_timeout_ns) {
         return finish("failed", "the ramp did not settle within " + r_.ramp_timeout_text + ": " + shortfall());
       }
+    }
+    if (phase_ == Phase::live) {
+      if (now - live_started_ns_ >= r_.live_ns) {
+        t = totals();
+        bool ok = t.errors.total() == 0 && t.established == r_.plan.connections;
+        finish(ok ? "complete" : "failed", ok ? "" : shortfall());
+      }
+      return;
     }
     if (phase_ != Phase::hold) return;
     // Many clients (the lab's 20 containers) end their ramps at different times: each counts its hold
@@ -145,6 +192,7 @@ class ClientRunner {
     if (held) {
       t = totals();
       bool ok = t.quota_reached_ns >= 0 && t.errors.total() == 0 && t.established == r_.plan.connections;
+      if (ok && r_.live_ns > 0 && hold_from_ns_ >= 0) return go_live(now);
       finish(ok ? "complete" : "failed", ok ? "" : shortfall());
     }
   }
@@ -302,6 +350,8 @@ class ClientRunner {
     // The server's CPU over the hold counts from its first answer within the hold, not a ramp one.
     if (phase_ == Phase::hold && !hold_server_cpu_start_ && answered_ns > hold_started_ns_)
       hold_server_cpu_start_ = server_cpu_reading();
+    if (phase_ == Phase::live && !live_server_cpu_start_ && answered_ns > live_started_ns_)
+      live_server_cpu_start_ = server_cpu_reading();
   }
 
   // No answer for a few polls: the server (or the way to it) is not answering now.
@@ -333,6 +383,40 @@ class ClientRunner {
     return std::pair{(*run_.server_stats)["cpu_seconds"].get<double>(), server_answered_ns_};
   }
 
+  // The ramp's CPU, taken within 100 ms of its end (this step's period): the machine's, and this
+  // client's processes'. The server measures its own (its /stats' ramp_cpu_seconds).
+  void measure_ramp_cpu() {
+    run_.ramp_cpu_client_s = static_cast<double>(hold_cpu_start_ns_ - ramp_client_cpu_ns_) / 1e9;
+    auto now = procfs::machine_cpu();
+    if (!now || !ramp_machine_cpu_) return;
+    run_.ramp_cpu_busy_s = static_cast<double>(now->busy_ns - ramp_machine_cpu_->busy_ns) / 1e9;
+    run_.ramp_cpu_steal_s = static_cast<double>(now->steal_ns - ramp_machine_cpu_->steal_ns) / 1e9;
+  }
+
+  // The idle hold is over: the workers start pinging (SIGUSR1), and the live hold's clocks start.
+  void go_live(int64_t now) {
+    measure_hold_cpu();
+    phase_ = Phase::live;
+    live_started_ns_ = now;
+    live_cpu_start_ns_ = pool_.cpu_ns();
+    live_pings_start_ = totals().pings_sent;
+    live_server_cpu_start_.reset();  // the first answer from now on: see take_server_answer
+    pool_.signal_all(SIGUSR1);
+  }
+
+  // The live hold's figures: its length, the pings in it, CPU in cores on each side.
+  void measure_live() {
+    double live_s = seconds(monotonic_ns() - live_started_ns_);
+    if (live_s < 1.0) return;
+    run_.live_s = live_s;
+    run_.live_pings = totals().pings_sent - live_pings_start_;
+    run_.live_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - live_cpu_start_ns_) / 1e9 / live_s;
+    auto server_now = server_cpu_reading();
+    if (server_now && live_server_cpu_start_ && server_now->second - live_server_cpu_start_->second >= 1'000'000'000)
+      run_.live_cpu_cores_server = (server_now->first - live_server_cpu_start_->first) /
+                                   seconds(server_now->second - live_server_cpu_start_->second);
+  }
+
   // CPU per second of hold, on each side: the figure that says an idle million costs nothing.
   void measure_hold_cpu() {
     double held_s = seconds(monotonic_ns() - hold_started_ns_);
@@ -358,6 +442,7 @@ class ClientRunner {
                " ago): connections completed by the kernel that the server never accepted";
     }
     if (phase_ == Phase::hold) measure_hold_cpu();
+    if (phase_ == Phase::live) measure_live();
     add_series_point(totals());
     if (totals().established >= peak_sampled_) run_.kernel_at_peak = procfs::take_kernel_snapshot();
     finish_now(status, reason);
@@ -382,6 +467,12 @@ class ClientRunner {
     std::string lost = pool_.describe_lost();
     if (!lost.empty() && run_.status == "complete") run_.status = "failed";
     append_clause(run_.reason, lost);
+    // Errors counted as the workers ended (a live hold's pings never answered) fail a run that was
+    // complete when it stopped.
+    if (run_.status == "complete" && run_.totals.errors.total() > 0) {
+      run_.status = "failed";
+      append_clause(run_.reason, shortfall());
+    }
     if (run_.kernel_at_peak.sockstat.empty()) run_.kernel_at_peak = procfs::take_kernel_snapshot();
     return build_client_record(run_).to_json();
   }
@@ -396,7 +487,12 @@ class ClientRunner {
   int64_t hold_started_ns_ = 0;
   int64_t hold_from_ns_ = -1;  // when the hold clock started: the ramp's end, or the server's full count
   uint64_t hold_cpu_start_ns_ = 0;
+  std::optional<procfs::MachineCpu> ramp_machine_cpu_;  // at the ramp's start
+  uint64_t ramp_client_cpu_ns_ = 0;
+  int64_t live_started_ns_ = 0;
+  uint64_t live_cpu_start_ns_ = 0, live_pings_start_ = 0;
   std::optional<std::pair<double, int64_t>> hold_server_cpu_start_;  // the server's CPU seconds, and when it said so
+  std::optional<std::pair<double, int64_t>> live_server_cpu_start_;
   uint64_t last_connected_ = 0;
   int64_t last_sample_ns_ = 0;
   uint64_t peak_sampled_ = 0;

@@ -46,6 +46,7 @@ struct Conn {
   uint32_t ping_seq;
   ConnState state;        // zero is ConnState::free
   uint8_t echo_received;  // bytes of the current echo seen so far
+  uint8_t answered;       // 1 once a ping of it came back
 };
 static_assert(std::is_trivial_v<Conn> && sizeof(Conn) == 16);
 
@@ -85,6 +86,11 @@ class ClientWorker {
         [](void* self) { static_cast<ClientWorker*>(self)->send_report(false); }, this);
     timeout_scan_ =
         new_event(base_.get(), -1, EV_PERSIST, &ClientWorker::on_timeout_scan, this, "the connect-timeout scan");
+    pinging_ = cfg_.ping_interval_ns > 0 && !cfg_.ping_after_signal;
+    if (cfg_.ping_after_signal) {
+      go_live_ = new_event(base_.get(), SIGUSR1, EV_SIGNAL | EV_PERSIST, &ClientWorker::on_go_live, this, "SIGUSR1");
+      add_event(go_live_.get(), nullptr, "SIGUSR1");
+    }
     if (cfg_.rate_per_s > 0 || cfg_.ping_interval_ns > 0) {
       tick_ = new_event(base_.get(), -1, EV_PERSIST, &ClientWorker::on_tick, this, "the rate and ping tick");
       timeval tv = to_timeval(kTickNs);
@@ -95,6 +101,7 @@ class ClientWorker {
     launch();
 
     event_base_dispatch(base_.get());
+    count_unanswered();
 
     // Arm the resets before the final report: once the parent has that report it may kill us, and
     // the kernel then closes every socket with RST only if SO_LINGER is already set.
@@ -245,6 +252,8 @@ class ClientWorker {
     if (c.echo_received == kFrameSize) {
       histograms_.rtt_us.record(static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000));
       ++counters_.pongs_received;
+      if (!c.answered) ++counters_.connections_answered;
+      c.answered = 1;
       c.t_ns = 0;
       c.echo_received = 0;
     }
@@ -271,7 +280,12 @@ class ClientWorker {
       int fd = static_cast<int>(ping_cursor_);
       ping_cursor_ = (ping_cursor_ + 1) % slots_;
       Conn& c = conns_[fd];
-      if (c.state != ConnState::open || c.t_ns != 0) continue;  // not open, or the last ping is not back yet
+      if (c.state != ConnState::open) continue;
+      if (c.t_ns != 0) {  // its last ping is not back an interval later: counted, not sent again
+        ++counters_.pings_late;
+        continue;
+      }
+      if (c.ping_seq == 0) ++counters_.connections_pinged;
       unsigned char frame[kFrameSize];
       make_frame(fd, ++c.ping_seq, frame);
       c.t_ns = monotonic_ns();
@@ -295,7 +309,17 @@ class ClientWorker {
       self->tokens_ = std::min(cap, self->tokens_ + self->cfg_.rate_per_s * static_cast<double>(elapsed) / 1e9);
       self->launch();
     }
-    if (self->cfg_.ping_interval_ns > 0 && self->counters_.established > 0) self->ping_some(elapsed);
+    if (self->pinging_ && self->counters_.established > 0) self->ping_some(elapsed);
+  }
+
+  // The live hold begins: every connection is pinged once an interval from now on, starting afresh.
+  static void on_go_live(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<ClientWorker*>(arg);
+    if (self->pinging_) return;
+    self->pinging_ = true;
+    self->ping_budget_ = 0;
+    self->ping_cursor_ = 0;
+    self->last_tick_ns_ = monotonic_ns();
   }
 
   void send_report(bool final) {
@@ -307,6 +331,20 @@ class ClientWorker {
     if (!final) return;
     send_message(cfg_.control_fd, MessageType::client_histograms, cfg_.index, &histograms_, sizeof histograms_);
     send_message(cfg_.control_fd, MessageType::final_done, cfg_.index, nullptr, 0);
+  }
+
+  // At the end: a connection pinged and never answered is an error of its own class, and a ping out
+  // for longer than an interval missed one. A ping sent in the last second may still be on its way.
+  void count_unanswered() {
+    if (cfg_.ping_interval_ns <= 0) return;
+    int64_t now = monotonic_ns();
+    for (size_t fd = 0; fd < slots_; ++fd) {
+      const Conn& c = conns_[fd];
+      if (c.state != ConnState::open || c.ping_seq == 0) continue;
+      bool recent = c.t_ns != 0 && now - c.t_ns < 1'000'000'000;
+      if (!c.answered && !recent) counters_.errors.add(ErrorClass::no_answer);
+      if (c.t_ns != 0 && now - c.t_ns >= cfg_.ping_interval_ns) ++counters_.pings_late;
+    }
   }
 
   // Makes every connection end with RST when the worker exits: a million FIN closes would leave a
@@ -326,6 +364,8 @@ class ClientWorker {
   std::unique_ptr<HoldSet> held_;
   EventPtr timeout_scan_;
   EventPtr tick_;
+  EventPtr go_live_;
+  bool pinging_ = false;
   int64_t last_tick_ns_ = 0;
   double tokens_ = 0;
   double ping_budget_ = 0;

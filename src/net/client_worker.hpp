@@ -18,6 +18,8 @@ struct ClientWorkerConfig {
   uint64_t max_in_flight = 200;  // connects in flight at once (the client's default per worker)
   int64_t connect_timeout_ns = 10'000'000'000;
   int64_t ping_interval_ns = 0;  // 0 = no pings
+  // The live hold: pings wait for SIGUSR1, which the parent sends when the idle hold has ended.
+  bool ping_after_signal = false;
   uint32_t index = 0;
   int control_fd = -1;
 };

@@ -289,6 +289,90 @@ TEST_F(Engine, SigintMidRampLeavesAnInterruptedRecord) {
   EXPECT_TRUE(r["results"]["time_to_target_s"].is_null());
 }
 
+// The live hold: after the idle hold, every connection is pinged once an interval, each answering in
+// every interval; the record counts it and gives each side's CPU for it, and the ramp's CPU as the
+// floor probe measures its own.
+TEST_F(Engine, ALiveHoldPingsEveryConnectionEveryIntervalAndSaysWhatItCost) {
+  PortBlock port(2);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "4000", "--workers", "2", "--admin",
+                  "127.0.0.1:" + port.str(1), "--duration", "60s"});
+  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
+  Process client({"client",
+                  "--target",
+                  "127.0.0.1:" + port.str(0),
+                  "--source",
+                  "127.0.0.2-127.0.0.5",
+                  "-n",
+                  "4000",
+                  "--workers",
+                  "2",
+                  "--hold",
+                  "1s",
+                  "--live",
+                  "3s",
+                  "--ping-interval",
+                  "1s",
+                  "--server-stats",
+                  "127.0.0.1:" + port.str(1),
+                  "--json",
+                  record,
+                  "--progress",
+                  "off"});
+  ASSERT_EQ(client.wait(60000), 0) << client.err();
+  json r = read_json(record);
+  const json& x = r["results"];
+  EXPECT_EQ(r["status"], "complete") << r["reason"];
+  EXPECT_EQ(x["errors"]["no_answer"], 0);
+  EXPECT_EQ(x["pings_late"], 0);
+  // Three intervals of 4,000: each connection pinged and answered in each (the tick's pacing may
+  // start a fourth round for a few before the end).
+  EXPECT_GE(x["pongs_received"].get<uint64_t>(), 3 * 4000u - 100);
+  EXPECT_LE(x["pings_sent"].get<uint64_t>(), 4 * 4000u);
+  EXPECT_NEAR(x["live_hold_s"].get<double>(), 3.0, 0.3);
+  EXPECT_NEAR(x["live_pings_per_s"].get<double>(), 4000.0, 800.0);
+  EXPECT_GT(x["ping_rtt_ms"]["count"].get<uint64_t>(), 0u);
+  EXPECT_GE(x["live_cpu_cores_client"].get<double>(), 0.0);
+  EXPECT_GE(x["live_cpu_cores_server"].get<double>(), 0.0);
+  EXPECT_TRUE(x["live_cpu_cores_per_1k_pings_per_s_client"].is_number());
+  // The ramp's CPU: the machine's busy seconds, per connection, and each side's own.
+  EXPECT_GT(x["ramp_cpu_busy_s"].get<double>(), 0.0);
+  EXPECT_GE(x["ramp_cpu_steal_s"].get<double>(), 0.0);
+  EXPECT_NEAR(x["ramp_cpu_busy_us_per_connection"].get<double>(), x["ramp_cpu_busy_s"].get<double>() * 1e6 / 4000,
+              1e-6);
+  EXPECT_GE(x["ramp_cpu_client_s"].get<double>(), 0.0);
+  EXPECT_TRUE(x["ramp_cpu_server_s"].is_number()) << r["server"].dump();
+}
+
+// A server that never echoes: every pinged connection is an error of its own class, and the run fails.
+TEST_F(Engine, ALiveHoldNamesConnectionsThatNeverAnswer) {
+  PortBlock port(1);
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "500", "--workers", "1", "--no-echo",
+                  "--duration", "60s"});
+  usleep(300000);
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "500", "--workers", "1", "--hold", "1s",
+                  "--live", "2s", "--ping-interval", "1s", "--json", record, "--progress", "off"});
+  EXPECT_EQ(client.wait(60000), 1) << client.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_EQ(r["results"]["errors"]["no_answer"], 500);
+  EXPECT_GT(r["results"]["pings_late"].get<uint64_t>(), 0u);  // the second interval found the first unanswered
+  EXPECT_EQ(r["results"]["pongs_received"], 0);
+}
+
+// --start-delay (the lab's window to set each container's namespace up): a SIGTERM in it still leaves a record.
+TEST_F(Engine, ASigtermDuringTheStartDelayLeavesAnInterruptedRecord) {
+  PortBlock port(1);
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "10", "--start-delay", "30s", "--json",
+                  record, "--progress", "off"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  client.signal(SIGTERM);
+  EXPECT_EQ(client.wait(5000), 130) << client.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "interrupted");
+  EXPECT_NE(r["reason"].get<std::string>().find("start delay"), std::string::npos);
+  EXPECT_EQ(r["results"]["attempted"], 0);
+}
+
 TEST_F(Engine, RateIsHonoured) {
   PortBlock port(1);
   Process server(
@@ -445,7 +529,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"client", "--target", "8.8.8.8:53"}, "--target 8.8.8.8:53: not loopback"},
         BadInput{{"client", "--target", "127.0.0.1:9000-8000"}, "is reversed"},
         BadInput{{"client", "--target", "127.0.0.1:70000"}, "outside 1-65535"},
-        BadInput{{"client", "--target", "localhost:9000"}, "not a numeric IPv4 address"},
+        BadInput{{"client", "--target", "local host:9000"}, "not a numeric IPv4 address"},
+        // A name resolves (localhost, from /etc/hosts: no lookup leaves the machine) and the run goes on to
+        // the next check; the guard on what a name resolves to is ClientConfig's unit test.
+        BadInput{{"client", "--target", "localhost:9000", "--source", "198.18.0.9"},
+                 "--source 198.18.0.9: cannot bind"},
         BadInput{{"client", "--source", "127.0.0.21-127.0.0.2"}, "--source '127.0.0.21-127.0.0.2'"},
         BadInput{{"client", "--source", "192.0.2.1"}, "--source 192.0.2.1: cannot bind"},
         BadInput{{"client", "--rate", "5x"}, "--rate '5x': unknown suffix"},

@@ -39,6 +39,7 @@ check "a nodes file with no client node refused" bad "no client node" C1M_SWARM_
 printf 'client unix:///var/run/docker.sock eth1\nserver ssh://root@10.0.0.2 eth1\n' > "$nodes"
 check "a nodes file whose first node is not the server refused" bad "the first node, and only it, is the server node" C1M_SWARM_NODES="$nodes"
 check "a subnet too small for a /24 a node refused" bad "holds fewer than 2 /24s" C1M_SUBNET=198.18.0.0/24 C1M_SERVER_IP=198.18.0.2 C1M_GATEWAY=198.18.0.1 C1M_CLIENT_RANGE=198.18.0.128/25
+check "CPU shares, which Swarm lacks, refused rather than ignored" bad "Swarm has no CPU shares" C1M_SERVER_CPU_SHARES=4096
 rm -f "$nodes"
 
 # A node that cannot hold its share: its doctor says so, and nothing is deployed.

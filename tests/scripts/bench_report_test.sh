@@ -11,7 +11,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 python3 - "$root/tests/fixtures/records/base.json" "$work" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+r["results"]["ramp_cpu_busy_us_per_connection"] = 55.0
 json.dump(r, open(sys.argv[2] + "/good.json", "w"))
+r["results"]["ramp_cpu_busy_us_per_connection"] = None  # a record from before the ramp's CPU was kept
 r["memory"]["kernel_bytes_per_socket"] = None      # the slab shrank during the run
 r["memory"]["user_bytes_per_connection_server"] = None
 r["results"]["time_to_target_s"] = None             # never reached
@@ -28,6 +30,11 @@ grep -q "/ floor" <<<"$out" && fail "a ratio printed for a run that never reache
 out=$("$report" native "$work/good.json" 25.0)
 grep -q "time to target / floor" <<<"$out" || fail "no floor ratio for a complete run: $out"
 [ -n "$("$report" ttt "$work/good.json")" ] || fail "ttt of a complete run is empty"
+out=$("$report" native "$work/good.json" 25.0 50.0)
+grep -q "ramp busy cpu a connection / floor = 55.00 / 50.00 us = 1.100" <<<"$out" || fail "no CPU ratio to the floor: $out"
+out=$("$report" native "$work/nulls.json" 25.0 50.0)
+grep -q "us/connection" <<<"$out" && ! grep -q "cpu a connection / floor" <<<"$out" || fail "a CPU ratio for a null figure: $out"
+[ "$("$report" cpu "$work/good.json")" = 55.0 ] && [ -z "$("$report" cpu "$work/nulls.json")" ] || fail "cpu RECORD"
 
 out=$("$report" lab multi-ip "$work/good.json" "$work/nulls.json") || fail "lab on a record with null figures exited $?"
 grep -q "not reached by one side" <<<"$out" || fail "lab ratio printed with one side never reaching: $out"

@@ -65,6 +65,18 @@ TEST(Procfs, StatCpuSurvivesParenthesesInTheName) {
   EXPECT_FALSE(parse_stat_cpu_ns("garbage", 100).has_value());
 }
 
+TEST(Procfs, MachineCpuAsTheFloorProbeReadsIt) {
+  // user nice system idle iowait irq softirq steal guest guest_nice, in ticks of 1/100 s
+  auto cpu = parse_machine_cpu("cpu  1000 20 300 90000 50 6 70 800 0 0\ncpu0 500 10 150 45000 25 3 35 400 0 0\n", 100);
+  ASSERT_TRUE(cpu.has_value());
+  EXPECT_EQ(cpu->busy_ns, 13'960'000'000u);  // (1000 + 20 + 300 + 6 + 70) / 100 s: idle and iowait apart
+  EXPECT_EQ(cpu->steal_ns, 8'000'000'000u);
+  EXPECT_FALSE(parse_machine_cpu("cpu0 1 2 3 4 5 6 7 8\n", 100).has_value());  // not the all-cores line
+  EXPECT_FALSE(parse_machine_cpu("cpu 1 2 3\n", 100).has_value());
+  EXPECT_FALSE(parse_machine_cpu("", 100).has_value());
+  EXPECT_TRUE(machine_cpu().has_value());  // this host's
+}
+
 TEST(Procfs, SnapshotOfAFixtureTree) {
   // A /proc laid out like the real one, from the fixtures.
   std::string root = std::string(C1M_FIXTURES) + "/proc-tree";

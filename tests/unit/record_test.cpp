@@ -95,7 +95,7 @@ TEST(ServerStats, JsonAndPrometheus) {
   t.accepted_total = 9;
   t.errors.add(ErrorClass::emfile_enfile, 2);
   ojson j = server_stats_json(
-      t, 8, 2, 2, 1.5,
+      t, 8, 2, 2, ServerCpu{1.5, 0.75},
       server_context_json(ojson::array({"127.0.0.1:9000"}), ojson::object(), {{"kernel", "6.1"}}, ojson::object()),
       {{"ListenOverflows", 3}}, {{"count", 12}, {"max", 262144}});
   EXPECT_EQ(j["listen"][0], "127.0.0.1:9000");
@@ -104,6 +104,9 @@ TEST(ServerStats, JsonAndPrometheus) {
   EXPECT_EQ(j["conntrack"]["count"], 12);  // the server's own namespace: a lab client cannot read it
   EXPECT_EQ(j["conntrack"]["max"], 262144);
   EXPECT_DOUBLE_EQ(j["cpu_seconds"].get<double>(), 1.5);
+  EXPECT_EQ(server_ramp_cpu_s(j), 0.75);
+  EXPECT_TRUE(server_stats_json(t, 8, 2, 2, ServerCpu{1.5, std::nullopt}, ojson::object(), {}, {})["ramp_cpu_seconds"]
+                  .is_null());
   EXPECT_EQ(j["connections"], 7);
   EXPECT_EQ(j["connections_peak"], 8);
   EXPECT_EQ(j["errors"]["emfile_enfile"], 2);

@@ -115,6 +115,32 @@ TEST(RunRecord, AMergedRecordHasTheClientRecordsShape) {
 
 // The README's key table and the schema file describe what to_json writes: every key the table
 // names is in the schema and in a written record, and every results/memory key written is in both.
+// The ramp's CPU over many clients: the machine's from the widest window (the clients ramp
+// together, so it covers the rest), per connection over all of them; the clients' own processes
+// add up; the server's is its own figure.
+TEST(RunRecord, MergesTheRampsCpuAsTheFloorProbeWouldMeasureIt) {
+  std::vector<RunRecord> clients;
+  for (double busy : {40.0, 50.0}) {
+    std::string err;
+    ojson j = fixture("base.json");
+    j["results"]["connected_total"] = 500000;
+    j["results"]["ramp_cpu_busy_s"] = busy;
+    j["results"]["ramp_cpu_steal_s"] = busy / 100;
+    j["results"]["ramp_cpu_client_s"] = 10.0;
+    j["results"]["ramp_cpu_server_s"] = 20.0;
+    clients.push_back(*RunRecord::from_json(j, err));
+  }
+  RunResults m = merge(clients).results;
+  EXPECT_EQ(m.ramp_cpu_busy_s, 50.0);
+  EXPECT_EQ(m.ramp_cpu_steal_s, 0.5);
+  EXPECT_DOUBLE_EQ(*m.ramp_cpu_busy_us_per_connection, 50.0);  // 50 s over 1,000,000 connections
+  EXPECT_EQ(m.ramp_cpu_client_s, 20.0);
+  EXPECT_EQ(m.ramp_cpu_server_s, 20.0);
+  ojson bad = fixture("base.json");
+  bad["results"]["ramp_cpu_busy_s"] = -1;
+  EXPECT_NE(refusal(bad).find("/results/ramp_cpu_busy_s"), std::string::npos);
+}
+
 TEST(RunRecord, SchemaAndReadmeNameWhatIsWritten) {
   ojson client = fixture("base.json");
   std::string err;
