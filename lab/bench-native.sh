@@ -5,6 +5,9 @@
 # SERVER_ARGS / CLIENT_ARGS add flags to every c1m server / client it starts (to try a setting).
 # ROUNDS=k repeats floor-then-approaches k times and ends with each approach's median ratio: this
 # machine's floor alone moves by a fifth between runs, so one ratio says little.
+# LIVE=60s adds a live hold after HOLD: every connection pinged once a PING_INTERVAL (30s).
+# N past 1.2M: more (source, target) pairs than the article's 20, 60,000 connections each at most
+# (one pair has 64,512 ports): 1,500,000 takes 25 source addresses, or 25 server ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 C1M=${C1M:-build/c1m}
@@ -32,6 +35,11 @@ if [ -n "${RECORD:-}" ] && { [ "$ROUNDS" != 1 ] || [ "$(wc -w <<<"$approaches")"
   echo "bench-native: RECORD names one record: give it one approach (APPROACHES) and ROUNDS=1" >&2
   exit 2
 fi
+PAIRS=$(( (N + 59999) / 60000 > 20 ? (N + 59999) / 60000 : 20 ))
+last_source=127.0.0.$(( 1 + PAIRS ))
+last_port=$(( 9000 + PAIRS - 1 ))
+live_args=()
+[ -n "${LIVE:-}" ] && live_args=(--live "$LIVE" --ping-interval "${PING_INTERVAL:-30s}")
 ratios=()      # approach:seconds:floor seconds, one per measured run
 cpu_ratios=()  # approach:busy us a connection:the floor's, over the ramp alone
 run_floor() {  # sets floor_s and floor_cpu: the probe's seconds and busy us a connection, or empty
@@ -61,11 +69,11 @@ run_approach() {  # name, server --listen, client --source, client --target
   local collect_log="$RESULTS/.collect-$name.log"
   "$C1M" collect --listen 127.0.0.1:9200 --expect-count 1 --out "$RESULTS" --approach "$name" --deadline 15m >"$collect_log" 2>&1 &
   local collector=$!
-  "$C1M" server --listen "$listen" --expect "$N" --admin 127.0.0.1:9100 --duration 400 ${SERVER_ARGS:-} >/dev/null 2>"$RESULTS/.server.log" &
+  "$C1M" server --listen "$listen" --expect "$N" --admin 127.0.0.1:9100 --duration 600 ${SERVER_ARGS:-} >/dev/null 2>"$RESULTS/.server.log" &
   local server=$!
   sleep 1
   local rc=0
-  "$C1M" client --source "$source" --target "$target" --connections "$N" --hold "$HOLD" \
+  "$C1M" client --source "$source" --target "$target" --connections "$N" --hold "$HOLD" "${live_args[@]}" \
     --server-stats 127.0.0.1:9100 --approach "$name" --json "$record" --report-to 127.0.0.1:9200 --progress plain ${CLIENT_ARGS:-} || rc=$?
   kill -TERM "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
@@ -85,8 +93,8 @@ for round in $(seq 1 "$ROUNDS"); do
   run_floor
   for approach in $approaches; do
     case "$approach" in
-      multi-ip) run_approach multi-ip 127.0.0.1:9000 127.0.0.2-127.0.0.21 127.0.0.1:9000 ;;
-      multi-port) run_approach multi-port 127.0.0.1:9000-9019 127.0.0.2 127.0.0.1:9000-9019 ;;
+      multi-ip) run_approach multi-ip 127.0.0.1:9000 "127.0.0.2-$last_source" 127.0.0.1:9000 ;;
+      multi-port) run_approach multi-port "127.0.0.1:9000-$last_port" 127.0.0.2 "127.0.0.1:9000-$last_port" ;;
       *) echo "bench-native: APPROACHES: unknown approach $approach" >&2; exit 2 ;;
     esac
   done

@@ -46,6 +46,22 @@ def native(path, floor="", floor_cpu_us=""):
     if floor_cpu_us and isinstance(us, (int, float)) and float(floor_cpu_us) > 0:
         print(f"  ramp busy cpu a connection / floor = {us:.2f} / {float(floor_cpu_us):.2f} us = {us / float(floor_cpu_us):.3f}")
     print(f"  hold cpu cores client {fig(res.get('hold_cpu_cores_client'), '{:.4f}')} server {fig(res.get('hold_cpu_cores_server'), '{:.4f}')}")
+    live(res)
+
+
+def live(res):
+    """The live hold's line, when the run had one."""
+    if not isinstance(res.get("live_hold_s"), (int, float)):
+        return
+    rtt, errors = res.get("ping_rtt_ms") or {}, res.get("errors") or {}
+    print(f"  live hold {fig(res.get('live_hold_s'))} s: {fig(res.get('live_pings_per_s'), '{:.0f}')} pings/s, "
+          f"{fig(res.get('pongs_received'), '{:.0f}')} answers; rtt p99 {fig(rtt.get('p99'), '{:.2f}')} ms, "
+          f"p99.9 {fig(rtt.get('p999'), '{:.2f}')} ms, max {fig(rtt.get('max'), '{:.2f}')} ms; "
+          f"{fig(res.get('pings_late'), '{:.0f}')} late, {fig(errors.get('no_answer'), '{:.0f}')} never answered")
+    print(f"  live cpu: client {fig(res.get('live_cpu_cores_client'), '{:.3f}')} cores "
+          f"({fig(res.get('live_cpu_cores_per_1k_pings_per_s_client'), '{:.4f}')} per 1,000 pings/s), "
+          f"server {fig(res.get('live_cpu_cores_server'), '{:.3f}')} cores "
+          f"({fig(res.get('live_cpu_cores_per_1k_pings_per_s_server'), '{:.4f}')} per 1,000 pings/s)")
 
 
 def lab(approach, native_path, lab_path, run="lab", base="native"):
@@ -73,6 +89,10 @@ def lab(approach, native_path, lab_path, run="lab", base="native"):
     for node in l.get("nodes") or []:
         print(f"  node {node.get('id', '?')[:12]} ({node.get('hostname')}, kernel {node.get('kernel')}): "
               f"{node.get('servers')} server(s), {node.get('clients')} client(s)")
+    live(lr)
+    ct = (l.get("lab") or {}).get("configured", {}).get("connection_tracking", "on")
+    print(f"  connection tracking: {ct}; a client's namespace tracked {((lr.get('conntrack_at_peak') or {}).get('count'))} "
+          f"connections at its peak")
     mem = l.get("memory") or {}
     print(f"  memory: kernel {fig(mem.get('kernel_bytes_per_socket'))} B/socket, user {fig(mem.get('user_bytes_per_connection_client'))} B/conn client, "
           f"{fig(mem.get('user_bytes_per_connection_server'))} B/conn server")

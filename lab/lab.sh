@@ -10,6 +10,9 @@
 #   CLIENTS  [20 for multi-ip, 1 for multi-port]   C1M_NOFILE [20000] per container
 #   C1M_SCHED [normal for multi-ip, batch for multi-port]: the workers' CPU policy (c1m --sched)
 #   C1M_SERVER_CPU_SHARES [1024, docker's default]: the server container's CPU weight
+#   LIVE [0]: after HOLD, hold this long more with every connection pinged once a C1M_PING_INTERVAL [30s]
+#   C1M_CONNTRACK [on] or off: off adds a NOTRACK rule to each container's namespace (from the host,
+#     as root: the containers get no capability), so the lab's connections are not tracked
 #   C1M_SUBNET [198.18.0.0/15]   C1M_PARENT [c1m0, a veth pair made here]   FORCE=1 past the preflight
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +64,10 @@ resolve_settings() {
     die "C1M_PARENT=$C1M_PARENT: no such network interface"
   fi
   (( N % CLIENTS == 0 )) || die "N=$N does not divide over $CLIENTS clients"
+  # (source, target) pairs: each client container has one address; each takes every server port.
+  local nports=1
+  [[ "$PORTS" =~ ^([0-9]+)-([0-9]+)$ ]] && nports=$(( BASH_REMATCH[2] - BASH_REMATCH[1] + 1 ))
+  PAIRS=$(( CLIENTS * nports ))
   C1M_NOFILE=${C1M_NOFILE:-20000}
   # The workers' scheduling policy, by what each approach measured at 1M here. One client container
   # against the server: SCHED_BATCH, or each connect's SYN woke a server worker that preempted the
@@ -74,6 +81,17 @@ resolve_settings() {
   [[ "$C1M_SERVER_CPU_SHARES" =~ ^[0-9]+$ ]] && (( C1M_SERVER_CPU_SHARES >= 2 && C1M_SERVER_CPU_SHARES <= 262144 )) ||
     die "C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES: expected 2-262144 (docker --cpu-shares)"
   HOLD=${HOLD:-30s}
+  LIVE=${LIVE:-0}
+  C1M_PING_INTERVAL=${C1M_PING_INTERVAL:-0}
+  C1M_CONNTRACK=${C1M_CONNTRACK:-on}
+  [[ "$C1M_CONNTRACK" =~ ^(on|off)$ ]] || die "C1M_CONNTRACK=$C1M_CONNTRACK: expected on or off"
+  if [ "$C1M_CONNTRACK" = off ]; then
+    command -v iptables >/dev/null && command -v nsenter >/dev/null ||
+      die "C1M_CONNTRACK=off needs iptables and nsenter on the host (to add NOTRACK in each container's namespace)"
+    [ "$(id -u)" -eq 0 ] || die "C1M_CONNTRACK=off needs root: lab-up enters each container's network namespace"
+  fi
+  # The clients wait this long before their ramp, while lab-up untracks their namespaces.
+  C1M_START_DELAY=$([ "$C1M_CONNTRACK" = off ] && echo 3s || echo 0)
   C1M_PORT_RANGE=${C1M_PORT_RANGE:-1024 65535}
   C1M_STALL_TIMEOUT=${C1M_STALL_TIMEOUT:-20s}
 }
@@ -82,8 +100,8 @@ resolve_settings() {
 # The doctor is told the lab's shape: each side in its own network namespace (the server's tracks
 # every connection), 20 (source, target) pairs, the clients' own port range, one stats poller each.
 doctor() {
-  "$C1M" doctor --connections "$N" --both-ends-here --in-containers --pairs 20 --client-port-range "$C1M_PORT_RANGE" \
-    --stats-pollers "$CLIENTS" "$@"
+  "$C1M" doctor --connections "$N" --both-ends-here --in-containers --pairs "$PAIRS" --client-port-range "$C1M_PORT_RANGE" \
+    --stats-pollers "$CLIENTS" $([ "$C1M_CONNTRACK" = off ] && echo --untracked) "$@"
 }
 
 # Down to two significant figures, then to a whole share per client: 254,486 -> 250,000.
@@ -175,6 +193,10 @@ C1M_CONNECTIONS=$N
 C1M_PER_CLIENT=$(( N / CLIENTS ))
 C1M_APPROACH=$APPROACH
 C1M_HOLD=$HOLD
+C1M_LIVE=$LIVE
+C1M_PING_INTERVAL=$C1M_PING_INTERVAL
+C1M_CONNTRACK=$C1M_CONNTRACK
+C1M_START_DELAY=$C1M_START_DELAY
 C1M_NOFILE=$C1M_NOFILE
 C1M_SCHED=$C1M_SCHED
 C1M_PORT_RANGE=$C1M_PORT_RANGE
@@ -251,10 +273,19 @@ up() {
   # docker-compose 1.29 takes no cpu_shares from a variable. Each participant reads its own back.
   docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$(service_ids server)" >/dev/null
   wait_for "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" "the server's /stats"
+  local untracker=""
+  if [ "$C1M_CONNTRACK" = off ]; then
+    untrack "$(service_ids server)" || die "could not untrack the server's namespace"
+    untrack_clients_as_they_start & untracker=$!
+  fi
   # The clients join this run (a one-off `compose run client` joins none). Every client counts HOLD
   # from when the server holds all N at once, so N are held together for HOLD.
   C1M_JOIN_RUN=$RUN_ID C1M_RUN_CLIENTS=$CLIENTS C1M_HOLD_UNTIL_SERVER=$N compose up -d --scale client="$CLIENTS" client 2>&1 |
     grep -v "is up-to-date" || true
+  if [ -n "$untracker" ] && ! wait "$untracker"; then
+    compose stop -t 20 client >/dev/null 2>&1
+    die "C1M_CONNTRACK=off: not every client's namespace could be untracked (above); the run is stopped"
+  fi
   # The run as it goes, from the participants' own counts (it ends when every client has ended).
   "$C1M" watch --server-stats "127.0.0.1:${C1M_ADMIN_PORT:-9100}" --dir "$RUN_DIR" -n "$N" --clients "$CLIENTS" --timeout 16m &
   local watcher=$!
@@ -274,6 +305,35 @@ up() {
   "$C1M" collect --show "$record" || status=$?
   way_out
   return "$status"
+}
+
+# C1M_CONNTRACK=off. A container's network namespace tracks every connection it sees (in the lab the
+# server's holds an entry for each, and each client's for its own). A NOTRACK rule in the raw table,
+# both ways, leaves them untracked. Added from the host (nsenter, as root): the containers keep no
+# capability. Verified by reading the rules back.
+untrack() {  # CONTAINER_ID
+  local pid
+  pid=$(docker inspect -f '{{.State.Pid}}' "$1") && [ "$pid" -gt 0 ] || return 1
+  nsenter -t "$pid" -n iptables -w -t raw -A PREROUTING -j NOTRACK &&
+    nsenter -t "$pid" -n iptables -w -t raw -A OUTPUT -j NOTRACK &&
+    [ "$(nsenter -t "$pid" -n iptables -w -t raw -S | grep -c -- '-j CT --notrack\|-j NOTRACK')" -ge 2 ]
+}
+
+# Each client container as soon as it runs, within its start delay (C1M_START_DELAY), until all are
+# done or 60 s have passed. Fails if one could not be untracked or did not come.
+untrack_clients_as_they_start() {
+  local seen=" " id deadline=$(( SECONDS + 60 ))
+  while (( SECONDS < deadline )); do
+    for id in $(service_ids client); do
+      [[ "$seen" == *" $id "* ]] && continue
+      untrack "$id" || { echo "lab: could not untrack client container $id" >&2; return 1; }
+      seen+="$id "
+    done
+    (( $(wc -w <<<"$seen") >= CLIENTS )) && return 0
+    sleep 0.1
+  done
+  echo "lab: only $(wc -w <<<"$seen") of $CLIENTS client containers came to be untracked within 60 s" >&2
+  return 1
 }
 
 # What is known of a client that left no record of its own: how it ended, and its last words.

@@ -217,10 +217,10 @@ node_doctors() {
     svc=c1m-doctor-$i
     docker service rm "$svc" >/dev/null 2>&1 || true
     if [ "${ROLES[$i]}" = server ]; then
-      share=$N args=(--in-containers --pairs 20 --stats-pollers "$CLIENTS")
+      share=$N args=(--in-containers --pairs "$PAIRS" --stats-pollers "$CLIENTS")
     else
       share=$(( N / CLIENTS * $(clients_on "$i") ))
-      args=(--in-containers --pairs 20 --client-port-range "$C1M_PORT_RANGE" --stats-pollers 0)
+      args=(--in-containers --pairs "$(( $(clients_on "$i") * PAIRS / CLIENTS ))" --client-port-range "$C1M_PORT_RANGE" --stats-pollers 0)
     fi
     # One kernel under both "hosts" here: the server node's doctor counts both ends.
     [ -n "$LOCAL_PAIR" ] && [ "$i" -eq 0 ] && args+=(--both-ends-here)
@@ -305,6 +305,8 @@ clients_running() {
 up() {
   C1M_PARENT=$VETH  # the parents are per node, checked by each node's engine (render_stack names them)
   resolve_settings
+  [ "$C1M_CONNTRACK" = on ] ||
+    die "C1M_CONNTRACK=off: only the compose lab (lab-up enters each container's namespace; a swarm's are on other hosts)"
   [ "$C1M_SERVER_CPU_SHARES" = 1024 ] ||
     die "C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES: Swarm has no CPU shares (a stack refuses cpu_shares); every task keeps Docker's 1024"
   need_docker

@@ -91,6 +91,7 @@ void print_summary(const ojson& rec, const std::string& json_path) {
     std::fprintf(stderr, "  ping rtt     p50 %s ms, p99 %s ms over %s pings\n",
                  format_figure(rtt["p50"], "%.3f").c_str(), format_figure(rtt["p99"], "%.3f").c_str(),
                  format_figure(rtt["count"], "%.0f").c_str());
+  std::fputs(ramp_cpu_and_live_lines(res).c_str(), stderr);
   std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n",
                format_figure(res["hold_cpu_cores_client"], "%.4f").c_str(),
                format_figure(res["hold_cpu_cores_server"], "%.4f").c_str());

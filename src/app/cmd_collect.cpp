@@ -422,6 +422,7 @@ int print_summary(const ojson& merged, const std::string& path) {
               format_figure(r["connect_rate_per_s"], "%.0f").c_str(), format_figure(r["errors_total"], "%.0f").c_str());
   std::printf("  connect      p50 %s ms, p99 %s ms\n", format_figure(r["connect_latency_ms"]["p50"], "%.3f").c_str(),
               format_figure(r["connect_latency_ms"]["p99"], "%.3f").c_str());
+  std::fputs(ramp_cpu_and_live_lines(r).c_str(), stdout);
   std::printf("  record       %s\n", path.c_str());
   return merged["status"] == "complete" ? 0 : 1;
 }

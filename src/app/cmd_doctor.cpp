@@ -17,6 +17,7 @@ struct DoctorOptions {
   std::string connections = "1m";
   bool both_ends_here = false;
   bool in_containers = false;
+  bool untracked = false;
   uint64_t pairs = kDefaultPairs;
   std::string client_port_range;
   uint64_t stats_pollers = 1;
@@ -32,7 +33,8 @@ uint64_t parse_connections(const DoctorOptions& o) {
 }
 
 RunShape shape_of(const DoctorOptions& o) {
-  RunShape s{parse_connections(o), o.both_ends_here, o.in_containers, o.pairs, std::nullopt, o.stats_pollers};
+  RunShape s{parse_connections(o), o.both_ends_here, o.in_containers, o.pairs,
+             std::nullopt,         o.stats_pollers,  o.untracked};
   if (!o.client_port_range.empty()) {
     s.client_port_range = parse_port_range(o.client_port_range);
     if (!s.client_port_range)
@@ -120,6 +122,8 @@ void add_shape_flags(CLI::App* c, DoctorOptions& o) {
       ->capture_default_str();
   c->add_option("--client-port-range", o.client_port_range,
                 "'LOW HIGH': the clients' own ephemeral range (the lab sets it per container)");
+  c->add_flag("--untracked", o.untracked,
+              "the run's namespaces track no connection (the lab's C1M_CONNTRACK=off): conntrack does not limit it");
   c->add_option("--stats-pollers", o.stats_pollers, "client processes polling the server's /stats once a second")
       ->check(CLI::Range(0, 100000))
       ->capture_default_str();

@@ -49,7 +49,10 @@ DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
          true, "sysctl -w fs.file-max=" + num(n * per_conn_sockets * 11 / 10 + 100000)},
         files_free / per_conn_sockets);
 
-  if (f.conntrack_max) {
+  if (f.conntrack_max && shape.untracked) {
+    advice({"net.netfilter.nf_conntrack_max", num(*f.conntrack_max) + " per namespace",
+            "- (the lab's connections are untracked)", true, false, ""});
+  } else if (f.conntrack_max) {
     // Counted per network namespace against one host-wide cap. Natively every connection shares the
     // host's namespace with whatever it already tracks; in the lab the server's namespace is new and
     // holds one entry per connection. Either way the stats polls' TIME_WAIT entries sit beside them.
@@ -84,7 +87,7 @@ DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
   }
 
   // Advice: these slow a ramp or reset a few connections, but do not cap the count.
-  if (f.conntrack_max && f.conntrack_buckets)
+  if (f.conntrack_max && f.conntrack_buckets && !shape.untracked)
     advice(
         {"net.netfilter.nf_conntrack_buckets", num(*f.conntrack_buckets),
          ">= " + num(conntrack_buckets_for(n, both)) + " (a bucket per tracked connection: every SYN walks its chain)",

@@ -68,6 +68,8 @@ struct RunShape {
   // Processes that poll the server's /stats: each keeps one connection open, and may leave one
   // behind in TIME_WAIT if it has to open another.
   uint64_t stats_pollers = 1;
+  // The lab's namespaces track none of its connections (C1M_CONNTRACK=off: a NOTRACK rule in each).
+  bool untracked = false;
 };
 
 // Each limit against the run's shape; the verdict is the largest run every limit allows.

@@ -84,6 +84,8 @@ std::string server_metrics_text(const ServerCounters& total, size_t workers_aliv
 
 // A record's figure for a summary line: printf-formatted (times scale), or "n/a" where it is null.
 std::string format_figure(const ojson& value, const char* printf_format, double scale = 1);
+// A summary's lines for the ramp's CPU and, when the run had one, the live hold (each ends in '\n').
+std::string ramp_cpu_and_live_lines(const ojson& results);
 // "33.03 s", or "not reached" for a null time to target (the run never held its whole target).
 std::string format_time_to_target(const ojson& value);
 

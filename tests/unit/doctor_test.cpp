@@ -134,6 +134,20 @@ TEST(Doctor, TheLabOnAStockHostLeavesRoomForPollsAndAMargin) {
   EXPECT_EQ(diagnose(f, native).max_connections, static_cast<uint64_t>((262'144 - 900 - 2 - 64) * 0.98));
 }
 
+// C1M_CONNTRACK=off: the lab's namespaces track nothing, so the table's size limits nothing.
+TEST(Doctor, AnUntrackedLabIsNotLimitedByTheConntrackTable) {
+  HostFacts f = roomy_host();
+  f.conntrack_max = 262'144;
+  f.conntrack_buckets = 262'144;
+  RunShape lab{1'000'000, true, true, 20, PortRange{1024, 65535}, 20, true};
+  auto r = diagnose(f, lab);
+  EXPECT_NE(r.limited_by, "net.netfilter.nf_conntrack_max");
+  EXPECT_GT(r.max_connections, 1'000'000u);
+  EXPECT_TRUE(r.ready);
+  EXPECT_TRUE(find(r, "net.netfilter.nf_conntrack_max")->ok);
+  EXPECT_EQ(find(r, "net.netfilter.nf_conntrack_buckets"), nullptr);  // no advice on a table nobody uses
+}
+
 TEST(Doctor, PortsCountThePlansPairsNotAlwaysTwenty) {
   HostFacts f = roomy_host();
   f.port_range = PortRange{32768, 60999};  // 28,232 ports
