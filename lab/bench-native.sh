@@ -19,6 +19,14 @@ RESULTS=${RESULTS:-results}
 FLOOR_SRC=${FLOOR_SRC:-../shared/floor/c1m_probe.c}
 mkdir -p "$RESULTS"
 
+# Its server and collector take 127.0.0.1:9100 and :9200, where the lab publishes its own.
+for port in 9100 9200; do
+  if ss -Hltn "sport = :$port" | grep -q .; then
+    echo "bench-native: 127.0.0.1:$port is taken (the lab is up? make lab-down): its runs would fail" >&2
+    exit 2
+  fi
+done
+
 # The host must allow it; we check and say, never change it here (make host-tune does, when asked).
 # A run just before leaves conntrack entries that the doctor would count against the limit.
 wait_for_quiet_host

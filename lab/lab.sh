@@ -363,17 +363,22 @@ down() {
   say "down: no container, network or veth left"
 }
 
-status() {
-  docker ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}\t{{.Status}}' | sort
+# The server's line of a status: what it holds, from its /stats at ADDRESS:PORT.
+server_status() {  # ADDRESS:PORT
   local stats
-  if stats=$(curl -sf "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" 2>/dev/null); then
+  if stats=$(curl -sf --max-time 2 "http://$1/stats" 2>/dev/null); then
     python3 -c 'import json, sys
 s = json.load(sys.stdin)
 print("server: %d connections held (peak %d), %d/%d workers, errors %d" % (
     s["connections"], s["connections_peak"], s["workers_alive"], s["workers"], sum(s["errors"].values())))' <<<"$stats"
   else
-    echo "server: not answering on 127.0.0.1:${C1M_ADMIN_PORT:-9100}"
+    echo "server: not answering on $1"
   fi
+}
+
+status() {
+  docker ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}\t{{.Status}}' | sort
+  server_status "127.0.0.1:${C1M_ADMIN_PORT:-9100}"
   if health=$(curl -sf "$COLLECTOR/health" 2>/dev/null); then
     echo "collector: $health"
   else

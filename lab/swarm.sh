@@ -346,7 +346,7 @@ up() {
   # clients' status files stay on their nodes). Bounded: each client stops by itself (its ramp
   # timeout, a stall, the end of its hold); past 15 min they are scaled to none.
   local deadline=$(( SECONDS + 900 )) start=$SECONDS running
-  sleep 1
+  for _ in $(seq 1 150); do [ "$(clients_running)" -gt 0 ] && break; sleep 0.2; done  # Swarm made the tasks
   while running=$(clients_running); [ "$running" -gt 0 ]; do
     (( SECONDS < deadline )) || { say "clients still running after 15 min: stopping them"; docker service scale -d "${STACK}_client=0" >/dev/null; break; }
     say "$(( SECONDS - start ))s  server $(server_count "$server_ip") of $N  client tasks running $running of $CLIENTS"
@@ -419,14 +419,7 @@ status() {
   docker stack services "$STACK" --format '{{.Name}}\t{{.Replicas}}' 2>/dev/null | sed 's/^/service /' || echo "stack $STACK: not deployed"
   local server_ip
   server_ip=$(task_ip server || true)
-  if [ -n "$server_ip" ] && stats=$(curl -sf "http://$server_ip:9100/stats" 2>/dev/null); then
-    python3 -c 'import json, sys
-s = json.load(sys.stdin)
-print("server: %d connections held (peak %d), %d/%d workers, errors %d" % (
-    s["connections"], s["connections_peak"], s["workers_alive"], s["workers"], sum(s["errors"].values())))' <<<"$stats"
-  else
-    echo "server: not running here"
-  fi
+  if [ -n "$server_ip" ]; then server_status "$server_ip:9100"; else echo "server: not running here"; fi
 }
 
 case "${1:-}" in
