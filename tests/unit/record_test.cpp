@@ -87,6 +87,9 @@ TEST(Record, NeverReachedIsNullNotZero) {
   EXPECT_EQ(r["reason"], "900 of 1000 established");
   run.kernel_at_peak.sockstat["TCP.alloc"] = 10;  // no sockets grew: no per-socket figure
   EXPECT_TRUE(build_client_record(run).to_json()["memory"]["kernel_bytes_per_socket"].is_null());
+  // Nor from a handful: Slab's own movement over six sockets is not what a socket costs.
+  run.kernel_at_peak.sockstat["TCP.alloc"] = run.kernel_before.sockstat["TCP.alloc"] + 6;
+  EXPECT_TRUE(build_client_record(run).to_json()["memory"]["kernel_bytes_per_socket"].is_null());
 }
 
 TEST(ServerStats, JsonAndPrometheus) {
