@@ -19,6 +19,10 @@ RESULTS=${RESULTS:-results}
 FLOOR_SRC=${FLOOR_SRC:-../shared/floor/c1m_probe.c}
 mkdir -p "$RESULTS"
 
+PAIRS=$(( (N + 59999) / 60000 > 20 ? (N + 59999) / 60000 : 20 ))
+last_source=127.0.0.$(( 1 + PAIRS ))
+last_port=$(( 9000 + PAIRS - 1 ))
+
 # Its server and collector take 127.0.0.1:9100 and :9200, where the lab publishes its own.
 for port in 9100 9200; do
   if ss -Hltn "sport = :$port" | grep -q .; then
@@ -30,7 +34,7 @@ done
 # The host must allow it; we check and say, never change it here (make host-tune does, when asked).
 # A run just before leaves conntrack entries that the doctor would count against the limit.
 wait_for_quiet_host
-"$C1M" doctor --connections "$N" --both-ends-here || { echo "bench-native: this host is not ready (see above; make host-tune)"; exit 2; }
+"$C1M" doctor --connections "$N" --both-ends-here --pairs "$PAIRS" || { echo "bench-native: this host is not ready (see above; make host-tune)"; exit 2; }
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 summary="$RESULTS/$stamp-bench-native.txt"
@@ -43,9 +47,6 @@ if [ -n "${RECORD:-}" ] && { [ "$ROUNDS" != 1 ] || [ "$(wc -w <<<"$approaches")"
   echo "bench-native: RECORD names one record: give it one approach (APPROACHES) and ROUNDS=1" >&2
   exit 2
 fi
-PAIRS=$(( (N + 59999) / 60000 > 20 ? (N + 59999) / 60000 : 20 ))
-last_source=127.0.0.$(( 1 + PAIRS ))
-last_port=$(( 9000 + PAIRS - 1 ))
 live_args=()
 [ -n "${LIVE:-}" ] && live_args=(--live "$LIVE" --ping-interval "${PING_INTERVAL:-30s}")
 ratios=()      # approach:seconds:floor seconds, one per measured run

@@ -304,7 +304,9 @@ clients_running() {
 
 up() {
   C1M_PARENT=$VETH  # the parents are per node, checked by each node's engine (render_stack names them)
+  local asked_shares=${C1M_SERVER_CPU_SHARES:-1024}
   resolve_settings
+  C1M_SERVER_CPU_SHARES=$asked_shares  # not the compose lab's live-hold weighting: Swarm has no shares
   [ "$C1M_CONNTRACK" = on ] ||
     die "C1M_CONNTRACK=off: only the compose lab (lab-up enters each container's namespace; a swarm's are on other hosts)"
   [ "$C1M_SERVER_CPU_SHARES" = 1024 ] ||

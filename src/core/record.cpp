@@ -88,6 +88,13 @@ RunRecord build_client_record(const ClientRun& run) {
   x.hold_cpu_cores_client = run.hold_cpu_cores_client;
   x.hold_cpu_cores_server = run.hold_cpu_cores_server;
   x.ramp_cpu_busy_s = run.ramp_cpu_busy_s;
+  if (run.ramp_machine_cpu_start && run.ramp_machine_cpu_end) {
+    auto s = [](uint64_t ns) { return static_cast<double>(ns) / 1e9; };
+    x.ramp_cpu_machine_counters = {{"busy_s_start", s(run.ramp_machine_cpu_start->busy_ns)},
+                                   {"busy_s_end", s(run.ramp_machine_cpu_end->busy_ns)},
+                                   {"steal_s_start", s(run.ramp_machine_cpu_start->steal_ns)},
+                                   {"steal_s_end", s(run.ramp_machine_cpu_end->steal_ns)}};
+  }
   x.ramp_cpu_steal_s = run.ramp_cpu_steal_s;
   if (run.ramp_cpu_busy_s && t.connected_total > 0)
     x.ramp_cpu_busy_us_per_connection = *run.ramp_cpu_busy_s * 1e6 / static_cast<double>(t.connected_total);

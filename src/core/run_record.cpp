@@ -7,6 +7,48 @@
 
 namespace c1m {
 
+namespace {
+
+void merge_machine_cpu(const std::vector<RunRecord>& clients, RunResults& x) {
+  struct Window {
+    double busy0 = 1e300, busy1 = 0, steal0 = 1e300, steal1 = 0;
+  };
+  std::map<std::string, Window> by_machine;
+  bool all_counted = true;
+  for (const auto& c : clients) {
+    const ojson& k = c.results.ramp_cpu_machine_counters;
+    if (!k.is_object()) {
+      all_counted = false;
+      continue;
+    }
+    const ojson node = c.host.is_object() ? c.host.value("node", ojson(nullptr)) : ojson(nullptr);
+    std::string machine =
+        node.is_object() && node.contains("id") && node["id"].is_string() ? node["id"].get<std::string>() : "";
+    Window& w = by_machine[machine];
+    w.busy0 = std::min(w.busy0, k["busy_s_start"].get<double>());
+    w.busy1 = std::max(w.busy1, k["busy_s_end"].get<double>());
+    w.steal0 = std::min(w.steal0, k["steal_s_start"].get<double>());
+    w.steal1 = std::max(w.steal1, k["steal_s_end"].get<double>());
+  }
+  if (all_counted && !by_machine.empty()) {
+    double busy = 0, steal = 0;
+    for (const auto& [machine, w] : by_machine) {
+      busy += std::max(0.0, w.busy1 - w.busy0);
+      steal += std::max(0.0, w.steal1 - w.steal0);
+    }
+    x.ramp_cpu_busy_s = busy;
+    x.ramp_cpu_steal_s = steal;
+    return;
+  }
+  for (const auto& c : clients)
+    if (c.results.ramp_cpu_busy_s && (!x.ramp_cpu_busy_s || *c.results.ramp_cpu_busy_s > *x.ramp_cpu_busy_s)) {
+      x.ramp_cpu_busy_s = c.results.ramp_cpu_busy_s;
+      x.ramp_cpu_steal_s = c.results.ramp_cpu_steal_s;
+    }
+}
+
+}  // namespace
+
 void derive_live_cpu_per_pings(RunResults& x) {
   if (!x.live_pings_per_s || *x.live_pings_per_s <= 0) return;
   double thousands = *x.live_pings_per_s / 1000;
@@ -213,6 +255,7 @@ ojson RunRecord::to_json() const {
   res["ramp_cpu_busy_s"] = opt(x.ramp_cpu_busy_s);
   res["ramp_cpu_steal_s"] = opt(x.ramp_cpu_steal_s);
   res["ramp_cpu_busy_us_per_connection"] = opt(x.ramp_cpu_busy_us_per_connection);
+  res["ramp_cpu_machine_counters"] = x.ramp_cpu_machine_counters;
   res["ramp_cpu_client_s"] = opt(x.ramp_cpu_client_s);
   res["ramp_cpu_server_s"] = opt(x.ramp_cpu_server_s);
   res["live_hold_s"] = opt(x.live_hold_s);
@@ -359,6 +402,17 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
         {"live_cpu_cores_per_1k_pings_per_s_server", &RunResults::live_cpu_cores_per_1k_pings_per_s_server}})
     x.*field = in.number(R(key), P(key), 0, 1e9, "a figure from 0 to 1e9");
   x.pings_late = in.count(R("pings_late"), P("pings_late")).value_or(0);
+  if (const ojson* c = R("ramp_cpu_machine_counters")) {
+    bool whole = c->is_object();
+    for (const char* k : {"busy_s_start", "busy_s_end", "steal_s_start", "steal_s_end"}) {
+      const ojson* v = whole ? in.member(*c, k) : nullptr;
+      whole = whole && in.number(v, P("ramp_cpu_machine_counters/") + k, 0, 1e12, "seconds from 0 to 1e12");
+    }
+    if (whole)
+      x.ramp_cpu_machine_counters = *c;
+    else
+      in.fail(P("ramp_cpu_machine_counters"), "expected {busy_s_start, busy_s_end, steal_s_start, steal_s_end}");
+  }
   x.errors = in.table<uint64_t>(R("errors"), P("errors"), false);
   x.errors_total = in.count(R("errors_total"), P("errors_total")).value_or(0);
   x.tcpext_delta = in.table<int64_t>(R("tcpext_delta"), P("tcpext_delta"), true);
@@ -540,17 +594,15 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     std::sort(server_cores.begin(), server_cores.end());
     x.hold_cpu_cores_server = server_cores[server_cores.size() / 2];
   }
-  // The ramp's CPU. The machine's, each client read over its own ramp: the widest window (the most
-  // busy seconds) covers the others, for the clients ramp together. Each client's processes are its
-  // own: they add up. The server's is its own figure, the same in every client's last reading.
-  for (const auto& c : clients) {
-    const RunResults& r = c.results;
-    if (r.ramp_cpu_busy_s && (!x.ramp_cpu_busy_s || *r.ramp_cpu_busy_s > *x.ramp_cpu_busy_s)) {
-      x.ramp_cpu_busy_s = r.ramp_cpu_busy_s;
-      x.ramp_cpu_steal_s = r.ramp_cpu_steal_s;
-    }
-    if (r.ramp_cpu_server_s) x.ramp_cpu_server_s = std::max(x.ramp_cpu_server_s.value_or(0), *r.ramp_cpu_server_s);
-  }
+  // The ramp's CPU. The machine's: each client read its machine's counters at its own ramp's ends;
+  // the clients of one machine (by swarm node; natively and in the compose lab, all) merge to the
+  // union of their windows, the first start to the last end, and machines add up. Records without
+  // the counters: the widest window stands. Each client's processes are its own: they add up. The
+  // server's is its own figure, the same in every client's last reading.
+  merge_machine_cpu(clients, x);
+  for (const auto& c : clients)
+    if (c.results.ramp_cpu_server_s)
+      x.ramp_cpu_server_s = std::max(x.ramp_cpu_server_s.value_or(0), *c.results.ramp_cpu_server_s);
   if (x.ramp_cpu_busy_s && x.connected_total > 0)
     x.ramp_cpu_busy_us_per_connection = *x.ramp_cpu_busy_s * 1e6 / static_cast<double>(x.connected_total);
   x.ramp_cpu_client_s = sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.ramp_cpu_client_s; });

@@ -55,6 +55,9 @@ struct RunResults {
   // The ramp's CPU, as the floor probe measures its own: the machine's busy and steal seconds, busy
   // microseconds per connection made, each side's own processes' seconds.
   std::optional<double> ramp_cpu_busy_s, ramp_cpu_steal_s, ramp_cpu_busy_us_per_connection;
+  // The machine's cumulative busy and steal seconds (since boot) at this client's ramp's start and
+  // end: many clients on one machine merge to the union of their windows. Null in older records.
+  ojson ramp_cpu_machine_counters;
   std::optional<double> ramp_cpu_client_s, ramp_cpu_server_s;
   // The live hold (--live): its length, pings a second, pings found still unanswered an interval
   // later, each side's CPU in cores and in cores per 1,000 pings a second.

@@ -391,6 +391,8 @@ class ClientRunner {
     if (!now || !ramp_machine_cpu_) return;
     run_.ramp_cpu_busy_s = static_cast<double>(now->busy_ns - ramp_machine_cpu_->busy_ns) / 1e9;
     run_.ramp_cpu_steal_s = static_cast<double>(now->steal_ns - ramp_machine_cpu_->steal_ns) / 1e9;
+    run_.ramp_machine_cpu_start = ramp_machine_cpu_;
+    run_.ramp_machine_cpu_end = now;
   }
 
   // The idle hold is over: the workers start pinging (SIGUSR1), and the live hold's clocks start.

@@ -136,6 +136,27 @@ TEST(RunRecord, MergesTheRampsCpuAsTheFloorProbeWouldMeasureIt) {
   EXPECT_DOUBLE_EQ(*m.ramp_cpu_busy_us_per_connection, 50.0);  // 50 s over 1,000,000 connections
   EXPECT_EQ(m.ramp_cpu_client_s, 20.0);
   EXPECT_EQ(m.ramp_cpu_server_s, 20.0);
+  // With the machine's counters: the union of the windows on one machine, machines added up. Two
+  // clients on one machine, 100-140 s and 110-160 s of its busy time: 60 s, not the wider 50.
+  auto with_counters = [&](double b0, double b1, const char* node) {
+    std::string err;
+    ojson j = fixture("base.json");
+    j["results"]["connected_total"] = 500000;
+    j["results"]["ramp_cpu_busy_s"] = b1 - b0;
+    j["results"]["ramp_cpu_machine_counters"] = {
+        {"busy_s_start", b0}, {"busy_s_end", b1}, {"steal_s_start", 1.0}, {"steal_s_end", 1.5}};
+    if (node) j["host"]["node"] = {{"id", node}, {"hostname", "vm"}};
+    return *RunRecord::from_json(j, err);
+  };
+  EXPECT_EQ(merge({with_counters(100, 140, nullptr), with_counters(110, 160, nullptr)}).results.ramp_cpu_busy_s, 60.0);
+  // On two swarm nodes (two machines): each node's own window, added.
+  RunResults two = merge({with_counters(100, 140, "a"), with_counters(110, 160, "b")}).results;
+  EXPECT_EQ(two.ramp_cpu_busy_s, 90.0);
+  EXPECT_EQ(two.ramp_cpu_steal_s, 1.0);
+  ojson broken = fixture("base.json");
+  broken["results"]["ramp_cpu_machine_counters"] = {{"busy_s_start", 1}};
+  EXPECT_NE(refusal(broken).find("/results/ramp_cpu_machine_counters"), std::string::npos);
+
   ojson bad = fixture("base.json");
   bad["results"]["ramp_cpu_busy_s"] = -1;
   EXPECT_NE(refusal(bad).find("/results/ramp_cpu_busy_s"), std::string::npos);
