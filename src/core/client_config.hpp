@@ -27,9 +27,8 @@ struct ClientOptions {
   std::string connect_timeout = "10s";
   std::string hold = "10s";
   std::string ping_interval = "0";
-  std::string live = "0";
-  std::string start_delay = "0";  // wait before the ramp (the lab sets each container's namespace up meanwhile)  //
-                                  // after the hold, this long more with every connection pinged (the live hold)
+  std::string live = "0";         // after the hold, this long more with every connection pinged (the live hold)
+  std::string start_delay = "0";  // wait before the ramp (the lab sets each container's namespace up meanwhile)
   std::string ramp_timeout = "10m";
   std::string stall_timeout = "20s";
   std::string status_file;
@@ -67,19 +66,18 @@ inline constexpr uint64_t kDefaultInFlightPerWorker = 200;
 
 // Everything the run needs, validated.
 struct ClientConfig {
-  ConnectPlan plan;                     // sources x targets, the connection count, the ports each pair may use
-  std::optional<PortRange> port_range;  // the kernel's ephemeral range, when it could be read
-  size_t workers = 0;                   // worker processes
-  uint64_t capacity = 0;                // connections one worker may hold under the open-files limit
-  double rate = 0;                      // connects per second, all workers together; 0: as fast as in-flight allows
-  uint64_t in_flight_per_worker = 0;    // connects one worker keeps in flight at most
-  int64_t connect_timeout_ns = 0;       // one connect's limit
-  int64_t hold_ns = 0;                  // how long the whole target is held
-  int64_t ping_interval_ns = 0;         // 0: no pings
-  int64_t live_ns = 0;
-  int64_t start_delay_ns = 0;   // before anything is measured; SIGTERM in it is an interrupted run                   //
-                                // the live hold after the idle one; 0: none (pings, if any, from the start)
-  int64_t ramp_timeout_ns = 0;  // the ramp (and a wait for the server) fails after this
+  ConnectPlan plan;                      // sources x targets, the connection count, the ports each pair may use
+  std::optional<PortRange> port_range;   // the kernel's ephemeral range, when it could be read
+  size_t workers = 0;                    // worker processes
+  uint64_t capacity = 0;                 // connections one worker may hold under the open-files limit
+  double rate = 0;                       // connects per second, all workers together; 0: as fast as in-flight allows
+  uint64_t in_flight_per_worker = 0;     // connects one worker keeps in flight at most
+  int64_t connect_timeout_ns = 0;        // one connect's limit
+  int64_t hold_ns = 0;                   // how long the whole target is held
+  int64_t ping_interval_ns = 0;          // 0: no pings
+  int64_t live_ns = 0;                   // the live hold after the idle one; 0: none (pings, if any, from the start)
+  int64_t start_delay_ns = 0;            // before anything is measured; SIGTERM in it is an interrupted run
+  int64_t ramp_timeout_ns = 0;           // the ramp (and a wait for the server) fails after this
   std::string ramp_timeout_text;         // as typed, for the failure's reason
   int64_t stall_timeout_ns = 0;          // 0: never give up on a ramp that adds nothing
   std::string status_file;               // rewritten every second for a watcher (lab-up); empty: none

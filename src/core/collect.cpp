@@ -18,11 +18,15 @@ std::optional<uint64_t> count_in(const ojson& section, const char* key) {
   return section[key].get<uint64_t>();
 }
 
-// Where a participant ran, from its host fingerprint: its kernel, and its swarm node when it had one.
-void add_where_it_ran(ojson& part, const ojson& host) {
-  if (!host.is_object()) return;
-  part["kernel"] = host.value("kernel", ojson(nullptr));
-  if (host.contains("node")) part["node"] = host["node"];
+// Where a participant ran and under what, as it read them: its kernel, its swarm node when it had
+// one, its limits and its namespace's sysctls.
+void add_where_it_ran(ojson& part, const ojson& host, const ojson& limits, const ojson& sysctls) {
+  if (host.is_object()) {
+    part["kernel"] = host.value("kernel", ojson(nullptr));
+    if (host.contains("node")) part["node"] = host["node"];
+  }
+  part["limits"] = limits;
+  part["sysctls"] = sysctls.is_object() ? sysctls.value("namespaced", ojson(nullptr)) : ojson(nullptr);
 }
 
 // The swarm nodes a run spanned, each with its participants by role; empty off a swarm.
@@ -79,13 +83,11 @@ ojson merge_client_records(const CollectRequest& req) {
     part["status"] = r->status;
     part["reason"] = r->reason ? ojson(*r->reason) : ojson(nullptr);
     part["addresses"] = r->host.is_object() ? r->host.value("addresses", ojson::array()) : ojson::array();
-    add_where_it_ran(part, r->host);
     part["established_peak_client"] = res.established_peak_client;
     part["errors_total"] = res.errors_total;
     part["kernel_tcp_inuse_delta"] = res.kernel_tcp_inuse_delta ? ojson(*res.kernel_tcp_inuse_delta) : ojson(nullptr);
     part["time_to_target_s"] = res.time_to_target_s ? ojson(*res.time_to_target_s) : ojson(nullptr);
-    part["limits"] = r->limits;
-    part["sysctls"] = r->sysctls.is_object() ? r->sysctls.value("namespaced", ojson(nullptr)) : ojson(nullptr);
+    add_where_it_ran(part, r->host, r->limits, r->sysctls);
     participants.push_back(part);
     records.push_back(std::move(*r));
   }
@@ -161,12 +163,9 @@ ojson merge_client_records(const CollectRequest& req) {
                   {"role", "server"},
                   {"status", reported ? "reported" : "missing"},
                   {"problem", reported ? ojson(nullptr) : ojson(req.server->problem)}};
-    if (reported) {
-      add_where_it_ran(part, report.value("host", ojson(nullptr)));
-      part["limits"] = report.value("limits", ojson(nullptr));
-      const ojson sysctls = report.value("sysctls", ojson(nullptr));
-      part["sysctls"] = sysctls.is_object() ? sysctls.value("namespaced", ojson(nullptr)) : ojson(nullptr);
-    }
+    if (reported)
+      add_where_it_ran(part, report.value("host", ojson(nullptr)), report.value("limits", ojson(nullptr)),
+                       report.value("sysctls", ojson(nullptr)));
     participants.push_back(part);
   }
   out.extra["lab"] = req.lab;

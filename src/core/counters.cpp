@@ -70,8 +70,6 @@ void ClientCounters::merge(const ClientCounters& o) {
   pings_sent += o.pings_sent;
   pongs_received += o.pongs_received;
   pings_late += o.pings_late;
-  connections_pinged += o.connections_pinged;
-  connections_answered += o.connections_answered;
   source_port_fallbacks += o.source_port_fallbacks;
   rss_baseline_bytes += o.rss_baseline_bytes;
   rss_bytes += o.rss_bytes;

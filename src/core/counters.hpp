@@ -48,8 +48,7 @@ struct ClientCounters {
   uint64_t pongs_received = 0;
   // A connection's ping was due while its last one was still unanswered: an interval it missed.
   uint64_t pings_late = 0;
-  uint64_t connections_pinged = 0, connections_answered = 0;  // at least once
-  uint64_t source_port_fallbacks = 0;                         // planned port taken; the kernel chose one instead
+  uint64_t source_port_fallbacks = 0;  // planned port taken; the kernel chose one instead
   uint64_t rss_baseline_bytes = 0;
   uint64_t rss_bytes = 0;
   uint64_t rss_at_peak_bytes = 0;

@@ -87,17 +87,16 @@ RunRecord build_client_record(const ClientRun& run) {
   x.source_port_fallbacks = t.source_port_fallbacks;
   x.hold_cpu_cores_client = run.hold_cpu_cores_client;
   x.hold_cpu_cores_server = run.hold_cpu_cores_server;
-  x.ramp_cpu_busy_s = run.ramp_cpu_busy_s;
   if (run.ramp_machine_cpu_start && run.ramp_machine_cpu_end) {
+    const procfs::MachineCpu &a = *run.ramp_machine_cpu_start, &b = *run.ramp_machine_cpu_end;
     auto s = [](uint64_t ns) { return static_cast<double>(ns) / 1e9; };
-    x.ramp_cpu_machine_counters = {{"busy_s_start", s(run.ramp_machine_cpu_start->busy_ns)},
-                                   {"busy_s_end", s(run.ramp_machine_cpu_end->busy_ns)},
-                                   {"steal_s_start", s(run.ramp_machine_cpu_start->steal_ns)},
-                                   {"steal_s_end", s(run.ramp_machine_cpu_end->steal_ns)}};
+    x.ramp_cpu_busy_s = s(b.busy_ns - a.busy_ns);
+    x.ramp_cpu_steal_s = s(b.steal_ns - a.steal_ns);
+    x.ramp_cpu_machine_counters = {{"busy_s_start", s(a.busy_ns)},
+                                   {"busy_s_end", s(b.busy_ns)},
+                                   {"steal_s_start", s(a.steal_ns)},
+                                   {"steal_s_end", s(b.steal_ns)}};
   }
-  x.ramp_cpu_steal_s = run.ramp_cpu_steal_s;
-  if (run.ramp_cpu_busy_s && t.connected_total > 0)
-    x.ramp_cpu_busy_us_per_connection = *run.ramp_cpu_busy_s * 1e6 / static_cast<double>(t.connected_total);
   x.ramp_cpu_client_s = run.ramp_cpu_client_s;
   x.pings_late = t.pings_late;
   if (run.live_s) {
@@ -106,7 +105,6 @@ RunRecord build_client_record(const ClientRun& run) {
     x.live_cpu_cores_client = run.live_cpu_cores_client;
     x.live_cpu_cores_server = run.live_cpu_cores_server;
   }
-  derive_live_cpu_per_pings(x);
   x.ramp_cpu_server_s = server_ramp_cpu_s(run.server_stats ? *run.server_stats : ojson(nullptr));
   for (size_t i = 0; i < kErrorClassCount; ++i)
     x.errors[error_class_name(static_cast<ErrorClass>(i))] = t.errors.by_class[i];
@@ -117,6 +115,8 @@ RunRecord build_client_record(const ClientRun& run) {
   x.sockstat_before = before;
   x.sockstat_at_peak = peak;
   x.conntrack_at_peak = conntrack_json(run.kernel_at_peak);  // the client's own namespace
+
+  derive_per_unit_figures(x);
 
   const auto& kb = run.kernel_before;
   const auto& kp = run.kernel_at_peak;

@@ -44,9 +44,10 @@ struct ClientRun {
   std::optional<double> hold_cpu_cores_server;
   // CPU over the ramp alone (its start to the moment every worker settled), as the floor probe
   // measures its own: the machine's busy and steal seconds (/proc/stat), this client's processes'.
-  std::optional<double> ramp_cpu_busy_s, ramp_cpu_steal_s, ramp_cpu_client_s;
-  // The machine's cumulative counters at the ramp's two ends, for a merge over many clients' windows.
+  // the machine's cumulative counters at the ramp's two ends (the record takes busy and steal from
+  // them, and a merge the union of many clients' windows), and this client's processes' CPU seconds.
   std::optional<procfs::MachineCpu> ramp_machine_cpu_start, ramp_machine_cpu_end;
+  std::optional<double> ramp_cpu_client_s;
   // The live hold (--live): how long it lasted, the pings sent in it, and each side's CPU in cores.
   std::optional<double> live_s;
   uint64_t live_pings = 0;

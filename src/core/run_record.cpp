@@ -9,54 +9,6 @@ namespace c1m {
 
 namespace {
 
-void merge_machine_cpu(const std::vector<RunRecord>& clients, RunResults& x) {
-  struct Window {
-    double busy0 = 1e300, busy1 = 0, steal0 = 1e300, steal1 = 0;
-  };
-  std::map<std::string, Window> by_machine;
-  bool all_counted = true;
-  for (const auto& c : clients) {
-    const ojson& k = c.results.ramp_cpu_machine_counters;
-    if (!k.is_object()) {
-      all_counted = false;
-      continue;
-    }
-    const ojson node = c.host.is_object() ? c.host.value("node", ojson(nullptr)) : ojson(nullptr);
-    std::string machine =
-        node.is_object() && node.contains("id") && node["id"].is_string() ? node["id"].get<std::string>() : "";
-    Window& w = by_machine[machine];
-    w.busy0 = std::min(w.busy0, k["busy_s_start"].get<double>());
-    w.busy1 = std::max(w.busy1, k["busy_s_end"].get<double>());
-    w.steal0 = std::min(w.steal0, k["steal_s_start"].get<double>());
-    w.steal1 = std::max(w.steal1, k["steal_s_end"].get<double>());
-  }
-  if (all_counted && !by_machine.empty()) {
-    double busy = 0, steal = 0;
-    for (const auto& [machine, w] : by_machine) {
-      busy += std::max(0.0, w.busy1 - w.busy0);
-      steal += std::max(0.0, w.steal1 - w.steal0);
-    }
-    x.ramp_cpu_busy_s = busy;
-    x.ramp_cpu_steal_s = steal;
-    return;
-  }
-  for (const auto& c : clients)
-    if (c.results.ramp_cpu_busy_s && (!x.ramp_cpu_busy_s || *c.results.ramp_cpu_busy_s > *x.ramp_cpu_busy_s)) {
-      x.ramp_cpu_busy_s = c.results.ramp_cpu_busy_s;
-      x.ramp_cpu_steal_s = c.results.ramp_cpu_steal_s;
-    }
-}
-
-}  // namespace
-
-void derive_live_cpu_per_pings(RunResults& x) {
-  if (!x.live_pings_per_s || *x.live_pings_per_s <= 0) return;
-  double thousands = *x.live_pings_per_s / 1000;
-  if (x.live_cpu_cores_client) x.live_cpu_cores_per_1k_pings_per_s_client = *x.live_cpu_cores_client / thousands;
-  if (x.live_cpu_cores_server) x.live_cpu_cores_per_1k_pings_per_s_server = *x.live_cpu_cores_server / thousands;
-}
-namespace {
-
 constexpr double kMaxCount = 1e12;             // far above any run, far below where sums overflow
 constexpr double kMaxSeconds = 366.0 * 86400;  // a year
 
@@ -519,7 +471,55 @@ std::optional<T> sum_if_all(const std::vector<RunRecord>& clients, F field) {
   return clients.empty() ? std::nullopt : std::optional<T>(total);
 }
 
+// The machine's ramp CPU over many clients (see merge).
+void merge_machine_cpu(const std::vector<RunRecord>& clients, RunResults& x) {
+  struct Window {
+    double busy0 = 1e300, busy1 = 0, steal0 = 1e300, steal1 = 0;
+  };
+  std::map<std::string, Window> by_machine;
+  bool all_counted = true;
+  for (const auto& c : clients) {
+    const ojson& k = c.results.ramp_cpu_machine_counters;
+    if (!k.is_object()) {
+      all_counted = false;
+      continue;
+    }
+    const ojson node = c.host.is_object() ? c.host.value("node", ojson(nullptr)) : ojson(nullptr);
+    std::string machine =
+        node.is_object() && node.contains("id") && node["id"].is_string() ? node["id"].get<std::string>() : "";
+    Window& w = by_machine[machine];
+    w.busy0 = std::min(w.busy0, k["busy_s_start"].get<double>());
+    w.busy1 = std::max(w.busy1, k["busy_s_end"].get<double>());
+    w.steal0 = std::min(w.steal0, k["steal_s_start"].get<double>());
+    w.steal1 = std::max(w.steal1, k["steal_s_end"].get<double>());
+  }
+  if (all_counted && !by_machine.empty()) {
+    double busy = 0, steal = 0;
+    for (const auto& [machine, w] : by_machine) {
+      busy += std::max(0.0, w.busy1 - w.busy0);
+      steal += std::max(0.0, w.steal1 - w.steal0);
+    }
+    x.ramp_cpu_busy_s = busy;
+    x.ramp_cpu_steal_s = steal;
+    return;
+  }
+  for (const auto& c : clients)
+    if (c.results.ramp_cpu_busy_s && (!x.ramp_cpu_busy_s || *c.results.ramp_cpu_busy_s > *x.ramp_cpu_busy_s)) {
+      x.ramp_cpu_busy_s = c.results.ramp_cpu_busy_s;
+      x.ramp_cpu_steal_s = c.results.ramp_cpu_steal_s;
+    }
+}
+
 }  // namespace
+
+void derive_per_unit_figures(RunResults& x) {
+  if (x.ramp_cpu_busy_s && x.connected_total > 0)
+    x.ramp_cpu_busy_us_per_connection = *x.ramp_cpu_busy_s * 1e6 / static_cast<double>(x.connected_total);
+  if (!x.live_pings_per_s || *x.live_pings_per_s <= 0) return;
+  double thousands = *x.live_pings_per_s / 1000;
+  if (x.live_cpu_cores_client) x.live_cpu_cores_per_1k_pings_per_s_client = *x.live_cpu_cores_client / thousands;
+  if (x.live_cpu_cores_server) x.live_cpu_cores_per_1k_pings_per_s_server = *x.live_cpu_cores_server / thousands;
+}
 
 RunRecord merge(const std::vector<RunRecord>& clients) {
   RunRecord m;
@@ -603,8 +603,6 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
   for (const auto& c : clients)
     if (c.results.ramp_cpu_server_s)
       x.ramp_cpu_server_s = std::max(x.ramp_cpu_server_s.value_or(0), *c.results.ramp_cpu_server_s);
-  if (x.ramp_cpu_busy_s && x.connected_total > 0)
-    x.ramp_cpu_busy_us_per_connection = *x.ramp_cpu_busy_s * 1e6 / static_cast<double>(x.connected_total);
   x.ramp_cpu_client_s = sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.ramp_cpu_client_s; });
   // The live hold: the clients ping together; their rates and their own cores add up, the server's
   // is the median of their readings, as for the idle hold.
@@ -622,7 +620,7 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     std::sort(live_server.begin(), live_server.end());
     x.live_cpu_cores_server = live_server[live_server.size() / 2];
   }
-  derive_live_cpu_per_pings(x);
+  derive_per_unit_figures(x);
   if (all_reached && reached_ms > 0) x.time_to_target_s = static_cast<double>(reached_ms - m.started_unix_ms) / 1000.0;
   if (all_settled && settled_ms > 0) x.ramp_duration_s = static_cast<double>(settled_ms - m.started_unix_ms) / 1000.0;
   double window = x.time_to_target_s.value_or(x.ramp_duration_s.value_or(0));

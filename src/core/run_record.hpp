@@ -73,8 +73,9 @@ struct RunResults {
   ojson conntrack_at_peak;  // {count, max} of the client's namespace, or null
 };
 
-// Each side's live-hold cores per 1,000 pings a second, from the cores and the ping rate.
-void derive_live_cpu_per_pings(RunResults& x);
+// The figures that follow from others: the ramp's busy microseconds per connection made, and each
+// side's live-hold cores per 1,000 pings a second.
+void derive_per_unit_figures(RunResults& x);
 
 struct RunMemory {
   std::optional<int64_t> slab_delta_bytes;

@@ -387,12 +387,8 @@ class ClientRunner {
   // client's processes'. The server measures its own (its /stats' ramp_cpu_seconds).
   void measure_ramp_cpu() {
     run_.ramp_cpu_client_s = static_cast<double>(hold_cpu_start_ns_ - ramp_client_cpu_ns_) / 1e9;
-    auto now = procfs::machine_cpu();
-    if (!now || !ramp_machine_cpu_) return;
-    run_.ramp_cpu_busy_s = static_cast<double>(now->busy_ns - ramp_machine_cpu_->busy_ns) / 1e9;
-    run_.ramp_cpu_steal_s = static_cast<double>(now->steal_ns - ramp_machine_cpu_->steal_ns) / 1e9;
     run_.ramp_machine_cpu_start = ramp_machine_cpu_;
-    run_.ramp_machine_cpu_end = now;
+    run_.ramp_machine_cpu_end = procfs::machine_cpu();
   }
 
   // The idle hold is over: the workers start pinging (SIGUSR1), and the live hold's clocks start.
