@@ -30,7 +30,11 @@ namespace {
 
 // Counters go to the parent twice a second, and only when they changed: an idle hold wakes nothing.
 constexpr timeval kReportEvery{0, 500000};
-constexpr int64_t kTickNs = 5'000'000;          // rate and ping pacing granularity
+constexpr int64_t kRateTickNs = 5'000'000;  // connect-rate pacing granularity
+// Pings go out in a burst a worker every 20 ms (a tenth of the interval when that is shorter). Each
+// burst wakes the worker and the server workers it reaches; at 1M and 33k pings/s natively a 5 ms tick
+// cost 0.620 client and 0.548 server cores, 20 ms 0.492 and 0.455 (one run each, 12:53 UTC 2026-11-25).
+constexpr int64_t kPingTickNs = 20'000'000;
 constexpr timeval kTimeoutScanEvery{0, 50000};  // connect-timeout resolution, while connects are in flight
 
 timeval to_timeval(int64_t ns) {
@@ -91,12 +95,10 @@ class ClientWorker {
       go_live_ = new_event(base_.get(), SIGUSR1, EV_SIGNAL | EV_PERSIST, &ClientWorker::on_go_live, this, "SIGUSR1");
       add_event(go_live_.get(), nullptr, "SIGUSR1");
     }
-    if (cfg_.rate_per_s > 0 || cfg_.ping_interval_ns > 0) {
+    if (cfg_.rate_per_s > 0 || cfg_.ping_interval_ns > 0)
       tick_ = new_event(base_.get(), -1, EV_PERSIST, &ClientWorker::on_tick, this, "the rate and ping tick");
-      timeval tv = to_timeval(kTickNs);
-      add_event(tick_.get(), &tv, "the rate and ping tick");
-    }
     last_tick_ns_ = monotonic_ns();
+    arm_tick();
     tokens_ = cfg_.rate_per_s > 0 ? 1.0 : 0.0;
     launch();
 
@@ -148,7 +150,7 @@ class ClientWorker {
       return;
     }
     int64_t t = monotonic_ns();
-    conns_[fd] = Conn{t, 0, ConnState::connecting, 0};
+    conns_[fd] = Conn{t, 0, ConnState::connecting, 0, 0};
     pending_.push_back({fd, t});
     ++counters_.in_flight;
   }
@@ -199,7 +201,7 @@ class ClientWorker {
     } else {
       int64_t t = monotonic_ns();
       histograms_.connect_us.record(static_cast<uint64_t>((t - c.t_ns) / 1000));
-      c = Conn{0, 0, ConnState::open, 0};
+      c = Conn{0, 0, ConnState::open, 0, 0};
       ++counters_.connected_total;
       ++counters_.established;
       if (counters_.established > counters_.established_peak) counters_.established_peak = counters_.established;
@@ -303,11 +305,29 @@ class ClientWorker {
     self->last_tick_ns_ = t;
     if (self->cfg_.rate_per_s > 0) {
       // Burst at most one tick's worth plus one, so a stalled loop does not fire a flood afterwards.
-      double cap = self->cfg_.rate_per_s * kTickNs / 1e9 + 1.0;
+      double cap = self->cfg_.rate_per_s * kRateTickNs / 1e9 + 1.0;
       self->tokens_ = std::min(cap, self->tokens_ + self->cfg_.rate_per_s * static_cast<double>(elapsed) / 1e9);
       self->launch();
     }
     if (self->pinging_ && self->counters_.established > 0) self->ping_some(elapsed);
+    self->arm_tick();
+  }
+
+  // The tick runs only while it has work: pacing a rate-limited ramp, then pinging. An idle hold
+  // wakes nothing (a 5 ms tick there cost 0.11 client cores at 1M).
+  void arm_tick() {
+    if (!tick_) return;
+    int64_t period = 0;
+    if (cfg_.rate_per_s > 0 && counters_.attempted < cfg_.quota)
+      period = kRateTickNs;
+    else if (pinging_)
+      period = std::max<int64_t>(1'000'000, std::min(kPingTickNs, cfg_.ping_interval_ns / 10));
+    if (period == tick_period_ns_) return;
+    tick_period_ns_ = period;
+    event_del(tick_.get());
+    if (period == 0) return;
+    timeval tv = to_timeval(period);
+    add_event(tick_.get(), &tv, "the rate and ping tick");
   }
 
   // The live hold begins: every connection is pinged once an interval from now on, starting afresh.
@@ -318,6 +338,7 @@ class ClientWorker {
     self->ping_budget_ = 0;
     self->ping_cursor_ = 0;
     self->last_tick_ns_ = monotonic_ns();
+    self->arm_tick();
   }
 
   void send_report(bool final) {
@@ -365,6 +386,7 @@ class ClientWorker {
   EventPtr go_live_;
   bool pinging_ = false;
   int64_t last_tick_ns_ = 0;
+  int64_t tick_period_ns_ = 0;  // 0: the tick is not armed
   double tokens_ = 0;
   double ping_budget_ = 0;
   size_t ping_cursor_ = 0;
