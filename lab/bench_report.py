@@ -61,7 +61,9 @@ def live(res):
     print(f"  live cpu: client {fig(res.get('live_cpu_cores_client'), '{:.3f}')} cores "
           f"({fig(res.get('live_cpu_cores_per_1k_pings_per_s_client'), '{:.4f}')} per 1,000 pings/s), "
           f"server {fig(res.get('live_cpu_cores_server'), '{:.3f}')} cores "
-          f"({fig(res.get('live_cpu_cores_per_1k_pings_per_s_server'), '{:.4f}')} per 1,000 pings/s)")
+          f"({fig(res.get('live_cpu_cores_per_1k_pings_per_s_server'), '{:.4f}')} per 1,000 pings/s); "
+          f"machine busy {fig(res.get('live_cpu_machine_busy_cores'), '{:.2f}')} cores, "
+          f"steal {fig(res.get('live_cpu_machine_steal_cores'), '{:.2f}')}")
 
 
 def lab(approach, native_path, lab_path, run="lab", base="native"):

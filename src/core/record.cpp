@@ -104,6 +104,8 @@ RunRecord build_client_record(const ClientRun& run) {
     x.live_pings_per_s = static_cast<double>(run.live_pings) / *run.live_s;
     x.live_cpu_cores_client = run.live_cpu_cores_client;
     x.live_cpu_cores_server = run.live_cpu_cores_server;
+    x.live_cpu_machine_busy_cores = run.live_machine_busy_cores;
+    x.live_cpu_machine_steal_cores = run.live_machine_steal_cores;
   }
   x.ramp_cpu_server_s = server_ramp_cpu_s(run.server_stats ? *run.server_stats : ojson(nullptr));
   for (size_t i = 0; i < kErrorClassCount; ++i)
@@ -252,7 +254,8 @@ std::string ramp_cpu_and_live_lines(const ojson& x) {
   out += "  live cpu     client " + fig("live_cpu_cores_client", "%.3f") + " cores (" +
          fig("live_cpu_cores_per_1k_pings_per_s_client", "%.4f") + " per 1,000 pings/s), server " +
          fig("live_cpu_cores_server", "%.3f") + " cores (" + fig("live_cpu_cores_per_1k_pings_per_s_server", "%.4f") +
-         ")\n";
+         "); machine busy " + fig("live_cpu_machine_busy_cores", "%.2f") + " cores, steal " +
+         fig("live_cpu_machine_steal_cores", "%.2f") + "\n";
   return out;
 }
 

@@ -48,10 +48,12 @@ struct ClientRun {
   // them, and a merge the union of many clients' windows), and this client's processes' CPU seconds.
   std::optional<procfs::MachineCpu> ramp_machine_cpu_start, ramp_machine_cpu_end;
   std::optional<double> ramp_cpu_client_s;
-  // The live hold (--live): how long it lasted, the pings sent in it, and each side's CPU in cores.
+  // The live hold (--live): how long it lasted, the pings sent in it, each side's CPU in cores, and
+  // the machine's busy and steal cores over it (/proc/stat: what the pings waited behind).
   std::optional<double> live_s;
   uint64_t live_pings = 0;
   std::optional<double> live_cpu_cores_client, live_cpu_cores_server;
+  std::optional<double> live_machine_busy_cores, live_machine_steal_cores;
 };
 
 // The client's run as a record: host facts read here (fingerprint, sysctls), figures derived from the run.

@@ -215,6 +215,8 @@ ojson RunRecord::to_json() const {
   res["pings_late"] = x.pings_late;
   res["live_cpu_cores_client"] = opt(x.live_cpu_cores_client);
   res["live_cpu_cores_server"] = opt(x.live_cpu_cores_server);
+  res["live_cpu_machine_busy_cores"] = opt(x.live_cpu_machine_busy_cores);
+  res["live_cpu_machine_steal_cores"] = opt(x.live_cpu_machine_steal_cores);
   res["live_cpu_cores_per_1k_pings_per_s_client"] = opt(x.live_cpu_cores_per_1k_pings_per_s_client);
   res["live_cpu_cores_per_1k_pings_per_s_server"] = opt(x.live_cpu_cores_per_1k_pings_per_s_server);
   res["errors"] = x.errors;
@@ -350,6 +352,8 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
         {"live_pings_per_s", &RunResults::live_pings_per_s},
         {"live_cpu_cores_client", &RunResults::live_cpu_cores_client},
         {"live_cpu_cores_server", &RunResults::live_cpu_cores_server},
+        {"live_cpu_machine_busy_cores", &RunResults::live_cpu_machine_busy_cores},
+        {"live_cpu_machine_steal_cores", &RunResults::live_cpu_machine_steal_cores},
         {"live_cpu_cores_per_1k_pings_per_s_client", &RunResults::live_cpu_cores_per_1k_pings_per_s_client},
         {"live_cpu_cores_per_1k_pings_per_s_server", &RunResults::live_cpu_cores_per_1k_pings_per_s_server}})
     x.*field = in.number(R(key), P(key), 0, 1e9, "a figure from 0 to 1e9");
@@ -471,6 +475,31 @@ std::optional<T> sum_if_all(const std::vector<RunRecord>& clients, F field) {
   return clients.empty() ? std::nullopt : std::optional<T>(total);
 }
 
+// Which machine a client ran on: its swarm node's id, or "" (one machine) outside a swarm.
+std::string machine_of(const RunRecord& c) {
+  const ojson node = c.host.is_object() ? c.host.value("node", ojson(nullptr)) : ojson(nullptr);
+  return node.is_object() && node.contains("id") && node["id"].is_string() ? node["id"].get<std::string>() : "";
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The machine's cores over the live hold: the clients on one machine read the same machine over
+// nearly the same window (they go live together), so each machine counts once, at the median of its
+// clients' readings; machines add up.
+std::optional<double> merge_machine_cores(const std::vector<RunRecord>& clients,
+                                          std::optional<double> RunResults::*field) {
+  std::map<std::string, std::vector<double>> by_machine;
+  for (const auto& c : clients)
+    if (c.results.*field) by_machine[machine_of(c)].push_back(*(c.results.*field));
+  if (by_machine.empty()) return std::nullopt;
+  double total = 0;
+  for (const auto& [machine, readings] : by_machine) total += median_of(readings);
+  return total;
+}
+
 // The machine's ramp CPU over many clients (see merge).
 void merge_machine_cpu(const std::vector<RunRecord>& clients, RunResults& x) {
   struct Window {
@@ -484,10 +513,7 @@ void merge_machine_cpu(const std::vector<RunRecord>& clients, RunResults& x) {
       all_counted = false;
       continue;
     }
-    const ojson node = c.host.is_object() ? c.host.value("node", ojson(nullptr)) : ojson(nullptr);
-    std::string machine =
-        node.is_object() && node.contains("id") && node["id"].is_string() ? node["id"].get<std::string>() : "";
-    Window& w = by_machine[machine];
+    Window& w = by_machine[machine_of(c)];
     w.busy0 = std::min(w.busy0, k["busy_s_start"].get<double>());
     w.busy1 = std::max(w.busy1, k["busy_s_end"].get<double>());
     w.steal0 = std::min(w.steal0, k["steal_s_start"].get<double>());
@@ -590,10 +616,7 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
   // its own hold: the median of those.
   x.hold_cpu_cores_client =
       sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.hold_cpu_cores_client; });
-  if (!server_cores.empty()) {
-    std::sort(server_cores.begin(), server_cores.end());
-    x.hold_cpu_cores_server = server_cores[server_cores.size() / 2];
-  }
+  if (!server_cores.empty()) x.hold_cpu_cores_server = median_of(server_cores);
   // The ramp's CPU. The machine's: each client read its machine's counters at its own ramp's ends;
   // the clients of one machine (by swarm node; natively and in the compose lab, all) merge to the
   // union of their windows, the first start to the last end, and machines add up. Records without
@@ -616,10 +639,9 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
   x.live_pings_per_s = sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.live_pings_per_s; });
   x.live_cpu_cores_client =
       sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.live_cpu_cores_client; });
-  if (!live_server.empty()) {
-    std::sort(live_server.begin(), live_server.end());
-    x.live_cpu_cores_server = live_server[live_server.size() / 2];
-  }
+  if (!live_server.empty()) x.live_cpu_cores_server = median_of(live_server);
+  x.live_cpu_machine_busy_cores = merge_machine_cores(clients, &RunResults::live_cpu_machine_busy_cores);
+  x.live_cpu_machine_steal_cores = merge_machine_cores(clients, &RunResults::live_cpu_machine_steal_cores);
   derive_per_unit_figures(x);
   if (all_reached && reached_ms > 0) x.time_to_target_s = static_cast<double>(reached_ms - m.started_unix_ms) / 1000.0;
   if (all_settled && settled_ms > 0) x.ramp_duration_s = static_cast<double>(settled_ms - m.started_unix_ms) / 1000.0;

@@ -60,10 +60,12 @@ struct RunResults {
   ojson ramp_cpu_machine_counters;
   std::optional<double> ramp_cpu_client_s, ramp_cpu_server_s;
   // The live hold (--live): its length, pings a second, pings found still unanswered an interval
-  // later, each side's CPU in cores and in cores per 1,000 pings a second.
+  // later, each side's CPU in cores and in cores per 1,000 pings a second, and the machine's busy and
+  // steal cores over it (summed over machines: what the pings waited behind).
   std::optional<double> live_hold_s, live_pings_per_s;
   uint64_t pings_late = 0;
   std::optional<double> live_cpu_cores_client, live_cpu_cores_server;
+  std::optional<double> live_cpu_machine_busy_cores, live_cpu_machine_steal_cores;
   std::optional<double> live_cpu_cores_per_1k_pings_per_s_client, live_cpu_cores_per_1k_pings_per_s_server;
   std::map<std::string, uint64_t> errors;  // by class
   uint64_t errors_total = 0;

@@ -399,6 +399,7 @@ class ClientRunner {
     live_cpu_start_ns_ = pool_.cpu_ns();
     live_pings_start_ = totals().pings_sent;
     live_server_cpu_start_.reset();  // the first answer from now on: see take_server_answer
+    live_machine_cpu_ = procfs::machine_cpu();
     pool_.signal_all(SIGUSR1);
   }
 
@@ -409,6 +410,11 @@ class ClientRunner {
     run_.live_s = live_s;
     run_.live_pings = totals().pings_sent - live_pings_start_;
     run_.live_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - live_cpu_start_ns_) / 1e9 / live_s;
+    if (auto now_cpu = procfs::machine_cpu(); now_cpu && live_machine_cpu_) {
+      run_.live_machine_busy_cores = static_cast<double>(now_cpu->busy_ns - live_machine_cpu_->busy_ns) / 1e9 / live_s;
+      run_.live_machine_steal_cores =
+          static_cast<double>(now_cpu->steal_ns - live_machine_cpu_->steal_ns) / 1e9 / live_s;
+    }
     auto server_now = server_cpu_reading();
     if (server_now && live_server_cpu_start_ && server_now->second - live_server_cpu_start_->second >= 1'000'000'000)
       run_.live_cpu_cores_server = (server_now->first - live_server_cpu_start_->first) /
@@ -486,6 +492,7 @@ class ClientRunner {
   int64_t hold_from_ns_ = -1;  // when the hold clock started: the ramp's end, or the server's full count
   uint64_t hold_cpu_start_ns_ = 0;
   std::optional<procfs::MachineCpu> ramp_machine_cpu_;  // at the ramp's start
+  std::optional<procfs::MachineCpu> live_machine_cpu_;  // at the live hold's start
   uint64_t ramp_client_cpu_ns_ = 0;
   int64_t live_started_ns_ = 0;
   uint64_t live_cpu_start_ns_ = 0, live_pings_start_ = 0;

@@ -334,6 +334,10 @@ TEST_F(Engine, ALiveHoldPingsEveryConnectionEveryIntervalAndSaysWhatItCost) {
   EXPECT_GE(x["live_cpu_cores_client"].get<double>(), 0.0);
   EXPECT_GE(x["live_cpu_cores_server"].get<double>(), 0.0);
   EXPECT_TRUE(x["live_cpu_cores_per_1k_pings_per_s_client"].is_number());
+  // The machine over the live hold: busy cores, at most every CPU it has; steal apart.
+  EXPECT_GT(x["live_cpu_machine_busy_cores"].get<double>(), 0.0);
+  EXPECT_LE(x["live_cpu_machine_busy_cores"].get<double>(), r["host"]["cpus"].get<double>() + 0.01);
+  EXPECT_GE(x["live_cpu_machine_steal_cores"].get<double>(), 0.0);
   // The ramp's CPU: the machine's busy seconds, per connection, and each side's own.
   EXPECT_GT(x["ramp_cpu_busy_s"].get<double>(), 0.0);
   EXPECT_GE(x["ramp_cpu_steal_s"].get<double>(), 0.0);

@@ -162,6 +162,28 @@ TEST(RunRecord, MergesTheRampsCpuAsTheFloorProbeWouldMeasureIt) {
   EXPECT_NE(refusal(bad).find("/results/ramp_cpu_busy_s"), std::string::npos);
 }
 
+// The machine over the live hold: the clients of one machine read it over nearly one window, so it
+// counts once, at their median; machines add up. A client without the reading is left out.
+TEST(RunRecord, MergesTheLiveHoldsMachineCoresOncePerMachine) {
+  auto client = [](std::optional<double> busy, const char* node) {
+    std::string err;
+    ojson j = fixture("base.json");
+    j["results"]["live_cpu_machine_busy_cores"] = busy ? ojson(*busy) : ojson(nullptr);
+    j["results"]["live_cpu_machine_steal_cores"] = busy ? ojson(*busy / 10) : ojson(nullptr);
+    if (node) j["host"]["node"] = {{"id", node}, {"hostname", "vm"}};
+    return *RunRecord::from_json(j, err);
+  };
+  RunResults one = merge({client(1.2, nullptr), client(1.5, nullptr), client(1.4, nullptr)}).results;
+  EXPECT_EQ(one.live_cpu_machine_busy_cores, 1.4);
+  EXPECT_DOUBLE_EQ(*one.live_cpu_machine_steal_cores, 0.14);
+  RunResults two = merge({client(1.2, "a"), client(1.6, "b"), client(std::nullopt, "b")}).results;
+  EXPECT_DOUBLE_EQ(*two.live_cpu_machine_busy_cores, 2.8);
+  EXPECT_FALSE(merge({client(std::nullopt, nullptr)}).results.live_cpu_machine_busy_cores);
+  ojson bad = fixture("base.json");
+  bad["results"]["live_cpu_machine_steal_cores"] = -0.5;
+  EXPECT_NE(refusal(bad).find("/results/live_cpu_machine_steal_cores"), std::string::npos);
+}
+
 TEST(RunRecord, SchemaAndReadmeNameWhatIsWritten) {
   ojson client = fixture("base.json");
   std::string err;
