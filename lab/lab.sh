@@ -9,7 +9,9 @@
 #   APPROACH [multi-ip] or multi-port   N [1000000] connections   HOLD [30s]
 #   CLIENTS  [20 for multi-ip, 1 for multi-port]   C1M_NOFILE [20000] per container
 #   C1M_SCHED [normal for multi-ip, batch for multi-port]: the workers' CPU policy (c1m --sched)
-#   C1M_SERVER_CPU_SHARES [1024, docker's default]: the server container's CPU weight
+#   C1M_SERVER_CPU_SHARES [1024, docker's default]: the server container's CPU weight in the ramp
+#   C1M_SERVER_CPU_SHARES_HELD [1024 x CLIENTS with LIVE, else C1M_SERVER_CPU_SHARES]: its weight
+#     from when it holds all N (the hold and the live hold)
 #   LIVE [0]: after HOLD, hold this long more with every connection pinged once a C1M_PING_INTERVAL [30s]
 #   C1M_CONNTRACK [on] or off: off adds a NOTRACK rule to each container's namespace (from the host,
 #     as root: the containers get no capability), so the lab's connections are not tracked
@@ -79,12 +81,17 @@ resolve_settings() {
   [[ "$C1M_SCHED" =~ ^(batch|normal)$ ]] || die "C1M_SCHED=$C1M_SCHED: expected batch or normal"
   # A live hold answers every connection every interval: the server needs the CPU when it is asked,
   # and as one cgroup of 21 it waited. At 1M, 33k pings/s (untracked, 11:00 UTC 2026-11-25): RTT p99
-  # 553 ms at Docker's 1024 against 23 ms weighted as the twenty clients together (the ramp: 28.0 s
-  # against 36.0 s). So a live run weighs the server as all its clients; an idle one keeps 1024.
+  # 553 ms at Docker's 1024 against 23 ms weighted as the twenty clients together; but that weight
+  # through the ramp slowed it (36.0 s against 28.0 s). So the server ramps at C1M_SERVER_CPU_SHARES
+  # and, once it holds all N, a live run weighs it as all its clients (C1M_SERVER_CPU_SHARES_HELD).
+  C1M_SERVER_CPU_SHARES=${C1M_SERVER_CPU_SHARES:-1024}
   local live_shares=$(( 1024 * CLIENTS > 262144 ? 262144 : 1024 * CLIENTS ))
-  C1M_SERVER_CPU_SHARES=${C1M_SERVER_CPU_SHARES:-$([ "${LIVE:-0}" = 0 ] && echo 1024 || echo "$live_shares")}
-  [[ "$C1M_SERVER_CPU_SHARES" =~ ^[0-9]+$ ]] && (( C1M_SERVER_CPU_SHARES >= 2 && C1M_SERVER_CPU_SHARES <= 262144 )) ||
-    die "C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES: expected 2-262144 (docker --cpu-shares)"
+  C1M_SERVER_CPU_SHARES_HELD=${C1M_SERVER_CPU_SHARES_HELD:-$([ "${LIVE:-0}" = 0 ] && echo "$C1M_SERVER_CPU_SHARES" || echo "$live_shares")}
+  local shares
+  for shares in C1M_SERVER_CPU_SHARES C1M_SERVER_CPU_SHARES_HELD; do
+    [[ "${!shares}" =~ ^[0-9]+$ ]] && (( ${!shares} >= 2 && ${!shares} <= 262144 )) ||
+      die "$shares=${!shares}: expected 2-262144 (docker --cpu-shares)"
+  done
   HOLD=${HOLD:-30s}
   LIVE=${LIVE:-0}
   C1M_PING_INTERVAL=${C1M_PING_INTERVAL:-0}
@@ -207,6 +214,7 @@ C1M_SCHED=$C1M_SCHED
 C1M_PORT_RANGE=$C1M_PORT_RANGE
 C1M_STALL_TIMEOUT=$C1M_STALL_TIMEOUT
 C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES
+C1M_SERVER_CPU_SHARES_HELD=$C1M_SERVER_CPU_SHARES_HELD
 C1M_RUN_DIR=$RUN_DIR
 C1M_RUN_ID=$RUN_ID
 C1M_RUN_TOKEN=$RUN_TOKEN
@@ -293,7 +301,10 @@ up() {
   fi
   # The run as it goes, from the participants' own counts (it ends when every client has ended).
   "$C1M" watch --server-stats "127.0.0.1:${C1M_ADMIN_PORT:-9100}" --dir "$RUN_DIR" -n "$N" --clients "$CLIENTS" --timeout 16m &
-  local watcher=$!
+  local watcher=$! weigher=""
+  if [ "$C1M_SERVER_CPU_SHARES_HELD" != "$C1M_SERVER_CPU_SHARES" ]; then
+    weigh_server_when_held & weigher=$!
+  fi
   # Bounded: each client stops by itself: a ramp or a wait that adds nothing for C1M_STALL_TIMEOUT,
   # the ramp timeout (10m), or the end of its hold.
   local deadline=$(( SECONDS + 900 ))
@@ -301,8 +312,8 @@ up() {
     (( SECONDS < deadline )) || { say "clients still running after 15 min: stopping them"; compose stop -t 20 client; break; }
     sleep 2
   done
-  kill "$watcher" 2>/dev/null || true
-  wait "$watcher" 2>/dev/null || true
+  kill "$watcher" $weigher 2>/dev/null || true
+  wait "$watcher" $weigher 2>/dev/null || true
   explain_missing "$RUN_DIR"
   local record status=0
   record=$(await_record "$RUN_ID") || exit 2
@@ -310,6 +321,24 @@ up() {
   "$C1M" collect --show "$record" || status=$?
   way_out
   return "$status"
+}
+
+# From when the server holds all N until the run ends: its CPU weight C1M_SERVER_CPU_SHARES_HELD. It
+# polls the server's /stats (as c1m watch does) while any client runs; a run that never reaches N keeps
+# the ramp's weight, and says so.
+weigh_server_when_held() {
+  local held
+  while [ -n "$(service_ids client)" ]; do
+    held=$(curl -sf --max-time 2 "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" 2>/dev/null |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["connections"])' 2>/dev/null) || held=0
+    if (( held >= N )); then
+      docker update --cpu-shares "$C1M_SERVER_CPU_SHARES_HELD" "$(service_ids server)" >/dev/null &&
+        say "the server holds $held: its CPU weight is now $C1M_SERVER_CPU_SHARES_HELD (C1M_SERVER_CPU_SHARES_HELD) to the end"
+      return
+    fi
+    sleep 0.5
+  done
+  say "the server never held all $N: its CPU weight stayed $C1M_SERVER_CPU_SHARES"
 }
 
 # C1M_CONNTRACK=off. A container's network namespace tracks every connection it sees (in the lab the

@@ -304,13 +304,16 @@ clients_running() {
 
 up() {
   C1M_PARENT=$VETH  # the parents are per node, checked by each node's engine (render_stack names them)
-  local asked_shares=${C1M_SERVER_CPU_SHARES:-1024}
+  local asked_held=${C1M_SERVER_CPU_SHARES_HELD:-1024}
   resolve_settings
-  C1M_SERVER_CPU_SHARES=$asked_shares  # not the compose lab's live-hold weighting: Swarm has no shares
+  C1M_SERVER_CPU_SHARES_HELD=$asked_held  # not the compose lab's live-hold weighting: Swarm has no shares
   [ "$C1M_CONNTRACK" = on ] ||
     die "C1M_CONNTRACK=off: only the compose lab (lab-up enters each container's namespace; a swarm's are on other hosts)"
-  [ "$C1M_SERVER_CPU_SHARES" = 1024 ] ||
-    die "C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES: Swarm has no CPU shares (a stack refuses cpu_shares); every task keeps Docker's 1024"
+  local shares
+  for shares in C1M_SERVER_CPU_SHARES C1M_SERVER_CPU_SHARES_HELD; do
+    [ "${!shares}" = 1024 ] ||
+      die "$shares=${!shares}: Swarm has no CPU shares (a stack refuses cpu_shares); every task keeps Docker's 1024"
+  done
   need_docker
   docker compose version >/dev/null 2>&1 || die "the swarm lab renders compose.yaml with docker compose v2: make setup installs it"
   [ -z "$(docker ps -q --filter label=com.docker.compose.project=c1m)" ] ||

@@ -190,11 +190,15 @@ check "its record names the killed client as missing, beside 19 complete clients
 rm -f "$out_file"
 
 # The lab untracked (C1M_CONNTRACK=off, as root) with a live hold: every namespace's table stays
-# empty while all 4,000 are held, and every connection answers in each of two 1 s intervals.
+# empty while all 4,000 are held, and every connection answers in each of two 1 s intervals. The
+# server ramps at Docker's weight and is weighed as its 20 clients once it holds all 4,000.
 if [ "$(id -u)" -eq 0 ]; then
   out=$(C1M_CONNTRACK=off N=4000 HOLD=3s LIVE=2s C1M_PING_INTERVAL=1s lab/lab.sh up 2>&1); rc=$?
-  echo "$out" | grep -E "^(c1m collect|  (ramp cpu|live))" | sed 's/^/    /'
+  echo "$out" | grep -E "^(c1m collect|  (ramp cpu|live)|lab: the server)" | sed 's/^/    /'
   check "an untracked lab run with a live hold exits 0" test "$rc" -eq 0
+  check "lab-up weighed the server as its 20 clients once it held all 4,000" grep -q "the server holds 4000: its CPU weight is now 20480" <<<"$out"
+  check "the server container's CPU shares are 20480 after the run (docker inspect)" \
+    test "$(docker inspect -f '{{.HostConfig.CpuShares}}' "$(docker ps -q --filter label=com.docker.compose.service=server)")" = 20480
   untracked_checks() {  # record
     python3 - "$1" <<'PY'
 import json, sys
@@ -208,6 +212,11 @@ check("nor did the clients' (the widest client's namespace)", (x.get("conntrack_
 check("the live hold: >= 2 answers a connection, none late, none unanswered",
       x["pongs_received"] >= 2 * 4000 - 100 and x["pings_late"] == 0 and x["errors"].get("no_answer") == 0)
 check("the live hold's CPU and rate are in the record", x["live_pings_per_s"] > 0 and x["live_cpu_cores_client"] is not None)
+check("and the machine's busy cores over it", (x.get("live_cpu_machine_busy_cores") or 0) > 0)
+configured = r["lab"]["configured"]
+check("the record says the server ramped at 1024 and held at 20480",
+      configured.get("server_cpu_shares") == "1024" and configured.get("server_cpu_shares_held") == "20480")
+check("the server read 1024 back at its start, in the ramp", (server.get("limits") or {}).get("cpu_shares") == 1024)
 PY
   }
   lines=$(untracked_checks "$(cat build/lab/last-record 2>/dev/null)" 2>&1)
