@@ -19,6 +19,7 @@
 #include "core/clock.hpp"
 #include "core/counters.hpp"
 #include "core/procfs.hpp"
+#include "core/tick_grid.hpp"
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
 #include "net/sockaddr.hpp"
@@ -96,7 +97,7 @@ class ClientWorker {
       add_event(go_live_.get(), nullptr, "SIGUSR1");
     }
     if (cfg_.rate_per_s > 0 || cfg_.ping_interval_ns > 0)
-      tick_ = new_event(base_.get(), -1, EV_PERSIST, &ClientWorker::on_tick, this, "the rate and ping tick");
+      tick_ = new_event(base_.get(), -1, 0, &ClientWorker::on_tick, this, "the rate and ping tick");
     last_tick_ns_ = monotonic_ns();
     arm_tick();
     tokens_ = cfg_.rate_per_s > 0 ? 1.0 : 0.0;
@@ -315,18 +316,27 @@ class ClientWorker {
 
   // The tick runs only while it has work: pacing a rate-limited ramp, then pinging. An idle hold
   // wakes nothing (a 5 ms tick there cost 0.11 client cores at 1M).
+  int64_t tick_period_ns() const {
+    if (cfg_.rate_per_s > 0 && counters_.attempted < cfg_.quota) return kRateTickNs;
+    if (pinging_) return std::max<int64_t>(1'000'000, std::min(kPingTickNs, cfg_.ping_interval_ns / 10));
+    return 0;
+  }
+
+  // Each worker ticks on a grid of its own phase (core/tick_grid): with one shared phase every
+  // worker's burst of pings left in the same instant and woke every server worker at once.
   void arm_tick() {
     if (!tick_) return;
-    int64_t period = 0;
-    if (cfg_.rate_per_s > 0 && counters_.attempted < cfg_.quota)
-      period = kRateTickNs;
-    else if (pinging_)
-      period = std::max<int64_t>(1'000'000, std::min(kPingTickNs, cfg_.ping_interval_ns / 10));
-    if (period == tick_period_ns_) return;
-    tick_period_ns_ = period;
-    event_del(tick_.get());
-    if (period == 0) return;
-    timeval tv = to_timeval(period);
+    int64_t period = tick_period_ns();
+    int64_t now = monotonic_ns();
+    if (period != tick_period_ns_) {
+      tick_period_ns_ = period;
+      tick_grid_ns_ = now + static_cast<int64_t>(tick_phase(cfg_.index) * static_cast<double>(period));
+    }
+    if (period == 0) {
+      event_del(tick_.get());
+      return;
+    }
+    timeval tv = to_timeval(ns_to_next_tick(now, tick_grid_ns_, period));
     add_event(tick_.get(), &tv, "the rate and ping tick");
   }
 
@@ -387,6 +397,7 @@ class ClientWorker {
   bool pinging_ = false;
   int64_t last_tick_ns_ = 0;
   int64_t tick_period_ns_ = 0;  // 0: the tick is not armed
+  int64_t tick_grid_ns_ = 0;    // a point of this worker's tick grid
   double tokens_ = 0;
   double ping_budget_ = 0;
   size_t ping_cursor_ = 0;
