@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -198,8 +199,17 @@ std::optional<MachineCpu> parse_machine_cpu(std::string_view text, uint64_t tick
     if (!n) return std::nullopt;
     v[i] = *n * (1'000'000'000u / ticks_per_s);
   }
-  // user nice system idle iowait irq softirq steal
-  return MachineCpu{v[0] + v[1] + v[2] + v[5] + v[6], v[7]};
+  // user nice system idle iowait irq softirq steal; then a "cpuN" line a core
+  uint32_t cpus = 0;
+  for (size_t at = text.find("\ncpu"); at != std::string_view::npos; at = text.find("\ncpu", at + 1))
+    if (at + 4 < text.size() && text[at + 4] >= '0' && text[at + 4] <= '9') ++cpus;
+  return MachineCpu{v[0] + v[1] + v[2] + v[5] + v[6], v[7], v[3] + v[4], cpus};
+}
+
+double busy_cores_by_idle(const MachineCpu& start, const MachineCpu& end, double wall_s) {
+  if (wall_s <= 0 || end.cpus == 0) return 0;
+  double away = static_cast<double>(end.idle_ns - start.idle_ns + end.steal_ns - start.steal_ns) / 1e9;
+  return std::clamp(end.cpus - away / wall_s, 0.0, static_cast<double>(end.cpus));
 }
 
 std::optional<MachineCpu> machine_cpu() {

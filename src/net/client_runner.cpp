@@ -411,7 +411,7 @@ class ClientRunner {
     run_.live_pings = totals().pings_sent - live_pings_start_;
     run_.live_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - live_cpu_start_ns_) / 1e9 / live_s;
     if (auto now_cpu = procfs::machine_cpu(); now_cpu && live_machine_cpu_) {
-      run_.live_machine_busy_cores = static_cast<double>(now_cpu->busy_ns - live_machine_cpu_->busy_ns) / 1e9 / live_s;
+      run_.live_machine_busy_cores = procfs::busy_cores_by_idle(*live_machine_cpu_, *now_cpu, live_s);
       run_.live_machine_steal_cores =
           static_cast<double>(now_cpu->steal_ns - live_machine_cpu_->steal_ns) / 1e9 / live_s;
     }

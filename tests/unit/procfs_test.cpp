@@ -74,7 +74,24 @@ TEST(Procfs, MachineCpuAsTheFloorProbeReadsIt) {
   EXPECT_FALSE(parse_machine_cpu("cpu0 1 2 3 4 5 6 7 8\n", 100).has_value());  // not the all-cores line
   EXPECT_FALSE(parse_machine_cpu("cpu 1 2 3\n", 100).has_value());
   EXPECT_FALSE(parse_machine_cpu("", 100).has_value());
+  EXPECT_EQ(cpu->idle_ns, 900'500'000'000u);  // idle and iowait
+  EXPECT_EQ(cpu->cpus, 1u);
   EXPECT_TRUE(machine_cpu().has_value());  // this host's
+}
+
+// Busy cores over a window as wall time less idle and steal, which the kernel keeps exactly, where
+// the busy fields are charged a tick at a time and miss short wake-ups.
+TEST(Procfs, BusyCoresByIdleCountWhatTheTicksMiss) {
+  MachineCpu a{100'000'000'000, 1'000'000'000, 500'000'000'000, 2};
+  // 10 s of two cores: 4 s idle, 1 s stolen, so 1.5 cores busy, whatever the busy fields say.
+  MachineCpu b{a.busy_ns + 8'000'000'000, a.steal_ns + 1'000'000'000, a.idle_ns + 4'000'000'000, 2};
+  EXPECT_DOUBLE_EQ(busy_cores_by_idle(a, b, 10.0), 1.5);
+  MachineCpu all_idle{b.busy_ns, a.steal_ns, a.idle_ns + 25'000'000'000, 2};  // more idle than wall: 0, not less
+  EXPECT_DOUBLE_EQ(busy_cores_by_idle(a, all_idle, 10.0), 0.0);
+  EXPECT_DOUBLE_EQ(busy_cores_by_idle(a, b, 0.0), 0.0);
+  auto two = parse_machine_cpu("cpu  1 2 3 4 5 6 7 8\ncpu0 1 1 1 1 1 1 1 1\ncpu1 0 1 2 3 4 5 6 7\nintr 5\n", 100);
+  ASSERT_TRUE(two.has_value());
+  EXPECT_EQ(two->cpus, 2u);
 }
 
 TEST(Procfs, SnapshotOfAFixtureTree) {
