@@ -8,6 +8,10 @@
 # LIVE=60s adds a live hold after HOLD: every connection pinged once a PING_INTERVAL (30s).
 # N past 1.2M: more (source, target) pairs than the article's 20, 60,000 connections each at most
 # (one pair has 64,512 ports): 1,500,000 takes 25 source addresses, or 25 server ports.
+# CONNTRACK [on], off, or "on off": whether the host tracks the runs' loopback connections. Where
+# Docker (or any firewall) has loaded connection tracking, every loopback connection is tracked; off
+# adds a NOTRACK rule for TCP on lo (raw table, both ways) for that part of each round, the floor's
+# run included, and takes it out again whatever happens. A host setting: changed only when asked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 C1M=${C1M:-build/c1m}
@@ -31,10 +35,35 @@ for port in 9100 9200; do
   fi
 done
 
+CONNTRACK=${CONNTRACK:-on}
+for tracking in $CONNTRACK; do
+  [[ "$tracking" =~ ^(on|off)$ ]] || { echo "bench-native: CONNTRACK=$CONNTRACK: expected on, off, or \"on off\"" >&2; exit 2; }
+done
+if [[ " $CONNTRACK " == *" off "* ]]; then
+  [ "$(id -u)" = 0 ] && command -v iptables >/dev/null ||
+    { echo "bench-native: CONNTRACK=off adds a NOTRACK rule on lo: it needs root and iptables" >&2; exit 2; }
+fi
+untracked_rules=0  # NOTRACK rule pairs this script added (it takes out only its own)
+untrack_loopback() {
+  iptables -w -t raw -I PREROUTING -i lo -p tcp -j NOTRACK &&
+    iptables -w -t raw -I OUTPUT -o lo -p tcp -j NOTRACK && untracked_rules=$(( untracked_rules + 1 ))
+}
+track_loopback() {
+  while (( untracked_rules > 0 )); do
+    iptables -w -t raw -D PREROUTING -i lo -p tcp -j NOTRACK; iptables -w -t raw -D OUTPUT -o lo -p tcp -j NOTRACK
+    untracked_rules=$(( untracked_rules - 1 ))
+  done
+}
+trap track_loopback EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 # The host must allow it; we check and say, never change it here (make host-tune does, when asked).
 # A run just before leaves conntrack entries that the doctor would count against the limit.
 wait_for_quiet_host
-"$C1M" doctor --connections "$N" --both-ends-here --pairs "$PAIRS" || { echo "bench-native: this host is not ready (see above; make host-tune)"; exit 2; }
+doctor_args=()
+[ "$CONNTRACK" = off ] && doctor_args=(--untracked)
+"$C1M" doctor --connections "$N" --both-ends-here --pairs "$PAIRS" "${doctor_args[@]}" || { echo "bench-native: this host is not ready (see above; make host-tune)"; exit 2; }
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 summary="$RESULTS/$stamp-bench-native.txt"
@@ -70,20 +99,20 @@ run_floor() {  # sets floor_s and floor_cpu: the probe's seconds and busy us a c
   fi
 }
 
-run_approach() {  # name, server --listen, client --source, client --target
-  local name=$1 listen=$2 source=$3 target=$4
+run_approach() {  # approach, server --listen, client --source, client --target
+  local approach=$1 name=$1$suffix listen=$2 source=$3 target=$4 file=$1${suffix//\//-}
   say "$(wait_for_quiet_host)"
-  local record=${RECORD:-$RESULTS/$(date -u +%Y%m%dT%H%M%SZ)-$name-native.json}
+  local record=${RECORD:-$RESULTS/$(date -u +%Y%m%dT%H%M%SZ)-$file-native.json}
   # The run goes through the collector, as the lab's do: the client pushes its record to it.
-  local collect_log="$RESULTS/.collect-$name.log"
-  "$C1M" collect --listen 127.0.0.1:9200 --expect-count 1 --out "$RESULTS" --approach "$name" --deadline 15m >"$collect_log" 2>&1 &
+  local collect_log="$RESULTS/.collect-$file.log"
+  "$C1M" collect --listen 127.0.0.1:9200 --expect-count 1 --out "$RESULTS" --approach "$approach" --deadline 15m >"$collect_log" 2>&1 &
   local collector=$!
   "$C1M" server --listen "$listen" --expect "$N" --admin 127.0.0.1:9100 --duration 600 ${SERVER_ARGS:-} >/dev/null 2>"$RESULTS/.server.log" &
   local server=$!
   sleep 1
   local rc=0
   "$C1M" client --source "$source" --target "$target" --connections "$N" --hold "$HOLD" "${live_args[@]}" \
-    --server-stats 127.0.0.1:9100 --approach "$name" --json "$record" --report-to 127.0.0.1:9200 --progress plain ${CLIENT_ARGS:-} || rc=$?
+    --server-stats 127.0.0.1:9100 --approach "$approach" --json "$record" --report-to 127.0.0.1:9200 --progress plain ${CLIENT_ARGS:-} || rc=$?
   kill -TERM "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   local collected=0
@@ -97,15 +126,27 @@ run_approach() {  # name, server --listen, client --source, client --target
   return 0
 }
 
+suffix=""  # a run's name is its approach, and /untracked when it ran untracked beside tracked runs
 for round in $(seq 1 "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && say "round $round of $ROUNDS"
-  run_floor
-  for approach in $approaches; do
-    case "$approach" in
-      multi-ip) run_approach multi-ip 127.0.0.1:9000 "127.0.0.2-$last_source" 127.0.0.1:9000 ;;
-      multi-port) run_approach multi-port "127.0.0.1:9000-$last_port" 127.0.0.2 "127.0.0.1:9000-$last_port" ;;
-      *) echo "bench-native: APPROACHES: unknown approach $approach" >&2; exit 2 ;;
-    esac
+  for tracking in $CONNTRACK; do
+    if [ "$tracking" = off ]; then
+      untrack_loopback || { echo "bench-native: could not add the NOTRACK rules on lo" >&2; exit 1; }
+      say "connection tracking: off (NOTRACK for TCP on lo, this script's own rule)"
+      [ "$CONNTRACK" != off ] && suffix=/untracked
+    else
+      track_loopback
+      say "connection tracking: as the host has it ($(cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo 'not loaded;') tracked now)"
+      suffix=""
+    fi
+    run_floor
+    for approach in $approaches; do
+      case "$approach" in
+        multi-ip) run_approach multi-ip 127.0.0.1:9000 "127.0.0.2-$last_source" 127.0.0.1:9000 ;;
+        multi-port) run_approach multi-port "127.0.0.1:9000-$last_port" 127.0.0.2 "127.0.0.1:9000-$last_port" ;;
+        *) echo "bench-native: APPROACHES: unknown approach $approach" >&2; exit 2 ;;
+      esac
+    done
   done
 done
 lab/bench_report.py medians "time to target / floor" 1.05 "${ratios[@]}" | tee -a "$summary"
