@@ -46,6 +46,14 @@ uint16_t ConnectPlan::source_port_of(uint64_t i) const {
   return static_cast<uint16_t>(ports.low + (ordinal + port_offset) % size);
 }
 
+uint16_t ConnectPlan::spare_port(uint32_t worker, uint32_t workers, uint64_t k) const {
+  uint64_t size = ports.size(), planned = max_per_pair();
+  if (!explicit_ports || workers == 0 || worker >= workers || size <= planned) return 0;
+  uint64_t ordinal = planned + worker + k * workers;
+  if (ordinal >= size) return 0;
+  return static_cast<uint16_t>(ports.low + (ordinal + port_offset) % size);
+}
+
 std::string check_port_capacity(const ConnectPlan& plan, const PortRange& range) {
   uint64_t need = plan.max_per_pair();
   if (need <= range.size()) return {};

@@ -88,6 +88,7 @@ class ClientRunner {
                              r_.ping_interval_ns,
                              r_.live_ns > 0,
                              static_cast<uint32_t>(i),
+                             static_cast<uint32_t>(r_.workers),
                              control_fd};
       return run_client_worker(cfg);
     });

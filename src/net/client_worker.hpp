@@ -21,6 +21,7 @@ struct ClientWorkerConfig {
   // The live hold: pings wait for SIGUSR1, which the parent sends when the idle hold has ended.
   bool ping_after_signal = false;
   uint32_t index = 0;
+  uint32_t workers = 1;  // how many share the plan: each has its own spare ports
   int control_fd = -1;
 };
 

@@ -35,6 +35,35 @@ TEST(SplitEvenly, SharesDifferByAtMostOne) {
   EXPECT_EQ(sum, 1'000'000u);
 }
 
+// The ports a taken one falls back to: none that a connection is planned on, none that two workers
+// share, every unplanned port of the range used, and 0 once a worker's are gone.
+TEST(Plan, SparePortsAreTheUnplannedOnesEachWorkerItsOwn) {
+  auto p = plan_of("127.0.0.2", "127.0.0.1:9000-9001", 1800);  // 900 a pair
+  p.ports = PortRange{40000, 40999};
+  p.port_offset = 777;
+  std::set<uint16_t> planned, spares;
+  for (uint64_t i = 0; i < p.connections; ++i) planned.insert(p.source_port_of(i));
+  ASSERT_EQ(planned.size(), 900u);
+  const uint32_t workers = 3;
+  for (uint32_t w = 0; w < workers; ++w) {
+    uint64_t k = 0;
+    for (uint16_t port; (port = p.spare_port(w, workers, k)) != 0; ++k) {
+      EXPECT_GE(port, 40000);
+      EXPECT_LE(port, 40999);
+      EXPECT_EQ(planned.count(port), 0u) << port;
+      EXPECT_TRUE(spares.insert(port).second) << "worker " << w << " shares " << port;
+    }
+    EXPECT_GE(k, 33u);  // 100 spare ports over 3 workers
+  }
+  EXPECT_EQ(spares.size(), 100u);
+  EXPECT_EQ(p.spare_port(0, workers, 1000), 0);
+  p.explicit_ports = false;  // the kernel picks every port: nothing is planned, nothing spare
+  EXPECT_EQ(p.spare_port(0, workers, 0), 0);
+  auto full = plan_of("127.0.0.2", "127.0.0.1:9000", 1000);
+  full.ports = PortRange{40000, 40999};  // every port planned
+  EXPECT_EQ(full.spare_port(0, 1, 0), 0);
+}
+
 TEST(Plan, SpreadsEvenlyOverPairs) {
   auto p = plan_of("127.0.0.2-127.0.0.21", "127.0.0.1:9000", 1000);
   EXPECT_EQ(p.pair_count(), 20u);
