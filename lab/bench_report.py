@@ -23,6 +23,10 @@ def fig(value, fmt="{:.1f}"):
     return fmt.format(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else "n/a"
 
 
+def gigabytes(value):
+    return fig(value / 1e9 if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -38,7 +42,8 @@ def native(path, floor="", floor_cpu_us=""):
     if floor and isinstance(ttt, (int, float)):
         print(f"  time to target / floor = {ttt:.2f} / {float(floor):.2f} = {ttt / float(floor):.3f}")
     print(f"  user bytes/conn client {fig(mem.get('user_bytes_per_connection_client'))} server {fig(mem.get('user_bytes_per_connection_server'))}; "
-          f"kernel bytes/socket {fig(mem.get('kernel_bytes_per_socket'), '{:.0f}')}")
+          f"kernel bytes/socket {fig(mem.get('kernel_bytes_per_socket'), '{:.0f}')}; "
+          f"available at the peak {gigabytes(mem.get('mem_available_at_peak_bytes'))} GB")
     busy, us = res.get("ramp_cpu_busy_s"), res.get("ramp_cpu_busy_us_per_connection")
     print(f"  ramp cpu: machine busy {fig(busy, '{:.2f}')} s, steal {fig(res.get('ramp_cpu_steal_s'), '{:.2f}')} s, "
           f"{fig(us, '{:.2f}')} us/connection; own processes client {fig(res.get('ramp_cpu_client_s'), '{:.2f}')} s, "
@@ -97,7 +102,8 @@ def lab(approach, native_path, lab_path, run="lab", base="native"):
           f"connections at its peak")
     mem = l.get("memory") or {}
     print(f"  memory: kernel {fig(mem.get('kernel_bytes_per_socket'))} B/socket, user {fig(mem.get('user_bytes_per_connection_client'))} B/conn client, "
-          f"{fig(mem.get('user_bytes_per_connection_server'))} B/conn server")
+          f"{fig(mem.get('user_bytes_per_connection_server'))} B/conn server; "
+          f"available at the peak {gigabytes(mem.get('mem_available_at_peak_bytes'))} GB")
 
 
 def swarm(approach, compose_path, swarm_path):

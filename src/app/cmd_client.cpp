@@ -95,10 +95,15 @@ void print_summary(const ojson& rec, const std::string& json_path) {
   std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n",
                format_figure(res["hold_cpu_cores_client"], "%.4f").c_str(),
                format_figure(res["hold_cpu_cores_server"], "%.4f").c_str());
-  std::fprintf(stderr, "  memory       kernel %s B/socket, user %s B/conn (client), %s B/conn (server)\n",
-               format_figure(mem["kernel_bytes_per_socket"], "%.0f").c_str(),
-               format_figure(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
-               format_figure(mem["user_bytes_per_connection_server"], "%.0f").c_str());
+  std::fprintf(
+      stderr,
+      "  memory       kernel %s B/socket, user %s B/conn (client), %s B/conn (server); %s GB available at the peak\n",
+      format_figure(mem["kernel_bytes_per_socket"], "%.0f").c_str(),
+      format_figure(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
+      format_figure(mem["user_bytes_per_connection_server"], "%.0f").c_str(),
+      mem["mem_available_at_peak_bytes"].is_number()
+          ? format_figure(ojson(mem["mem_available_at_peak_bytes"].get<double>() / 1e9), "%.1f").c_str()
+          : "n/a");
   if (!json_path.empty() && json_path != "-") std::fprintf(stderr, "  record       %s\n", json_path.c_str());
 }
 

@@ -126,6 +126,7 @@ KernelSnapshot take_kernel_snapshot(SlabDetail detail, const std::string& root) 
   if (auto t = read_text(root + "/meminfo")) {
     auto m = parse_meminfo(*t);
     if (m.count("Slab")) s.slab_bytes = m["Slab"];
+    if (m.count("MemAvailable")) s.mem_available_bytes = m["MemAvailable"];
   }
   if (detail == SlabDetail::without_caches) {
     // leave caches empty

@@ -44,7 +44,8 @@ inline constexpr const char* kTcpExtCounters[] = {"ListenOverflows", "ListenDrop
 // One snapshot of the host-wide and namespace counters, taken before and after a ramp.
 struct KernelSnapshot {
   std::optional<uint64_t> slab_bytes;
-  std::map<std::string, SlabCache> caches;  // empty when slabinfo is not readable
+  std::optional<uint64_t> mem_available_bytes;  // MemAvailable: what the host could still give
+  std::map<std::string, SlabCache> caches;      // empty when slabinfo is not readable
   bool slabinfo_readable = false;
   std::map<std::string, uint64_t> sockstat;
   std::map<std::string, uint64_t> tcpext;

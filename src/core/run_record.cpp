@@ -230,6 +230,7 @@ ojson RunRecord::to_json() const {
 
   r["memory"] = {{"slab_delta_bytes", opt(memory.slab_delta_bytes)},
                  {"kernel_bytes_per_socket", opt(memory.kernel_bytes_per_socket)},
+                 {"mem_available_at_peak_bytes", opt(memory.mem_available_at_peak_bytes)},
                  {"slab_caches", memory.slab_caches},
                  {"slab_caches_note", memory.slab_caches_note},
                  {"user_bytes_per_connection_client", opt(memory.user_bytes_per_connection_client)},
@@ -382,6 +383,8 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
     auto M = [&](const char* key) { return in.member(*m, key); };
     r.memory.slab_delta_bytes = in.delta(M("slab_delta_bytes"), "/memory/slab_delta_bytes");
     r.memory.kernel_bytes_per_socket = in.figure(M("kernel_bytes_per_socket"), "/memory/kernel_bytes_per_socket");
+    if (auto a = in.count(M("mem_available_at_peak_bytes"), "/memory/mem_available_at_peak_bytes"))
+      r.memory.mem_available_at_peak_bytes = static_cast<int64_t>(*a);
     r.memory.user_bytes_per_connection_client =
         in.figure(M("user_bytes_per_connection_client"), "/memory/user_bytes_per_connection_client");
     r.memory.user_bytes_per_connection_server =
@@ -653,6 +656,7 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     x.conntrack_at_peak = widest->results.conntrack_at_peak;
     m.memory.kernel_bytes_per_socket = widest->memory.kernel_bytes_per_socket;
     m.memory.slab_delta_bytes = widest->memory.slab_delta_bytes;
+    m.memory.mem_available_at_peak_bytes = widest->memory.mem_available_at_peak_bytes;
     m.memory.slab_caches = widest->memory.slab_caches;
     m.memory.slab_caches_note = widest->memory.slab_caches_note;
   }
