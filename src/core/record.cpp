@@ -125,7 +125,7 @@ RunRecord build_client_record(const ClientRun& run) {
   if (kb.slab_bytes && kp.slab_bytes)
     r.memory.slab_delta_bytes = static_cast<int64_t>(*kp.slab_bytes) - static_cast<int64_t>(*kb.slab_bytes);
   r.memory.kernel_bytes_per_socket = kernel_bytes_per_socket(kb, kp);
-  if (kp.mem_available_bytes) r.memory.mem_available_at_peak_bytes = static_cast<int64_t>(*kp.mem_available_bytes);
+  r.memory.mem_available_at_peak_bytes = kp.mem_available_bytes;
   if (kp.slabinfo_readable) {
     r.memory.slab_caches = ojson::object();
     for (const auto& [name, c] : kp.caches) {

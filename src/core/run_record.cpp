@@ -383,8 +383,8 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
     auto M = [&](const char* key) { return in.member(*m, key); };
     r.memory.slab_delta_bytes = in.delta(M("slab_delta_bytes"), "/memory/slab_delta_bytes");
     r.memory.kernel_bytes_per_socket = in.figure(M("kernel_bytes_per_socket"), "/memory/kernel_bytes_per_socket");
-    if (auto a = in.count(M("mem_available_at_peak_bytes"), "/memory/mem_available_at_peak_bytes"))
-      r.memory.mem_available_at_peak_bytes = static_cast<int64_t>(*a);
+    r.memory.mem_available_at_peak_bytes =
+        in.count(M("mem_available_at_peak_bytes"), "/memory/mem_available_at_peak_bytes");
     r.memory.user_bytes_per_connection_client =
         in.figure(M("user_bytes_per_connection_client"), "/memory/user_bytes_per_connection_client");
     r.memory.user_bytes_per_connection_server =

@@ -83,7 +83,7 @@ struct RunMemory {
   std::optional<int64_t> slab_delta_bytes;
   std::optional<double> kernel_bytes_per_socket;
   // The headroom: the host's MemAvailable while it held the peak (how much larger a run could go).
-  std::optional<int64_t> mem_available_at_peak_bytes;
+  std::optional<uint64_t> mem_available_at_peak_bytes;
   ojson slab_caches;       // per-cache deltas, or null
   ojson slab_caches_note;  // why they are null
   std::optional<double> user_bytes_per_connection_client, user_bytes_per_connection_server;

@@ -14,9 +14,8 @@ inline double tick_phase(uint32_t index) { return std::fmod(static_cast<double>(
 // Time from `now` to the next tick of the grid `grid_ns + k * period_ns`; a tick due exactly now is
 // a whole period away (it has just run). period_ns > 0.
 inline int64_t ns_to_next_tick(int64_t now_ns, int64_t grid_ns, int64_t period_ns) {
-  int64_t since = now_ns - grid_ns;
-  if (since < 0) return -since % period_ns == 0 ? period_ns : -since % period_ns;
-  return period_ns - since % period_ns;
+  int64_t into = ((now_ns - grid_ns) % period_ns + period_ns) % period_ns;  // where now is in its period
+  return period_ns - into;
 }
 
 }  // namespace c1m

@@ -168,9 +168,8 @@ class ClientWorker {
     if (static_cast<size_t>(s.get()) >= slots_) return EMFILE;
     int one = 1;
     // Many sockets share a source port, each to a different target: allowed with SO_REUSEADDR. The
-    // kernel's own pick (port 0) takes it too: that port is one a later connection is planned on, and
-    // a socket without it there made that connection's bind fail and fall back in turn, and so on (at
-    // 1.5M over 25 ports, 618,400 fallbacks, and the ramp ran at 2.1x the floor).
+    // kernel's own pick (port 0) takes it too, so that its port, which other targets' connections are
+    // planned on, does not refuse their binds; the spare ports (ConnectPlan::spare_port) keep it rare.
     setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     // Without this, bind() would reserve a port for all destinations and exhaust the range early.
     if (port == 0 && src) setsockopt(s.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
