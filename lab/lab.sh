@@ -9,6 +9,7 @@
 #   APPROACH [multi-ip] or multi-port   N [1000000] connections   HOLD [30s]
 #   CLIENTS  [20 for multi-ip, 1 for multi-port]   C1M_NOFILE [20000] per container
 #   C1M_SCHED [normal for multi-ip, batch for multi-port]: the workers' CPU policy (c1m --sched)
+#   C1M_LIVE_SCHED [normal]: theirs once the pings begin (c1m --live-sched)
 #   C1M_SERVER_CPU_SHARES [1024, docker's default]: the server container's CPU weight in the ramp
 #   C1M_SERVER_CPU_SHARES_HELD [1024 x CLIENTS with LIVE, else C1M_SERVER_CPU_SHARES]: its weight
 #     from when it holds all N (the hold and the live hold)
@@ -79,6 +80,8 @@ resolve_settings() {
   # and one run had 188 connects time out. (Weighting the server as the twenty together avoided that
   # but ramped slower: 39-49 s in seven runs, against 32-42 s.)
   [[ "$C1M_SCHED" =~ ^(batch|normal)$ ]] || die "C1M_SCHED=$C1M_SCHED: expected batch or normal"
+  C1M_LIVE_SCHED=${C1M_LIVE_SCHED:-normal}
+  [[ "$C1M_LIVE_SCHED" =~ ^(batch|normal)$ ]] || die "C1M_LIVE_SCHED=$C1M_LIVE_SCHED: expected batch or normal"
   # A live hold answers every connection every interval: the server needs the CPU when it is asked,
   # and as one cgroup of 21 it waited. At 1M, 33k pings/s (untracked, 11:00 UTC 2026-11-25): RTT p99
   # 553 ms at Docker's 1024 against 23 ms weighted as the twenty clients together; but that weight
@@ -211,6 +214,7 @@ C1M_CONNTRACK=$C1M_CONNTRACK
 C1M_START_DELAY=$C1M_START_DELAY
 C1M_NOFILE=$C1M_NOFILE
 C1M_SCHED=$C1M_SCHED
+C1M_LIVE_SCHED=$C1M_LIVE_SCHED
 C1M_PORT_RANGE=$C1M_PORT_RANGE
 C1M_STALL_TIMEOUT=$C1M_STALL_TIMEOUT
 C1M_SERVER_CPU_SHARES=$C1M_SERVER_CPU_SHARES

@@ -15,6 +15,11 @@ inline constexpr int kExitUsage = 2;
 inline constexpr const char* kSchedHelp =
     "CPU scheduling policy of the workers: batch (SCHED_BATCH: a woken worker does not preempt the one "
     "running, so each side works through its backlog) or normal";
+// The live hold's: a woken worker's pings (or echoes) are the latency measured, so it preempts.
+inline constexpr const char* kLiveSchedHelp =
+    "CPU scheduling policy of the workers once connections are pinged (the client's from its first ping, "
+    "each server worker's from the first bytes it echoes): normal (a woken worker preempts, so a ping "
+    "waits less) or batch";
 
 // A subcommand and what runs it once the command line has parsed.
 struct Command {

@@ -243,6 +243,9 @@ Command add_client_command(CLI::App& root) {
       ->check(CLI::IsMember({"planned", "kernel"}))
       ->capture_default_str();
   c->add_option("--sched", o->sched, kSchedHelp)->check(CLI::IsMember({"batch", "normal"}))->capture_default_str();
+  c->add_option("--live-sched", o->live_sched, kLiveSchedHelp)
+      ->check(CLI::IsMember({"batch", "normal"}))
+      ->capture_default_str();
   c->add_flag("--allow-any-target", o->allow_any_target, "allow targets outside 127.0.0.0/8 and 198.18.0.0/15");
   return {c, [o] { return run_client(*o); }};
 }

@@ -31,6 +31,7 @@ struct ServerOptions {
   std::string max_per_worker;
   std::string spread = "port-block";
   std::string sched = "batch";
+  std::string live_sched = "normal";
   std::string report_to;
   std::string run_id;
   int backlog = 65535;
@@ -100,6 +101,7 @@ int run_server(const ServerOptions& o) {
                                   {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}});
     c["spread"] = o.spread;
     c["sched"] = o.sched;
+    c["live_sched"] = o.live_sched;
     return c;
   }();
 
@@ -135,6 +137,7 @@ int run_server(const ServerOptions& o) {
                                 static_cast<uint32_t>(workers),
                                 o.spread == "port-block",
                                 first_listeners[i]};
+    cfg.live_sched = o.live_sched.c_str();
     return net::run_server_worker(cfg);
   });
   close_first_listeners(workers);  // the workers have theirs
@@ -171,6 +174,8 @@ int run_server(const ServerOptions& o) {
     ojson j = server_stats_json(total(), peak, workers, alive(), {static_cast<double>(pool.cpu_ns()) / 1e9, ramp_cpu_s},
                                 context, tcpext_delta(kernel_at_start, now), conntrack_json(now));
     j["workers_lost"] = workers_lost;
+    // In force now: --sched's through the ramp, --live-sched's once a worker has echoed a ping.
+    if (!pool.workers().empty()) j["workers_sched_policy"] = sched_policy_name(pool.workers()[0].pid);
     return j;
   };
 
@@ -274,6 +279,9 @@ Command add_server_command(CLI::App& root) {
       ->check(CLI::IsMember({"port-block", "hash"}))
       ->capture_default_str();
   s->add_option("--sched", o->sched, kSchedHelp)->check(CLI::IsMember({"batch", "normal"}))->capture_default_str();
+  s->add_option("--live-sched", o->live_sched, kLiveSchedHelp)
+      ->check(CLI::IsMember({"batch", "normal"}))
+      ->capture_default_str();
   s->add_flag("--no-echo", o->no_echo, "do not echo ping frames (hold only)");
   s->add_flag("--share-ports", o->share_ports,
               "listen beside another process's SO_REUSEPORT listeners (the kernel splits the connections)");

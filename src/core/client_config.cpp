@@ -156,6 +156,7 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   c.live_progress = o.progress == "tty" || (o.progress == "auto" && host.stderr_is_tty);
   c.plain_progress = o.progress == "plain" || (o.progress == "auto" && !host.stderr_is_tty);
   c.sched = o.sched;
+  c.live_sched = o.live_sched;
   c.repeat = o.repeat;
   c.run_id = o.run_id;
   c.run_clients = o.run_clients;
@@ -180,7 +181,8 @@ ojson config_json(const ClientConfig& c) {
           {"start_delay_s", seconds(c.start_delay_ns)},
           {"ramp_timeout_s", seconds(c.ramp_timeout_ns)},
           {"stall_timeout_s", c.stall_timeout_ns ? ojson(seconds(c.stall_timeout_ns)) : ojson(nullptr)},
-          {"sched", c.sched}};
+          {"sched", c.sched},
+          {"live_sched", c.ping_interval_ns ? ojson(c.live_sched) : ojson(nullptr)}};
 }
 
 ojson topology_json(const ClientConfig& c) {

@@ -42,6 +42,7 @@ struct ClientOptions {
   std::string hold_until_server;
   std::string report_to;
   std::string sched = "batch";
+  std::string live_sched = "normal";
   std::string run_id;        // the lab's run this client is part of; empty: a run of its own
   uint64_t run_clients = 1;  // clients in that run, this one included
   std::string run_token;     // the collector's token, sent with hello and record
@@ -89,6 +90,7 @@ struct ClientConfig {
   bool live_progress = false;            // a status line rewritten in place (a terminal)
   bool plain_progress = false;           // a line every 5 seconds (a log)
   std::string sched;                     // the workers' scheduling policy, as asked
+  std::string live_sched;                // theirs once they ping, as asked
   size_t repeat = 1;                     // repetitions of the whole experiment
   std::string run_id;                    // the lab's run; empty: a run of its own
   uint64_t run_clients = 1;              // clients in that run

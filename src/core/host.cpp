@@ -179,8 +179,8 @@ std::string set_sched_policy(const std::string& name) {
   return {};
 }
 
-std::string sched_policy_name() {
-  switch (int p = sched_getscheduler(0)) {
+std::string sched_policy_name(int pid) {
+  switch (int p = sched_getscheduler(pid)) {
     case SCHED_OTHER:
       return "normal";
     case SCHED_BATCH:
@@ -191,6 +191,8 @@ std::string sched_policy_name() {
       return "fifo";
     case SCHED_RR:
       return "rr";
+    case -1:
+      return std::string("unknown: ") + std::strerror(errno);
     default:
       return "other " + std::to_string(p);
   }

@@ -35,8 +35,8 @@ uint64_t raise_nofile_to_hard();
 // one accept (in the lab, where client and server sit in different cgroups, 2.2 switches a
 // connection against 0.28 natively). Returns "" or why the policy could not be set.
 std::string set_sched_policy(const std::string& name);
-// This process's policy, read back: "normal", "batch", "idle", "fifo", "rr" or "other N".
-std::string sched_policy_name();
+// A process's policy (0: this one), read back: "normal", "batch", "idle", "fifo", "rr" or "other N".
+std::string sched_policy_name(int pid = 0);
 
 // Everything the doctor weighs, read from /proc and /proc/sys of this host (core/doctor is pure).
 HostFacts read_host_facts();

@@ -90,6 +90,7 @@ class ClientRunner {
                              static_cast<uint32_t>(i),
                              static_cast<uint32_t>(r_.workers),
                              control_fd};
+      cfg.live_sched = r_.live_sched.c_str();
       return run_client_worker(cfg);
     });
     if (!err.empty()) {
@@ -411,6 +412,7 @@ class ClientRunner {
     run_.live_s = live_s;
     run_.live_pings = totals().pings_sent - live_pings_start_;
     run_.live_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - live_cpu_start_ns_) / 1e9 / live_s;
+    if (!pool_.workers().empty()) run_.limits["live_sched_policy"] = sched_policy_name(pool_.workers()[0].pid);
     if (auto now_cpu = procfs::machine_cpu(); now_cpu && live_machine_cpu_) {
       run_.live_machine_busy_cores = procfs::busy_cores_by_idle(*live_machine_cpu_, *now_cpu, live_s);
       run_.live_machine_steal_cores =

@@ -18,6 +18,7 @@
 
 #include "core/clock.hpp"
 #include "core/counters.hpp"
+#include "core/host.hpp"
 #include "core/procfs.hpp"
 #include "core/tick_grid.hpp"
 #include "net/event_loop.hpp"
@@ -91,7 +92,7 @@ class ClientWorker {
         [](void* self) { static_cast<ClientWorker*>(self)->send_report(false); }, this);
     timeout_scan_ =
         new_event(base_.get(), -1, EV_PERSIST, &ClientWorker::on_timeout_scan, this, "the connect-timeout scan");
-    pinging_ = cfg_.ping_interval_ns > 0 && !cfg_.ping_after_signal;
+    if (cfg_.ping_interval_ns > 0 && !cfg_.ping_after_signal) start_pinging();
     if (cfg_.ping_after_signal) {
       go_live_ = new_event(base_.get(), SIGUSR1, EV_SIGNAL | EV_PERSIST, &ClientWorker::on_go_live, this, "SIGUSR1");
       add_event(go_live_.get(), nullptr, "SIGUSR1");
@@ -343,11 +344,19 @@ class ClientWorker {
     add_event(tick_.get(), &tv, "the rate and ping tick");
   }
 
+  // From the first ping on, a ping's round trip is what is measured, and a worker woken by an echo
+  // that waits behind others adds to it: the live policy (normal by default) lets it preempt.
+  void start_pinging() {
+    pinging_ = true;
+    if (std::string why = set_sched_policy(cfg_.live_sched); !why.empty())
+      std::fprintf(stderr, "c1m client worker %u: warning: %s\n", cfg_.index, why.c_str());
+  }
+
   // The live hold begins: every connection is pinged once an interval from now on, starting afresh.
   static void on_go_live(evutil_socket_t, short, void* arg) {
     auto* self = static_cast<ClientWorker*>(arg);
     if (self->pinging_) return;
-    self->pinging_ = true;
+    self->start_pinging();
     self->ping_budget_ = 0;
     self->ping_cursor_ = 0;
     self->last_tick_ns_ = monotonic_ns();

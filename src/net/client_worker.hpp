@@ -23,6 +23,7 @@ struct ClientWorkerConfig {
   uint32_t index = 0;
   uint32_t workers = 1;  // how many share the plan: each has its own spare ports
   int control_fd = -1;
+  const char* live_sched = "normal";  // the scheduling policy from the first ping on (core/host)
 };
 
 int run_client_worker(const ClientWorkerConfig& config);

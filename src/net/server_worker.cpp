@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "core/counters.hpp"
+#include "core/host.hpp"
 #include "core/procfs.hpp"
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
@@ -201,6 +202,7 @@ class ServerWorker {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n > 0) {
       if (!cfg_.echo) return;
+      if (!echoing_) start_echoing();
       ssize_t w = ::send(fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL | MSG_DONTWAIT);
       if (w == n) {
         counters_.echoed_bytes += static_cast<uint64_t>(n);
@@ -219,6 +221,13 @@ class ServerWorker {
     drop(fd);
   }
 
+  // The first ping of a live hold: from now on this worker's wake-ups are in a ping's round trip.
+  void start_echoing() {
+    echoing_ = true;
+    if (std::string why = set_sched_policy(cfg_.live_sched); !why.empty())
+      std::fprintf(stderr, "c1m server worker %u: warning: %s\n", cfg_.index, why.c_str());
+  }
+
   void send_counters(bool final) {
     if (!final && std::memcmp(&counters_, &last_sent_, sizeof counters_) == 0) return;
     counters_.rss_bytes = procfs::self_rss_bytes();
@@ -235,6 +244,7 @@ class ServerWorker {
   std::vector<EventPtr> listeners_;
   UniqueFd reserve_fd_;
   uint64_t own_fds_ = 0;  // open at start, listeners apart: see run()
+  bool echoing_ = false;  // has echoed a ping: runs under the live policy
   ServerCounters counters_;
   ServerCounters last_sent_;
 };

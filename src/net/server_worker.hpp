@@ -21,6 +21,7 @@ struct ServerWorkerConfig {
   // The parent opens every worker's first listeners in worker order (one per endpoint, as in
   // `listen`), so slot k is the same worker in every port's group; empty: the worker opens its own.
   std::vector<int> first_listener_fds;
+  const char* live_sched = "normal";  // the scheduling policy from the first bytes echoed (core/host)
 };
 
 // Runs until SIGTERM/SIGINT or until the parent goes away; returns the exit status.

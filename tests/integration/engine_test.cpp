@@ -164,6 +164,35 @@ TEST_F(Engine, WorkersRunUnderTheChosenSchedulingPolicy) {
   }
 }
 
+// The ramp runs under --sched, the live hold under --live-sched: the client's workers switch at their
+// first ping, each server worker at the first bytes it echoes, and both sides say what was in force.
+TEST_F(Engine, WorkersTakeTheLivePolicyOnceThePingsBegin) {
+  PortBlock port(2);
+  for (auto [flag, policy] : {std::pair{"normal", SCHED_OTHER}, std::pair{"batch", SCHED_BATCH}}) {
+    Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "400", "--workers", "2", "--admin",
+                    "127.0.0.1:" + port.str(1), "--duration", "30s", "--live-sched", flag});
+    ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
+    json before = json::parse(http_get_local(port[1], "/stats", 5000));
+    EXPECT_EQ(before["workers_sched_policy"], "batch") << "no ping yet: the ramp's policy";
+    Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "400", "--workers", "2", "--hold", "500ms",
+                    "--live", "2s", "--ping-interval", "500ms", "--live-sched", flag, "--json", record, "--progress",
+                    "off"});
+    ASSERT_EQ(client.wait(30000), 0) << client.err();
+    json r = read_json(record);
+    EXPECT_EQ(r["status"], "complete") << r["reason"];
+    EXPECT_EQ(r["config"]["live_sched"], flag);
+    EXPECT_EQ(r["limits"]["sched_policy"], "batch");
+    EXPECT_EQ(r["limits"]["live_sched_policy"], flag) << "read back from a worker at the live hold's end";
+    for (const auto& w : worker_pids(server.pid()))
+      EXPECT_EQ(kernel_sched_policy(w), policy) << flag << ": worker " << w;
+    json after = json::parse(http_get_local(port[1], "/stats", 5000));
+    EXPECT_EQ(after["workers_sched_policy"], flag);
+    EXPECT_EQ(after["live_sched"], flag);
+    server.signal(SIGTERM);
+    ASSERT_EQ(server.wait(10000), 0) << server.err();
+  }
+}
+
 // /stats' open_fds is the workers' real descriptor count (it was connections + listeners + 5, a guess).
 TEST_F(Engine, OpenFdsIsWhatTheWorkersHold) {
   PortBlock port(4);

@@ -217,6 +217,10 @@ configured = r["lab"]["configured"]
 check("the record says the server ramped at 1024 and held at 20480",
       configured.get("server_cpu_shares") == "1024" and configured.get("server_cpu_shares_held") == "20480")
 check("the server read 1024 back at its start, in the ramp", (server.get("limits") or {}).get("cpu_shares") == 1024)
+clients = [p for p in r["participants"] if p.get("role") == "client"]
+check("the live hold ran under the live policy: normal, read back in every client's workers and the server's",
+      configured.get("live_sched") == "normal" and server.get("workers_sched_policy") == "normal"
+      and clients and all(p["limits"].get("live_sched_policy") == "normal" for p in clients))
 PY
   }
   lines=$(untracked_checks "$(cat build/lab/last-record 2>/dev/null)" 2>&1)
