@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -178,6 +179,11 @@ class ServerWorker {
 
   void hold(int fd) {
     ++counters_.accepted_total;
+    // A new connection acknowledges its first data at once (quick-ACK mode): a ping's first round
+    // trip was four segments, an ACK then the echo, against three once the echo carries the ACK. A
+    // live hold's first interval sent 133k segments/s at 1M against 100k/s after it.
+    int zero = 0;
+    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
     if (!held_->add(fd)) {  // fs.epoll.max_user_watches, or memory
       counters_.errors.add(classify_errno(errno));
       ::close(fd);
