@@ -51,11 +51,12 @@ def native(path, floor="", floor_cpu_us=""):
     if floor_cpu_us and isinstance(us, (int, float)) and float(floor_cpu_us) > 0:
         print(f"  ramp busy cpu a connection / floor = {us:.2f} / {float(floor_cpu_us):.2f} us = {us / float(floor_cpu_us):.3f}")
     print(f"  hold cpu cores client {fig(res.get('hold_cpu_cores_client'), '{:.4f}')} server {fig(res.get('hold_cpu_cores_server'), '{:.4f}')}")
-    live(res)
+    live(r)
 
 
-def live(res):
-    """The live hold's line, when the run had one."""
+def live(record):
+    """The live hold's lines, when the run had one."""
+    res = record.get("results") or {}
     if not isinstance(res.get("live_hold_s"), (int, float)):
         return
     rtt, errors = res.get("ping_rtt_ms") or {}, res.get("errors") or {}
@@ -69,6 +70,24 @@ def live(res):
           f"({fig(res.get('live_cpu_cores_per_1k_pings_per_s_server'), '{:.4f}')} per 1,000 pings/s); "
           f"machine busy {fig(res.get('live_cpu_machine_busy_cores'), '{:.2f}')} cores, "
           f"steal {fig(res.get('live_cpu_machine_steal_cores'), '{:.2f}')}")
+    by_second(record.get("series") or [])
+
+
+def by_second(series):
+    """When the round trips were long: the series' seconds with answers, by their own p99."""
+    seconds = [(p.get("t_s"), p["ping_rtt_ms"]) for p in series if isinstance(p.get("ping_rtt_ms"), dict)]
+    seconds = [(t, s) for t, s in seconds if isinstance(t, (int, float)) and isinstance(s.get("p99"), (int, float))]
+    if not seconds:
+        return
+    p99s = sorted(s["p99"] for _, s in seconds)
+    total = sum(s.get("count") or 0 for _, s in seconds)
+    print(f"  live rtt by second ({len(seconds)} s with answers): p99 median {statistics.median(p99s):.2f} ms; "
+          + "; ".join(f"{sum(1 for x in p99s if x > bound)} s over {bound} ms "
+                      f"({100 * sum(s.get('count') or 0 for _, s in seconds if s['p99'] > bound) / max(total, 1):.1f}% of the answers)"
+                      for bound in (20, 40)))
+    worst = sorted(seconds, key=lambda ts: -ts[1]["p99"])[:5]
+    print("  live rtt's worst seconds: " + ", ".join(
+        f"t={t:.0f} s p99 {s['p99']:.1f} max {fig(s.get('max'))} ms" for t, s in sorted(worst, key=lambda ts: ts[0])))
 
 
 def lab(approach, native_path, lab_path, run="lab", base="native"):
@@ -96,7 +115,7 @@ def lab(approach, native_path, lab_path, run="lab", base="native"):
     for node in l.get("nodes") or []:
         print(f"  node {node.get('id', '?')[:12]} ({node.get('hostname')}, kernel {node.get('kernel')}): "
               f"{node.get('servers')} server(s), {node.get('clients')} client(s)")
-    live(lr)
+    live(l)
     ct = (l.get("lab") or {}).get("configured", {}).get("connection_tracking", "on")
     print(f"  connection tracking: {ct}; a client's namespace tracked {((lr.get('conntrack_at_peak') or {}).get('count'))} "
           f"connections at its peak")

@@ -71,6 +71,7 @@ void ClientCounters::merge(const ClientCounters& o) {
   pongs_received += o.pongs_received;
   pings_late += o.pings_late;
   source_port_fallbacks += o.source_port_fallbacks;
+  rtt_us.merge(o.rtt_us);
   rss_baseline_bytes += o.rss_baseline_bytes;
   rss_bytes += o.rss_bytes;
   rss_at_peak_bytes += o.rss_at_peak_bytes;

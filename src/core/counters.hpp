@@ -49,6 +49,8 @@ struct ClientCounters {
   // A connection's ping was due while its last one was still unanswered: an interval it missed.
   uint64_t pings_late = 0;
   uint64_t source_port_fallbacks = 0;  // planned port taken; the kernel chose one instead
+  // Every answered ping's round trip, coarsely: the series takes what each second added to it.
+  CoarseHistogram rtt_us;
   uint64_t rss_baseline_bytes = 0;
   uint64_t rss_bytes = 0;
   uint64_t rss_at_peak_bytes = 0;

@@ -1,6 +1,9 @@
-// A log-linear histogram of microsecond values: exact below 128 us, then 64 buckets per power of two
-// (at most 1.6% relative error), up to about 19 hours. Fixed size (16 KiB), so a million pings cost
-// no more memory than one, and histograms from many workers merge by adding buckets.
+// Log-linear histograms of microsecond values: exact below 2^(SubBits+1) us, then 2^SubBits buckets
+// per power of two. Fixed size, so a million samples cost no more memory than one, and histograms
+// from many workers merge by adding buckets.
+//  - Histogram (64 buckets an octave, at most 1.6% relative error, 16 KiB): a run's latencies.
+//  - CoarseHistogram (8 an octave, at most 12.5%, 2 KiB): what crosses from a worker twice a second,
+//    so the series can say how the pings' round trips went second by second.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -9,13 +12,17 @@
 
 namespace c1m {
 
-class Histogram {
+template <int SubBits, int BucketCount>
+class LogHistogram {
  public:
-  static constexpr int kSubBits = 6;
-  static constexpr int kBuckets = 2048;
+  static constexpr int kSubBits = SubBits;
+  static constexpr int kBuckets = BucketCount;
 
   void record(uint64_t value_us);
-  void merge(const Histogram& other);
+  void merge(const LogHistogram& other);
+  // What was recorded after `earlier` (an older copy of this cumulative histogram). Its min and max
+  // are those of its lowest and highest buckets: the exact ones of a span are not kept.
+  LogHistogram since(const LogHistogram& earlier) const;
 
   uint64_t count() const { return count_; }
   uint64_t min() const { return count_ ? min_ : 0; }
@@ -32,7 +39,7 @@ class Histogram {
   uint64_t sum() const { return sum_; }
   // Rebuilds a histogram from its non-empty buckets (as a record stores them); false if inconsistent.
   static bool from_sparse(const std::vector<std::pair<int, uint64_t>>& buckets, uint64_t sum, uint64_t min,
-                          uint64_t max, Histogram& out);
+                          uint64_t max, LogHistogram& out);
 
  private:
   std::array<uint64_t, kBuckets> buckets_{};
@@ -41,5 +48,11 @@ class Histogram {
   uint64_t min_ = UINT64_MAX;
   uint64_t max_ = 0;
 };
+
+using Histogram = LogHistogram<6, 2048>;       // up to about 19 hours
+using CoarseHistogram = LogHistogram<3, 256>;  // up to about 4.7 hours
+
+extern template class LogHistogram<6, 2048>;
+extern template class LogHistogram<3, 256>;
 
 }  // namespace c1m

@@ -19,7 +19,8 @@ ojson opt(const std::optional<T>& v) {
   return v ? ojson(*v) : ojson(nullptr);
 }
 
-ojson latency_summary_ms(const Histogram& h) {
+template <typename H>
+ojson latency_summary_ms(const H& h) {
   ojson j;
   j["count"] = h.count();
   if (h.count() == 0) {
@@ -37,9 +38,10 @@ ojson latency_summary_ms(const Histogram& h) {
 }
 
 // {unit, sum, min, max, buckets: [[index, count], ...]}: non-empty buckets only, so records merge exactly.
-ojson histogram_json(const Histogram& h) {
+template <typename H>
+ojson histogram_json(const H& h) {
   ojson buckets = ojson::array();
-  for (int b = 0; b < Histogram::kBuckets; ++b)
+  for (int b = 0; b < H::kBuckets; ++b)
     if (h.buckets()[b]) buckets.push_back({b, h.buckets()[b]});
   return {{"unit", "us"}, {"sum", h.sum()}, {"min", h.min()}, {"max", h.max()}, {"buckets", buckets}};
 }
@@ -111,30 +113,30 @@ class Reader {
     }
     return out;
   }
-  Histogram histogram(const ojson* v, const std::string& path) {
-    Histogram h;
+  template <typename H = Histogram>
+  H histogram(const ojson* v, const std::string& path) {
+    H h;
     if (!v) return h;
     if (!v->is_object()) return fail(path, "expected an object"), h;
     const ojson* buckets = member(*v, "buckets");
-    if (!buckets || !buckets->is_array() || buckets->size() > Histogram::kBuckets)
+    if (!buckets || !buckets->is_array() || buckets->size() > H::kBuckets)
       return fail(path + "/buckets",
-                  "expected an array of at most " + std::to_string(Histogram::kBuckets) + " [index, count] pairs"),
+                  "expected an array of at most " + std::to_string(H::kBuckets) + " [index, count] pairs"),
              h;
     std::vector<std::pair<int, uint64_t>> sparse;
     for (size_t i = 0; i < buckets->size(); ++i) {
       const ojson& b = (*buckets)[i];
       std::string at = path + "/buckets/" + std::to_string(i);
       if (!b.is_array() || b.size() != 2 || !b[0].is_number_integer() || b[0].get<int64_t>() < 0 ||
-          b[0].get<int64_t>() >= Histogram::kBuckets)
-        return fail(at, "expected [index from 0 to " + std::to_string(Histogram::kBuckets - 1) + ", count]"), h;
+          b[0].get<int64_t>() >= H::kBuckets)
+        return fail(at, "expected [index from 0 to " + std::to_string(H::kBuckets - 1) + ", count]"), h;
       auto c = count(&b[1], at + "/1");
       if (!c) return fail(at + "/1", "expected a count"), h;
       sparse.emplace_back(static_cast<int>(b[0].get<int64_t>()), *c);
     }
     auto sum = number(member(*v, "sum"), path + "/sum", 0, 1.8e19, "a sum of microseconds");
     auto lo = count(member(*v, "min"), path + "/min"), hi = count(member(*v, "max"), path + "/max");
-    if (ok() &&
-        !Histogram::from_sparse(sparse, static_cast<uint64_t>(sum.value_or(0)), lo.value_or(0), hi.value_or(0), h))
+    if (ok() && !H::from_sparse(sparse, static_cast<uint64_t>(sum.value_or(0)), lo.value_or(0), hi.value_or(0), h))
       fail(path, "buckets, min and max do not agree");
     return h;
   }
@@ -236,12 +238,19 @@ ojson RunRecord::to_json() const {
                  {"user_bytes_per_connection_client", opt(memory.user_bytes_per_connection_client)},
                  {"user_bytes_per_connection_server", opt(memory.user_bytes_per_connection_server)}};
   ojson points = ojson::array();
-  for (const auto& p : series)
+  for (const auto& p : series) {
     points.push_back({{"t_s", p.t_s},
                       {"established", p.established},
                       {"connect_rate_per_s", p.connect_rate_per_s},
                       {"errors", opt(p.errors)},
                       {"server_connections", opt(p.server_connections)}});
+    if (p.ping_rtt_us.count() == 0) continue;
+    points.back()["ping_rtt_ms"] = {{"count", p.ping_rtt_us.count()},
+                                    {"p50", ms(p.ping_rtt_us.quantile(0.50))},
+                                    {"p99", ms(p.ping_rtt_us.quantile(0.99))},
+                                    {"max", ms(p.ping_rtt_us.max())}};
+    points.back()["ping_rtt_histogram"] = histogram_json(p.ping_rtt_us);
+  }
   r["series"] = points;
   r["server"] = server;
   if (server_stats_error) r["server_stats_error"] = *server_stats_error;
@@ -409,6 +418,7 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
                                      .value_or(0);
       point.errors = in.count(in.member(p, "errors"), at + "/errors");
       point.server_connections = in.count(in.member(p, "server_connections"), at + "/server_connections");
+      point.ping_rtt_us = in.histogram<CoarseHistogram>(in.member(p, "ping_rtt_histogram"), at + "/ping_rtt_histogram");
       r.series.push_back(point);
     }
   }
@@ -464,6 +474,14 @@ std::vector<SeriesPoint> merged_series(const std::vector<RunRecord>& clients, in
     }
     series.push_back(sum);
   }
+  // A point's pings were answered in the second before it: each counts once, in the second of the
+  // axis that ends at or after it (the last second holds a client's final part-second too).
+  for (const auto& samples : timelines)
+    for (const Sample& s : samples) {
+      if (s.point->ping_rtt_us.count() == 0 || series.empty()) continue;
+      int64_t second = std::clamp<int64_t>((s.at_ms + 999) / 1000, 1, static_cast<int64_t>(series.size()));
+      series[static_cast<size_t>(second - 1)].ping_rtt_us.merge(s.point->ping_rtt_us);
+    }
   return series;
 }
 

@@ -38,6 +38,7 @@ struct SeriesPoint {
   double connect_rate_per_s = 0;   // successful connects in the last second
   std::optional<uint64_t> errors;  // cumulative
   std::optional<uint64_t> server_connections;
+  CoarseHistogram ping_rtt_us;  // the pings answered since the previous point (a live hold)
 };
 
 struct RunResults {

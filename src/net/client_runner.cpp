@@ -308,6 +308,8 @@ class ClientRunner {
     p.connect_rate_per_s =
         since_last_s > 0 ? static_cast<double>(t.connected_total - last_connected_) / since_last_s : 0;
     last_connected_ = t.connected_total;
+    p.ping_rtt_us = t.rtt_us.since(last_rtt_us_);
+    last_rtt_us_ = t.rtt_us;
     last_sample_ns_ = now;
     p.errors = t.errors.total();
     p.server_connections = poll_server();
@@ -362,14 +364,21 @@ class ClientRunner {
   }
 
   void print_progress(const SeriesPoint& p, const ClientCounters& t, bool last) {
-    char line[256];
+    char rtt[96] = "";
+    if (p.ping_rtt_us.count() > 0)  // the last second's answers: a stall shows here as it happens
+      std::snprintf(rtt, sizeof rtt, "  rtt p99 %.1f ms max %.1f ms (%s answers)",
+                    static_cast<double>(p.ping_rtt_us.quantile(0.99)) / 1000.0,
+                    static_cast<double>(p.ping_rtt_us.max()) / 1000.0,
+                    format_count(static_cast<double>(p.ping_rtt_us.count())).c_str());
+    char line[320];
     std::snprintf(
-        line, sizeof line, "%-5s %s/%s established  %s/s  in-flight %llu  errors %llu  %s%s", phase_name(),
+        line, sizeof line, "%-5s %s/%s established  %s/s  in-flight %llu  errors %llu  %s%s%s", phase_name(),
         format_count(static_cast<double>(p.established)).c_str(),
         format_count(static_cast<double>(r_.plan.connections)).c_str(), format_count(p.connect_rate_per_s).c_str(),
         static_cast<unsigned long long>(t.in_flight), static_cast<unsigned long long>(t.errors.total()),
         format_duration_ns(static_cast<int64_t>(p.t_s * 1e9)).c_str(),
-        p.server_connections ? ("  server " + format_count(static_cast<double>(*p.server_connections))).c_str() : "");
+        p.server_connections ? ("  server " + format_count(static_cast<double>(*p.server_connections))).c_str() : "",
+        rtt);
     if (r_.live_progress) {
       std::fprintf(stderr, "\r\033[K%s%s", line, last ? "\n" : "");
     } else if (r_.plain_progress && (last || run_.series.size() % 5 == 1)) {
@@ -467,6 +476,8 @@ class ClientRunner {
   ojson build_record() {
     run_.ended_unix_ms = unix_ms();
     run_.totals = totals();
+    // Answers that came in while the workers stopped, after the last point: they belong to its second.
+    if (!run_.series.empty()) run_.series.back().ping_rtt_us.merge(run_.totals.rtt_us.since(last_rtt_us_));
     for (const auto& h : histograms_) {
       run_.histograms.connect_us.merge(h.connect_us);
       run_.histograms.rtt_us.merge(h.rtt_us);
@@ -502,6 +513,7 @@ class ClientRunner {
   std::optional<std::pair<double, int64_t>> hold_server_cpu_start_;  // the server's CPU seconds, and when it said so
   std::optional<std::pair<double, int64_t>> live_server_cpu_start_;
   uint64_t last_connected_ = 0;
+  CoarseHistogram last_rtt_us_;  // the workers' round trips at the previous point
   int64_t last_sample_ns_ = 0;
   uint64_t peak_sampled_ = 0;
   uint64_t server_joint_peak_ = 0;

@@ -257,7 +257,9 @@ class ClientWorker {
       return close_open(fd, ErrorClass::bad_echo);
     c.echo_received = static_cast<uint8_t>(c.echo_received + n);
     if (c.echo_received == kFrameSize) {
-      histograms_.rtt_us.record(static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000));
+      auto rtt_us = static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000);
+      histograms_.rtt_us.record(rtt_us);
+      counters_.rtt_us.record(rtt_us);
       ++counters_.pongs_received;
       c.answered = 1;
       c.t_ns = 0;

@@ -360,6 +360,17 @@ TEST_F(Engine, ALiveHoldPingsEveryConnectionEveryIntervalAndSaysWhatItCost) {
   EXPECT_NEAR(x["live_hold_s"].get<double>(), 3.0, 0.3);
   EXPECT_NEAR(x["live_pings_per_s"].get<double>(), 4000.0, 800.0);
   EXPECT_GT(x["ping_rtt_ms"]["count"].get<uint64_t>(), 0u);
+  // Second by second: every answer in exactly one point of the series, and only in the live hold's.
+  uint64_t answers_by_second = 0, seconds_with_answers = 0;
+  for (const json& p : r["series"])
+    if (p.contains("ping_rtt_ms")) {
+      answers_by_second += p["ping_rtt_ms"]["count"].get<uint64_t>();
+      ++seconds_with_answers;
+      EXPECT_GE(p["ping_rtt_ms"]["max"].get<double>(), p["ping_rtt_ms"]["p99"].get<double>());
+    }
+  EXPECT_EQ(answers_by_second, x["pongs_received"].get<uint64_t>());
+  EXPECT_GE(seconds_with_answers, 3u);
+  EXPECT_LE(seconds_with_answers, 5u);
   EXPECT_GE(x["live_cpu_cores_client"].get<double>(), 0.0);
   EXPECT_GE(x["live_cpu_cores_server"].get<double>(), 0.0);
   EXPECT_TRUE(x["live_cpu_cores_per_1k_pings_per_s_client"].is_number());

@@ -111,6 +111,38 @@ TEST(Collect, TheMergedRampCountsEachClientOnceASecond) {
   EXPECT_DOUBLE_EQ(s[2]["connect_rate_per_s"].get<double>(), 250.0 + 250.0);
 }
 
+// A live hold's round trips, second by second: every client's answers count once in the merge, in
+// the second they were answered, however the clients' samples fall.
+TEST(Collect, TheMergedSeriesCountsEachAnswerOnceInItsSecond) {
+  CollectRequest req = two_clients();
+  for (int i = 0; i < 2; ++i) {
+    ojson series = ojson::array();
+    for (int k = 1; k <= 6; ++k) {
+      SeriesPoint p;
+      p.t_s = k + 0.4 * i;
+      p.established = 500;
+      for (int n = 0; n < 10 * k; ++n) p.ping_rtt_us.record(k == 4 && i == 1 ? 50000 : 1000 + n);
+      RunRecord r;
+      r.series = {p};
+      series.push_back(r.to_json()["series"][0]);
+    }
+    req.clients[i].record["series"] = series;
+    req.clients[i].record["started_at"] = "2026-11-24T09:00:00.000Z";
+  }
+  ojson s = merge_client_records(req)["series"];
+  ASSERT_EQ(s.size(), 6u);
+  uint64_t answers = 0;
+  for (const auto& p : s) answers += p.contains("ping_rtt_ms") ? p["ping_rtt_ms"]["count"].get<uint64_t>() : 0;
+  EXPECT_EQ(answers, 2u * (10 + 20 + 30 + 40 + 50 + 60));
+  // Client 1's points at 1.4 .. 5.4 s count in seconds 2 .. 6; its slow fourth second (at 4.4 s) in the fifth.
+  EXPECT_EQ(s[0]["ping_rtt_ms"]["count"], 10);
+  EXPECT_EQ(s[4]["ping_rtt_ms"]["count"], 50 + 40);
+  EXPECT_NEAR(s[4]["ping_rtt_ms"]["max"].get<double>(), 50.0, 50.0 / 8);
+  EXPECT_LT(s[3]["ping_rtt_ms"]["max"].get<double>(), 1.2);
+  // Client 1's last point (6.4 s) is past the axis's last second: it counts in that second.
+  EXPECT_EQ(s[5]["ping_rtt_ms"]["count"], 60 + 50 + 60);
+}
+
 TEST(Collect, ClientsThatNeverHeldTogetherFailTheRun) {
   CollectRequest req = two_clients();
   for (auto& c : req.clients) c.record["server"]["connections_peak"] = 500;  // one left before the other came

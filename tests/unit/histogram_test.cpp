@@ -74,4 +74,57 @@ TEST(Histogram, EmptyIsZeroNotGarbage) {
   EXPECT_EQ(h.count(), 1u);
 }
 
+TEST(CoarseHistogram, BucketsCoverEveryValueWithinAnEighthOfAnOctave) {
+  int last = -1;
+  for (uint64_t v : {0ull, 15ull, 16ull, 17ull, 1000ull, 20000ull, 123456ull, 1ull << 33}) {
+    int b = CoarseHistogram::bucket_of(v);
+    EXPECT_LE(CoarseHistogram::bucket_low(b), v) << v;
+    EXPECT_GT(CoarseHistogram::bucket_high(b), v) << v;
+    if (v >= 16) {
+      EXPECT_LE(CoarseHistogram::bucket_high(b) - CoarseHistogram::bucket_low(b), v / 8 + 1) << v;
+    }
+    EXPECT_GE(b, last);
+    last = b;
+  }
+  EXPECT_EQ(CoarseHistogram::bucket_of(UINT64_MAX), CoarseHistogram::kBuckets - 1);
+}
+
+TEST(CoarseHistogram, QuantilesWithinSevenPercentOfExact) {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> dist(8.0, 1.2);
+  std::vector<uint64_t> values;
+  CoarseHistogram h;
+  for (int i = 0; i < 100000; ++i) {
+    uint64_t v = static_cast<uint64_t>(dist(rng));
+    values.push_back(v);
+    h.record(v);
+  }
+  std::sort(values.begin(), values.end());
+  for (double q : {0.5, 0.99}) {
+    double exact = static_cast<double>(values[static_cast<size_t>(q * values.size()) - 1]);
+    EXPECT_NEAR(static_cast<double>(h.quantile(q)), exact, exact * 0.07 + 1) << "q=" << q;
+  }
+}
+
+// A worker's histogram is cumulative; the series takes what each second added to it.
+TEST(CoarseHistogram, SinceIsWhatWasRecordedAfterTheEarlierCopy) {
+  CoarseHistogram cumulative, later_only;
+  for (uint64_t v = 100; v < 3000; v += 11) cumulative.record(v);
+  CoarseHistogram earlier = cumulative;
+  for (uint64_t v : {900ull, 25000ull, 40000ull, 41000ull}) {
+    cumulative.record(v);
+    later_only.record(v);
+  }
+  CoarseHistogram d = cumulative.since(earlier);
+  EXPECT_EQ(d.buckets(), later_only.buckets());
+  EXPECT_EQ(d.count(), 4u);
+  EXPECT_EQ(d.sum(), later_only.sum());
+  // Its bounds are its buckets' bounds: they hold the true ones.
+  EXPECT_LE(d.min(), 900u);
+  EXPECT_GE(d.max(), 41000u);
+  EXPECT_LT(d.max(), 41000u + 41000u / 8);
+  EXPECT_EQ(cumulative.since(cumulative).count(), 0u);
+  EXPECT_EQ(cumulative.since(cumulative).quantile(0.99), 0u);
+}
+
 }  // namespace c1m

@@ -53,6 +53,26 @@ TEST(RunRecord, ReadsBackWhatItWrites) {
   EXPECT_EQ(twice->to_json(), again);
 }
 
+TEST(RunRecord, ASeriesPointKeepsItsSecondsRoundTrips) {
+  ojson j = fixture("base.json");
+  std::string err;
+  auto r = RunRecord::from_json(j, err);
+  ASSERT_TRUE(r) << err;
+  ASSERT_GE(r->series.size(), 2u);
+  for (uint64_t us : {800u, 900u, 1000u, 30000u}) r->series[1].ping_rtt_us.record(us);
+  ojson written = r->to_json();
+  EXPECT_FALSE(written["series"][0].contains("ping_rtt_ms"));  // no answers in that second: no figures
+  const ojson& p = written["series"][1]["ping_rtt_ms"];
+  EXPECT_EQ(p["count"], 4);
+  EXPECT_NEAR(p["p50"].get<double>(), 0.9, 0.9 / 16);
+  EXPECT_NEAR(p["max"].get<double>(), 30.0, 30.0 / 8);
+  auto again = RunRecord::from_json(written, err);
+  ASSERT_TRUE(again) << err;
+  EXPECT_EQ(again->series[1].ping_rtt_us.buckets(), r->series[1].ping_rtt_us.buckets());
+  written["series"][1]["ping_rtt_histogram"]["buckets"][0] = {300, 1};
+  EXPECT_EQ(refusal(written), "/series/1/ping_rtt_histogram/buckets/0: expected [index from 0 to 255, count]");
+}
+
 TEST(RunRecord, RefusesWhatNoReaderCouldUseNamingTheField) {
   ojson good = fixture("base.json");
   auto with = [&](auto edit) {
