@@ -157,13 +157,40 @@ std::string cdf_panel(const std::vector<std::vector<std::pair<double, double>>>&
   return s;
 }
 
+// Each second's ping round-trip p99 over the run, one line per record that pinged: where a live
+// hold's tail came from, in time (a whole-hold histogram cannot say).
+std::string rtt_by_second_panel(const std::vector<PlotSeries>& all, double y0) {
+  std::vector<std::vector<std::pair<double, double>>> lines;
+  double tmax = 1, ymax = 1;
+  for (const auto& p : all) {
+    std::vector<std::pair<double, double>> line;
+    for (const auto& pt : p.record.value("series", nlohmann::ordered_json::array()))
+      if (pt.contains("ping_rtt_ms") && pt["ping_rtt_ms"].value("p99", nlohmann::ordered_json()).is_number()) {
+        line.push_back({pt.value("t_s", 0.0), pt["ping_rtt_ms"]["p99"].get<double>()});
+        tmax = std::max(tmax, line.back().first);
+        ymax = std::max(ymax, line.back().second);
+      }
+    lines.push_back(line);
+  }
+  Panel panel{kLeft, y0, kWidth - kLeft - kRight, kPanelHeight - 60, 0, tmax, 0, ymax * 1.05};
+  std::string s = axes(panel, "Ping round trip by second: the p99 of the pings answered in each second",
+                       "time since the ramp started (s)", "round-trip p99 (ms)", nice_ticks(0, tmax, 8),
+                       nice_ticks(0, ymax * 1.05, 5), false);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::vector<std::pair<double, double>> pts;
+    for (auto [t, ms] : lines[i]) pts.push_back({panel.px(t), panel.py(ms)});
+    if (!pts.empty()) s += polyline(pts, kColors[i % 8], "rtt-by-second:" + all[i].label);
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string render_svg(const std::vector<PlotSeries>& all) {
-  // A third panel, ping round trips, when any record pinged its connections.
+  // Two more panels, ping round trips and their p99 by second, when any record pinged its connections.
   auto rtts = cdfs_of(all, "ping_rtt_histogram");
   const bool pinged = std::any_of(rtts.begin(), rtts.end(), [](const auto& c) { return !c.empty(); });
-  const double panels = pinged ? 3 : 2;
+  const double panels = pinged ? 4 : 2;
   double height = kTop + panels * kPanelHeight + (panels - 1) * kGap - 60 * (panels - 1) +
                   20.0 * static_cast<double>(all.size()) + 10;
   std::string s = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
@@ -193,9 +220,11 @@ std::string render_svg(const std::vector<PlotSeries>& all) {
   s += cdf_panel(cdfs_of(all, "connect_latency_histogram"), kTop + step,
                  "Connect latency: share of connects done within a time", "connect latency (ms, log scale)",
                  "share of connects", "latency:", all);
-  if (pinged)
+  if (pinged) {
     s += cdf_panel(rtts, kTop + 2 * step, "Ping round trip: share of pings answered within a time, connections held",
                    "ping round-trip time (ms, log scale)", "share of pings", "rtt:", all);
+    s += rtt_by_second_panel(all, kTop + 3 * step);
+  }
 
   // Legend.
   double ly = kTop + (panels - 1) * step + kPanelHeight - 60 + 60;

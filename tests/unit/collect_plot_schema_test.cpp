@@ -238,6 +238,30 @@ TEST(Plot, PingRoundTripsGetAPanelOfTheirOwn) {
   EXPECT_EQ(std::count(svg.begin(), svg.end(), '<'), std::count(svg.begin(), svg.end(), '>'));
 }
 
+// The live hold's p99 second by second: a line for each record whose series has answers, higher on
+// the page where the p99 is lower.
+TEST(Plot, EachSecondsRoundTripP99IsALine) {
+  ojson idle = fixture("base.json"), live = fixture("improved.json");
+  live["series"] = ojson::array();
+  for (double p99 : {2.0, 30.0, 2.0})
+    live["series"].push_back({{"t_s", live["series"].size() + 40.0},
+                              {"established", 1000000},
+                              {"connect_rate_per_s", 0},
+                              {"ping_rtt_ms", {{"count", 100}, {"p50", 1.0}, {"p99", p99}, {"max", p99}}}});
+  live["results"]["ping_rtt_histogram"]["buckets"] = ojson::array({ojson::array({40, 900})});
+  std::string svg = render_svg({{"idle", idle}, {"live", live}});
+  EXPECT_EQ(svg.find("data-series=\"rtt-by-second:idle\""), std::string::npos);
+  size_t at = svg.find("data-series=\"rtt-by-second:live\"");
+  ASSERT_NE(at, std::string::npos);
+  size_t from = svg.find("points=\"", at) + 8, to = svg.find('"', from);
+  std::istringstream points(svg.substr(from, to - from));
+  std::vector<double> ys;
+  for (std::string pt; points >> pt;) ys.push_back(std::stod(pt.substr(pt.find(',') + 1)));
+  ASSERT_EQ(ys.size(), 3u);
+  EXPECT_LT(ys[1], ys[0]);  // the slow second stands higher (SVG's y grows downwards)
+  EXPECT_DOUBLE_EQ(ys[0], ys[2]);
+}
+
 TEST(Plot, NiceTicks) {
   EXPECT_EQ(nice_ticks(0, 50, 5), (std::vector<double>{0, 10, 20, 30, 40, 50}));
   EXPECT_EQ(nice_ticks(0, 1.05e6, 5), (std::vector<double>{0, 500000, 1000000}));  // step 210k rounds up to 500k
