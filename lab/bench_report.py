@@ -75,7 +75,8 @@ def live(record):
 
 def by_second(series):
     """When the round trips were long: the series' seconds with answers, by their own p99."""
-    seconds = [(p.get("t_s"), p["ping_rtt_ms"]) for p in series if isinstance(p.get("ping_rtt_ms"), dict)]
+    seconds = [(p.get("t_s"), dict(p["ping_rtt_ms"], steal=p.get("machine_steal_cores")))
+               for p in series if isinstance(p.get("ping_rtt_ms"), dict)]
     seconds = [(t, s) for t, s in seconds if isinstance(t, (int, float)) and isinstance(s.get("p99"), (int, float))]
     if not seconds:
         return
@@ -87,7 +88,12 @@ def by_second(series):
                       for bound in (20, 40)))
     worst = sorted(seconds, key=lambda ts: -ts[1]["p99"])[:5]
     print("  live rtt's worst seconds: " + ", ".join(
-        f"t={t:.0f} s p99 {s['p99']:.1f} max {fig(s.get('max'))} ms" for t, s in sorted(worst, key=lambda ts: ts[0])))
+        f"t={t:.0f} s p99 {s['p99']:.1f} max {fig(s.get('max'))} ms steal {fig(s.get('steal'), '{:.2f}')}"
+        for t, s in sorted(worst, key=lambda ts: ts[0])))
+    stolen = [s for _, s in seconds if isinstance(s.get("steal"), (int, float)) and s["steal"] >= 0.05]
+    if stolen:
+        print(f"  live rtt in the {len(stolen)} s the hypervisor took 0.05 cores or more: p99 median "
+              f"{statistics.median(s['p99'] for s in stolen):.2f} ms, against {statistics.median(p99s):.2f} ms over all")
 
 
 def lab(approach, native_path, lab_path, run="lab", base="native"):

@@ -213,6 +213,11 @@ double busy_cores_by_idle(const MachineCpu& start, const MachineCpu& end, double
   return std::clamp(end.cpus - away / wall_s, 0.0, static_cast<double>(end.cpus));
 }
 
+double steal_cores(const MachineCpu& start, const MachineCpu& end, double wall_s) {
+  if (wall_s <= 0 || end.steal_ns < start.steal_ns) return 0;
+  return static_cast<double>(end.steal_ns - start.steal_ns) / 1e9 / wall_s;
+}
+
 std::optional<MachineCpu> machine_cpu() {
   auto t = read_text("/proc/stat");
   if (!t) return std::nullopt;

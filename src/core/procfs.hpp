@@ -84,5 +84,7 @@ std::optional<MachineCpu> machine_cpu();
 // of 1M here they said 0.82-1.09 cores where wall less idle said 1.50-1.62 (10 s samples). In a
 // saturated ramp the two agree (2.00 and 2.00), so the ramp keeps the floor probe's busy fields.
 double busy_cores_by_idle(const MachineCpu& start, const MachineCpu& end, double wall_s);
+// Cores the hypervisor took away between two readings `wall_s` apart.
+double steal_cores(const MachineCpu& start, const MachineCpu& end, double wall_s);
 
 }  // namespace c1m::procfs

@@ -244,6 +244,9 @@ ojson RunRecord::to_json() const {
                       {"connect_rate_per_s", p.connect_rate_per_s},
                       {"errors", opt(p.errors)},
                       {"server_connections", opt(p.server_connections)}});
+    // Written only where read (a record from before they were kept reads back as it was).
+    if (p.machine_busy_cores) points.back()["machine_busy_cores"] = *p.machine_busy_cores;
+    if (p.machine_steal_cores) points.back()["machine_steal_cores"] = *p.machine_steal_cores;
     if (p.ping_rtt_us.count() == 0) continue;
     points.back()["ping_rtt_ms"] = {{"count", p.ping_rtt_us.count()},
                                     {"p50", ms(p.ping_rtt_us.quantile(0.50))},
@@ -418,6 +421,10 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
                                      .value_or(0);
       point.errors = in.count(in.member(p, "errors"), at + "/errors");
       point.server_connections = in.count(in.member(p, "server_connections"), at + "/server_connections");
+      point.machine_busy_cores =
+          in.number(in.member(p, "machine_busy_cores"), at + "/machine_busy_cores", 0, 1e6, "cores from 0 to 1e6");
+      point.machine_steal_cores =
+          in.number(in.member(p, "machine_steal_cores"), at + "/machine_steal_cores", 0, 1e6, "cores from 0 to 1e6");
       point.ping_rtt_us = in.histogram<CoarseHistogram>(in.member(p, "ping_rtt_histogram"), at + "/ping_rtt_histogram");
       r.series.push_back(point);
     }
@@ -471,6 +478,9 @@ std::vector<SeriesPoint> merged_series(const std::vector<RunRecord>& clients, in
       sum.established += p.established;
       sum.connect_rate_per_s += p.connect_rate_per_s;
       *sum.errors += p.errors.value_or(0);
+      // One machine's figures, not to be added up: the highest any client saw (the busiest machine).
+      for (auto field : {&SeriesPoint::machine_busy_cores, &SeriesPoint::machine_steal_cores})
+        if (p.*field) sum.*field = std::max(sum.*field, p.*field);
     }
     series.push_back(sum);
   }

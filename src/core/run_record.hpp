@@ -39,6 +39,8 @@ struct SeriesPoint {
   std::optional<uint64_t> errors;  // cumulative
   std::optional<uint64_t> server_connections;
   CoarseHistogram ping_rtt_us;  // the pings answered since the previous point (a live hold)
+  // The machine's busy cores and the hypervisor's steal since the previous point (/proc/stat).
+  std::optional<double> machine_busy_cores, machine_steal_cores;
 };
 
 struct RunResults {

@@ -76,7 +76,7 @@ class ClientRunner {
     std::vector<uint64_t> firsts(r_.workers, 0);
     for (size_t i = 1; i < r_.workers; ++i) firsts[i] = firsts[i - 1] + quotas[i - 1];
     run_.ramp_start_ns = monotonic_ns();
-    ramp_machine_cpu_ = procfs::machine_cpu();
+    ramp_machine_cpu_ = last_machine_cpu_ = procfs::machine_cpu();
     ramp_client_cpu_ns_ = pool_.cpu_ns();
     std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
       ClientWorkerConfig cfg{r_.plan,
@@ -310,6 +310,14 @@ class ClientRunner {
     last_connected_ = t.connected_total;
     p.ping_rtt_us = t.rtt_us.since(last_rtt_us_);
     last_rtt_us_ = t.rtt_us;
+    // What the machine did in that second: a slow second beside the hypervisor's steal explains itself.
+    if (auto cpu = procfs::machine_cpu()) {
+      if (last_machine_cpu_ && since_last_s > 0) {
+        p.machine_busy_cores = procfs::busy_cores_by_idle(*last_machine_cpu_, *cpu, since_last_s);
+        p.machine_steal_cores = procfs::steal_cores(*last_machine_cpu_, *cpu, since_last_s);
+      }
+      last_machine_cpu_ = cpu;
+    }
     last_sample_ns_ = now;
     p.errors = t.errors.total();
     p.server_connections = poll_server();
@@ -424,8 +432,7 @@ class ClientRunner {
     if (!pool_.workers().empty()) run_.limits["live_sched_policy"] = sched_policy_name(pool_.workers()[0].pid);
     if (auto now_cpu = procfs::machine_cpu(); now_cpu && live_machine_cpu_) {
       run_.live_machine_busy_cores = procfs::busy_cores_by_idle(*live_machine_cpu_, *now_cpu, live_s);
-      run_.live_machine_steal_cores =
-          static_cast<double>(now_cpu->steal_ns - live_machine_cpu_->steal_ns) / 1e9 / live_s;
+      run_.live_machine_steal_cores = procfs::steal_cores(*live_machine_cpu_, *now_cpu, live_s);
     }
     auto server_now = server_cpu_reading();
     if (server_now && live_server_cpu_start_ && server_now->second - live_server_cpu_start_->second >= 1'000'000'000)
@@ -513,7 +520,8 @@ class ClientRunner {
   std::optional<std::pair<double, int64_t>> hold_server_cpu_start_;  // the server's CPU seconds, and when it said so
   std::optional<std::pair<double, int64_t>> live_server_cpu_start_;
   uint64_t last_connected_ = 0;
-  CoarseHistogram last_rtt_us_;  // the workers' round trips at the previous point
+  CoarseHistogram last_rtt_us_;                         // the workers' round trips at the previous point
+  std::optional<procfs::MachineCpu> last_machine_cpu_;  // the machine's CPU at the previous point
   int64_t last_sample_ns_ = 0;
   uint64_t peak_sampled_ = 0;
   uint64_t server_joint_peak_ = 0;

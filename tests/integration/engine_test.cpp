@@ -368,6 +368,12 @@ TEST_F(Engine, ALiveHoldPingsEveryConnectionEveryIntervalAndSaysWhatItCost) {
       ++seconds_with_answers;
       EXPECT_GE(p["ping_rtt_ms"]["max"].get<double>(), p["ping_rtt_ms"]["p99"].get<double>());
     }
+  // Each second's machine beside it: busy cores at most every CPU, steal apart.
+  for (const json& p : r["series"]) {
+    ASSERT_TRUE(p["machine_busy_cores"].is_number()) << p.dump();
+    EXPECT_LE(p["machine_busy_cores"].get<double>(), r["host"]["cpus"].get<double>() + 0.01);
+    EXPECT_GE(p["machine_steal_cores"].get<double>(), 0.0);
+  }
   EXPECT_EQ(answers_by_second, x["pongs_received"].get<uint64_t>());
   EXPECT_GE(seconds_with_answers, 3u);
   EXPECT_LE(seconds_with_answers, 5u);

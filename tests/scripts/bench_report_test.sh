@@ -19,6 +19,13 @@ r["memory"]["user_bytes_per_connection_server"] = None
 r["results"]["time_to_target_s"] = None             # never reached
 r["results"]["hold_cpu_cores_server"] = None
 json.dump(r, open(sys.argv[2] + "/nulls.json", "w"))
+r["results"]["live_hold_s"] = 3.0  # a live hold of three seconds, one slow while the hypervisor stole
+r["series"] = [{"t_s": 40.0 + i, "established": 1000, "connect_rate_per_s": 0, "machine_steal_cores": steal,
+                "ping_rtt_ms": {"count": 100, "p50": 0.2, "p99": p99, "max": p99 * 2}}
+               for i, (p99, steal) in enumerate([(1.0, 0.0), (30.0, 0.0), (50.0, 0.2)])]
+r["series"].append({"t_s": 43.0, "established": 1000, "connect_rate_per_s": 0, "machine_steal_cores": None,
+                    "ping_rtt_ms": {"count": 5, "p50": None, "p99": None, "max": None}})
+json.dump(r, open(sys.argv[2] + "/live.json", "w"))
 PY
 
 out=$("$report" native "$work/nulls.json" 25.0) || fail "native on a record with null figures exited $?"
@@ -43,6 +50,11 @@ out=$("$report" medians "lab / native" 1.25 multi-ip:30:25 multi-ip:27:25 multi-
 grep -q "multi-ip: lab / native over 3 round(s): 1.200 1.080 1.600; median 1.200 (within the 1.25x target)" <<<"$out" || fail "medians: $out"
 grep -q "multi-port: .*median 0.800" <<<"$out" || fail "medians: $out"
 [ -z "$("$report" medians "x" -)" ] || fail "medians of no run printed something"
+
+out=$("$report" native "$work/live.json") || fail "native on a live record exited $?"
+grep -q "live rtt by second (3 s with answers): p99 median 30.00 ms; 2 s over 20 ms (66.7% of the answers); 1 s over 40 ms (33.3% of the answers)" <<<"$out" || fail "live rtt by second: $out"
+grep -q "t=42 s p99 50.0 max 100.0 ms steal 0.20" <<<"$out" || fail "the worst second and its steal: $out"
+grep -q "in the 1 s the hypervisor took 0.05 cores or more: p99 median 50.00 ms, against 30.00 ms" <<<"$out" || fail "steal's seconds: $out"
 
 rc=0; "$report" native "$work/absent.json" 2>"$work/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "absent.json" "$work/err" || fail "a missing record: exit $rc, $(cat "$work/err")"

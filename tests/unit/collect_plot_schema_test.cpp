@@ -121,6 +121,7 @@ TEST(Collect, TheMergedSeriesCountsEachAnswerOnceInItsSecond) {
       SeriesPoint p;
       p.t_s = k + 0.4 * i;
       p.established = 500;
+      p.machine_steal_cores = i == 0 ? 0.05 : (k == 4 ? 0.4 : 0.0);
       for (int n = 0; n < 10 * k; ++n) p.ping_rtt_us.record(k == 4 && i == 1 ? 50000 : 1000 + n);
       RunRecord r;
       r.series = {p};
@@ -141,6 +142,10 @@ TEST(Collect, TheMergedSeriesCountsEachAnswerOnceInItsSecond) {
   EXPECT_LT(s[3]["ping_rtt_ms"]["max"].get<double>(), 1.2);
   // Client 1's last point (6.4 s) is past the axis's last second: it counts in that second.
   EXPECT_EQ(s[5]["ping_rtt_ms"]["count"], 60 + 50 + 60);
+  // The machine's steal, one machine's figure: the highest any client saw that second, never a sum.
+  EXPECT_DOUBLE_EQ(s[4]["machine_steal_cores"].get<double>(), 0.4);
+  EXPECT_DOUBLE_EQ(s[2]["machine_steal_cores"].get<double>(), 0.05);
+  EXPECT_FALSE(s[0].contains("machine_busy_cores"));  // no client read it
 }
 
 TEST(Collect, ClientsThatNeverHeldTogetherFailTheRun) {

@@ -89,6 +89,9 @@ TEST(Procfs, BusyCoresByIdleCountWhatTheTicksMiss) {
   MachineCpu all_idle{b.busy_ns, a.steal_ns, a.idle_ns + 25'000'000'000, 2};  // more idle than wall: 0, not less
   EXPECT_DOUBLE_EQ(busy_cores_by_idle(a, all_idle, 10.0), 0.0);
   EXPECT_DOUBLE_EQ(busy_cores_by_idle(a, b, 0.0), 0.0);
+  EXPECT_DOUBLE_EQ(steal_cores(a, b, 10.0), 0.1);
+  EXPECT_DOUBLE_EQ(steal_cores(b, a, 10.0), 0.0);  // readings out of order: nothing, not a wrap
+  EXPECT_DOUBLE_EQ(steal_cores(a, b, 0.0), 0.0);
   auto two = parse_machine_cpu("cpu  1 2 3 4 5 6 7 8\ncpu0 1 1 1 1 1 1 1 1\ncpu1 0 1 2 3 4 5 6 7\nintr 5\n", 100);
   ASSERT_TRUE(two.has_value());
   EXPECT_EQ(two->cpus, 2u);
