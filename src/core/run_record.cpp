@@ -19,8 +19,7 @@ ojson opt(const std::optional<T>& v) {
   return v ? ojson(*v) : ojson(nullptr);
 }
 
-template <typename H>
-ojson latency_summary_ms(const H& h) {
+ojson latency_summary_ms(const Histogram& h) {
   ojson j;
   j["count"] = h.count();
   if (h.count() == 0) {
