@@ -32,12 +32,14 @@ TEST(Histogram, ExactBelow128) {
   EXPECT_DOUBLE_EQ(h.mean(), 50.5);
 }
 
-TEST(Histogram, QuantilesWithinTwoPercentOfExact) {
-  std::mt19937_64 rng(42);
-  std::lognormal_distribution<double> dist(7.0, 1.5);
+// Records n lognormal values in H and checks its quantiles against the exact ones, within `share`.
+template <typename H>
+void expect_quantiles_within(double share, uint64_t seed, double mu, double sigma, int n) {
+  std::mt19937_64 rng(seed);
+  std::lognormal_distribution<double> dist(mu, sigma);
   std::vector<uint64_t> values;
-  Histogram h;
-  for (int i = 0; i < 200000; ++i) {
+  H h;
+  for (int i = 0; i < n; ++i) {
     uint64_t v = static_cast<uint64_t>(dist(rng));
     values.push_back(v);
     h.record(v);
@@ -45,10 +47,11 @@ TEST(Histogram, QuantilesWithinTwoPercentOfExact) {
   std::sort(values.begin(), values.end());
   for (double q : {0.5, 0.9, 0.99, 0.999}) {
     double exact = static_cast<double>(values[static_cast<size_t>(q * values.size()) - 1]);
-    double got = static_cast<double>(h.quantile(q));
-    EXPECT_NEAR(got, exact, exact * 0.02 + 1) << "q=" << q;
+    EXPECT_NEAR(static_cast<double>(h.quantile(q)), exact, exact * share + 1) << "q=" << q;
   }
 }
+
+TEST(Histogram, QuantilesWithinTwoPercentOfExact) { expect_quantiles_within<Histogram>(0.02, 42, 7.0, 1.5, 200000); }
 
 TEST(Histogram, MergeEqualsRecordingEverythingInOne) {
   Histogram a, b, all;
@@ -90,20 +93,7 @@ TEST(CoarseHistogram, BucketsCoverEveryValueWithinAnEighthOfAnOctave) {
 }
 
 TEST(CoarseHistogram, QuantilesWithinSevenPercentOfExact) {
-  std::mt19937_64 rng(7);
-  std::lognormal_distribution<double> dist(8.0, 1.2);
-  std::vector<uint64_t> values;
-  CoarseHistogram h;
-  for (int i = 0; i < 100000; ++i) {
-    uint64_t v = static_cast<uint64_t>(dist(rng));
-    values.push_back(v);
-    h.record(v);
-  }
-  std::sort(values.begin(), values.end());
-  for (double q : {0.5, 0.99}) {
-    double exact = static_cast<double>(values[static_cast<size_t>(q * values.size()) - 1]);
-    EXPECT_NEAR(static_cast<double>(h.quantile(q)), exact, exact * 0.07 + 1) << "q=" << q;
-  }
+  expect_quantiles_within<CoarseHistogram>(0.07, 7, 8.0, 1.2, 100000);
 }
 
 // A worker's histogram is cumulative; the series takes what each second added to it.
