@@ -58,7 +58,7 @@ template <int S, int B>
 LogHistogram<S, B> LogHistogram<S, B>::since(const LogHistogram& earlier) const {
   LogHistogram d;
   for (int i = 0; i < B; ++i) {
-    // A worker restarted from zero would make this negative: its counts are then taken whole.
+    // `earlier` must be an older copy; were a count lower in this one, it is taken whole, not wrapped.
     uint64_t n = buckets_[i] >= earlier.buckets_[i] ? buckets_[i] - earlier.buckets_[i] : buckets_[i];
     if (n == 0) continue;
     d.buckets_[i] = n;
