@@ -207,10 +207,12 @@ std::optional<MachineCpu> parse_machine_cpu(std::string_view text, uint64_t tick
   return MachineCpu{v[0] + v[1] + v[2] + v[5] + v[6], v[7], v[3] + v[4], cpus};
 }
 
-double busy_cores_by_idle(const MachineCpu& start, const MachineCpu& end, double wall_s) {
+double busy_cores(const MachineCpu& start, const MachineCpu& end, double wall_s) {
   if (wall_s <= 0 || end.cpus == 0) return 0;
+  if (end.busy_ns < start.busy_ns || end.idle_ns < start.idle_ns || end.steal_ns < start.steal_ns) return 0;
+  double by_ticks = static_cast<double>(end.busy_ns - start.busy_ns) / 1e9 / wall_s;
   double away = static_cast<double>(end.idle_ns - start.idle_ns + end.steal_ns - start.steal_ns) / 1e9;
-  return std::clamp(end.cpus - away / wall_s, 0.0, static_cast<double>(end.cpus));
+  return std::clamp(std::max(by_ticks, end.cpus - away / wall_s), 0.0, static_cast<double>(end.cpus));
 }
 
 double steal_cores(const MachineCpu& start, const MachineCpu& end, double wall_s) {

@@ -78,12 +78,16 @@ struct MachineCpu {
 std::optional<MachineCpu> parse_machine_cpu(std::string_view proc_stat_text, uint64_t ticks_per_s);
 std::optional<MachineCpu> machine_cpu();
 
-// Busy cores between two readings `wall_s` apart, as every core's wall time less its idle and steal.
-// The kernel charges busy time a tick at a time to whatever runs at the tick, but keeps idle time
-// exactly (tickless), so over a load of short wake-ups the busy fields miss much of it: in a live hold
-// of 1M here they said 0.82-1.09 cores where wall less idle said 1.50-1.62 (10 s samples). In a
-// saturated ramp the two agree (2.00 and 2.00), so the ramp keeps the floor probe's busy fields.
-double busy_cores_by_idle(const MachineCpu& start, const MachineCpu& end, double wall_s);
+// Busy cores between two readings `wall_s` apart: the larger of two figures that each read short in
+// their own way. Wall time less idle and steal: the kernel keeps idle exactly (tickless) but charges
+// busy time a tick at a time, so over a load of short wake-ups the busy fields miss much of it (in a
+// live hold of 1M here they said 0.82-1.09 cores where wall less idle said 1.50-1.62, 10 s samples).
+// But where wall less idle and steal is below what the ticks charged, the fields add up to more than
+// the wall time: some of it is counted twice, as idle and as steal (a guest's idle runs on while it
+// waits for its vCPU; the likely cause when a CI host read 0 cores over a live hold of 4,000 pings a
+// second, which reads 0.07 here). There the ticks are the better figure. In a saturated ramp the two
+// agree (2.00 and 2.00), so the ramp keeps the floor probe's busy fields alone.
+double busy_cores(const MachineCpu& start, const MachineCpu& end, double wall_s);
 // Cores the hypervisor took away between two readings `wall_s` apart.
 double steal_cores(const MachineCpu& start, const MachineCpu& end, double wall_s);
 

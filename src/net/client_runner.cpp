@@ -313,7 +313,7 @@ class ClientRunner {
     // What the machine did in that second: a slow second beside the hypervisor's steal explains itself.
     if (auto cpu = procfs::machine_cpu()) {
       if (last_machine_cpu_ && since_last_s > 0) {
-        p.machine_busy_cores = procfs::busy_cores_by_idle(*last_machine_cpu_, *cpu, since_last_s);
+        p.machine_busy_cores = procfs::busy_cores(*last_machine_cpu_, *cpu, since_last_s);
         p.machine_steal_cores = procfs::steal_cores(*last_machine_cpu_, *cpu, since_last_s);
       }
       last_machine_cpu_ = cpu;
@@ -431,7 +431,7 @@ class ClientRunner {
     run_.live_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - live_cpu_start_ns_) / 1e9 / live_s;
     if (!pool_.workers().empty()) run_.limits["live_sched_policy"] = sched_policy_name(pool_.workers()[0].pid);
     if (auto now_cpu = procfs::machine_cpu(); now_cpu && live_machine_cpu_) {
-      run_.live_machine_busy_cores = procfs::busy_cores_by_idle(*live_machine_cpu_, *now_cpu, live_s);
+      run_.live_machine_busy_cores = procfs::busy_cores(*live_machine_cpu_, *now_cpu, live_s);
       run_.live_machine_steal_cores = procfs::steal_cores(*live_machine_cpu_, *now_cpu, live_s);
     }
     auto server_now = server_cpu_reading();

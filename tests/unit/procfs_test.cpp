@@ -80,15 +80,23 @@ TEST(Procfs, MachineCpuAsTheFloorProbeReadsIt) {
 }
 
 // Busy cores over a window as wall time less idle and steal, which the kernel keeps exactly, where
-// the busy fields are charged a tick at a time and miss short wake-ups.
-TEST(Procfs, BusyCoresByIdleCountWhatTheTicksMiss) {
+// the busy fields are charged a tick at a time and miss short wake-ups; but the ticks where idle and
+// steal overlap and leave less than they charged.
+TEST(Procfs, BusyCoresCountWhatTheTicksMissAndNoLessThanTheyCharged) {
   MachineCpu a{100'000'000'000, 1'000'000'000, 500'000'000'000, 2};
-  // 10 s of two cores: 4 s idle, 1 s stolen, so 1.5 cores busy, whatever the busy fields say.
+  // 10 s of two cores: 4 s idle, 1 s stolen, so 1.5 cores busy, where the busy fields say 0.8.
   MachineCpu b{a.busy_ns + 8'000'000'000, a.steal_ns + 1'000'000'000, a.idle_ns + 4'000'000'000, 2};
-  EXPECT_DOUBLE_EQ(busy_cores_by_idle(a, b, 10.0), 1.5);
-  MachineCpu all_idle{b.busy_ns, a.steal_ns, a.idle_ns + 25'000'000'000, 2};  // more idle than wall: 0, not less
-  EXPECT_DOUBLE_EQ(busy_cores_by_idle(a, all_idle, 10.0), 0.0);
-  EXPECT_DOUBLE_EQ(busy_cores_by_idle(a, b, 0.0), 0.0);
+  EXPECT_DOUBLE_EQ(busy_cores(a, b, 10.0), 1.5);
+  // 19.5 s idle and 1 s stolen in 20 s of cores, 0.3 s charged busy: wall less both is nothing, the
+  // ticks say 0.03 cores.
+  MachineCpu overlapping{a.busy_ns + 300'000'000, a.steal_ns + 1'000'000'000, a.idle_ns + 19'500'000'000, 2};
+  EXPECT_DOUBLE_EQ(busy_cores(a, overlapping, 10.0), 0.03);
+  MachineCpu all_idle{a.busy_ns, a.steal_ns, a.idle_ns + 25'000'000'000, 2};  // more idle than wall: 0, not less
+  EXPECT_DOUBLE_EQ(busy_cores(a, all_idle, 10.0), 0.0);
+  EXPECT_DOUBLE_EQ(busy_cores(b, a, 10.0), 0.0);  // readings out of order: nothing, not a wrap
+  MachineCpu saturated{a.busy_ns + 30'000'000'000, a.steal_ns, a.idle_ns, 2};  // never more than every core
+  EXPECT_DOUBLE_EQ(busy_cores(a, saturated, 10.0), 2.0);
+  EXPECT_DOUBLE_EQ(busy_cores(a, b, 0.0), 0.0);
   EXPECT_DOUBLE_EQ(steal_cores(a, b, 10.0), 0.1);
   EXPECT_DOUBLE_EQ(steal_cores(b, a, 10.0), 0.0);  // readings out of order: nothing, not a wrap
   EXPECT_DOUBLE_EQ(steal_cores(a, b, 0.0), 0.0);
