@@ -24,7 +24,8 @@ ratios=()  # approach/tracking:lab seconds:native seconds, one per lab run that 
 run_round() {  # approach: its native run, then the lab's (tracked and untracked, as CONNTRACK says), each ratio
   local approach=$1 lab native tracking name
   native="results/$(date -u +%Y%m%dT%H%M%SZ)-$approach-native.json"
-  RECORD=$native SKIP_FLOOR=1 APPROACHES=$approach N=$N HOLD=$HOLD lab/bench-native.sh > "results/.bench-lab-native.log" 2>&1 ||
+  # One native run, the host as it is: this script's ROUNDS and CONNTRACK are the lab's, not its.
+  RECORD=$native SKIP_FLOOR=1 ROUNDS=1 CONNTRACK=on APPROACHES=$approach N=$N HOLD=$HOLD lab/bench-native.sh > "results/.bench-lab-native.log" 2>&1 ||
     { tail -5 results/.bench-lab-native.log; echo "bench-lab: the native $approach run failed"; exit 1; }
   for tracking in $CONNTRACK; do
     name=$approach/$([ "$tracking" = on ] && echo tracked || echo untracked)
