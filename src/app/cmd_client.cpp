@@ -201,6 +201,10 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--start-delay", o->start_delay,
                 "wait this long before the ramp (the lab adds rules to each container's namespace meanwhile)")
       ->capture_default_str();
+  c->add_option("--start-file", o->start_file,
+                "then wait (at most 5 min) until this file exists before the ramp: the lab creates it once every "
+                "client container runs, so all start together")
+      ->envname("C1M_START_FILE");
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")
       ->capture_default_str();
   c->add_option("--report-to", o->report_to,

@@ -136,6 +136,7 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   c.live_ns = duration_at_least("--live", o.live, 1'000'000'000, "1s", true);
   c.start_delay_ns = require(parse_duration_ns(o.start_delay), "--start-delay", o.start_delay);
   if (c.start_delay_ns > 600'000'000'000) throw UsageError("--start-delay '" + o.start_delay + "': at most 10m");
+  c.start_file = o.start_file;
   // A live hold pings every connection once an interval: 30 s unless told, and at least one interval.
   if (c.live_ns > 0 && c.ping_interval_ns == 0) c.ping_interval_ns = 30'000'000'000;
   if (c.live_ns > 0 && c.live_ns < c.ping_interval_ns)
@@ -179,6 +180,7 @@ ojson config_json(const ClientConfig& c) {
           {"ping_interval_s", c.ping_interval_ns ? ojson(seconds(c.ping_interval_ns)) : ojson(nullptr)},
           {"live_s", c.live_ns ? ojson(seconds(c.live_ns)) : ojson(nullptr)},
           {"start_delay_s", seconds(c.start_delay_ns)},
+          {"start_file", c.start_file.empty() ? ojson(nullptr) : ojson(c.start_file)},
           {"ramp_timeout_s", seconds(c.ramp_timeout_ns)},
           {"stall_timeout_s", c.stall_timeout_ns ? ojson(seconds(c.stall_timeout_ns)) : ojson(nullptr)},
           {"sched", c.sched},

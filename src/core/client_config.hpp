@@ -29,6 +29,7 @@ struct ClientOptions {
   std::string ping_interval = "0";
   std::string live = "0";         // after the hold, this long more with every connection pinged (the live hold)
   std::string start_delay = "0";  // wait before the ramp (the lab sets each container's namespace up meanwhile)
+  std::string start_file;         // then wait until this file exists (the lab's start line); empty: no wait
   std::string ramp_timeout = "10m";
   std::string stall_timeout = "20s";
   std::string status_file;
@@ -78,6 +79,7 @@ struct ClientConfig {
   int64_t ping_interval_ns = 0;          // 0: no pings
   int64_t live_ns = 0;                   // the live hold after the idle one; 0: none (pings, if any, from the start)
   int64_t start_delay_ns = 0;            // before anything is measured; SIGTERM in it is an interrupted run
+  std::string start_file;                // after the delay, the ramp waits until it exists; empty: none
   int64_t ramp_timeout_ns = 0;           // the ramp (and a wait for the server) fails after this
   std::string ramp_timeout_text;         // as typed, for the failure's reason
   int64_t stall_timeout_ns = 0;          // 0: never give up on a ramp that adds nothing

@@ -27,21 +27,34 @@ namespace {
 // An answer older than this means the server is not answering now (it is polled once a second).
 constexpr int64_t kServerFreshNs = 3'000'000'000;
 
-volatile sig_atomic_t g_stop_during_delay = 0;
+// The longest the ramp waits for its --start-file: every client container of a lab is running by then.
+constexpr int64_t kStartFileWaitNs = 300'000'000'000;
 
-// --start-delay: waits, and says whether SIGTERM or SIGINT came meanwhile (the supervisor's own
+volatile sig_atomic_t g_stop_before_start = 0;
+
+enum class StartWait { go, stopped, no_start_file };
+
+// Before the ramp: --start-delay, then until --start-file exists (the lab's start line, so that
+// clients started one after another by compose ramp together, and time to target is the ramp's, not
+// the container starts'). Says whether SIGTERM or SIGINT came meanwhile (the supervisor's own
 // handlers are not up yet; these stand in for them, and the default ones come back after).
-bool wait_out_start_delay(int64_t ns) {
-  if (ns <= 0) return true;
+StartWait wait_to_start(int64_t delay_ns, const std::string& start_file) {
+  if (delay_ns <= 0 && start_file.empty()) return StartWait::go;
   struct sigaction stop {
   }, old_term{}, old_int{};
-  stop.sa_handler = [](int) { g_stop_during_delay = 1; };
+  stop.sa_handler = [](int) { g_stop_before_start = 1; };
   sigaction(SIGTERM, &stop, &old_term);
   sigaction(SIGINT, &stop, &old_int);
-  for (int64_t until = monotonic_ns() + ns; !g_stop_during_delay && monotonic_ns() < until;) usleep(20'000);
+  for (int64_t until = monotonic_ns() + delay_ns; !g_stop_before_start && monotonic_ns() < until;) usleep(20'000);
+  bool there = start_file.empty();
+  for (int64_t until = monotonic_ns() + kStartFileWaitNs; !there && !g_stop_before_start && monotonic_ns() < until;) {
+    there = access(start_file.c_str(), F_OK) == 0;
+    if (!there) usleep(5'000);  // the clients' starts differ by this at most
+  }
   sigaction(SIGTERM, &old_term, nullptr);
   sigaction(SIGINT, &old_int, nullptr);
-  return !g_stop_during_delay;
+  if (g_stop_before_start) return StartWait::stopped;
+  return there ? StartWait::go : StartWait::no_start_file;
 }
 
 // Runs the experiment: ramp, hold, stop, record.
@@ -52,7 +65,7 @@ class ClientRunner {
   // Runs the experiment once and returns its record.
   ojson run() {
     run_.run_id = new_run_id();
-    bool started = wait_out_start_delay(r_.start_delay_ns);
+    StartWait start = wait_to_start(r_.start_delay_ns, r_.start_file);
     run_.approach = r_.approach;
     run_.workers = r_.workers;
     run_.config = config_json(r_);
@@ -67,8 +80,13 @@ class ClientRunner {
     for (const auto& w : r_.warnings) std::fprintf(stderr, "c1m client: warning: %s\n", w.c_str());
     latest_.resize(r_.workers);
     histograms_.resize(r_.workers);
-    if (!started) {
-      finish_now("interrupted", "SIGTERM or SIGINT during the start delay");
+    if (start == StartWait::stopped) {
+      finish_now("interrupted", "SIGTERM or SIGINT before the start (the start delay or the wait for the start file)");
+      return build_record();
+    }
+    if (start == StartWait::no_start_file) {
+      finish_now("failed", "the start file " + r_.start_file + " did not appear within " +
+                               std::to_string(kStartFileWaitNs / 1'000'000'000) + " s");
       return build_record();
     }
 

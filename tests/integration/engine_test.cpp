@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <sstream>
 #include <thread>
@@ -420,6 +421,41 @@ TEST_F(Engine, ASigtermDuringTheStartDelayLeavesAnInterruptedRecord) {
   json r = read_json(record);
   EXPECT_EQ(r["status"], "interrupted");
   EXPECT_NE(r["reason"].get<std::string>().find("start delay"), std::string::npos);
+  EXPECT_EQ(r["results"]["attempted"], 0);
+}
+
+// The lab's start line: the ramp waits for --start-file, and the run's clock starts when it comes.
+TEST_F(Engine, TheRampWaitsForTheStartFile) {
+  PortBlock port(1);
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "200", "--workers", "1", "--duration", "30s"});
+  usleep(300000);
+  std::string go = record + ".go";
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "200", "--hold", "0", "--start-file", go,
+                  "--json", record, "--progress", "off"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_FALSE(std::filesystem::exists(record)) << "the client ran before its start file";
+  auto created = std::chrono::steady_clock::now();
+  std::ofstream(go).put('\n');
+  ASSERT_EQ(client.wait(30000), 0) << client.err();
+  std::chrono::duration<double> since_created = std::chrono::steady_clock::now() - created;
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "complete") << r["reason"];
+  EXPECT_EQ(r["results"]["established_peak_client"], 200);
+  // The run began at the start file, not with the process 1.5 s before it.
+  EXPECT_LE(r["duration_s"].get<double>(), since_created.count() + 0.05);
+  EXPECT_EQ(r["config"]["start_file"], go);
+  std::filesystem::remove(go);
+
+  // Stopped while it waits: an interrupted record that says so, nothing attempted.
+  Process waiting({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "10", "--start-file", go, "--json",
+                   record, "--progress", "off"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  waiting.signal(SIGTERM);
+  EXPECT_EQ(waiting.wait(5000), 130) << waiting.err();
+  r = read_json(record);
+  EXPECT_EQ(r["status"], "interrupted");
+  EXPECT_NE(r["reason"].get<std::string>().find("start file"), std::string::npos) << r["reason"];
   EXPECT_EQ(r["results"]["attempted"], 0);
 }
 
