@@ -448,8 +448,8 @@ TEST_F(Engine, TheRampWaitsForTheStartFile) {
   std::filesystem::remove(go);
 
   // Stopped while it waits: an interrupted record that says so, nothing attempted.
-  Process waiting({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "10", "--start-file", go, "--json",
-                   record, "--progress", "off"});
+  Process waiting({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "10", "--start-file", go, "--json", record,
+                   "--progress", "off"});
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   waiting.signal(SIGTERM);
   EXPECT_EQ(waiting.wait(5000), 130) << waiting.err();
