@@ -44,7 +44,9 @@ rm -rf "$summary" "$OUT"/benchmark-*
 out=$(GITHUB_STEP_SUMMARY=$summary COMPARE_ONLY=1 lab/ci-bench.sh 2>&1); rc=$?
 echo "$out" | grep -E '^(ci-bench|time_to_target_s|connect_rate_per_s)' | sed 's/^/    /'
 check "against a baseline edited to be better: exit $rc (1)" test "$rc" -eq 1
-check "the job summary names the regression" bash -c 'grep -q "time_to_target_s.*REGRESSION" "$1"' _ "$summary"
+# Named by the connect rate: the time to target of 2,000 started together (0.01-0.06 s) is under
+# compare's noise floor for times (0.1 s), so a fifth of it is still "same".
+check "the job summary names the regression" bash -c 'grep -q "connect_rate_per_s.*REGRESSION" "$1"' _ "$summary"
 check "benchmark-tracking files for both approaches" \
   bash -c '[ "$(ls "$1"/benchmark-multi-*/benchmark-*-is-better.json 2>/dev/null | wc -l)" -eq 4 ]' _ "$OUT"
 
