@@ -187,17 +187,20 @@ class ClientWorker {
   static void on_ready(void* self, int fd, uint32_t events) {
     auto* w = static_cast<ClientWorker*>(self);
     if (w->conns_[fd].state == ConnState::connecting)
-      w->connect_done(fd);
+      w->connect_done(fd, events);
     else if (w->conns_[fd].state == ConnState::open)
       w->readable(fd, events);
   }
 
-  void connect_done(int fd) {
+  void connect_done(int fd, uint32_t events) {
     Conn& c = conns_[fd];
     --counters_.in_flight;
     int err = 0;
+    // A failed connect shows as EPOLLERR or EPOLLHUP, so only those need SO_ERROR's reason: one
+    // syscall a connection less in a ramp (the floor probe asks every connection).
     socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0 && err == 0) err = ECONNRESET;  // hung up, reason gone
     if (err == 0 && !held_->modify(fd, HoldSet::kHoldEvents)) err = errno;
     if (err != 0) {
       c.state = ConnState::free;
