@@ -198,9 +198,11 @@ class ClientWorker {
     int err = 0;
     // A failed connect shows as EPOLLERR or EPOLLHUP, so only those need SO_ERROR's reason: one
     // syscall a connection less in a ramp (the floor probe asks every connection).
-    socklen_t len = sizeof err;
-    if ((events & (EPOLLERR | EPOLLHUP)) != 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    if ((events & (EPOLLERR | EPOLLHUP)) != 0 && err == 0) err = ECONNRESET;  // hung up, reason gone
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+      socklen_t len = sizeof err;
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err == 0) err = ECONNRESET;  // hung up with its reason already read
+    }
     if (err == 0 && !held_->modify(fd, HoldSet::kHoldEvents)) err = errno;
     if (err != 0) {
       c.state = ConnState::free;
