@@ -147,7 +147,7 @@ class ClientWorker {
         err = start_connect(src, port, target, fd);
       } while (port != 0 && (err == EADDRINUSE || err == EADDRNOTAVAIL));
     }
-    if (err == 0 && !held_->add(fd, EPOLLOUT | HoldSet::kHoldEvents)) {
+    if (err == 0 && !held_->add(fd, HoldSet::kConnectEvents)) {
       err = errno;
       ::close(fd);
     }
@@ -188,7 +188,7 @@ class ClientWorker {
     auto* w = static_cast<ClientWorker*>(self);
     if (w->conns_[fd].state == ConnState::connecting)
       w->connect_done(fd, events);
-    else if (w->conns_[fd].state == ConnState::open)
+    else if (w->conns_[fd].state == ConnState::open && (events & ~static_cast<uint32_t>(EPOLLOUT)) != 0)
       w->readable(fd, events);
   }
 
@@ -203,7 +203,6 @@ class ClientWorker {
       if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
       if (err == 0) err = ECONNRESET;  // hung up with its reason already read
     }
-    if (err == 0 && !held_->modify(fd, HoldSet::kHoldEvents)) err = errno;
     if (err != 0) {
       c.state = ConnState::free;
       ::close(fd);
@@ -216,6 +215,8 @@ class ClientWorker {
       ++counters_.established;
       if (counters_.established > counters_.established_peak) counters_.established_peak = counters_.established;
       if (counters_.established == cfg_.quota && counters_.quota_reached_ns < 0) counters_.quota_reached_ns = t;
+      // Edge-triggered: what arrived with the connect (a peer's bytes, its hang-up) is not reported again.
+      if ((events & (EPOLLIN | EPOLLRDHUP)) != 0) readable(fd, events);
     }
     launch();
   }
@@ -247,19 +248,37 @@ class ClientWorker {
       counters_.settled_ns = monotonic_ns();
   }
 
+  // Reads all that a report announced: it is not reported again (edge-triggered). One recv takes all
+  // an echo may be, more being a bad echo; a report with the peer's hang-up reads on to its end.
   void readable(int fd, uint32_t events) {
+    bool hung_up = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    do {
+      if (!read_echo(fd, events)) return;
+    } while (hung_up);
+  }
+
+  // One recv's worth of an echo. False once nothing more waits, or the connection is closed.
+  bool read_echo(int fd, uint32_t events) {
     unsigned char buf[256];
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n < 0) return close_open(fd, classify_errno(errno));
-    if (n == 0) return close_open(fd, (events & EPOLLERR) ? ErrorClass::econnreset : ErrorClass::peer_closed);
+    ssize_t n;
+    do n = ::recv(fd, buf, sizeof buf, 0);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      if (n == 0)
+        close_open(fd, (events & EPOLLERR) ? ErrorClass::econnreset : ErrorClass::peer_closed);
+      else if (errno != EAGAIN)
+        close_open(fd, classify_errno(errno));
+      return false;
+    }
     Conn& c = conns_[fd];
     unsigned char expected[kFrameSize];
     make_frame(fd, c.ping_seq, expected);
     // Only our own frame may come back, and only while a ping is outstanding.
     if (c.t_ns == 0 || c.echo_received + n > static_cast<ssize_t>(kFrameSize) ||
-        std::memcmp(buf, expected + c.echo_received, static_cast<size_t>(n)) != 0)
-      return close_open(fd, ErrorClass::bad_echo);
+        std::memcmp(buf, expected + c.echo_received, static_cast<size_t>(n)) != 0) {
+      close_open(fd, ErrorClass::bad_echo);
+      return false;
+    }
     c.echo_received = static_cast<uint8_t>(c.echo_received + n);
     if (c.echo_received == kFrameSize) {
       auto rtt_us = static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000);
@@ -270,6 +289,7 @@ class ClientWorker {
       c.t_ns = 0;
       c.echo_received = 0;
     }
+    return true;
   }
 
   void close_open(int fd, ErrorClass why) {

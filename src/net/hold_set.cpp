@@ -18,19 +18,13 @@ HoldSet::HoldSet(event_base* base, OnReady on_ready, void* owner)
 }
 
 static_assert(HoldSet::kHoldEvents == (EPOLLIN | EPOLLRDHUP));
+static_assert(HoldSet::kConnectEvents == (EPOLLOUT | EPOLLIN | EPOLLRDHUP | EPOLLET));
 
 bool HoldSet::add(int fd, uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.fd = fd;
   return epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
-}
-
-bool HoldSet::modify(int fd, uint32_t events) {
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.fd = fd;
-  return epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 void HoldSet::on_set_ready(evutil_socket_t, short, void* arg) {

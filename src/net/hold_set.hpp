@@ -20,9 +20,11 @@ class HoldSet {
   bool ok() const { return static_cast<bool>(epoll_fd_) && static_cast<bool>(watch_); }
   // Starts watching fd (default: input, peer hang-up; errors always). False, errno set, if refused.
   bool add(int fd, uint32_t events = kHoldEvents);
-  // Changes what fd is watched for (a connect that completed now waits for input only).
-  bool modify(int fd, uint32_t events);
   static constexpr uint32_t kHoldEvents = 0x001 | 0x2000;  // EPOLLIN | EPOLLRDHUP
+  // A connecting socket, watched once for its whole life: EPOLLOUT | kHoldEvents | EPOLLET. Edge-
+  // triggered, so the connect's EPOLLOUT is reported once and later reports are arrivals, with no
+  // EPOLL_CTL_MOD to stop watching output; the owner reads all that a report announces.
+  static constexpr uint32_t kConnectEvents = 0x004 | kHoldEvents | (1u << 31);
   // Closing a held fd removes it from the set; nothing else is needed.
 
  private:

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <thread>
@@ -408,6 +409,74 @@ TEST_F(Engine, ALiveHoldNamesConnectionsThatNeverAnswer) {
   EXPECT_EQ(r["results"]["errors"]["no_answer"], 500);
   EXPECT_GT(r["results"]["pings_late"].get<uint64_t>(), 0u);  // the second interval found the first unanswered
   EXPECT_EQ(r["results"]["pongs_received"], 0);
+}
+
+// A peer of the test's own on 127.0.0.1:port, on a thread: it accepts `count` connections, then does
+// `act` to each in turn. Its sockets time out after 10 s, so it ends even if the client never comes.
+class RawPeer {
+ public:
+  RawPeer(uint16_t port, int count, std::function<void(int fd)> act) {
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval limit{10, 0};
+    setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    listening_ = bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && listen(ls, count) == 0;
+    thread_ = std::thread([=] {
+      std::vector<int> fds;
+      for (int fd; static_cast<int>(fds.size()) < count && (fd = accept(ls, nullptr, nullptr)) >= 0;) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+        fds.push_back(fd);
+      }
+      for (int fd : fds) act(fd);
+      for (int fd : fds) close(fd);
+      close(ls);
+    });
+  }
+  ~RawPeer() { thread_.join(); }
+  bool listening() const { return listening_; }
+
+ private:
+  bool listening_ = false;
+  std::thread thread_;
+};
+
+// The client watches a connection edge-triggered: an echo and the hang-up that came with it are one
+// report, and both must be read, the hang-up counted as the peer's close (not missed, nor later a reset).
+TEST_F(Engine, AnEchoFollowedByAHangUpIsAnsweredThenClosedByThePeer) {
+  PortBlock port(1);
+  RawPeer peer(port[0], 50, [](int fd) {
+    char frame[16];
+    if (recv(fd, frame, sizeof frame, MSG_WAITALL) == sizeof frame) send(fd, frame, sizeof frame, MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR);  // the FIN straight after the echo
+  });
+  ASSERT_TRUE(peer.listening());
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "50", "--workers", "1", "--hold", "1s",
+                  "--live", "3s", "--ping-interval", "1s", "--json", record, "--progress", "off"});
+  EXPECT_EQ(client.wait(30000), 1) << client.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_EQ(r["results"]["established_peak_client"], 50);
+  EXPECT_EQ(r["results"]["pongs_received"], 50);
+  EXPECT_EQ(r["results"]["errors"]["peer_closed"], 50) << r["results"]["errors"].dump();
+  EXPECT_EQ(r["results"]["errors"]["econnreset"], 0) << r["results"]["errors"].dump();
+}
+
+// A peer that speaks before it is pinged sends what no ping asked for: a bad echo, whether its bytes
+// came with the connect's report or after it.
+TEST_F(Engine, APeerThatSpeaksFirstIsABadEcho) {
+  PortBlock port(1);
+  RawPeer peer(port[0], 50, [](int fd) { send(fd, "hello, client!!!", 16, MSG_NOSIGNAL); });
+  ASSERT_TRUE(peer.listening());
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "50", "--workers", "1", "--hold", "2s",
+                  "--json", record, "--progress", "off"});
+  EXPECT_EQ(client.wait(30000), 1) << client.err();
+  json r = read_json(record);
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_EQ(r["results"]["errors"]["bad_echo"], 50) << r["results"]["errors"].dump();
 }
 
 // --start-delay (the lab's window to set each container's namespace up): a SIGTERM in it still leaves a record.
