@@ -54,6 +54,11 @@ uint16_t ConnectPlan::spare_port(uint32_t worker, uint32_t workers, uint64_t k) 
   return static_cast<uint16_t>(ports.low + (ordinal + port_offset) % size);
 }
 
+bool ConnectPlan::is_target_itself(long source, size_t target, uint16_t port) const {
+  const Endpoint& t = targets[target];
+  return port != 0 && port == t.port && (source < 0 || sources[static_cast<size_t>(source)] == t.ip);
+}
+
 std::string check_port_capacity(const ConnectPlan& plan, const PortRange& range) {
   uint64_t need = plan.max_per_pair();
   if (need <= range.size()) return {};

@@ -58,6 +58,10 @@ struct ConnectPlan {
   // each its own; 0 once that worker's are used up. The kernel's own pick would be a port planned for
   // a later connection of the same pair, which then fell back in turn: 618,400 fallbacks at 1.5M.
   uint16_t spare_port(uint32_t worker, uint32_t workers, uint64_t k) const;
+  // Whether source `source` (-1: the kernel's pick) at `port` could be target `target` itself. A
+  // socket bound there connects to itself (TCP's simultaneous open) when nothing listens: a
+  // connection established with no server. The client takes such a port as taken.
+  bool is_target_itself(long source, size_t target, uint16_t port) const;
 };
 
 // Empty if the plan fits the port range; otherwise one line saying why and what to change.

@@ -137,14 +137,18 @@ class ClientWorker {
     const Endpoint& target = cfg_.plan.targets[target_index];
     uint16_t port = cfg_.plan.source_port_of(index);
     int fd = -1;
-    int err = start_connect(src, port, target, fd);
+    // A port that is the target itself counts as taken: connected to itself, it would pass for a server.
+    auto connect_from = [&](uint16_t p) {
+      return cfg_.plan.is_target_itself(source, target_index, p) ? EADDRINUSE : start_connect(src, p, target, fd);
+    };
+    int err = connect_from(port);
     if (port != 0 && (err == EADDRINUSE || err == EADDRNOTAVAIL)) {
       // The planned port is taken for this target (another program, or a TIME_WAIT): a spare port of
       // this worker's, one no connection is planned on, and the kernel's pick once those are gone.
       ++counters_.source_port_fallbacks;
       do {
         port = cfg_.plan.spare_port(cfg_.index, cfg_.workers, spares_used_++);
-        err = start_connect(src, port, target, fd);
+        err = connect_from(port);
       } while (port != 0 && (err == EADDRINUSE || err == EADDRNOTAVAIL));
     }
     if (err == 0 && !held_->add(fd, HoldSet::kConnectEvents)) {

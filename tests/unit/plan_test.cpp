@@ -95,6 +95,17 @@ TEST(Plan, PlannedSourcePortsAreUniquePerPair) {
   EXPECT_EQ(p.source_port_of(5), 0);
 }
 
+// With no server on the target, a source port that is the target's own, from its own address,
+// connects the socket to itself: 5 client runs in 400 did so, to a refused port on 127.0.0.1.
+TEST(Plan, APortThatIsTheTargetItselfIsNamed) {
+  auto p = plan_of("127.0.0.1-127.0.0.2", "127.0.0.1:40000", 4);
+  EXPECT_TRUE(p.is_target_itself(0, 0, 40000));
+  EXPECT_FALSE(p.is_target_itself(0, 0, 40001));
+  EXPECT_FALSE(p.is_target_itself(1, 0, 40000));  // another address
+  EXPECT_TRUE(p.is_target_itself(-1, 0, 40000));  // the kernel's address may be the target's
+  EXPECT_FALSE(p.is_target_itself(-1, 0, 0));     // port 0: the kernel's pick, not the plan's
+}
+
 TEST(Plan, PortCapacityRefusedUpFrontWithTheFix) {
   auto p = plan_of("127.0.0.2", "127.0.0.1:9000", 1'000'000);
   std::string why = check_port_capacity(p, {32768, 60999});
