@@ -221,6 +221,7 @@ C1M_SERVER_CPU_SHARES_HELD=$C1M_SERVER_CPU_SHARES_HELD
 C1M_RUN_DIR=$RUN_DIR
 C1M_RUN_ID=$RUN_ID
 C1M_RUN_TOKEN=$RUN_TOKEN
+C1M_ADMIN_TOKEN=$ADMIN_TOKEN
 C1M_RESULTS_UID=$(stat -c %u results)
 C1M_RESULTS_GID=$(stat -c %g results)
 C1M_CONTAINER_RUNTIME=docker/$(docker version -f '{{.Server.Version}}' 2>/dev/null)
@@ -229,6 +230,18 @@ ENV
 }
 
 COLLECTOR=http://127.0.0.1:${C1M_COLLECTOR_PORT:-9200}
+
+# The collector hears only participants that carry the run token, and only the lab (which keeps the
+# admin token from the participants) closes a run. Kept across runs (so the collector, which lives
+# across runs, is not recreated for a new one), readable by root only.
+lab_tokens() {
+  mkdir -p build/lab
+  local t
+  for t in run-token admin-token; do
+    [ -s "build/lab/$t" ] || (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "build/lab/$t")
+  done
+  RUN_TOKEN=$(cat build/lab/run-token) ADMIN_TOKEN=$(cat build/lab/admin-token)
+}
 
 wait_for() {  # URL WHAT: 20 s at most
   for _ in $(seq 1 100); do
@@ -248,7 +261,7 @@ await_record() {  # RUN_ID: prints the record's path under results/
     code=$(curl -s -o /dev/null -w '%{http_code}' "$COLLECTOR/runs/$id")
     [ "$code" = 200 ] && break
     # Past the server's grace period (5 s), close the run: what came is what there is.
-    [ "$i" = 35 ] && curl -s -X POST --data "{\"token\": \"$RUN_TOKEN\"}" "$COLLECTOR/runs/$id/close" >/dev/null
+    [ "$i" = 35 ] && curl -s -X POST -H "Authorization: Bearer $ADMIN_TOKEN" "$COLLECTOR/runs/$id/close" >/dev/null
     sleep 0.2
   done
   [ "$code" = 200 ] || { collector_logs >&2; die "the collector wrote no record for run $id (GET /runs/$id: $code)"; }
@@ -268,11 +281,7 @@ up() {
   build_images
   make_parent
   RUN_ID=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')  # as c1m names runs: 16 hex digits
-  # The collector hears only participants that carry this lab's token. Kept across runs (so the
-  # collector, which lives across runs, is not recreated for a new one), readable by root only.
-  mkdir -p build/lab
-  [ -s build/lab/run-token ] || (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > build/lab/run-token)
-  RUN_TOKEN=$(cat build/lab/run-token)
+  lab_tokens
   # The clients' own copies and status files; results/ is the collector's.
   RUN_DIR=./build/lab/$(date -u +%Y%m%dT%H%M%SZ)-$APPROACH-$RUN_ID
   mkdir -p "$RUN_DIR" results

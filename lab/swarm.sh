@@ -330,8 +330,7 @@ up() {
   stack_rm
   make_networks
   RUN_ID=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-  [ -s build/lab/run-token ] || (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > build/lab/run-token)
-  RUN_TOKEN=$(cat build/lab/run-token)
+  lab_tokens
   RUN_DIR=./$STATE/run-$RUN_ID
   mkdir -p "$RUN_DIR"
   rm -f build/lab/last-record

@@ -6,12 +6,14 @@
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "app/cli.hpp"
 #include "core/atomic_file.hpp"
@@ -20,6 +22,7 @@
 #include "core/record.hpp"
 #include "core/repetitions.hpp"
 #include "net/client_runner.hpp"
+#include "net/collector_link.hpp"
 #include "net/event_loop.hpp"
 #include "net/http_client.hpp"
 #include "net/sockaddr.hpp"
@@ -109,24 +112,36 @@ void print_summary(const ojson& rec, const std::string& json_path) {
 
 volatile sig_atomic_t g_stop_between_runs = 0;
 
+void stop_on_signals() {
+  signal(SIGINT, [](int) { g_stop_between_runs = 1; });
+  signal(SIGTERM, [](int) { g_stop_between_runs = 1; });
+}
+
 // The collector hears from a client twice: when it starts (so a client that dies is still named) and
-// with its record. A hello it does not take costs a warning. The record is tried again while the
-// collector says it may take it later (503 full, 507 cannot keep it, no answer), `attempts` times 5 s
-// apart; false when it never took it.
-bool report(const ClientConfig& c, const std::string& path, ojson body, int attempts = 1) {
-  if (!c.report_to) return true;
-  if (!c.run_token.empty()) body["token"] = c.run_token;
-  const std::string text = body.dump();
-  for (int k = 1;; ++k) {
-    auto res = net::http_post(*c.report_to, path, text, 10000);
-    if (res.status == 200) return true;
-    bool later = res.status == 0 || res.status == 503 || res.status == 507;
-    std::fprintf(stderr, "c1m client: warning: POST %s to the collector %s failed: %s%s\n", path.c_str(),
-                 c.report_to->str().c_str(), res.status ? res.body.c_str() : res.error.c_str(),
-                 later && k < attempts ? " (trying again in 5 s)" : "");
-    if (!later || k >= attempts || g_stop_between_runs) return false;
-    sleep(5);
-  }
+// with its record. The hello goes from a child process, so a collector that does not answer costs the
+// ramp nothing; the record is tried again while the collector says "later", for up to 45 s, and a
+// signal ends the tries. A failure costs a warning; false when the record was never taken.
+constexpr int kRecordBudgetS = 45;
+
+pid_t say_hello(const std::optional<net::CollectorLink>& link, const ojson& hello) {
+  if (!link) return -1;
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid != 0) return pid;  // the parent, or -1: no hello (the record still names the client)
+  std::string why;
+  if (!link->post("/hello", hello, 5000, 0, &why))
+    std::fprintf(stderr, "c1m client: warning: POST /hello to the collector %s failed: %s\n", link->at().str().c_str(),
+                 why.c_str());
+  _exit(0);
+}
+
+bool send_record(const std::optional<net::CollectorLink>& link, const ojson& record) {
+  if (!link) return true;
+  std::string why;
+  if (link->post("/record", record, 10000, kRecordBudgetS, &why, &g_stop_between_runs)) return true;
+  std::fprintf(stderr, "c1m client: warning: POST /record to the collector %s failed: %s%s\n", link->at().str().c_str(),
+               why.c_str(), g_stop_between_runs ? " (stopped by a signal)" : "");
+  return false;
 }
 
 int run_client(const ClientOptions& o) {
@@ -134,21 +149,23 @@ int run_client(const ClientOptions& o) {
   // Before the workers fork: they inherit it. The record's limits say what was in force.
   if (std::string why = set_sched_policy(c.sched); !why.empty()) c.warnings.push_back(why);
   ojson host = host_fingerprint();
-  // Unique among clients on one host (the same hostname) and across containers (the same pid, 1).
-  std::string participant = host["hostname"].get<std::string>() + "-" + std::to_string(getpid());
+  // Unique among clients on one host (the same hostname) and across containers (the same pid, 1),
+  // and over time (a pid comes back): a one-off client's name is its run's id.
+  std::string participant =
+      host["hostname"].get<std::string>() + "-" + std::to_string(getpid()) + "-" + new_run_id().substr(0, 8);
+  std::optional<net::CollectorLink> link;
+  if (c.report_to) link.emplace(*c.report_to, c.run_token);
   // The lab's run this client is part of; without one, the collector makes the client a run of its own.
   const ojson run = c.run_id.empty() ? ojson::object()
                                      : ojson{{"run", c.run_id}, {"role", "client"}, {"expect_clients", c.run_clients}};
   ojson hello = {{"name", participant}, {"addresses", host["addresses"]}, {"connections", c.plan.connections}};
   hello.update(run);
-  report(c, "/hello", hello);
+  const pid_t hello_pid = say_hello(link, hello);
   std::vector<ojson> records;
   for (size_t k = 0; k < c.repeat; ++k) {
     if (k > 0) {
-      // A signal between repetitions stops the series; the record says so.
-      signal(SIGINT, [](int) { g_stop_between_runs = 1; });
-      signal(SIGTERM, [](int) { g_stop_between_runs = 1; });
-      sleep(2);  // let the last repetition's sockets go before measuring the next
+      stop_on_signals();  // a signal between repetitions stops the series; the record says so
+      sleep(2);           // let the last repetition's sockets go before measuring the next
       if (g_stop_between_runs) break;
       std::fprintf(stderr, "c1m client: repetition %zu of %zu\n", k + 1, c.repeat);
     }
@@ -167,14 +184,18 @@ int run_client(const ClientOptions& o) {
   }
   record["participant"] = participant;
   record.update(run);
-  bool reported = report(c, "/record", record, 6);
+  if (hello_pid > 0) waitpid(hello_pid, nullptr, 0);  // its answer came long ago, or within 5 s
+  stop_on_signals();  // a signal while the record is tried again ends the tries, as interrupted
+  bool reported = send_record(link, record);
   print_summary(record, written ? c.json : "");
   if (c.repeat > 1) std::fprintf(stderr, "  repetitions  %zu of %zu\n", records.size(), c.repeat);
   if (!reported && c.json.empty()) {
-    std::fprintf(stderr, "c1m client: the collector never took the record and there is no --json copy: exit 1\n");
-    return 1;
+    std::fprintf(stderr, "c1m client: the collector never took the record and there is no --json copy: exit %d\n",
+                 g_stop_between_runs ? 130 : 1);
+    return g_stop_between_runs ? 130 : 1;
   }
   if (!written) return 1;  // a run whose record is lost is not a success, whatever it measured
+  if (g_stop_between_runs) return 130;
   if (record["status"] == "complete") return 0;
   return record["status"] == "interrupted" ? 130 : 1;
 }

@@ -22,6 +22,7 @@
 #include "core/procfs.hpp"
 #include "core/record.hpp"
 #include "core/record_file.hpp"
+#include "core/record_store.hpp"
 #include "core/run_book.hpp"
 #include "core/spool.hpp"
 #include "core/units.hpp"
@@ -43,8 +44,9 @@ struct CollectOptions {
   std::vector<std::string> lab_info;  // KEY=VALUE: what the lab configured, as the collector was told
   std::string show;
   std::string max_held = "2g";
-  std::string token;  // --run-token / C1M_RUN_TOKEN
-  std::string spool;  // default OUT/.spool
+  std::string token;        // --run-token / C1M_RUN_TOKEN: the participants'
+  std::string admin_token;  // --admin-token / C1M_ADMIN_TOKEN: the lab's own, to close a run
+  std::string spool;        // default OUT/.spool
   std::string max_body = "64m";
   size_t max_connections = 64;
   std::string request_timeout = "10s";
@@ -89,7 +91,7 @@ std::vector<std::string> split_names(const std::string& s) {
 // Writes the merged record into --out and prints its summary; the exit status of the run (0 complete).
 int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to = nullptr,
                         std::string* error = nullptr);
-void restore_spool(const Spool& spool, RunBook& book);
+void restore_spool(const Spool& spool, RunBook& book, const RecordStore& store);
 // Prints a merged record's summary; its exit status (0 complete, 1 otherwise).
 int print_summary(const ojson& merged, const std::string& path);
 
@@ -126,7 +128,6 @@ int run_collect_listen(const CollectOptions& o) {
   limits.default_expect_clients = o.expect_count;
   limits.deadline_text = o.deadline;
   limits.max_bytes_held = require(parse_count(o.max_held), "--max-held", o.max_held);
-  limits.token = o.token;
   // Every message is on disk before it is answered 200; a run's messages go once its record is written.
   // A service's spool is OUT/.spool, taken up by the next service. An --expect-count collector's
   // one run has no id of its own ("default"), so it gets a spool of its own, which only a collector
@@ -138,8 +139,11 @@ int run_collect_listen(const CollectOptions& o) {
                     : own_spool      ? spool_root + "/expect-count-" + std::to_string(unix_ms())
                                      : spool_root);
   if (std::string why = spool.open(); !why.empty()) throw UsageError("--spool: " + why);
-  RunBook book(limits, [&spool](const Filed& f) { return spool.keep(f); });
-  if (!own_spool) restore_spool(spool, book);
+  const RecordStore store(o.out);
+  RunBook book(
+      limits, [&spool](const Filed& f) { return spool.keep(f); },
+      [&store](const std::string& run) { return store.find(run); });
+  if (!own_spool) restore_spool(spool, book, store);
   const ojson lab = lab_info_json(o.lab_info);
   book.open_default(unix_ms());  // --expect-count: its one run's deadline counts from now
   net::EventLoop loop;
@@ -157,6 +161,8 @@ int run_collect_listen(const CollectOptions& o) {
                      " bytes (the largest record c1m reads)");
   if (http_limits.max_connections == 0) throw UsageError("--max-connections: at least 1");
   net::HttpService http(loop.base(), http_limits);
+  http.require_token(net::Access::participant, o.token);
+  http.require_token(net::Access::admin, o.admin_token);
   int last_rc = 0;
   // Runs whose merged record could not be written, with why: kept (in memory and the spool), tried again.
   std::map<std::string, std::string> unwritten;
@@ -196,50 +202,58 @@ int run_collect_listen(const CollectOptions& o) {
     j = ojson::parse(body, nullptr, false);
     return !j.is_discarded();
   };
-  http.route("POST", "/hello", [&](const net::HttpRequest& req) {
-    ojson j;
-    if (!parse_body(req.body, j))
-      return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
-    int status = 400;
-    if (std::string why = book.hello(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
-    return json_reply(200, {{"ok", true}});
-  });
-  http.route("POST", "/record", [&](const net::HttpRequest& req) {
-    ojson j;
-    if (!parse_body(req.body, j))
-      return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
-    // A stranger is turned away before anything is read of what it sent.
-    if (!book.token_ok(j)) return refusal(403, "token: missing or wrong (only the lab's participants report here)");
-    if (std::string err = check_posted(j); !err.empty()) return refusal(400, err);
-    int status = 400;
-    if (std::string why = book.record(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
-    std::string name = text_of(j, "participant", "?");
-    std::fprintf(stderr, "c1m collect: record from %s (run %s)\n", name.c_str(), text_of(j, "run", "default").c_str());
-    return json_reply(200, {{"ok", true}});
-  });
+  http.route(
+      "POST", "/hello",
+      [&](const net::HttpRequest& req) {
+        ojson j;
+        if (!parse_body(req.body, j))
+          return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+        int status = 400;
+        if (std::string why = book.hello(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
+        return json_reply(200, {{"ok", true}});
+      },
+      net::Access::participant);
+  http.route(
+      "POST", "/record",
+      [&](const net::HttpRequest& req) {
+        ojson j;
+        if (!parse_body(req.body, j))
+          return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+        if (std::string err = check_posted(j); !err.empty()) return refusal(400, err);
+        int status = 400;
+        if (std::string why = book.record(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
+        std::string name = text_of(j, "participant", "?");
+        std::fprintf(stderr, "c1m collect: record from %s (run %s)\n", name.c_str(),
+                     text_of(j, "run", "default").c_str());
+        return json_reply(200, {{"ok", true}});
+      },
+      net::Access::participant);
   http.route("GET", "/health", [&](const net::HttpRequest&) {
     return json_reply(200, {{"ok", true}, {"open_runs", book.open_runs()}, {"out", o.out}});
   });
   auto runs = [&](const net::HttpRequest&) { return json_reply(200, book.summary()); };
   http.route("GET", "/runs", runs);
   http.route("GET", "/status", runs);  // its first name
-  http.route("POST", "/runs/*", [&](const net::HttpRequest& req) {
-    std::string rest = req.path.substr(std::string("/runs/").size());
-    if (!rest.ends_with("/close")) return refusal(404, "POST /runs/ID/close is the one action on a run");
-    std::string id = rest.substr(0, rest.size() - 6);
-    ojson j;
-    if (!o.token.empty() && !(parse_body(req.body, j) && j.is_object() && text_of(j, "token", "") == o.token))
-      return refusal(403, "token: missing or wrong (only the lab closes its runs)");
-    if (!book.close(id))
-      return refusal(book.find(id) ? 409 : 404,
-                     "no open run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
-    return json_reply(202, {{"run", id}, {"state", "closing"}});
-  });
+  http.route(
+      "POST", "/runs/*",
+      [&](const net::HttpRequest& req) {
+        std::string rest = req.path.substr(std::string("/runs/").size());
+        if (!rest.ends_with("/close")) return refusal(404, "POST /runs/ID/close is the one action on a run");
+        std::string id = rest.substr(0, rest.size() - 6);
+        if (!book.close(id))
+          return refusal(book.find(id) || !store.find(id).empty() ? 409 : 404,
+                         "no open run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
+        return json_reply(202, {{"run", id}, {"state", "closing"}});
+      },
+      net::Access::admin);
   http.route("GET", "/runs/*", [&](const net::HttpRequest& req) {
     std::string id = req.path.substr(std::string("/runs/").size());
     const BookedRun* r = book.find(id);
-    if (!r) return refusal(404, "no run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
-    if (r->written_to.empty()) {
+    // A run an earlier collector wrote is found under its id in the store.
+    const std::string stored = r ? r->written_to : store.find(id);
+    if (!r && stored.empty())
+      return refusal(404, "no run " + (is_safe_name(id, 64) ? id : std::string("by that name")));
+    if (stored.empty()) {
       ojson state = {
           {"run", id}, {"state", "open"}, {"reported_clients", r->reported()}, {"expect_clients", r->expect_clients}};
       if (unwritten.count(id)) {
@@ -249,8 +263,8 @@ int run_collect_listen(const CollectOptions& o) {
       }
       return json_reply(202, state);
     }
-    auto text = procfs::read_text(r->written_to);
-    if (!text) return refusal(500, "run " + id + " was written to " + r->written_to + ", which cannot be read now");
+    auto text = procfs::read_text(stored);
+    if (!text) return refusal(500, "run " + id + " was written to " + stored + ", which cannot be read now");
     return net::HttpReply{200, "application/json", *text};
   });
   if (!http.serve(fd)) throw UsageError("--listen " + at.str() + ": cannot serve HTTP");
@@ -315,10 +329,15 @@ std::string check_posted(const ojson& j) {
 
 // What an earlier collector on this spool took and never wrote: back into the book, each record
 // checked again as if it had just been posted.
-void restore_spool(const Spool& spool, RunBook& book) {
+void restore_spool(const Spool& spool, RunBook& book, const RecordStore& store) {
   std::vector<std::string> problems;
   std::map<std::string, int> restored;
+  std::map<std::string, std::string> written;  // runs an earlier collector wrote and had not forgotten
   for (Filed& f : spool.load(&problems)) {
+    if (std::string path = store.find(f.run); !path.empty()) {
+      written[f.run] = path;
+      continue;
+    }
     std::string err = f.is_record ? check_posted(f.body) : std::string();
     if (err.empty()) err = book.restore(f);
     if (err.empty())
@@ -326,6 +345,11 @@ void restore_spool(const Spool& spool, RunBook& book) {
     else
       problems.push_back(spool.dir() + "/" + f.run + ": a kept " + (f.is_record ? "record" : "hello") +
                          " is refused now: " + err);
+  }
+  for (const auto& [run, path] : written) {
+    std::fprintf(stderr, "c1m collect: run %s in %s was written to %s already; its messages go\n", run.c_str(),
+                 spool.dir().c_str(), path.c_str());
+    spool.forget(run);
   }
   for (const std::string& p : problems) std::fprintf(stderr, "c1m collect: %s\n", p.c_str());
   for (const auto& [run, n] : restored)
@@ -390,12 +414,9 @@ int run_collect(const CollectOptions& o) {
 }
 
 int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to, std::string* error) {
-  std::string stamp = merged["started_at"].get<std::string>();
-  stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
-  stamp = stamp.substr(0, 15) + "Z";
-  std::string path = o.out + "/" + stamp + "-" + text_of(merged, "approach", "custom") + "-" +
-                     merged["run_id"].get<std::string>().substr(0, 8) + ".json";
-  std::string err = write_file_atomically(path, merged.dump(2) + "\n");
+  std::string path;
+  bool already = false;
+  std::string err = RecordStore(o.out).put(merged, &path, &already);
   if (!err.empty()) {
     if (error)
       *error = err;
@@ -404,6 +425,10 @@ int write_and_summarize(const ojson& merged, const CollectOptions& o, std::strin
     return 1;
   }
   if (written_to) *written_to = path;
+  if (already) {  // written by a collector that stopped before it could say so: that file stands
+    std::printf("c1m collect: run %s was written to %s already\n", text_of(merged, "run_id", "").c_str(), path.c_str());
+    return 0;
+  }
   return print_summary(merged, path);
 }
 
@@ -440,6 +465,10 @@ Command add_collect_command(CLI::App& root) {
                 "with --listen: take hellos and records only when they carry this token (the lab's; give clients and "
                 "server the same)")
       ->envname("C1M_RUN_TOKEN");
+  c->add_option("--admin-token", o->admin_token,
+                "with --listen: closing a run (POST /runs/ID/close) needs this token, which the lab keeps from its "
+                "participants (default: the --run-token)")
+      ->envname("C1M_ADMIN_TOKEN");
   c->add_option("--max-body", o->max_body, "with --listen: the largest request body it reads (a record: 64m at most)")
       ->capture_default_str();
   c->add_option("--max-connections", o->max_connections,

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "app/cli.hpp"
 #include "core/atomic_file.hpp"
@@ -14,6 +16,7 @@
 #include "core/plan.hpp"
 #include "core/procfs.hpp"
 #include "core/record.hpp"
+#include "net/collector_link.hpp"
 #include "net/http_client.hpp"
 #include "net/http_service.hpp"
 #include "net/server_worker.hpp"
@@ -197,13 +200,21 @@ int run_server(const ServerOptions& o) {
   // the run (its stats: counts, limits, sysctls, its namespace's counters) once every connection of
   // the run has gone, or when it stops.
   const std::string participant = "server-" + context["host"].value("hostname", std::string("unknown"));
-  auto tell_collector = [&](const std::string& path, ojson body) {
+  std::optional<net::CollectorLink> link;
+  if (report_to) link.emplace(*report_to, o.run_token);
+  // Its messages go from a thread of their own, one after another (the hello binds the server's key
+  // first): a collector that does not answer never stalls the supervisor's loop or its /stats.
+  std::thread reporting;
+  auto tell_collector = [&](const std::string& path, ojson body, int budget_s) {
     body.update({{"participant", participant}, {"name", participant}, {"role", "server"}, {"run", o.run_id}});
-    if (!o.run_token.empty()) body["token"] = o.run_token;
-    auto res = net::http_post(*report_to, path, body.dump(), 5000);
-    if (res.status != 200)
-      std::fprintf(stderr, "c1m server: warning: POST %s to the collector %s failed: %s\n", path.c_str(),
-                   report_to->str().c_str(), res.status ? res.body.c_str() : res.error.c_str());
+    std::thread before = std::move(reporting);
+    reporting = std::thread([&link, path, budget_s, body = std::move(body), before = std::move(before)]() mutable {
+      if (before.joinable()) before.join();
+      std::string why;
+      if (!link->post(path, body, 5000, budget_s, &why))
+        std::fprintf(stderr, "c1m server: warning: POST %s to the collector %s failed: %s\n", path.c_str(),
+                     link->at().str().c_str(), why.c_str());
+    });
   };
   bool reported = false;
   auto report_run = [&](const std::string& why) {
@@ -211,10 +222,10 @@ int run_server(const ServerOptions& o) {
     reported = true;
     ojson doc = stats();
     doc["ended_because"] = why;
-    tell_collector("/record", std::move(doc));
+    tell_collector("/record", std::move(doc), 15);  // tried again while the collector says "later"
   };
   if (report_to) {
-    tell_collector("/hello", ojson::object());
+    tell_collector("/hello", ojson::object(), 0);
     sup.every({1, 0}, [&] {
       if (peak > 0 && total().connections == 0) report_run("every connection of the run has closed");
     });
@@ -240,6 +251,7 @@ int run_server(const ServerOptions& o) {
                admin ? (admin->str() + "/stats").c_str() : "");
   sup.run();
   report_run("the server stopped");
+  if (reporting.joinable()) reporting.join();  // at most 15 s of tries and one 5 s wait
 
   ojson final_stats = stats();
   final_stats["lost_workers"] = pool.describe_lost().empty() ? ojson(nullptr) : ojson(pool.describe_lost());

@@ -13,7 +13,9 @@ std::string directory_of(const std::string& path) {
   return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
 }
 
-std::string write_file_atomically(const std::string& path, const std::string& content, Durability durability) {
+namespace {
+
+std::string write_file(const std::string& path, const std::string& content, Durability durability, bool* existed) {
   auto fail = [](const std::string& what, const std::string& p) {
     return what + " " + p + ": " + std::strerror(errno);
   };
@@ -38,7 +40,16 @@ std::string write_file_atomically(const std::string& path, const std::string& co
     ::unlink(tmp.c_str());
     return e;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (existed) {  // link() fails where rename() would replace
+    *existed = false;
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      *existed = errno == EEXIST;
+      std::string e = *existed ? path + " exists already" : fail("cannot link onto", path);
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    ::unlink(tmp.c_str());
+  } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
     std::string e = fail("cannot rename onto", path);
     ::unlink(tmp.c_str());
     return e;
@@ -49,6 +60,17 @@ std::string write_file_atomically(const std::string& path, const std::string& co
     ::close(dfd);
   }
   return {};
+}
+
+}  // namespace
+
+std::string write_file_atomically(const std::string& path, const std::string& content, Durability durability) {
+  return write_file(path, content, durability, nullptr);
+}
+
+std::string write_new_file(const std::string& path, const std::string& content, bool* existed) {
+  bool ignored = false;
+  return write_file(path, content, Durability::synced, existed ? existed : &ignored);
 }
 
 }  // namespace c1m

@@ -154,6 +154,12 @@ ojson merge_client_records(const CollectRequest& req) {
     if (p["status"] != "complete" && p["status"] != "missing")
       add(p["name"].get<std::string>() + ": " + p["status"].get<std::string>() +
           (p["reason"].is_string() ? " (" + p["reason"].get<std::string>() + ")" : ""));
+  // A server that said it takes part and never reported leaves its side of the run unsaid: its figures
+  // are at best a client's last look at its /stats.
+  if (req.server && !req.server->record.is_object()) {
+    if (out.status == "complete") out.status = "failed";
+    add("the server " + req.server->name + " never sent its report (" + req.server->problem + ")");
+  }
   if (!reason.empty()) out.reason = reason;
 
   if (req.server) {

@@ -72,6 +72,8 @@ RequestHead parse_request_head(std::string_view head, size_t max_body_bytes) {
       have_length = true;
     } else if (iequals(name, "Transfer-Encoding")) {
       return refuse(h, 411, "Transfer-Encoding is not taken: send a Content-Length");
+    } else if (iequals(name, "Authorization")) {
+      if (value.size() > 7 && iequals(value.substr(0, 7), "Bearer ")) h.bearer = std::string(trim(value.substr(7)));
     } else if (iequals(name, "Connection")) {
       if (iequals(value, "close")) h.keep_alive = false;
       if (iequals(value, "keep-alive")) h.keep_alive = true;

@@ -16,6 +16,7 @@ struct RequestHead {
   std::string path;  // the target without its query
   size_t content_length = 0;
   bool keep_alive = true;  // HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with "Connection: keep-alive"
+  std::string bearer;      // "Authorization: Bearer X": X, read with the head so a stranger's body is never read
 };
 
 // `head` is everything up to and including the blank line ("\r\n\r\n"). `max_body_bytes` 0: no body

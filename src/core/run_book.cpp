@@ -13,24 +13,14 @@ uint64_t BookedRun::reported() const {
 }
 
 bool is_safe_name(const std::string& s, size_t max_length) {
-  if (s == "." || s == "..") return false;  // a run id names a directory of the collector's spool
+  if (s.starts_with('.')) return false;  // a run id names a directory of the collector's spool
   return !s.empty() && s.size() <= max_length && std::all_of(s.begin(), s.end(), [](char c) {
     return c > ' ' && c < 127 && c != '/' && c != '\\' && c != '"';
   });
 }
 
-bool RunBook::token_ok(const ojson& body) const {
-  return limits_.token.empty() ||
-         (body.is_object() && body.contains("token") && body["token"].is_string() && body["token"] == limits_.token);
-}
-
 std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
   if (!body.is_object()) return "expected a JSON object";
-  // Whoever reaches the collector is not a participant: the lab hands its token to its own.
-  if (!a->restoring && !token_ok(body)) {
-    if (status) *status = 403;
-    return "token: missing or wrong (this collector takes hellos and records only from its lab's participants)";
-  }
   // The participant's name: "name" in a hello, "participant" beside a record.
   const ojson* n = body.contains("participant") ? &body["participant"]
                    : body.contains("name")      ? &body["name"]
@@ -38,6 +28,12 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
   if (!n || !n->is_string() || !is_safe_name(n->get<std::string>()))
     return "participant name: expected 1-128 printable characters";
   a->name = n->get<std::string>();
+  if (body.contains("participant_key")) {
+    const ojson& k = body["participant_key"];
+    if (!k.is_string() || k.get<std::string>().size() < 16 || !is_safe_name(k.get<std::string>(), 128))
+      return "participant_key: expected 16-128 printable characters (a participant's own secret)";
+    a->key = k.get<std::string>();
+  }
   std::string role = "client";
   if (body.contains("role")) {
     if (!body["role"].is_string() || (body["role"] != "client" && body["role"] != "server"))
@@ -69,8 +65,14 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
   a->expect_clients = a->is_server ? 0 : expect;
   const BookedRun* r = find(a->run);
   if (!r) {
-    if (open_runs() >= limits_.max_open_runs)
-      return "too many open runs (" + std::to_string(limits_.max_open_runs) + ")";
+    if (std::string path = written_before_ ? written_before_(a->run) : ""; !path.empty()) {
+      if (status) *status = 409;
+      return "run " + a->run + " was already written to " + path;
+    }
+    if (open_runs() >= limits_.max_open_runs) {
+      if (status) *status = 503;  // a run is written soon: a participant tries again
+      return "too many open runs (" + std::to_string(limits_.max_open_runs) + "): try again once one is written";
+    }
     return {};
   }
   if (!r->written_to.empty()) {
@@ -87,6 +89,17 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
   } else if (r->server && r->server->first != a->name) {
     return "run " + a->run + " has a server already (" + r->server->first + ")";
   }
+  const Heard* known = a->is_server ? (r->server ? &r->server->second : nullptr)
+                                    : (r->clients.count(a->name) ? &r->clients.at(a->name) : nullptr);
+  if (known && !known->key.empty() && known->key != a->key) {
+    if (status) *status = 403;
+    return "participant " + a->name + " of run " + a->run +
+           " is bound to another participant_key: only it may send under that name";
+  }
+  if (known && known->key.empty() && !known->record.is_null() && a->is_record) {
+    if (status) *status = 409;
+    return "participant " + a->name + " of run " + a->run + " has a record already, and no key to replace it with";
+  }
   return {};
 }
 
@@ -96,9 +109,11 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
   if (status) *status = 400;
   Admission a;
   a.restoring = restoring;
+  a.is_record = is_record;
   if (std::string why = admit(body, &a, status); !why.empty()) return why;
   ojson kept = body;
-  kept.erase("token");  // a secret, not part of any record
+  kept.erase("participant_key");  // a secret, not part of any record
+  kept.erase("token");            // sent by builds before the token moved to the request's head
   size_t bytes = kept.dump().size();
   if (!is_record && bytes > limits_.max_hello_bytes)
     return "a hello is at most " + std::to_string(limits_.max_hello_bytes) +
@@ -116,7 +131,7 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
   }
   if (keeper_ && !restoring) {
     // The message moves through the keeper and back: a record of up to 64m is not copied for it.
-    Filed filed{a.run, a.name, a.is_server, is_record, std::move(kept), now_ms};
+    Filed filed{a.run, a.name, a.is_server, is_record, std::move(kept), a.key, now_ms};
     std::string why = keeper_(filed);
     if (!why.empty()) {
       if (status) *status = 507;
@@ -134,6 +149,7 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
                          : run.clients[a.name];
   held_bytes_ = held_bytes_ - replaced + bytes;
   h.bytes = h.bytes - replaced + bytes;
+  if (!a.key.empty()) h.key = a.key;
   (is_record ? h.record : h.hello) = std::move(kept);
   (is_record ? h.record_ms : h.hello_ms) = now_ms;
   return {};
@@ -147,7 +163,12 @@ std::string RunBook::record(const ojson& body, int64_t now_ms, int* status) {
   return take(body, now_ms, status, true, false);
 }
 
-std::string RunBook::restore(const Filed& f) { return take(f.body, f.received_ms, nullptr, f.is_record, true); }
+std::string RunBook::restore(const Filed& f) {
+  if (f.key.empty()) return take(f.body, f.received_ms, nullptr, f.is_record, true);
+  ojson body = f.body;
+  body["participant_key"] = f.key;
+  return take(body, f.received_ms, nullptr, f.is_record, true);
+}
 
 std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) const {
   std::vector<std::pair<std::string, std::string>> out;
@@ -206,12 +227,12 @@ void RunBook::written(const std::string& id, const std::string& path, const std:
   // What was merged is in the file now: keep the run's name and outcome, not its records.
   for (auto& [_, h] : it->second.clients) {
     held_bytes_ -= h.bytes;
-    h = Heard{ojson(nullptr), h.hello_ms, h.record.is_object() ? ojson(true) : ojson(nullptr), h.record_ms, 0};
+    h = Heard{ojson(nullptr), h.hello_ms, h.record.is_object() ? ojson(true) : ojson(nullptr), h.record_ms, 0, h.key};
   }
   if (it->second.server) {
     Heard& s = it->second.server->second;
     held_bytes_ -= s.bytes;
-    s = Heard{ojson(nullptr), s.hello_ms, s.record.is_object() ? ojson(true) : ojson(nullptr), s.record_ms, 0};
+    s = Heard{ojson(nullptr), s.hello_ms, s.record.is_object() ? ojson(true) : ojson(nullptr), s.record_ms, 0, s.key};
   }
 }
 

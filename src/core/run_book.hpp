@@ -22,6 +22,7 @@ struct Heard {
   ojson record;  // its record (a client's run record, the server's stats), once sent
   int64_t record_ms = -1;
   size_t bytes = 0;  // of hello and record as held (counted against RunBookLimits::max_bytes_held)
+  std::string key;   // the participant's own secret, bound by its first message: only it may send again
 };
 
 struct BookedRun {
@@ -44,7 +45,6 @@ struct RunBookLimits {
   size_t max_open_runs = 256;
   size_t max_hello_bytes = 64 * 1024;       // a hello is a name, addresses and a count
   size_t max_bytes_held = size_t{2} << 30;  // hellos and records of runs not yet written
-  std::string token;  // when set, every hello and record must carry it as "token" (the lab's secret)
 };
 
 // One message as the book files it: whose, which kind, and what (its token taken out).
@@ -54,6 +54,7 @@ struct Filed {
   bool is_server = false;
   bool is_record = false;  // else a hello
   ojson body;
+  std::string key;  // the participant's key (taken out of the body: a secret, never in a record)
   int64_t received_ms = 0;
 };
 
@@ -62,21 +63,26 @@ class RunBook {
   // Keeps a message somewhere that outlives the process (the collector's spool) before the book
   // takes it; empty when kept, else why not (the message is then refused with 507).
   using Keeper = std::function<std::string(const Filed&)>;
+  // Where a run written by an earlier collector is (its record's path), or empty: such a run takes no
+  // more messages, and its leftovers in a spool are not written again.
+  using WrittenBefore = std::function<std::string(const std::string& run)>;
 
-  explicit RunBook(RunBookLimits limits, Keeper keeper = nullptr) : limits_(limits), keeper_(std::move(keeper)) {}
+  explicit RunBook(RunBookLimits limits, Keeper keeper = nullptr, WrittenBefore written_before = nullptr)
+      : limits_(limits), keeper_(std::move(keeper)), written_before_(std::move(written_before)) {}
 
-  // A participant's hello, or its record (the caller has checked a record's own shape). Empty when
-  // taken, else why not, for a 4xx: {run, name, role: client|server, expect_clients} are checked here.
-  // `status` is the HTTP status to answer a refusal with: 400 bad, 403 without the collector's token,
-  // 409 the run was already written, 503 taking it would hold more than max_bytes_held (try again
-  // once a run is written).
+  // A participant's hello, or its record (the caller has checked a record's own shape and the lab's
+  // token). Empty when taken, else why not, for a 4xx: {run, name, role: client|server,
+  // expect_clients, participant_key} are checked here. A participant's first message binds its
+  // "participant_key"; a later message under its name must carry the same one, so no participant
+  // can replace another's hello or record. `status` is the HTTP status to answer a refusal with: 400
+  // bad, 403 another participant's name, 409 the run was already written (or a keyless
+  // participant's record is taken already), 503 too many open runs or more than max_bytes_held
+  // (try again once a run is written).
   std::string hello(const ojson& body, int64_t now_ms, int* status = nullptr);
   std::string record(const ojson& body, int64_t now_ms, int* status = nullptr);
   // A message kept by an earlier collector (its spool), taken again as it was: no token, no keeper.
   std::string restore(const Filed& filed);
   size_t bytes_held() const { return held_bytes_; }
-  // True when no token is set, or the body (an object) carries it as "token".
-  bool token_ok(const ojson& body) const;
 
   // Runs to write now, each with why.
   std::vector<std::pair<std::string, std::string>> due(int64_t now_ms) const;
@@ -97,9 +103,11 @@ class RunBook {
  private:
   struct Admission {
     bool restoring = false;
+    bool is_record = false;
     std::string run, name;
     bool is_server = false;
     uint64_t expect_clients = 0;
+    std::string key;
   };
   // Whose message it is and for which run (opened when the message is taken); or why not. Changes nothing.
   std::string admit(const ojson& body, Admission* admission, int* status) const;
@@ -108,12 +116,14 @@ class RunBook {
 
   RunBookLimits limits_;
   Keeper keeper_;
+  WrittenBefore written_before_;
   std::map<std::string, BookedRun> runs_;
   size_t held_bytes_ = 0;
 };
 
 // A name or id that may go into logs, paths and records: 1-128 printable ASCII characters, no
-// spaces or control characters (a newline in a name would forge a log line).
+// spaces or control characters (a newline in a name would forge a log line), no '/', and no leading
+// '.' (a hidden file, which a directory listing passes over).
 bool is_safe_name(const std::string& s, size_t max_length = 128);
 
 }  // namespace c1m

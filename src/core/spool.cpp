@@ -46,11 +46,19 @@ std::string Spool::keep(const Filed& f) const {
   if (::mkdir(run_dir.c_str(), 0700) != 0 && errno != EEXIST)
     return "cannot create " + run_dir + ": " + std::strerror(errno);
   ojson doc = {{"received_ms", f.received_ms}, {"kind", f.is_record ? "record" : "hello"}, {"body", f.body}};
+  if (!f.key.empty()) doc["participant_key"] = f.key;  // the spool is the collector's own (0700)
   return write_file_atomically(run_dir + "/" + file_name(f), doc.dump() + "\n");
 }
 
 std::vector<Filed> Spool::load(std::vector<std::string>* problems) const {
   std::vector<Filed> out;
+  if (DIR* d = opendir(dir_.c_str())) {  // what a collector killed in forget() left
+    std::vector<std::string> left;
+    while (dirent* e = readdir(d))
+      if (std::strncmp(e->d_name, ".forgotten-", 11) == 0) left.emplace_back(e->d_name);
+    closedir(d);
+    for (const std::string& name : left) remove_tree(dir_ + "/" + name);
+  }
   for (const std::string& run : entries(dir_)) {
     if (!is_safe_name(run, 64)) continue;
     for (const std::string& name : entries(dir_ + "/" + run)) {
@@ -70,6 +78,8 @@ std::vector<Filed> Spool::load(std::vector<std::string>* problems) const {
       f.is_record = doc["kind"] == "record";
       f.received_ms = doc["received_ms"].get<int64_t>();
       f.body = std::move(doc["body"]);
+      if (doc.contains("participant_key") && doc["participant_key"].is_string())
+        f.key = doc["participant_key"].get<std::string>();
       out.push_back(std::move(f));
     }
   }
@@ -80,11 +90,25 @@ std::vector<Filed> Spool::load(std::vector<std::string>* problems) const {
   return out;
 }
 
+// A run's messages go in one step: its directory is renamed to a hidden name, which load() passes
+// over, and only then emptied. A collector killed half way through leaves a hidden directory the next
+// one removes, never a run with some of its messages, to be written again as a second record.
 void Spool::forget(const std::string& run) const {
   if (!is_safe_name(run, 64)) return;
-  std::string run_dir = dir_ + "/" + run;
-  for (const std::string& name : entries(run_dir)) ::unlink((run_dir + "/" + name).c_str());
-  ::rmdir(run_dir.c_str());
+  std::string gone = dir_ + "/.forgotten-" + run;
+  remove_tree(gone);  // a rename onto a directory that has files fails
+  if (::rename((dir_ + "/" + run).c_str(), gone.c_str()) != 0) return;
+  remove_tree(gone);
+}
+
+void Spool::remove_tree(const std::string& dir) const {
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+        ::unlink((dir + "/" + e->d_name).c_str());
+    closedir(d);
+  }
+  ::rmdir(dir.c_str());
 }
 
 void Spool::remove_if_empty() const { ::rmdir(dir_.c_str()); }

@@ -22,12 +22,13 @@ class Spool {
   // What earlier collectors kept and no merged record has taken yet, oldest first. A file that cannot
   // be read back is named in `problems` and left where it is.
   std::vector<Filed> load(std::vector<std::string>* problems) const;
-  // The run's merged record is written: its messages go.
+  // The run's merged record is written: its messages go, all at once (see spool.cpp).
   void forget(const std::string& run) const;
   // The collector ends: an empty spool goes (a spool that holds runs stays for the next collector).
   void remove_if_empty() const;
 
  private:
+  void remove_tree(const std::string& dir) const;  // a directory of files, no deeper
   std::string dir_;
 };
 

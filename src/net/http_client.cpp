@@ -151,10 +151,12 @@ HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms,
                                      max_bytes);
 }
 
-HttpResult http_post(const Endpoint& at, const std::string& path, const std::string& body, int timeout_ms) {
+HttpResult http_post(const Endpoint& at, const std::string& path, const std::string& body, int timeout_ms,
+                     const std::string& bearer_token) {
+  std::string auth = bearer_token.empty() ? "" : "Authorization: Bearer " + bearer_token + "\r\n";
   return HttpConnection(at).exchange(
-      "POST " + path + " HTTP/1.0\r\nHost: " + at.str() +
-          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
+      "POST " + path + " HTTP/1.0\r\nHost: " + at.str() + "\r\n" + auth +
+          "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
       timeout_ms, 1 << 20);
 }
 

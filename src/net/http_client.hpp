@@ -40,7 +40,9 @@ class HttpConnection {
 };
 
 HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms, size_t max_bytes = 1 << 20);
-// POST with a JSON body (a client reporting to the collector).
-HttpResult http_post(const Endpoint& at, const std::string& path, const std::string& json_body, int timeout_ms);
+// POST with a JSON body (a participant reporting to the collector), with "Authorization: Bearer
+// TOKEN" when a token is given (the collector checks it before it reads the body).
+HttpResult http_post(const Endpoint& at, const std::string& path, const std::string& json_body, int timeout_ms,
+                     const std::string& bearer_token = "");
 
 }  // namespace c1m::net

@@ -25,6 +25,8 @@ struct HttpService::Connection {
   event* deadline = nullptr;
   bool in_request = false;  // some of a request has come, not all of it
   bool closing = false;     // the last reply is on its way out; close once it is
+  bool paused = false;      // its answers lie unread: no more of its requests are read until they go
+  uint64_t idle_since = 0;  // the service's activity_ when its last request was answered
   std::optional<RequestHead> head;
 };
 
@@ -86,8 +88,8 @@ HttpService::~HttpService() {
   if (listener_) evconnlistener_free(listener_);
 }
 
-void HttpService::route(const std::string& method, const std::string& path, Handler handler) {
-  routes_[method + " " + path] = std::move(handler);
+void HttpService::route(const std::string& method, const std::string& path, Handler handler, Access access) {
+  routes_[method + " " + path] = Route{std::move(handler), access};
 }
 
 int HttpService::open_socket(const Endpoint& at) { return open_listener(at, 128, false); }
@@ -116,7 +118,9 @@ void HttpService::say(const char* kind, const std::string& line) {
 
 void HttpService::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* arg) {
   auto* self = static_cast<HttpService*>(arg);
-  if (self->connections_.size() >= self->limits_.max_connections) {
+  // Idle keep-alive connections cost a peer nothing to hold: at the cap, the oldest of them goes, so
+  // a crowd of idle peers cannot keep out the participants that have something to say.
+  if (self->connections_.size() >= self->limits_.max_connections && !self->evict_idle()) {
     // Past the cap: one short answer (best effort: the socket's buffer is empty) and the door shut.
     std::string busy =
         response_text(error_reply(503, "this service holds " + std::to_string(self->limits_.max_connections) +
@@ -141,7 +145,10 @@ void HttpService::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int,
     bufferevent_free(bev);
     return;
   }
+  c->idle_since = ++self->activity_;
   bufferevent_setcb(bev, &HttpService::on_read, &HttpService::on_written, &HttpService::on_event, c.get());
+  // Input is bounded by the largest request: past it libevent stops reading until requests are served.
+  bufferevent_setwatermark(bev, EV_READ, 0, self->limits_.max_head_bytes + self->limits_.max_body_bytes + 4096);
   timeval write_timeout{self->limits_.request_timeout_s, 0};  // a peer that never reads its answer
   bufferevent_set_timeouts(bev, nullptr, &write_timeout);
   bufferevent_enable(bev, EV_READ);
@@ -166,6 +173,19 @@ void HttpService::on_accept_error(evconnlistener* listener, void* arg) {
                           "); pausing accepts 200 ms at a time until it passes");
 }
 
+bool HttpService::evict_idle() {
+  Connection* oldest = nullptr;
+  for (const auto& [c, _] : connections_) {
+    bool idle = !c->in_request && !c->closing && !c->head && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+    if (idle && (!oldest || c->idle_since < oldest->idle_since)) oldest = c;
+  }
+  if (!oldest) return false;
+  say("evict", "HTTP connection cap (" + std::to_string(limits_.max_connections) +
+                   ") reached: closed the connection idle the longest");
+  close(oldest);
+  return true;
+}
+
 void HttpService::arm(Connection* c, int seconds) {
   timeval t{seconds, 0};
   event_add(c->deadline, &t);
@@ -179,6 +199,12 @@ void HttpService::on_read(bufferevent*, void* arg) {
 void HttpService::serve_requests(Connection* c) {
   evbuffer* in = bufferevent_get_input(c->bev);
   while (!c->closing) {
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > limits_.max_unread_reply_bytes) {
+      // Pipelined requests from a peer that does not read: wait for it (on_written) before serving more.
+      c->paused = true;
+      bufferevent_disable(c->bev, EV_READ);
+      return;
+    }
     if (!c->head) {
       size_t have = evbuffer_get_length(in);
       if (have == 0) return;
@@ -201,6 +227,10 @@ void HttpService::serve_requests(Connection* c) {
         send(c, error_reply(head.status, head.why), false);
         break;
       }
+      if (!allowed(head)) {
+        send(c, error_reply(403, "token: missing or wrong (this route needs Authorization: Bearer TOKEN)"), false);
+        break;
+      }
       c->head = std::move(head);
     }
     if (evbuffer_get_length(in) < c->head->content_length) return;  // the body is still coming
@@ -209,24 +239,43 @@ void HttpService::serve_requests(Connection* c) {
     RequestHead head = std::move(*c->head);
     c->head.reset();
     c->in_request = false;
+    c->idle_since = ++activity_;
     arm(c, limits_.idle_timeout_s);
     send(c, dispatch(head.method, head.path, std::move(body)), head.keep_alive);
   }
   evbuffer_drain(in, evbuffer_get_length(in));  // closing: what else came is not read
 }
 
-HttpReply HttpService::dispatch(const std::string& method, const std::string& path, std::string body) {
+bool HttpService::allowed(const RequestHead& head) const {
+  const Route* route = find_route(head.method, head.path);
+  if (!route || route->access == Access::open) return true;
+  auto token = [this](Access a) {
+    auto it = tokens_.find(a);
+    return it == tokens_.end() ? std::string() : it->second;
+  };
+  std::string needed = token(route->access);
+  if (needed.empty() && route->access == Access::admin) needed = token(Access::participant);
+  return needed.empty() || head.bearer == needed;
+}
+
+const HttpService::Route* HttpService::find_route(const std::string& method, const std::string& path) const {
   std::string key = method + " " + path;
   auto it = routes_.find(key);
   for (auto r = routes_.begin(); it == routes_.end() && r != routes_.end(); ++r)
     if (r->first.ends_with('*') && key.starts_with(std::string_view(r->first).substr(0, r->first.size() - 1))) it = r;
-  if (it == routes_.end()) {
+  return it == routes_.end() ? nullptr : &it->second;
+}
+
+HttpReply HttpService::dispatch(const std::string& method, const std::string& path, std::string body) {
+  const std::string key = method + " " + path;
+  const Route* route = find_route(method, path);
+  if (!route) {
     std::string known;
     for (const auto& [k, _] : routes_) known += (known.empty() ? "" : ", ") + k;
     return error_reply(404, "routes: " + known);
   }
   try {
-    return it->second(HttpRequest{path, std::move(body)});
+    return route->handler(HttpRequest{path, std::move(body)});
   } catch (const std::exception& e) {  // a handler's bug costs its request, never the service
     say("handler", "HTTP handler for " + key + " failed: " + e.what());
     return error_reply(500, std::string("the handler failed: ") + e.what());
@@ -244,7 +293,13 @@ void HttpService::send(Connection* c, const HttpReply& reply, bool keep_alive) {
 
 void HttpService::on_written(bufferevent*, void* arg) {
   auto* c = static_cast<Connection*>(arg);
-  if (c->closing) c->service->close(c);
+  if (c->closing) {
+    c->service->close(c);
+  } else if (c->paused) {  // its answers are read: its waiting requests are served
+    c->paused = false;
+    bufferevent_enable(c->bev, EV_READ);
+    c->service->serve_requests(c);
+  }
 }
 
 void HttpService::on_event(bufferevent* bev, short what, void* arg) {

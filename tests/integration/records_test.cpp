@@ -1,5 +1,6 @@
 // The record tools as users run them: c1m compare, plot, collect, and client --repeat.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -132,7 +134,8 @@ TEST(CollectCli, MergesAndNamesTheMissing) {
   EXPECT_NE(out.find("c: never reported"), std::string::npos) << out;
   size_t records = 0;
   std::string written;
-  for (auto& e : std::filesystem::directory_iterator(out_dir)) ++records, written = e.path();
+  for (auto& e : std::filesystem::directory_iterator(out_dir))
+    if (e.path().filename().string()[0] != '.') ++records, written = e.path();  // .runs: the store's index
   ASSERT_EQ(records, 1u);  // one record, and no temp file left beside it
   json r = json::parse(read_file(written));
   EXPECT_EQ(r["status"], "failed");
@@ -171,7 +174,8 @@ class Collector : public ::testing::Test {
   std::string out_dir = temp_dir();
   std::string only_record() {
     std::vector<std::string> files;
-    for (auto& e : std::filesystem::directory_iterator(out_dir)) files.push_back(e.path());
+    for (auto& e : std::filesystem::directory_iterator(out_dir))
+      if (e.path().filename().string()[0] != '.') files.push_back(e.path());  // .runs: the store's index
     EXPECT_EQ(files.size(), 1u) << "one record, and no temp file beside it";
     return files.empty() ? "" : read_file(files[0]);
   }
@@ -206,9 +210,10 @@ TEST_F(Collector, TwoClientsPushOneRecord) {
   EXPECT_EQ(r["approach"], "multi-ip");
 }
 
-// What one peer can hold of the collector is bounded: connections past --max-connections get 503 and
-// are closed, and a request that trickles in is cut off at --request-timeout from its first byte (a
-// timeout that restarts on every byte, as evhttp's did, never ends it).
+// What one peer can hold of the collector is bounded: idle connections make room for a newcomer at
+// --max-connections, connections in the middle of a request do not (the newcomer gets 503), and a
+// request that trickles in is cut off at --request-timeout from its first byte (a timeout that
+// restarts on every byte, as evhttp's did, never ends it).
 TEST_F(Collector, BoundsConnectionsAndCutsOffASlowSender) {
   PortBlock port(1);
   Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--out", out_dir, "--max-connections", "4",
@@ -217,13 +222,21 @@ TEST_F(Collector, BoundsConnectionsAndCutsOffASlowSender) {
   std::vector<int> idle;
   for (int i = 0; i < 4; ++i) idle.push_back(connect_local(port[0]));
   usleep(200000);
+  EXPECT_NE(http_get_local(port[0], "/health", 2000), "") << "four idle peers shut the collector out";
+  for (int fd : idle) close(fd);
+  std::vector<int> asking;
+  for (int i = 0; i < 4; ++i) {
+    asking.push_back(connect_local(port[0]));
+    send(asking.back(), "GET /health HTTP/1.1\r\n", 22, MSG_NOSIGNAL);  // a head still on its way
+  }
+  usleep(200000);
   int fifth = connect_local(port[0]);
   ASSERT_GE(fifth, 0);
   std::string busy = read_until_closed(fifth, 3000);
   close(fifth);
   EXPECT_EQ(busy.rfind("HTTP/1.1 503", 0), 0u) << busy;
   EXPECT_NE(busy.find("4 connections already"), std::string::npos) << busy;
-  for (int fd : idle) close(fd);
+  for (int fd : asking) close(fd);
   EXPECT_NE(http_get_local(port[0], "/health", 5000), "") << "the collector did not serve again";
 
   int slow = connect_local(port[0]);
@@ -424,6 +437,92 @@ TEST_F(Collector, AServiceWritesOneRecordPerRunWithTheServersReport) {
   EXPECT_EQ(files, 2u) << "the lab's run and the one-off's, nothing else";
 }
 
+// A crowd of idle keep-alive peers and one that pipelines requests without reading the answers: the
+// lab's participants are still heard, and the collector's memory stays small. (Before: 64 idle
+// connections made every participant's post a 503; 2 MB of pipelined GETs took it to 1 GB.)
+TEST_F(Collector, IdlePeersAndPipeliningShutNobodyOut) {
+  PortBlock port(2);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--out", out_dir, "--max-connections", "8"});
+  ASSERT_NE(http_get_local(port[0], "/health", 5000), "") << collector.err();
+  std::vector<int> idle;
+  for (int i = 0; i < 8; ++i) {
+    idle.push_back(connect_local(port[0]));
+    const std::string ask = "GET /health HTTP/1.1\r\n\r\n";  // asked once, then kept open
+    send(idle.back(), ask.data(), ask.size(), MSG_NOSIGNAL);
+  }
+  int greedy = connect_local(port[0]);
+  std::string pipelined;
+  while (pipelined.size() < (2u << 20)) pipelined += "GET /runs HTTP/1.1\r\n\r\n";
+  fcntl(greedy, F_SETFL, O_NONBLOCK);
+  size_t sent = 0;
+  for (int i = 0; i < 200 && sent < pipelined.size(); ++i) {
+    ssize_t n = send(greedy, pipelined.data() + sent, pipelined.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) sent += static_cast<size_t>(n);
+    usleep(10000);
+  }
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "1k", "--workers", "1", "--duration", "30s"});
+  usleep(300000);
+  Process client({"client", "--target", "127.0.0.1:" + port.str(1), "-n", "200", "--hold", "0", "--report-to",
+                  "127.0.0.1:" + port.str(0), "--progress", "off"});
+  EXPECT_EQ(client.wait(60000), 0) << client.err();
+  EXPECT_EQ(client.err().find("POST /"), std::string::npos) << client.err();
+  std::ifstream status("/proc/" + std::to_string(collector.pid()) + "/status");
+  long rss_kb = 0;
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) rss_kb = std::stol(line.substr(6));
+  EXPECT_LT(rss_kb, 64 * 1024) << "the collector holds " << rss_kb << " kB after " << sent << " bytes of pipelining";
+  for (int fd : idle) close(fd);
+  close(greedy);
+  collector.signal(SIGTERM);
+  EXPECT_EQ(collector.wait(5000), 130) << collector.err();
+  EXPECT_EQ(std::count_if(std::filesystem::directory_iterator(out_dir), {},
+                          [](const auto& e) { return e.path().extension() == ".json"; }),
+            1);
+}
+
+// Two one-off clients started together on one host: two runs, two files, each found under its own id,
+// also by a collector started after the first was killed. (Before: one file, the second's, for both.)
+TEST_F(Collector, OneOffClientsKeepTheirOwnRecordsAcrossARestart) {
+  PortBlock port(2);
+  auto collector = std::make_unique<Process>(
+      std::vector<std::string>{"collect", "--listen", "127.0.0.1:" + port.str(0), "--out", out_dir});
+  ASSERT_NE(http_get_local(port[0], "/health", 5000), "") << collector->err();
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "1k", "--workers", "1", "--duration", "30s"});
+  usleep(300000);
+  std::vector<std::unique_ptr<Process>> clients;
+  for (const char* n : {"100", "200"})
+    clients.push_back(std::make_unique<Process>(
+        std::vector<std::string>{"client", "--target", "127.0.0.1:" + port.str(1), "-n", n, "--hold", "0",
+                                 "--report-to", "127.0.0.1:" + port.str(0), "--progress", "off"}));
+  for (auto& c : clients) ASSERT_EQ(c->wait(30000), 0) << c->err();
+  json runs;
+  for (int i = 0; i < 50; ++i) {
+    runs = json::parse(http_get_local(port[0], "/runs", 2000));
+    if (runs.size() == 2 && runs[0]["state"] == "written" && runs[1]["state"] == "written") break;
+    usleep(100000);
+  }
+  ASSERT_EQ(runs.size(), 2u) << runs.dump();
+  collector->signal(SIGKILL);
+  collector->wait(5000);
+  collector = std::make_unique<Process>(
+      std::vector<std::string>{"collect", "--listen", "127.0.0.1:" + port.str(0), "--out", out_dir});
+  ASSERT_NE(http_get_local(port[0], "/health", 5000), "") << collector->err();
+  std::set<uint64_t> held;
+  for (const auto& run : runs) {
+    std::string text = http_get_local(port[0], "/runs/" + run["run"].get<std::string>(), 2000);
+    ASSERT_NE(text, "") << run.dump();
+    json r = json::parse(text);
+    EXPECT_EQ(r["run_id"], run["run"]);
+    held.insert(r["results"]["established_peak_client"].get<uint64_t>());
+  }
+  EXPECT_EQ(held, (std::set<uint64_t>{100, 200}));
+  EXPECT_EQ(std::count_if(std::filesystem::directory_iterator(out_dir), {},
+                          [](const auto& e) { return e.path().extension() == ".json"; }),
+            2);
+}
+
 }  // namespace
 }  // namespace c1m::test
 
@@ -445,6 +544,15 @@ TEST(CollectorToken, OnlyParticipantsWithTheTokenAreHeard) {
   EXPECT_NE(refused.body.find("token: missing or wrong"), std::string::npos) << refused.body;
   auto malformed = net::http_post(at, "/record", R"({"participant": 5, "run": "r"})", 5000);
   EXPECT_EQ(malformed.status, 403) << malformed.body;  // a stranger learns nothing of what is wrong
+  auto in_body = net::http_post(at, "/record", R"({"token": "s3cret"})", 5000);
+  EXPECT_EQ(in_body.status, 403) << "the token is read from the head only: " << in_body.body;
+  // A stranger's 60 MB body is never read: the head alone gets 403, and the door shuts.
+  int fd = connect_local(port[0]);
+  std::string head = "POST /record HTTP/1.1\r\nContent-Length: 60000000\r\n\r\n";
+  send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  std::string answer = read_until_closed(fd, 3000);
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 403", 0), 0u) << answer;
   Process server(
       {"server", "--listen", "127.0.0.1:" + port.str(1), "--expect", "1k", "--workers", "1", "--duration", "30s"});
   usleep(300000);
@@ -453,10 +561,12 @@ TEST(CollectorToken, OnlyParticipantsWithTheTokenAreHeard) {
   EXPECT_EQ(client.wait(30000), 0) << client.err();
   EXPECT_EQ(collector.wait(15000), 0) << collector.err();
   std::vector<std::string> files;
-  for (auto& e : std::filesystem::directory_iterator(out_dir)) files.push_back(e.path());
+  for (auto& e : std::filesystem::directory_iterator(out_dir))
+    if (e.path().extension() == ".json") files.push_back(e.path());
   ASSERT_EQ(files.size(), 1u);
   std::string text = read_file(files[0]);
   EXPECT_EQ(text.find("s3cret"), std::string::npos);
+  EXPECT_EQ(text.find("participant_key"), std::string::npos);
   EXPECT_EQ(nlohmann::json::parse(text)["results"]["established_peak_client"], 300);
 }
 

@@ -161,10 +161,12 @@ done
 bad_code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "{\"participant\": 5, \"run\": \"$new_id\"}" http://127.0.0.1:9200/record)
 check "a POST /record without the lab's token gets 403 during the run (got $bad_code)" test "$bad_code" = 403
 token=$(cat build/lab/run-token 2>/dev/null)
-bad_code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "{\"participant\": 5, \"run\": \"$new_id\", \"token\": \"$token\"}" http://127.0.0.1:9200/record)
+bad_code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" --data "{\"participant\": 5, \"run\": \"$new_id\"}" http://127.0.0.1:9200/record)
 check "a POST /record with the token that is not a participant's gets 400 during the run (got $bad_code)" test "$bad_code" = 400
 close_code=$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9200/runs/$new_id/close)
 check "closing the run without the token gets 403 (got $close_code)" test "$close_code" = 403
+close_code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" http://127.0.0.1:9200/runs/$new_id/close)
+check "closing the run with the participants' token gets 403: only the lab closes (got $close_code)" test "$close_code" = 403
 victim=$(docker ps -q --filter label=com.docker.compose.project=c1m --filter label=com.docker.compose.service=client | head -1)
 victim_host=$(docker inspect -f '{{.Config.Hostname}}' "$victim" 2>/dev/null)
 docker kill "$victim" >/dev/null 2>&1

@@ -24,6 +24,16 @@ TEST(HttpRequestHead, APostSaysItsLengthAndMayClose) {
   EXPECT_TRUE(parse_request_head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 0).keep_alive);
 }
 
+// The collector checks a participant's token from the head, before a byte of the body is read.
+TEST(HttpRequestHead, ABearerTokenIsReadFromTheHead) {
+  EXPECT_EQ(
+      parse_request_head("POST /record HTTP/1.1\r\nAuthorization: bearer  s3cret \r\nContent-Length: 2\r\n\r\n", 10)
+          .bearer,
+      "s3cret");
+  EXPECT_EQ(parse_request_head("POST /record HTTP/1.1\r\nAuthorization: Basic eDp5\r\n\r\n", 10).bearer, "");
+  EXPECT_EQ(parse_request_head("GET / HTTP/1.1\r\n\r\n", 0).bearer, "");
+}
+
 TEST(HttpRequestHead, WhatIsRefusedAndWithWhichStatus) {
   struct Case {
     const char* head;

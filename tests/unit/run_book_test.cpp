@@ -110,6 +110,7 @@ TEST(RunBook, HoldsNoMoreThanItsLimit) {
   EXPECT_NE(book.hello(big_hello, 0).find("a hello is at most 65536 bytes"), std::string::npos);
   ojson a = client("c1"), b = client("c2");
   a["pad"] = b["pad"] = std::string(250, 'x');
+  a["participant_key"] = "0123456789abcdef";  // its own, so its resend may replace its record
   EXPECT_EQ(book.record(a, 10), "");
   size_t one = book.bytes_held();
   EXPECT_GT(one, 250u);
@@ -131,23 +132,53 @@ TEST(RunBook, HoldsNoMoreThanItsLimit) {
 
 namespace c1m {
 
-// With a token, only the lab's own participants are heard: a record without it cannot end a run.
-TEST(RunBook, ATokenKeepsStrangersOut) {
-  RunBookLimits l = limits();
-  l.token = "s3cret";
-  RunBook book(l);
+// The lab's token is checked by the HTTP service, on the request's head. What the book guards is
+// each participant's own messages: its first one binds its key, and another key cannot replace them.
+TEST(RunBook, AParticipantsKeyKeepsOthersFromItsRecord) {
+  RunBook book(limits());
+  auto keyed = [](ojson j, const char* key) {
+    j["participant_key"] = key;
+    return j;
+  };
+  ASSERT_EQ(book.hello(keyed({{"name", "c1"}, {"run", "r1"}, {"expect_clients", 2}}, "aaaaaaaaaaaaaaaa"), 0), "");
   int status = 0;
-  EXPECT_NE(book.record(client("c1", "r1", 1), 0, &status).find("token: missing or wrong"), std::string::npos);
+  ojson forged = keyed(client("c1"), "bbbbbbbbbbbbbbbb");
+  forged["status"] = "failed";
+  EXPECT_NE(book.record(forged, 10, &status).find("bound to another participant_key"), std::string::npos);
   EXPECT_EQ(status, 403);
-  ojson stranger = client("c1", "r1", 1);
-  stranger["token"] = "guess";
-  EXPECT_NE(book.record(stranger, 0, &status), "");
-  EXPECT_TRUE(book.due(100).empty());  // nothing was taken, nothing ended
-  ojson ours = client("c1", "r1", 1);
-  ours["token"] = "s3cret";
-  EXPECT_EQ(book.record(ours, 10), "");
-  EXPECT_EQ(book.due(20).size(), 1u);
-  EXPECT_FALSE(book.request("r1").clients[0].record.contains("token"));  // never written into a record
+  EXPECT_NE(book.record(client("c1"), 10, &status), "");  // no key at all
+  EXPECT_EQ(status, 403);
+  ASSERT_EQ(book.record(keyed(client("c1"), "aaaaaaaaaaaaaaaa"), 20), "");
+  EXPECT_EQ(book.record(keyed(client("c1"), "aaaaaaaaaaaaaaaa"), 30), "");  // its own retry is taken
+  // A participant that gave no key: its record, once taken, is replaced by nobody.
+  ASSERT_EQ(book.record(client("c2"), 40), "");
+  EXPECT_NE(book.record(client("c2"), 50, &status), "");
+  EXPECT_EQ(status, 409);
+  CollectRequest req = book.request("r1");
+  ASSERT_EQ(req.clients.size(), 2u);
+  EXPECT_EQ(req.clients[0].record["status"], "complete");
+  EXPECT_FALSE(req.clients[0].record.contains("participant_key"));  // a secret, never in a record
+  EXPECT_NE(book.hello(keyed({{"name", "c3"}, {"run", "r2"}, {"expect_clients", 1}}, "short"), 0, &status), "");
+}
+
+// Ids that would be hidden files, and runs an earlier collector wrote, are refused up front; the cap
+// on open runs says "later" (503), which participants try again, not "bad" (400).
+TEST(RunBook, PoisonIdsWrittenRunsAndTheOpenRunCap) {
+  EXPECT_FALSE(is_safe_name(".r1"));
+  EXPECT_FALSE(is_safe_name("x/y"));
+  EXPECT_FALSE(is_safe_name("a\nb"));
+  RunBookLimits l = limits();
+  l.max_open_runs = 1;
+  RunBook book(l, nullptr, [](const std::string& run) { return run == "old" ? "/results/old.json" : ""; });
+  int status = 0;
+  EXPECT_NE(book.record(client("c1", ".hidden", 1), 0, &status), "");
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(book.record(client("c1", "old", 1), 0, &status).find("already written to /results/old.json"),
+            std::string::npos);
+  EXPECT_EQ(status, 409);
+  ASSERT_EQ(book.hello({{"name", "c1"}, {"run", "r1"}, {"expect_clients", 2}}, 0), "");
+  EXPECT_NE(book.hello({{"name", "c1"}, {"run", "r2"}, {"expect_clients", 2}}, 0, &status), "");
+  EXPECT_EQ(status, 503);
 }
 
 }  // namespace c1m

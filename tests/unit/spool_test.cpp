@@ -24,14 +24,10 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
 };
 
-RunBookLimits limits() {
-  RunBookLimits l;
-  l.token = "s3cret";
-  return l;
-}
+RunBookLimits limits() { return RunBookLimits{}; }
 
-ojson with_token(ojson j) {
-  j["token"] = "s3cret";
+ojson with_key(ojson j) {
+  j["participant_key"] = "k3y-of-" + j.value("participant", j.value("name", std::string())) + "-0123456789";
   return j;
 }
 
@@ -43,9 +39,9 @@ TEST(Spool, ASecondCollectorTakesUpWhatTheFirstKept) {
   ASSERT_EQ(spool.open(), "");
   {
     RunBook first(limits(), [&](const Filed& f) { return spool.keep(f); });
-    ASSERT_EQ(first.hello(with_token({{"name", "c1"}, {"run", "r1"}, {"expect_clients", 2}}), 100), "");
-    ASSERT_EQ(first.hello(with_token({{"name", "c2"}, {"run", "r1"}, {"expect_clients", 2}}), 110), "");
-    ASSERT_EQ(first.record(with_token(client("c1")), 200), "");
+    ASSERT_EQ(first.hello(with_key({{"name", "c1"}, {"run", "r1"}, {"expect_clients", 2}}), 100), "");
+    ASSERT_EQ(first.hello(with_key({{"name", "c2"}, {"run", "r1"}, {"expect_clients", 2}}), 110), "");
+    ASSERT_EQ(first.record(with_key(client("c1")), 200), "");
     EXPECT_TRUE(first.due(300).empty());  // c2 has not reported: the first collector dies here
   }
   RunBook second(limits());
@@ -54,14 +50,19 @@ TEST(Spool, ASecondCollectorTakesUpWhatTheFirstKept) {
   EXPECT_TRUE(problems.empty());
   ASSERT_EQ(kept.size(), 3u);
   for (const Filed& f : kept) {
-    EXPECT_FALSE(f.body.contains("token"));  // the secret never reaches the disk
+    EXPECT_FALSE(f.body.contains("participant_key"));  // kept beside the body, not in it
+    EXPECT_EQ(f.key, "k3y-of-" + f.body.value("participant", f.body.value("name", std::string())) + "-0123456789");
     EXPECT_EQ(second.restore(f), "");
   }
   const BookedRun* run = second.find("r1");
   ASSERT_NE(run, nullptr);
   EXPECT_EQ(run->opened_ms, 100);  // its deadline counts from the first message, not the restart
   EXPECT_EQ(run->reported(), 1u);
-  ASSERT_EQ(second.record(with_token(client("c2")), 400), "");
+  // The keys were kept: after the restart, c1's record is still c1's alone.
+  ojson forged = client("c1");
+  forged["participant_key"] = "someone-else-0123456789";
+  EXPECT_NE(second.record(forged, 350), "");
+  ASSERT_EQ(second.record(with_key(client("c2")), 400), "");
   ASSERT_EQ(second.due(400).size(), 1u);
   spool.forget("r1");
   EXPECT_TRUE(spool.load(&problems).empty());
@@ -71,7 +72,7 @@ TEST(Spool, ASecondCollectorTakesUpWhatTheFirstKept) {
 TEST(Spool, AMessageThatCannotBeKeptIsNotTaken) {
   RunBook book(limits(), [](const Filed&) { return std::string("cannot write x.json: No space left on device"); });
   int status = 0;
-  std::string why = book.record(with_token(client("c1", 1)), 0, &status);
+  std::string why = book.record(with_key(client("c1", 1)), 0, &status);
   EXPECT_EQ(status, 507);
   EXPECT_NE(why.find("No space left on device"), std::string::npos);
   EXPECT_EQ(book.find("r1"), nullptr);  // no run was opened by what was refused
@@ -98,7 +99,24 @@ TEST(Spool, ARunIdCannotLeaveTheSpool) {
   EXPECT_FALSE(is_safe_name(".."));
   EXPECT_FALSE(is_safe_name("."));
   RunBook book(limits());
-  EXPECT_NE(book.hello(with_token({{"name", "c1"}, {"run", ".."}, {"expect_clients", 1}}), 0), "");
+  EXPECT_NE(book.hello(with_key({{"name", "c1"}, {"run", ".."}, {"expect_clients", 1}}), 0), "");
+}
+
+// A collector killed while forgetting a run leaves no run with half its messages, which the next
+// one would write again as a second, failed record: the run's directory goes in one rename.
+TEST(Spool, AForgetCutShortLeavesNoHalfRun) {
+  TempDir tmp;
+  Spool spool(tmp.path);
+  ASSERT_EQ(spool.open(), "");
+  RunBook book(limits(), [&](const Filed& f) { return spool.keep(f); });
+  ASSERT_EQ(book.hello(with_key({{"name", "c1"}, {"run", "r1"}, {"expect_clients", 1}}), 0), "");
+  ASSERT_EQ(book.record(with_key(client("c1", 1)), 10), "");
+  // What a kill between the rename and the unlinks leaves:
+  ASSERT_EQ(std::rename((tmp.path + "/r1").c_str(), (tmp.path + "/.forgotten-r1").c_str()), 0);
+  std::vector<std::string> problems;
+  EXPECT_TRUE(spool.load(&problems).empty());
+  EXPECT_TRUE(problems.empty());
+  EXPECT_FALSE(std::filesystem::exists(tmp.path + "/.forgotten-r1"));  // and the next load clears it
 }
 
 TEST(Spool, AnUnwritableSpoolIsSaidUpFront) {
