@@ -189,6 +189,12 @@ int run_client(const ClientOptions& o) {
   bool reported = send_record(link, record);
   print_summary(record, written ? c.json : "");
   if (c.repeat > 1) std::fprintf(stderr, "  repetitions  %zu of %zu\n", records.size(), c.repeat);
+  // In a container, --json is the container's own copy; the run's record is the collector's, under
+  // the run's id (a one-off client's run is named after it).
+  if (reported && link)
+    std::fprintf(stderr, "  collector    run %s: its record is GET http://%s/runs/%s\n",
+                 (c.run_id.empty() ? participant : c.run_id).c_str(), link->at().str().c_str(),
+                 (c.run_id.empty() ? participant : c.run_id).c_str());
   if (!reported && c.json.empty()) {
     std::fprintf(stderr, "c1m client: the collector never took the record and there is no --json copy: exit %d\n",
                  g_stop_between_runs ? 130 : 1);

@@ -113,7 +113,15 @@ ojson merge_client_records(const CollectRequest& req) {
         server_peak = *peak;
       }
   }
-  if (server.is_object()) {
+  if (server.is_object() && req.one_off && !req.server) {
+    // What the clients saw the server hold while they ran, not the peak of its whole life.
+    server_peak = 0;
+    for (const auto& r : records) server_peak = std::max(server_peak, r.results.established_peak_server.value_or(0));
+    out.results.established_peak_server = server_peak;
+    out.warnings.push_back(
+        "a one-off client's run: the server serves other runs too, so its peak is the most this run saw it hold, "
+        "and its ramp CPU and memory a connection (its lifetime's) are left out");
+  } else if (server.is_object()) {
     server_peak = *count_in(server, "connections_peak");
     out.results.established_peak_server = server_peak;
     out.results.tcpext_delta_server = server.value("tcpext_since_start", ojson(nullptr));

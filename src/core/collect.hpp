@@ -27,6 +27,9 @@ struct CollectRequest {
   // The server's own report of the run (its /stats document when the run ended), pushed by it; when
   // absent, the latest /stats a client saw stands in.
   std::optional<Participant> server;
+  // A client's run of its own (a one-off `compose run client`): the server it used serves other runs
+  // too, so the server's lifetime figures (its peak, its ramp's CPU) are not this run's.
+  bool one_off = false;
   ojson lab;                // what the lab knows: runtime, compose version, images, configured sysctls and ulimits
   ojson host;               // the collecting host's fingerprint (the caller reads it: the merge reads nothing)
   int64_t now_unix_ms = 0;  // the run's date when no client reported

@@ -60,6 +60,7 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
     return "run: a server names the run it reports (c1m server --run-id)";
   } else {
     a->run = a->name;  // a one-off client: a run of its own
+    a->one_off = true;
     expect = 1;
   }
   a->expect_clients = a->is_server ? 0 : expect;
@@ -143,6 +144,7 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
   if (it == runs_.end())
     it = runs_.emplace(a.run, BookedRun{a.run, a.expect_clients, now_ms, {}, std::nullopt, {}, {}}).first;
   BookedRun& run = it->second;
+  run.one_off = run.one_off || a.one_off;
   if (!a.is_server && run.expect_clients == 0) run.expect_clients = a.expect_clients;  // the server spoke first
   run.opened_ms = std::min(run.opened_ms, now_ms);  // restored messages may be older than the run's first
   Heard& h = a.is_server ? (run.server ? run.server->second : run.server.emplace(a.name, Heard{}).second)
@@ -199,6 +201,7 @@ CollectRequest RunBook::request(const std::string& id) const {
   const BookedRun* r = find(id);
   if (!r) return req;
   req.run_id = id == "default" ? "" : id;
+  req.one_off = r->one_off;
   auto problem = [](const Heard& h) {
     if (h.record.is_object()) return std::string();
     return "said hello at " + iso8601_utc(h.hello_ms) + " (" + h.hello.value("connections", ojson(nullptr)).dump() +

@@ -33,7 +33,8 @@ struct BookedRun {
   std::optional<std::pair<std::string, Heard>> server;
   std::string written_to;  // the record's path, once written
   std::string written_status;
-  bool closed = false;  // the lab said every participant has ended: write what came
+  bool closed = false;   // the lab said every participant has ended: write what came
+  bool one_off = false;  // a client that named no run: a run of its own
   uint64_t reported() const;
 };
 
@@ -108,6 +109,7 @@ class RunBook {
     bool is_server = false;
     uint64_t expect_clients = 0;
     std::string key;
+    bool one_off = false;
   };
   // Whose message it is and for which run (opened when the message is taken); or why not. Changes nothing.
   std::string admit(const ojson& body, Admission* admission, int* status) const;

@@ -44,6 +44,26 @@ CollectRequest two_clients() {
 
 }  // namespace
 
+// A one-off client after a lab run of 250,000: the server's lifetime peak is not this run's.
+TEST(Collect, AOneOffRunKeepsTheServersLifetimeFiguresOut) {
+  CollectRequest req;
+  req.approach = "multi-ip";
+  ojson r = fixture("base.json");
+  r["config"]["connections"] = 12500;
+  r["results"]["established_peak_client"] = 12500;
+  r["results"]["established_peak_server"] = 12500;  // the most this client saw it hold
+  r["server"]["connections_peak"] = 250000;         // what it held for an earlier run
+  r["server"]["user_bytes_per_connection"] = 27.5;
+  req.clients.push_back({"host-1-ab12cd34", "", r, ""});
+  req.one_off = true;
+  ojson m = merge_client_records(req);
+  EXPECT_EQ(m["results"]["established_peak_server"], 12500);
+  EXPECT_TRUE(m["memory"]["user_bytes_per_connection_server"].is_null());
+  EXPECT_NE(m["warnings"].dump().find("one-off"), std::string::npos) << m["warnings"];
+  req.one_off = false;  // a joint run with a dedicated server: its own peak is the run's
+  EXPECT_EQ(merge_client_records(req)["results"]["established_peak_server"], 250000);
+}
+
 TEST(Collect, TwoParticipantsOneRecord) {
   ojson m = merge_client_records(two_clients());
   EXPECT_EQ(m["status"], "complete");
