@@ -1,5 +1,6 @@
 // `c1m compare BASE NEW...`: is NEW better or worse than BASE, metric by metric, and why might it
-// differ? Exit 1 when any metric regresses past its threshold, 0 otherwise, 2 on bad input.
+// differ? Exit 1 when any metric regresses past its threshold, 0 otherwise, 2 on bad input and on
+// runs that asked for different things (not comparable: no verdict).
 #include <cstdio>
 #include <memory>
 
@@ -48,13 +49,18 @@ int run_compare(const CompareCliOptions& o) {
   std::vector<ojson> news;
   for (size_t i = 1; i < o.files.size(); ++i) news.push_back(load(o.files[i]));
 
-  bool regressed = false;
+  bool regressed = false, incomparable = false;
   ojson all = ojson::array();
   for (size_t i = 0; i < news.size(); ++i) {
     Comparison c = compare_records(base, news[i], opts);
     c.base_file = o.files[0];
     c.new_file = o.files[i + 1];
     regressed = regressed || c.regressed;
+    if (!c.experiment_differences.empty()) {
+      incomparable = true;
+      std::fprintf(stderr, "c1m compare: %s and %s are not comparable: %s\n", c.base_file.c_str(), c.new_file.c_str(),
+                   c.experiment_differences[0].c_str());
+    }
     if (o.format == "json")
       all.push_back(format_json(c));
     else
@@ -71,7 +77,7 @@ int run_compare(const CompareCliOptions& o) {
       std::fprintf(stderr, "c1m compare: wrote %s\n", path.c_str());
     }
   }
-  return regressed ? 1 : 0;
+  return incomparable ? 2 : regressed ? 1 : 0;
 }
 
 }  // namespace

@@ -124,6 +124,8 @@ const char* verdict_name(Verdict v) {
       return "worse";
     case Verdict::regression:
       return "REGRESSION";
+    case Verdict::not_comparable:
+      return "n/c";
     case Verdict::missing:
       return "missing";
   }
@@ -158,7 +160,20 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
     }
     diff_context(a, b, std::string(".") + part, c.context_differences);
   }
-  if (c.base_status == "complete" && c.new_status != "complete") c.regressed = true;
+  // What defines the experiment: a record that lacks a key (an older one) is not held against it.
+  for (const char* key :
+       {"/approach", "/config/connections", "/config/clients", "/config/hold_s", "/config/live_s",
+        "/config/ping_interval_s", "/config/rate_per_s", "/config/per_client/connections", "/config/per_client/hold_s",
+        "/config/per_client/live_s", "/config/per_client/ping_interval_s", "/config/per_client/rate_per_s"}) {
+    const ojson::json_pointer at(key);
+    if (base.contains(at) && now.contains(at) && base[at] != now[at]) {
+      std::string name = std::string(key).substr(1);
+      std::replace(name.begin(), name.end(), '/', '.');
+      c.experiment_differences.push_back(name + ": " + base[at].dump() + " -> " + now[at].dump());
+    }
+  }
+  const bool comparable = c.experiment_differences.empty();
+  if (comparable && c.base_status == "complete" && c.new_status != "complete") c.regressed = true;
 
   for (const auto& m : compared_metrics()) {
     MetricComparison mc;
@@ -205,6 +220,7 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
       else
         mc.verdict = improved ? Verdict::better : Verdict::regression;
     }
+    if (!comparable && mc.verdict != Verdict::missing) mc.verdict = Verdict::not_comparable;
     if (mc.verdict == Verdict::regression) c.regressed = true;
     c.metrics.push_back(mc);
   }
@@ -218,6 +234,10 @@ std::string format_text(const Comparison& c) {
     out += "the records differ in where they ran (figures may differ for these reasons):\n";
     for (const auto& d : c.context_differences) out += "  " + d + "\n";
   }
+  if (!c.experiment_differences.empty()) {
+    out += "NOT COMPARABLE: the runs asked for different things (no metric gets a verdict):\n";
+    for (const auto& d : c.experiment_differences) out += "  " + d + "\n";
+  }
   char line[512];
   std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", "metric", "base", "new", "change", "verdict",
                 "note");
@@ -229,14 +249,20 @@ std::string format_text(const Comparison& c) {
                   fmt(m.now).c_str(), pct(m.change).c_str(), verdict_name(m.verdict), note.c_str());
     out += line;
   }
-  out += c.regressed ? "verdict: REGRESSION\n" : "verdict: no regression\n";
+  out += !c.experiment_differences.empty() ? "verdict: NOT COMPARABLE\n"
+         : c.regressed                     ? "verdict: REGRESSION\n"
+                                           : "verdict: no regression\n";
   return out;
 }
 
 std::string format_markdown(const Comparison& c) {
   std::string out = "### c1m compare: `" + c.base_file + "` → `" + c.new_file + "`\n\n";
   out += "Status: " + c.base_status + " → " + c.new_status +
-         (c.regressed ? " — **regression**\n\n" : " — no regression\n\n");
+         (!c.experiment_differences.empty() ? " — **not comparable**\n\n"
+          : c.regressed                     ? " — **regression**\n\n"
+                                            : " — no regression\n\n");
+  for (const auto& d : c.experiment_differences) out += "- asked for differently: `" + d + "`\n";
+  if (!c.experiment_differences.empty()) out += "\n";
   if (!c.context_differences.empty()) {
     out += "<details><summary>The runs differ in where they ran (" + std::to_string(c.context_differences.size()) +
            ")</summary>\n\n";
@@ -261,6 +287,8 @@ ojson format_json(const Comparison& c) {
   j["status"] = {{"base", c.base_status}, {"new", c.new_status}};
   j["context_differences"] = c.context_differences;
   j["regressed"] = c.regressed;
+  j["comparable"] = c.experiment_differences.empty();
+  j["experiment_differences"] = c.experiment_differences;
   ojson ms = ojson::array();
   auto o = [](std::optional<double> v) { return v ? ojson(*v) : ojson(nullptr); };
   for (const auto& m : c.metrics)

@@ -34,7 +34,7 @@ double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b
 inline constexpr size_t kMinRepetitionsForU = 9;  // below this on either side: say it cannot tell
 inline constexpr double kSignificance = 0.05;
 
-enum class Verdict { same, better, worse, regression, missing };
+enum class Verdict { same, better, worse, regression, missing, not_comparable };
 const char* verdict_name(Verdict v);
 
 struct MetricComparison {
@@ -51,6 +51,9 @@ struct MetricComparison {
 struct Comparison {
   std::string base_file, new_file;
   std::vector<std::string> context_differences;  // "host.kernel: 6.1.0 -> 6.18.44"
+  // What the runs asked for, where it differs ("config.connections: 20000 -> 250000"): such runs are
+  // different experiments, and no metric of theirs gets a verdict.
+  std::vector<std::string> experiment_differences;
   std::string base_status, new_status;
   std::vector<MetricComparison> metrics;
   bool regressed = false;

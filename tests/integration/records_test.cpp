@@ -47,6 +47,15 @@ TEST(CompareCli, ExitCodesForCi) {
                 &out),
             0)
       << out;
+  // Different experiments: said, exit 2, never a regression.
+  std::string other = temp_dir() + "/other.json";
+  json smaller = json::parse(read_file(kRecords + "regressed.json"));
+  smaller["config"]["connections"] = 20000;
+  std::ofstream(other) << smaller.dump();
+  std::string err;
+  EXPECT_EQ(run({"compare", kRecords + "base.json", other}, &out, &err), 2) << out;
+  EXPECT_NE(err.find("not comparable: config.connections: 1000000 -> 20000"), std::string::npos) << err;
+  EXPECT_EQ(out.find("REGRESSION"), std::string::npos) << out;
   // Several NEW records: each against BASE; one regression fails the whole call.
   EXPECT_EQ(run({"compare", kRecords + "base.json", kRecords + "improved.json", kRecords + "regressed.json"}, &out), 1);
 }

@@ -56,6 +56,25 @@ TEST(Compare, RegressionPastThresholdFails) {
   EXPECT_TRUE(c2.regressed);
 }
 
+// 250,000 connections against 20,000 is another experiment, not a 92% regression.
+TEST(Compare, RunsThatAskedForDifferentThingsGetNoVerdict) {
+  ojson smaller = fixture("regressed.json");
+  smaller["config"]["connections"] = 20000;
+  Comparison c = compare_records(fixture("base.json"), smaller, {});
+  EXPECT_FALSE(c.regressed);
+  ASSERT_EQ(c.experiment_differences.size(), 1u);
+  EXPECT_EQ(c.experiment_differences[0], "config.connections: 1000000 -> 20000");
+  for (const auto& m : c.metrics) EXPECT_NE(m.verdict, Verdict::regression) << m.metric->name;
+  EXPECT_NE(format_text(c).find("verdict: NOT COMPARABLE"), std::string::npos);
+  EXPECT_FALSE(format_json(c)["comparable"].get<bool>());
+  ojson other_approach = fixture("same.json");
+  other_approach["approach"] = "multi-port";
+  EXPECT_EQ(compare_records(fixture("base.json"), other_approach, {}).experiment_differences.size(), 1u);
+  ojson older = fixture("same.json");
+  older["config"].erase("hold_s");  // a key one record lacks is not a difference
+  EXPECT_TRUE(compare_records(fixture("base.json"), older, {}).experiment_differences.empty());
+}
+
 TEST(Compare, ImprovementPasses) {
   Comparison c = compare_records(fixture("base.json"), fixture("improved.json"), {});
   EXPECT_FALSE(c.regressed);
