@@ -314,6 +314,9 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
   if (const ojson* v = in.member(j, "approach")) {
     if (!v->is_string()) return in.fail("/approach", "expected a string"), std::nullopt;
     r.approach = v->get<std::string>();
+    // It names the record's file: free text ("x/y", a newline) is refused here, once, for every reader.
+    if (r.approach != "multi-ip" && r.approach != "multi-port" && r.approach != "custom")
+      return in.fail("/approach", "expected multi-ip, multi-port or custom"), std::nullopt;
   }
   r.tool = in.object(in.member(j, "tool"), "/tool");
   r.config = in.object(in.member(j, "config"), "/config");
@@ -428,7 +431,24 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
       r.series.push_back(point);
     }
   }
-  if (const ojson* v = in.member(j, "repetitions"); v && !v->is_array()) in.fail("/repetitions", "expected an array");
+  if (const ojson* v = in.member(j, "repetitions"); v && !v->is_array()) {
+    in.fail("/repetitions", "expected an array");
+  } else if (v) {
+    // Each one is a run's figures, as compare reads them: a count of what it held, numbers or null.
+    for (size_t k = 0; k < v->size() && in.ok(); ++k) {
+      const ojson& rep = (*v)[k];
+      const std::string at = "/repetitions/" + std::to_string(k);
+      if (!rep.is_object()) {
+        in.fail(at, "expected an object");
+        break;
+      }
+      if (!rep.contains("established_peak_client")) in.fail(at + "/established_peak_client", "missing");
+      in.count(in.member(rep, "established_peak_client"), at + "/established_peak_client");
+      for (const auto& [key, value] : rep.items())
+        if (!value.is_number() && !value.is_null() && !value.is_string())
+          in.fail(at + "/" + key, "expected a number, a string or null");
+    }
+  }
   if (const ojson* v = in.member(j, "participants"); v && !v->is_array()) in.fail("/participants", "expected an array");
   if (!in.ok()) return std::nullopt;
   static const char* kTyped[] = {"schema_version", "run_id",     "status",   "reason",     "warnings",

@@ -91,6 +91,15 @@ TEST(RunRecord, RefusesWhatNoReaderCouldUseNamingTheField) {
             }),
             "/results/connect_latency_histogram/buckets/0/1: expected a count from 0 to 1e12");
   EXPECT_EQ(with([](ojson& r) { r["approach"] = 5; }), "/approach: expected a string");
+  // It names the record's file: what is not one of the schema's is refused by every reader.
+  EXPECT_EQ(with([](ojson& r) { r["approach"] = "x/y"; }), "/approach: expected multi-ip, multi-port or custom");
+  // compare reads repetitions' figures: what is not a run's figures is refused, not read as "missing".
+  EXPECT_EQ(with([](ojson& r) { r["repetitions"] = {{{"x", 1}}}; }), "/repetitions/0/established_peak_client: missing");
+  EXPECT_EQ(with([](ojson& r) { r["repetitions"] = {5}; }), "/repetitions/0: expected an object");
+  EXPECT_EQ(with([](ojson& r) {
+              r["repetitions"] = {{{"established_peak_client", 10}, {"time_to_target_s", {{"p50", "fast"}}}}};
+            }),
+            "/repetitions/0/time_to_target_s: expected a number, a string or null");
   EXPECT_EQ(with([](ojson& r) { r["status"] = "sort of"; }), "/status: expected complete, failed or interrupted");
   EXPECT_EQ(with([](ojson& r) { r["results"]["errors_total"] = 18446744073709551613.0; }),
             "/results/errors_total: expected a count from 0 to 1e12");
