@@ -2,7 +2,9 @@
 #include "core/record_store.hpp"
 
 #include <gtest/gtest.h>
+
 #include <stdlib.h>
+#include "temp_dir.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -10,14 +12,7 @@
 namespace c1m {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/c1m-store-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using test::TempDir;
 
 ojson merged(const std::string& run_id, const std::string& status = "complete") {
   return {{"run_id", run_id}, {"approach", "multi-ip"}, {"started_at", "2026-12-06T10:00:00.000Z"}, {"status", status}};

@@ -2,27 +2,22 @@
 #include "core/spool.hpp"
 
 #include <gtest/gtest.h>
+
 #include <stdlib.h>
 #include <sys/stat.h>
+#include "temp_dir.hpp"
 
 #include <filesystem>
 
 namespace c1m {
 namespace {
 
+using test::TempDir;
+
 ojson client(const std::string& name, uint64_t expect = 2) {
   return {{"participant", name},      {"run", "r1"},          {"role", "client"},
           {"expect_clients", expect}, {"status", "complete"}, {"started_at", "2026-11-25T01:00:00.000Z"}};
 }
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/c1m-spool-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 RunBookLimits limits() { return RunBookLimits{}; }
 
