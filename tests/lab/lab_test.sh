@@ -120,8 +120,10 @@ if [ -n "$run_dir" ]; then
   check "$COMPOSE run client exits 0" test "$rc" -eq 0 || echo "$out" | tail -3 | sed 's/^/    /'
   newest=$(ls -t "$run_dir"/client-*.json 2>/dev/null | head -1)
   check "the one-off client's record: complete, 500 established from a lab address" one_off_checks "$newest" complete 500
-  # A one-off names no run: the collector makes it a run of its own (named after the client) and writes it.
-  one_off=$(basename "$newest" .json); one_off=${one_off#client-}-1
+  # A one-off names no run: the collector makes it a run of its own (named after the client, which
+  # says where its record is) and writes it.
+  one_off=$(sed -n 's/^  collector    run \([^:]*\): its record is GET .*/\1/p' <<<"$out")
+  check "the one-off client names its run at the collector (${one_off:-none})" test -n "$one_off"
   collected=""
   # 202 while the run is open (it is written at the collector's next tick), 200 with the record.
   for _ in $(seq 1 30); do
