@@ -9,7 +9,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 export COMPOSE
 
 .PHONY: help setup build build-asan format fuzz test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
-        images lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench
+        images lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench soak
 
 help:
 	@echo "make setup         install build and test dependencies (Debian packages; idempotent)"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
 	@echo "make bench-lab     both approaches at 1M in the container lab"
 	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints, HTTP heads (FUZZ_TIME=180 s each)"
+	@echo "make soak          the collector under 50 participants x 20 runs, SIGKILLs and hostile peers: every 2xx on disk once"
 	@echo "make ci-bench      what a CI job runs: both approaches at N=20000, compared with results/baselines/ (exit 1 on a regression)"
 	@echo "make run-srv / run-cli   the article's names: a native server / client on loopback"
 
@@ -124,3 +125,6 @@ bench-swarm: build
 
 ci-bench: build
 	@lab/ci-bench.sh
+
+soak: build
+	@python3 tests/soak/collector_soak.py $(C1M) --runs $${RUNS:-20} --clients $${CLIENTS:-50} --kills $${KILLS:-10}

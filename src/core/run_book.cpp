@@ -115,7 +115,8 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
   ojson kept = body;
   kept.erase("participant_key");  // a secret, not part of any record
   kept.erase("token");            // sent by builds before the token moved to the request's head
-  size_t bytes = kept.dump().size();
+  std::string text = kept.dump();
+  const size_t bytes = text.size();
   if (!is_record && bytes > limits_.max_hello_bytes)
     return "a hello is at most " + std::to_string(limits_.max_hello_bytes) +
            " bytes (this one: " + std::to_string(bytes) + ")";
@@ -123,8 +124,10 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
   const Heard* existing = nullptr;
   if (r && a.is_server && r->server && r->server->first == a.name) existing = &r->server->second;
   if (r && !a.is_server && r->clients.count(a.name)) existing = &r->clients.at(a.name);
-  const ojson* old = existing ? &(is_record ? existing->record : existing->hello) : nullptr;
-  size_t replaced = old && !old->is_null() ? old->dump().size() : 0;
+  size_t replaced = !existing                   ? 0
+                    : is_record                 ? existing->record_text.size()
+                    : existing->hello.is_null() ? 0
+                                                : existing->hello.dump().size();
   if (held_bytes_ - replaced + bytes > limits_.max_bytes_held) {
     if (status) *status = 503;
     return "the collector holds " + std::to_string(held_bytes_) + " bytes of runs not yet written, its limit is " +
@@ -152,8 +155,14 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
   held_bytes_ = held_bytes_ - replaced + bytes;
   h.bytes = h.bytes - replaced + bytes;
   if (!a.key.empty()) h.key = a.key;
-  (is_record ? h.record : h.hello) = std::move(kept);
-  (is_record ? h.record_ms : h.hello_ms) = now_ms;
+  if (is_record) {
+    h.record = true;
+    h.record_text = std::move(text);
+    h.record_ms = now_ms;
+  } else {
+    h.hello = std::move(kept);
+    h.hello_ms = now_ms;
+  }
   return {};
 }
 
@@ -179,7 +188,7 @@ std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) co
     int64_t last_client_ms = 0;
     for (const auto& [_, h] : r.clients) last_client_ms = std::max(last_client_ms, h.record_ms);
     bool clients_done = r.expect_clients > 0 && r.reported() >= r.expect_clients;
-    bool server_done = !r.server || r.server->second.record.is_object();
+    bool server_done = !r.server || !r.server->second.record.is_null();
     if (clients_done && server_done) {
       out.emplace_back(id, "every participant reported");
     } else if (clients_done && now_ms - last_client_ms >= limits_.server_grace_ms) {
@@ -202,22 +211,26 @@ CollectRequest RunBook::request(const std::string& id) const {
   if (!r) return req;
   req.run_id = id == "default" ? "" : id;
   req.one_off = r->one_off;
+  auto record_of = [](const Heard& h) {
+    return h.record_text.empty() ? ojson(nullptr) : ojson::parse(h.record_text, nullptr, false);
+  };
   auto problem = [](const Heard& h) {
-    if (h.record.is_object()) return std::string();
+    if (!h.record.is_null()) return std::string();
     return "said hello at " + iso8601_utc(h.hello_ms) + " (" + h.hello.value("connections", ojson(nullptr)).dump() +
            " connections from " + h.hello.value("addresses", ojson::array()).dump() + "), then never sent a record";
   };
   for (const auto& [name, h] : r->clients) {
-    req.clients.push_back({name, "", h.record, problem(h)});
-    if (req.approach.empty() && h.record.is_object() && h.record.contains("approach") &&
-        h.record["approach"].is_string())
-      req.approach = h.record["approach"].get<std::string>();
+    req.clients.push_back({name, "", record_of(h), problem(h)});
+    const ojson& record = req.clients.back().record;
+    if (req.approach.empty() && record.is_object() && record.contains("approach") && record["approach"].is_string())
+      req.approach = record["approach"].get<std::string>();
   }
   for (size_t k = r->clients.size(); k < r->expect_clients; ++k)
     req.clients.push_back({"unknown-" + std::to_string(k + 1), "", nullptr,
                            "expected " + std::to_string(r->expect_clients) + " clients, heard from " +
                                std::to_string(r->clients.size())});
-  if (r->server) req.server = Participant{r->server->first, "", r->server->second.record, problem(r->server->second)};
+  if (r->server)
+    req.server = Participant{r->server->first, "", record_of(r->server->second), problem(r->server->second)};
   if (req.approach.empty()) req.approach = "custom";
   return req;
 }
@@ -230,12 +243,12 @@ void RunBook::written(const std::string& id, const std::string& path, const std:
   // What was merged is in the file now: keep the run's name and outcome, not its records.
   for (auto& [_, h] : it->second.clients) {
     held_bytes_ -= h.bytes;
-    h = Heard{ojson(nullptr), h.hello_ms, h.record.is_object() ? ojson(true) : ojson(nullptr), h.record_ms, 0, h.key};
+    h = Heard{ojson(nullptr), h.hello_ms, h.record, {}, h.record_ms, 0, h.key};
   }
   if (it->second.server) {
     Heard& s = it->second.server->second;
     held_bytes_ -= s.bytes;
-    s = Heard{ojson(nullptr), s.hello_ms, s.record.is_object() ? ojson(true) : ojson(nullptr), s.record_ms, 0, s.key};
+    s = Heard{ojson(nullptr), s.hello_ms, s.record, {}, s.record_ms, 0, s.key};
   }
 }
 

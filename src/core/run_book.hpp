@@ -19,7 +19,9 @@ namespace c1m {
 struct Heard {
   ojson hello;  // what it said when it started (null if it never said hello)
   int64_t hello_ms = -1;
-  ojson record;  // its record (a client's run record, the server's stats), once sent
+  ojson record;             // true once its record (a client's run record, the server's stats) came; else null
+  std::string record_text;  // that record, held as compact text until its run is written: a parsed
+                            // record takes several times its text, and 1,000 held ones took 200 MiB
   int64_t record_ms = -1;
   size_t bytes = 0;  // of hello and record as held (counted against RunBookLimits::max_bytes_held)
   std::string key;   // the participant's own secret, bound by its first message: only it may send again
