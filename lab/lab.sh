@@ -269,9 +269,11 @@ await_record() {  # RUN_ID: prints the record's path under results/
     sed 's|^/results/|results/|'
 }
 
-service_ids() {  # SERVICE [docker ps flags]: the ids of that service's containers in this lab
+service_ids() {  # SERVICE [docker ps flags]: the ids of that service's containers in this lab's run
   local service=$1; shift
-  docker ps -q "$@" --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$service"
+  # Not the one-offs (`compose run client`, labelled oneoff=True by either compose): no run of lab-up's.
+  docker ps -q "$@" --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=$service" \
+    --filter "label=com.docker.compose.oneoff=False"
 }
 
 up() {
@@ -408,6 +410,11 @@ collect() {
 
 down() {
   compose down --remove-orphans -t 20 >/dev/null 2>&1 || true
+  # One-off clients of either compose tool: one tool's `down` does not see the other's `run` containers.
+  local oneoffs
+  oneoffs=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")
+  [ -z "$oneoffs" ] || docker rm -f $oneoffs >/dev/null 2>&1 || true
+  docker network ls -q --filter "label=com.docker.compose.project=$PROJECT" | xargs -r docker network rm >/dev/null 2>&1 || true
   if ip link show "$VETH" >/dev/null 2>&1; then ip link del "$VETH"; fi
   local left
   left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"; docker network ls -q --filter "label=com.docker.compose.project=$PROJECT")

@@ -133,6 +133,10 @@ if [ -n "$run_dir" ]; then
   done
   check "the collector wrote the one-off's record (GET /runs/$one_off): complete" \
     bash -c '[[ "$1" == *"\"status\": \"complete\""* ]]' _ "$collected"
+  server_peak=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["results"]["established_peak_server"])' \
+    <<<"$collected" 2>/dev/null)
+  check "its record says what the server held during it (500), not the server's lifetime peak (got $server_peak)" \
+    test "$server_peak" = 500
 
   # PID 1 is c1m: docker stop's SIGTERM ends it well inside the grace period, with its record.
   id=$(C1M_HOLD=10m $COMPOSE -p c1m run -d client 2>/dev/null | tail -1)
@@ -235,7 +239,15 @@ else
   echo "  SKIPPED: the untracked lab (C1M_CONNTRACK=off needs root); not tested"
 fi
 
-lab/lab.sh down >/dev/null 2>&1
+# A one-off of the other compose tool, left running: lab-down removes it too.
+other=$([ "$COMPOSE" = docker-compose ] && echo "docker compose" || echo docker-compose)
+if $other version >/dev/null 2>&1; then
+  C1M_HOLD=10m $other -p c1m run -d client >/dev/null 2>&1
+  check "a one-off client of $other runs before lab-down" \
+    test -n "$(docker ps -q --filter label=com.docker.compose.project=c1m --filter label=com.docker.compose.oneoff=True)"
+fi
+lab/lab.sh down >/dev/null 2>&1; rc=$?
+check "lab-down exits 0, one-offs of either compose tool included (got $rc)" test "$rc" -eq 0
 check "lab-down leaves no container" test -z "$(docker ps -aq --filter label=com.docker.compose.project=c1m)"
 check "lab-down leaves no network" test -z "$(docker network ls -q --filter label=com.docker.compose.project=c1m)"
 check "lab-down leaves no veth" bash -c '! ip link show c1m0 >/dev/null 2>&1'
