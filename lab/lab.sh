@@ -222,6 +222,7 @@ C1M_RUN_DIR=$RUN_DIR
 C1M_RUN_ID=$RUN_ID
 C1M_RUN_TOKEN=$RUN_TOKEN
 C1M_ADMIN_TOKEN=$ADMIN_TOKEN
+C1M_HOST_NAME=$(hostname)
 C1M_RESULTS_UID=$(stat -c %u results)
 C1M_RESULTS_GID=$(stat -c %g results)
 C1M_CONTAINER_RUNTIME=docker/$(docker version -f '{{.Server.Version}}' 2>/dev/null)
@@ -311,7 +312,10 @@ up() {
   # the table), and a client that ramps while the next ones start makes the others' starts slower
   # and the lab's time to target theirs.
   local started_s=$SECONDS
+  # Where the preflight cut N, the record says what was asked and what cut it.
+  local asked=""; [ -n "$LIMIT_NOTE" ] && asked=$WANTED
   C1M_JOIN_RUN=$RUN_ID C1M_RUN_CLIENTS=$CLIENTS C1M_HOLD_UNTIL_SERVER=$N C1M_START_FILE=/run/go \
+    C1M_RUN_ASKED=$asked C1M_RUN_CUT_BY=$LIMIT_NOTE \
     compose up -d --scale client="$CLIENTS" client 2>&1 | grep -v "is up-to-date" || true
   if [ -n "$untracker" ] && ! wait "$untracker"; then
     compose stop -t 20 client >/dev/null 2>&1

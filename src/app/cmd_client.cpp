@@ -242,6 +242,12 @@ Command add_client_command(CLI::App& root) {
       ->envname("C1M_JOIN_RUN");
   c->add_option("--run-token", o->run_token, "with --report-to: the collector's token (its --run-token)")
       ->envname("C1M_RUN_TOKEN");
+  c->add_option("--run-asked-connections", o->run_asked_connections,
+                "with --run-id: what the run was asked to hold, all clients together, where a wrapper cut it (for "
+                "the record)")
+      ->envname("C1M_RUN_ASKED");
+  c->add_option("--run-cut-by", o->run_cut_by, "with --run-id: why the run holds less than asked (for the record)")
+      ->envname("C1M_RUN_CUT_BY");
   c->add_option("--run-clients", o->run_clients, "with --run-id: how many clients that run has")
       ->check(CLI::Range(1, 100000))
       ->envname("C1M_RUN_CLIENTS")

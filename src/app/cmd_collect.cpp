@@ -46,6 +46,7 @@ struct CollectOptions {
   std::string max_held = "2g";
   std::string token;        // --run-token / C1M_RUN_TOKEN: the participants'
   std::string admin_token;  // --admin-token / C1M_ADMIN_TOKEN: the lab's own, to close a run
+  std::string host_name;    // --host-name / C1M_HOST_NAME: the machine's, when the collector runs in a container
   std::string spool;        // default OUT/.spool
   std::string max_body = "64m";
   size_t max_connections = 64;
@@ -95,9 +96,14 @@ void restore_spool(const Spool& spool, RunBook& book, const RecordStore& store);
 // Prints a merged record's summary; its exit status (0 complete, 1 otherwise).
 int print_summary(const ojson& merged, const std::string& path);
 
-// What the merge does not read itself: this host, the time, a run id when the lab gave none.
-CollectRequest with_host_facts(CollectRequest req) {
+// What the merge does not read itself: this host, the time, a run id when the lab gave none. In a
+// container the fingerprint's name and addresses are the container's: the lab names the machine.
+CollectRequest with_host_facts(CollectRequest req, const std::string& host_name) {
   req.host = host_fingerprint();
+  if (!host_name.empty()) {
+    req.host["hostname"] = host_name;
+    req.host.erase("addresses");
+  }
   req.now_unix_ms = unix_ms();
   if (req.run_id.empty()) req.run_id = new_run_id();
   return req;
@@ -173,7 +179,7 @@ int run_collect_listen(const CollectOptions& o) {
   auto write_run = [&](const std::string& id, const std::string& status, const std::string& why) {
     CollectRequest req = book.request(id);
     req.lab = lab;
-    ojson merged = merge_client_records(with_host_facts(req));
+    ojson merged = merge_client_records(with_host_facts(req, o.host_name));
     if (!o.approach.empty()) merged["approach"] = o.approach;
     if (!status.empty() && merged["status"] != "interrupted") {
       merged["status"] = status;
@@ -410,7 +416,7 @@ int run_collect(const CollectOptions& o) {
       req.clients.push_back({name, "", nullptr, "never reported (no record in " + o.dir + ")"});
   if (req.clients.empty()) throw UsageError("--dir " + o.dir + ": no client-*.json records and no --expect names");
 
-  return write_and_summarize(merge_client_records(with_host_facts(req)), o);
+  return write_and_summarize(merge_client_records(with_host_facts(req, o.host_name)), o);
 }
 
 int write_and_summarize(const ojson& merged, const CollectOptions& o, std::string* written_to, std::string* error) {
@@ -469,6 +475,10 @@ Command add_collect_command(CLI::App& root) {
                 "with --listen: closing a run (POST /runs/ID/close) needs this token, which the lab keeps from its "
                 "participants (default: the --run-token)")
       ->envname("C1M_ADMIN_TOKEN");
+  c->add_option("--host-name", o->host_name,
+                "the name of the machine the collector runs on, for the records (in a container its own name is "
+                "not the machine's; lab-up gives the host's)")
+      ->envname("C1M_HOST_NAME");
   c->add_option("--max-body", o->max_body, "with --listen: the largest request body it reads (a record: 64m at most)")
       ->capture_default_str();
   c->add_option("--max-connections", o->max_connections,

@@ -162,6 +162,10 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   c.run_id = o.run_id;
   c.run_clients = o.run_clients;
   c.run_token = o.run_token;
+  if (!o.run_asked_connections.empty())
+    c.run_asked_connections =
+        require(parse_count(o.run_asked_connections), "--run-asked-connections", o.run_asked_connections);
+  c.run_cut_by = o.run_cut_by;
 
   plan_ports(o, host, c);
   size_workers(o, host, c);
@@ -184,7 +188,9 @@ ojson config_json(const ClientConfig& c) {
           {"ramp_timeout_s", seconds(c.ramp_timeout_ns)},
           {"stall_timeout_s", c.stall_timeout_ns ? ojson(seconds(c.stall_timeout_ns)) : ojson(nullptr)},
           {"sched", c.sched},
-          {"live_sched", c.ping_interval_ns ? ojson(c.live_sched) : ojson(nullptr)}};
+          {"live_sched", c.ping_interval_ns ? ojson(c.live_sched) : ojson(nullptr)},
+          {"run_asked_connections", c.run_asked_connections ? ojson(c.run_asked_connections) : ojson(nullptr)},
+          {"run_cut_by", c.run_cut_by.empty() ? ojson(nullptr) : ojson(c.run_cut_by)}};
 }
 
 ojson topology_json(const ClientConfig& c) {

@@ -47,6 +47,10 @@ struct ClientOptions {
   std::string run_id;        // the lab's run this client is part of; empty: a run of its own
   uint64_t run_clients = 1;  // clients in that run, this one included
   std::string run_token;     // the collector's token, sent with hello and record
+  // What the run was asked to hold, all clients together, where a wrapper (lab-up's preflight) cut
+  // it to what the host holds, and why: the record says what was asked beside what ran.
+  std::string run_asked_connections;
+  std::string run_cut_by;
   bool allow_any_target = false;
 };
 
@@ -97,7 +101,9 @@ struct ClientConfig {
   std::string run_id;                    // the lab's run; empty: a run of its own
   uint64_t run_clients = 1;              // clients in that run
   std::string run_token;                 // the collector's token (never written into a record)
-  std::vector<std::string> warnings;     // printed at the start and kept in the record
+  uint64_t run_asked_connections = 0;    // 0: nothing was cut
+  std::string run_cut_by;
+  std::vector<std::string> warnings;  // printed at the start and kept in the record
 };
 
 // The configuration, or a UsageError naming the first flag that cannot be used here and why.

@@ -133,7 +133,16 @@ ojson merge_client_records(const CollectRequest& req) {
 
   uint64_t connections = 0;
   for (const auto& r : records) connections += count_in(r.config, "connections").value_or(0);
+  // What was asked beside what ran: the lab's preflight may have cut the run to what the host holds.
+  const ojson asked = records.empty() || !records[0].config.is_object()
+                          ? ojson(nullptr)
+                          : records[0].config.value("run_asked_connections", ojson(nullptr));
+  const ojson cut_by = records.empty() || !records[0].config.is_object()
+                           ? ojson(nullptr)
+                           : records[0].config.value("run_cut_by", ojson(nullptr));
   out.config = {{"connections", connections},
+                {"asked_connections", asked.is_number_unsigned() ? asked : ojson(connections)},
+                {"cut_by", cut_by.is_string() ? cut_by : ojson(nullptr)},
                 {"clients", req.clients.size()},
                 {"per_client", records.empty() ? ojson(nullptr) : records[0].config}};
   ojson sources = ojson::array();
