@@ -204,7 +204,7 @@ int run_collect_listen(const CollectOptions& o) {
   };
 
   auto parse_body = [](const std::string& body, ojson& j) {
-    if (!json_nesting_within(body)) return false;  // before the parser recurses into it
+    if (!json_shape_problem(body).empty()) return false;  // before the parser recurses into it
     j = ojson::parse(body, nullptr, false);
     return !j.is_discarded();
   };
@@ -213,7 +213,8 @@ int run_collect_listen(const CollectOptions& o) {
       [&](const net::HttpRequest& req) {
         ojson j;
         if (!parse_body(req.body, j))
-          return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+          return refusal(400, "not JSON, nested deeper than " + std::to_string(kMaxJsonNesting) + " levels, or over " +
+                                  std::to_string(kMaxJsonValues) + " values");
         int status = 400;
         if (std::string why = book.hello(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
         return json_reply(200, {{"ok", true}});
@@ -224,7 +225,8 @@ int run_collect_listen(const CollectOptions& o) {
       [&](const net::HttpRequest& req) {
         ojson j;
         if (!parse_body(req.body, j))
-          return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
+          return refusal(400, "not JSON, nested deeper than " + std::to_string(kMaxJsonNesting) + " levels, or over " +
+                                  std::to_string(kMaxJsonValues) + " values");
         if (std::string err = check_posted(j); !err.empty()) return refusal(400, err);
         int status = 400;
         if (std::string why = book.record(j, unix_ms(), &status); !why.empty()) return refusal(status, why);

@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <new>
 #include <vector>
 
 #include "app/cli.hpp"
@@ -45,6 +46,11 @@ int main(int argc, char** argv) {
       if (c.app->parsed()) return c.run();
   } catch (const c1m::UsageError& e) {
     std::fprintf(stderr, "c1m: %s\n", e.what());
+    return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    // A record within every cap can still be more than a memory limit allows (ulimit -v, a cgroup):
+    // one line and exit 2, not an abort.
+    std::fprintf(stderr, "c1m: out of memory (this process's memory limit is too small for what it was given)\n");
     return kExitUsage;
   }
   return kExitUsage;

@@ -27,8 +27,8 @@ ojson read_record(const std::string& path, std::string& error, size_t max_bytes)
   return parse_record(ss.str(), path, error);
 }
 
-bool json_nesting_within(std::string_view text, size_t max_depth) {
-  size_t depth = 0;
+std::string json_shape_problem(std::string_view text, size_t max_depth, size_t max_values) {
+  size_t depth = 0, values = 1;  // a comma or a bracket starts one more value
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
@@ -41,12 +41,18 @@ bool json_nesting_within(std::string_view text, size_t max_depth) {
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return false;
+      if (++depth > max_depth) return "nested deeper than " + std::to_string(max_depth) + " levels: not a record";
+      ++values;
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
+    } else if (c == ',') {
+      ++values;
     }
+    if (values > max_values)
+      return "holds more than " + std::to_string(max_values) +
+             " values, more than any record c1m writes (a series of over a million points?): not parsed";
   }
-  return true;
+  return {};
 }
 
 ojson parse_record(const std::string& text, const std::string& path, std::string& error) {
@@ -55,8 +61,7 @@ ojson parse_record(const std::string& text, const std::string& path, std::string
     return ojson(nullptr);
   };
   if (text.empty()) return fail("empty");
-  if (!json_nesting_within(text))
-    return fail("nested deeper than " + std::to_string(kMaxJsonNesting) + " levels: not a record");
+  if (std::string why = json_shape_problem(text); !why.empty()) return fail(why);
   ojson j = ojson::parse(text, nullptr, false);
   if (j.is_discarded()) return fail("not valid JSON");
   // The one check every reader shares: types and ranges of every figure (core/run_record).
