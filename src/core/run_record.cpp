@@ -89,6 +89,14 @@ class Reader {
   std::optional<double> figure(const ojson* v, const std::string& path) {
     return number(v, path, -kMaxCount, kMaxCount, "a number within 1e12");
   }
+  // A latency summary as written ({count, min, p50, ..., max, mean}): every figure a number or null,
+  // so plot and compare never read "fast" as a time.
+  void summary(const ojson* v, const std::string& path) {
+    if (!v || v->is_null()) return;
+    if (!v->is_object()) return (void)fail(path, "expected an object");
+    for (const auto& [key, value] : v->items())
+      if (!value.is_null()) figure(&value, path + "/" + key);
+  }
   ojson object(const ojson* v, const std::string& path) {
     if (!v) return nullptr;
     if (!v->is_object()) fail(path, "expected an object");
@@ -339,6 +347,8 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
   auto P = [](const char* key) { return std::string("/results/") + key; };
   if (!R("established_peak_client")) return in.fail(P("established_peak_client"), "missing"), std::nullopt;
   x.established_peak_client = in.count(R("established_peak_client"), P("established_peak_client")).value_or(0);
+  in.summary(R("connect_latency_ms"), P("connect_latency_ms"));
+  in.summary(R("ping_rtt_ms"), P("ping_rtt_ms"));
   x.established_peak_server = in.count(R("established_peak_server"), P("established_peak_server"));
   x.kernel_tcp_inuse_at_peak = in.count(R("kernel_tcp_inuse_at_peak"), P("kernel_tcp_inuse_at_peak"));
   x.kernel_tcp_inuse_delta = in.delta(R("kernel_tcp_inuse_delta"), P("kernel_tcp_inuse_delta"));
@@ -418,6 +428,7 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
       if (!in.member(p, "established")) return in.fail(at + "/established", "missing"), std::nullopt;
       point.t_s = in.seconds(in.member(p, "t_s"), at + "/t_s").value_or(0);
       point.established = in.count(in.member(p, "established"), at + "/established").value_or(0);
+      in.summary(in.member(p, "ping_rtt_ms"), at + "/ping_rtt_ms");
       point.connect_rate_per_s = in.number(in.member(p, "connect_rate_per_s"), at + "/connect_rate_per_s", 0, kMaxCount,
                                            "a rate from 0 to 1e12")
                                      .value_or(0);

@@ -91,6 +91,13 @@ TEST(RunRecord, RefusesWhatNoReaderCouldUseNamingTheField) {
             }),
             "/results/connect_latency_histogram/buckets/0/1: expected a count from 0 to 1e12");
   EXPECT_EQ(with([](ojson& r) { r["approach"] = 5; }), "/approach: expected a string");
+  // Latency summaries are figures: plot once drew "fast" as a time.
+  EXPECT_EQ(with([](ojson& r) { r["results"]["connect_latency_ms"]["p50"] = "fast"; }),
+            "/results/connect_latency_ms/p50: expected a number within 1e12");
+  EXPECT_EQ(with([](ojson& r) {
+              r["series"][3]["ping_rtt_ms"] = {{"p50", "fast"}};
+            }),
+            "/series/3/ping_rtt_ms/p50: expected a number within 1e12");
   // It names the record's file: what is not one of the schema's is refused by every reader.
   EXPECT_EQ(with([](ojson& r) { r["approach"] = "x/y"; }), "/approach: expected multi-ip, multi-port or custom");
   // compare reads repetitions' figures: what is not a run's figures is refused, not read as "missing".
