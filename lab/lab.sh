@@ -13,6 +13,8 @@
 #   C1M_SERVER_CPU_SHARES [1024, docker's default]: the server container's CPU weight in the ramp
 #   C1M_SERVER_CPU_SHARES_HELD [1024 x CLIENTS with LIVE, else C1M_SERVER_CPU_SHARES]: its weight
 #     from when it holds all N (the hold and the live hold)
+#   C1M_SERVER_CPUS [none]: cap the server container at this many cores (docker update --cpus): a
+#     what-if, or the planted slowdown that shows a CI gate catches one
 #   LIVE [0]: after HOLD, hold this long more with every connection pinged once a C1M_PING_INTERVAL [30s]
 #   C1M_CONNTRACK [on] or off: off adds a NOTRACK rule to each container's namespace (from the host,
 #     as root: the containers get no capability), so the lab's connections are not tracked
@@ -300,6 +302,10 @@ up() {
   # Each container is a cgroup and the CPU is shared between cgroups (see C1M_SCHED above). Set here:
   # docker-compose 1.29 takes no cpu_shares from a variable. Each participant reads its own back.
   docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$(service_ids server)" >/dev/null
+  if [ -n "${C1M_SERVER_CPUS:-}" ]; then
+    docker update --cpus "$C1M_SERVER_CPUS" "$(service_ids server)" >/dev/null || die "C1M_SERVER_CPUS=$C1M_SERVER_CPUS: docker update --cpus refused it"
+    say "the server container is capped at $C1M_SERVER_CPUS cores (C1M_SERVER_CPUS)"
+  fi
   wait_for "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" "the server's /stats"
   local untracker=""
   if [ "$C1M_CONNTRACK" = off ]; then

@@ -23,6 +23,7 @@
 #include "core/record.hpp"
 #include "core/record_file.hpp"
 #include "core/record_store.hpp"
+#include "core/repetitions.hpp"
 #include "core/run_book.hpp"
 #include "core/spool.hpp"
 #include "core/units.hpp"
@@ -43,6 +44,8 @@ struct CollectOptions {
   std::string lab_json;
   std::vector<std::string> lab_info;  // KEY=VALUE: what the lab configured, as the collector was told
   std::string show;
+  std::vector<std::string> repetitions;  // records of one experiment run one after another
+  std::string output;                    // with --repetitions: the one record they make
   std::string max_held = "2g";
   std::string token;        // --run-token / C1M_RUN_TOKEN: the participants'
   std::string admin_token;  // --admin-token / C1M_ADMIN_TOKEN: the lab's own, to close a run
@@ -365,7 +368,27 @@ void restore_spool(const Spool& spool, RunBook& book, const RecordStore& store) 
                  spool.dir().c_str(), n);
 }
 
+// Records of one experiment run one after another (make ci-bench's runs of an approach) as one
+// record whose repetitions[] compare reads: its baseline and its new side are then samples, not
+// single runs whose tails differ from one run to the next.
+int collect_repetitions(const CollectOptions& o) {
+  if (o.output.empty()) throw UsageError("--repetitions needs --output FILE: the record they make");
+  std::vector<ojson> records;
+  for (const std::string& path : o.repetitions) {
+    std::string err;
+    records.push_back(read_record(path, err));
+    if (!err.empty()) throw UsageError("--repetitions " + err);
+  }
+  ojson merged = merge_repetitions(records, records.size(), false);
+  if (std::string e = write_file_atomically(o.output, merged.dump(2) + "\n"); !e.empty())
+    throw UsageError("--output " + o.output + ": " + e);
+  std::printf("c1m collect: %zu repetitions -> %s (%s)\n", records.size(), o.output.c_str(),
+              merged["status"].get<std::string>().c_str());
+  return merged["status"] == "complete" ? 0 : 1;
+}
+
 int run_collect(const CollectOptions& o) {
+  if (!o.repetitions.empty()) return collect_repetitions(o);
   if (!o.show.empty()) {
     std::string err;
     ojson r = read_record(o.show, err);
@@ -504,6 +527,9 @@ Command add_collect_command(CLI::App& root) {
   c->add_option("--lab-info", o->lab_info,
                 "with --listen: KEY=VALUE of what the lab configured, for every record (repeat; dots nest)");
   c->add_option("--show", o->show, "print the summary of a merged record and exit with its status");
+  c->add_option("--repetitions", o->repetitions,
+                "records of one experiment run one after another: one record with repetitions[] (needs --output)");
+  c->add_option("--output", o->output, "with --repetitions: the record to write");
   return {c, [o] { return run_collect(*o); }};
 }
 

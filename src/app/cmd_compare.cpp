@@ -16,6 +16,7 @@ struct CompareCliOptions {
   std::vector<std::string> files;
   std::string threshold = "10%";
   std::vector<std::string> metric_thresholds;
+  std::vector<std::string> gate;
   std::string format = "text";
   std::string export_kind;
   std::string export_dir = ".";
@@ -44,6 +45,17 @@ int run_compare(const CompareCliOptions& o) {
     if (!known) throw UsageError("--metric-threshold '" + mt + "': no metric named '" + name + "'");
     opts.per_metric[name] = require(parse_fraction(mt.substr(eq + 1)), "--metric-threshold", mt);
   }
+  for (const std::string& names : o.gate)
+    for (size_t at = 0; at <= names.size();) {
+      size_t comma = std::min(names.find(',', at), names.size());
+      std::string name = names.substr(at, comma - at);
+      at = comma + 1;
+      if (name.empty()) continue;
+      bool known = false;
+      for (const auto& m : compared_metrics()) known = known || name == m.name;
+      if (!known) throw UsageError("--gate '" + names + "': no metric named '" + name + "'");
+      opts.gated.insert(name);
+    }
   // Every file is read and checked before anything is printed.
   ojson base = load(o.files[0]);
   std::vector<ojson> news;
@@ -89,6 +101,9 @@ Command add_compare_command(CLI::App& root) {
   c->add_option("records", o->files, "BASE NEW [NEW...]")->required();
   c->add_option("--threshold", o->threshold, "a change worse than this is a regression")->capture_default_str();
   c->add_option("--metric-threshold", o->metric_thresholds, "NAME=FRACTION for one metric (repeatable)")
+      ->allow_extra_args(false);
+  c->add_option("--gate", o->gate,
+                "only these metrics (comma list) can be a regression; the others are reported (default: all)")
       ->allow_extra_args(false);
   c->add_option("--format", o->format, "text, md (CI job summary) or json")
       ->check(CLI::IsMember({"text", "md", "json"}))

@@ -87,6 +87,23 @@ std::vector<double> samples_of(const ojson& r, const Metric& m) {
   return out;
 }
 
+namespace {
+double min_of(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
+double max_of(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
+double binomial(size_t n, size_t k) {
+  double r = 1;
+  for (size_t i = 1; i <= k; ++i) r = r * static_cast<double>(n - k + i) / static_cast<double>(i);
+  return r;
+}
+// How far apart same-code repetitions land: (max - min) / |median|; what a gate's threshold must clear.
+std::optional<double> spread(const std::vector<double>& v) {
+  if (v.size() < 2) return std::nullopt;
+  std::optional<double> m = median(v);
+  if (!m || *m == 0) return std::nullopt;
+  return (max_of(v) - min_of(v)) / std::fabs(*m);
+}
+}  // namespace
+
 double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b) {
   size_t n1 = a.size(), n2 = b.size(), n = n1 + n2;
   if (n1 == 0 || n2 == 0) return 1.0;
@@ -146,6 +163,7 @@ std::string check_metric_types(const ojson& r) {
 
 Comparison compare_records(const ojson& base, const ojson& now, const CompareOptions& o) {
   Comparison c;
+  c.gated = o.gated;
   c.base_status = text_of(base, "status", "?");
   c.new_status = text_of(now, "status", "?");
   for (const char* part : {"host", "limits", "sysctls"}) {
@@ -205,13 +223,25 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
         mc.note = "within the noise floor (" + fmt(m.noise_floor) + " " + m.unit + ")";
       bool decided = true;
       if (mc.base_n >= 2 && mc.new_n >= 2) {
-        mc.p_value = mann_whitney_p(bs, ns);
-        // Below that the test cannot reach significance whatever the figures: say so, and do not fail CI.
-        if (mc.base_n < kMinRepetitionsForU || mc.new_n < kMinRepetitionsForU)
-          decided = false, mc.note = "too few repetitions to tell (" + std::to_string(mc.base_n) + " vs " +
-                                     std::to_string(mc.new_n) + ", want " + std::to_string(kMinRepetitionsForU) + ")";
-        else if (*mc.p_value >= kSignificance)
-          decided = false, mc.note = "not significantly different";
+        mc.spread = spread(bs);
+        if (mc.base_n >= kMinRepetitionsForU && mc.new_n >= kMinRepetitionsForU) {
+          mc.p_value = mann_whitney_p(bs, ns);
+          if (*mc.p_value >= kSignificance) decided = false, mc.note = "not significantly different";
+        } else {
+          // Too few for the U test's normal approximation; exact instead: the chance that every new
+          // repetition lands beyond every base one when nothing changed is 1 in C(n+m, n).
+          mc.p_value = 1.0 / binomial(mc.base_n + mc.new_n, mc.new_n);
+          bool apart =
+              improved
+                  ? (m.direction == Direction::higher_is_better ? min_of(ns) > max_of(bs) : max_of(ns) < min_of(bs))
+                  : (m.direction == Direction::higher_is_better ? max_of(ns) < min_of(bs) : min_of(ns) > max_of(bs));
+          if (*mc.p_value > kSignificance)
+            decided = false, mc.note = "too few repetitions to tell (" + std::to_string(mc.base_n) + " vs " +
+                                       std::to_string(mc.new_n) + ")";
+          else if (!apart)
+            decided = false,
+            mc.note = "the repetitions overlap (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) + ")";
+        }
       }
       if (n == b || !past)
         mc.verdict = Verdict::same;
@@ -219,6 +249,10 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
         mc.verdict = improved ? Verdict::same : Verdict::worse;  // past the threshold, but not significant
       else
         mc.verdict = improved ? Verdict::better : Verdict::regression;
+    }
+    if (!o.gated.empty() && !o.gated.count(m.name) && mc.verdict == Verdict::regression) {
+      mc.verdict = Verdict::worse;  // reported, but this gate does not fail on it
+      append_clause(mc.note, "not gated");
     }
     if (!comparable && mc.verdict != Verdict::missing) mc.verdict = Verdict::not_comparable;
     if (mc.verdict == Verdict::regression) c.regressed = true;
@@ -249,6 +283,19 @@ std::string format_text(const Comparison& c) {
                   fmt(m.now).c_str(), pct(m.change).c_str(), verdict_name(m.verdict), note.c_str());
     out += line;
   }
+  if (!c.gated.empty()) {
+    auto percent = [](double v) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.1f%%", v * 100);
+      return std::string(b);
+    };
+    std::string gate;
+    for (const auto& m : c.metrics)
+      if (c.gated.count(m.metric->name))
+        append_clause(gate, std::string(m.metric->name) + " (base noise " + (m.spread ? percent(*m.spread) : "n/a") +
+                                ", threshold " + percent(m.threshold) + ")");
+    out += "gated on: " + gate + "; the other metrics are reported, never a regression\n";
+  }
   out += !c.experiment_differences.empty() ? "verdict: NOT COMPARABLE\n"
          : c.regressed                     ? "verdict: REGRESSION\n"
                                            : "verdict: no regression\n";
@@ -262,6 +309,11 @@ std::string format_markdown(const Comparison& c) {
           : c.regressed                     ? " — **regression**\n\n"
                                             : " — no regression\n\n");
   for (const auto& d : c.experiment_differences) out += "- asked for differently: `" + d + "`\n";
+  if (!c.gated.empty()) {
+    out += "Gated on:";
+    for (const auto& name : c.gated) out += " `" + name + "`";
+    out += " (the other metrics are reported, never a regression)\n\n";
+  }
   if (!c.experiment_differences.empty()) out += "\n";
   if (!c.context_differences.empty()) {
     out += "<details><summary>The runs differ in where they ran (" + std::to_string(c.context_differences.size()) +
@@ -288,6 +340,7 @@ ojson format_json(const Comparison& c) {
   j["context_differences"] = c.context_differences;
   j["regressed"] = c.regressed;
   j["comparable"] = c.experiment_differences.empty();
+  j["gated"] = c.gated;
   j["experiment_differences"] = c.experiment_differences;
   ojson ms = ojson::array();
   auto o = [](std::optional<double> v) { return v ? ojson(*v) : ojson(nullptr); };
@@ -303,6 +356,7 @@ ojson format_json(const Comparison& c) {
          {"base_repetitions", m.base_n},
          {"new_repetitions", m.new_n},
          {"p_value", o(m.p_value)},
+         {"base_spread", o(m.spread)},
          {"verdict", verdict_name(m.verdict)},
          {"note", m.note}});
   j["metrics"] = ms;

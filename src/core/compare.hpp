@@ -5,6 +5,7 @@
 #pragma once
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,9 @@ std::vector<double> samples_of(const ojson& record, const Metric& m);
 
 // Two-sided p-value of the Mann-Whitney U test (normal approximation with tie correction).
 double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b);
-inline constexpr size_t kMinRepetitionsForU = 9;  // below this on either side: say it cannot tell
+// From this many on both sides the U test decides; below it, only repetitions that do not overlap
+// (every new one beyond every base one) do, and only where that is unlikely by chance (3 vs 3 and up).
+inline constexpr size_t kMinRepetitionsForU = 9;
 inline constexpr double kSignificance = 0.05;
 
 enum class Verdict { same, better, worse, regression, missing, not_comparable };
@@ -42,7 +45,8 @@ struct MetricComparison {
   std::optional<double> base, now;  // medians
   std::optional<double> change;     // relative: (new - base) / base
   size_t base_n = 0, new_n = 0;
-  std::optional<double> p_value;  // when both sides have repetitions
+  std::optional<double> p_value;  // when both sides have repetitions: the U test's, or exact for few
+  std::optional<double> spread;   // the base's repetitions: (max - min) / median, their noise
   std::string note;               // "too few repetitions to tell (3 vs 3)", "not reached in new", ...
   double threshold = 0;
   Verdict verdict = Verdict::same;
@@ -56,12 +60,14 @@ struct Comparison {
   std::vector<std::string> experiment_differences;
   std::string base_status, new_status;
   std::vector<MetricComparison> metrics;
+  std::set<std::string> gated;  // the metrics that can fail it (CompareOptions::gated); empty: all
   bool regressed = false;
 };
 
 struct CompareOptions {
   double threshold = 0.10;
   std::map<std::string, double> per_metric;  // metric name -> threshold
+  std::set<std::string> gated;               // only these can be a regression; empty: every metric
 };
 
 Comparison compare_records(const ojson& base, const ojson& now, const CompareOptions& options);

@@ -169,6 +169,24 @@ TEST(CompareCli, OutOfMemoryIsOneLineAndExitTwo) {
 }
 #endif
 
+// make ci-bench's runs of one approach as one record of repetitions, which compare reads as samples.
+TEST(CollectCli, RunsOfOneExperimentBecomeOneRecordOfRepetitions) {
+  std::string out = temp_dir() + "/reps.json", err;
+  EXPECT_EQ(run({"collect", "--repetitions", kRecords + "base.json", kRecords + "same.json", kRecords + "improved.json",
+                 "--output", out},
+                nullptr, &err),
+            0)
+      << err;
+  json r = json::parse(read_file(out));
+  ASSERT_EQ(r["repetitions"].size(), 3u);
+  EXPECT_EQ(r["config"]["repeat"], 3);
+  EXPECT_TRUE(r["repetitions"][2]["time_to_target_s"].is_number());
+  EXPECT_EQ(run({"collect", "--repetitions", kRecords + "base.json"}, nullptr, &err), 2);
+  EXPECT_NE(err.find("--repetitions needs --output"), std::string::npos) << err;
+  EXPECT_EQ(run({"collect", "--repetitions", kRecords + "malformed.json", "--output", out}, nullptr, &err), 2);
+  EXPECT_NE(err.find("malformed.json: not valid JSON"), std::string::npos) << err;
+}
+
 TEST(PlotCli, WritesAnSvg) {
   std::string svg = temp_dir() + "/two.svg", err;
   EXPECT_EQ(run({"plot", kRecords + "base.json", kRecords + "improved.json", "-o", svg}, nullptr, &err), 0) << err;

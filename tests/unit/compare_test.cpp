@@ -122,11 +122,44 @@ TEST(Compare, RepetitionsDecideWithTheUTest) {
   EXPECT_FALSE(same.regressed);
   EXPECT_EQ(metric(same, "time_to_target_s").verdict, Verdict::same);
 
+  // Three repetitions, every one slower than every one of the ten: 1 chance in C(13, 3) = 286.
   Comparison few = compare_records(fixture("reps_a.json"), fixture("reps_few.json"), {});
-  EXPECT_NE(metric(few, "time_to_target_s").note.find("too few repetitions to tell (10 vs 3"), std::string::npos);
-  // Cannot tell is not a verdict: the figure may read worse, but CI is not failed on it.
-  EXPECT_NE(metric(few, "time_to_target_s").verdict, Verdict::regression);
-  EXPECT_FALSE(few.regressed);
+  EXPECT_EQ(metric(few, "time_to_target_s").verdict, Verdict::regression);
+  EXPECT_NEAR(*metric(few, "time_to_target_s").p_value, 1.0 / 286, 1e-9);
+}
+
+// A gate on few repetitions (make ci-bench: five a side) decides only when they do not overlap; two a
+// side can never say (1 chance in 6); a metric outside the gate is reported, never a regression.
+TEST(Compare, FewRepetitionsDecideOnlyWhenApartAndOnlyGatedMetricsFail) {
+  auto reps = [](std::vector<double> times) {
+    ojson r = fixture("base.json");
+    r["repetitions"] = ojson::array();
+    for (double t : times)
+      r["repetitions"].push_back(
+          {{"established_peak_client", 1000000}, {"time_to_target_s", t}, {"connect_latency_p99_ms", t * 10}});
+    return r;
+  };
+  ojson base = reps({1.0, 1.1, 0.9, 1.05, 0.95});
+  Comparison apart = compare_records(base, reps({1.5, 1.6, 1.7, 1.55, 1.65}), {});
+  EXPECT_EQ(metric(apart, "time_to_target_s").verdict, Verdict::regression);
+  EXPECT_NEAR(*metric(apart, "time_to_target_s").spread, 0.2, 1e-9);  // (1.1 - 0.9) / 1.0
+  Comparison overlap = compare_records(base, reps({1.5, 1.6, 1.7, 1.55, 1.0}), {});
+  EXPECT_EQ(metric(overlap, "time_to_target_s").verdict, Verdict::worse);
+  EXPECT_NE(metric(overlap, "time_to_target_s").note.find("overlap (5 vs 5)"), std::string::npos);
+  Comparison two = compare_records(reps({1.0, 1.1}), reps({1.5, 1.6}), {});
+  EXPECT_FALSE(two.regressed);
+  EXPECT_NE(metric(two, "time_to_target_s").note.find("too few repetitions to tell (2 vs 2)"), std::string::npos);
+  CompareOptions gate;
+  gate.gated = {"time_to_target_s"};
+  Comparison gated = compare_records(base, reps({1.05, 1.0, 0.95, 1.1, 0.9}), gate);
+  EXPECT_FALSE(gated.regressed);
+  ojson tail = reps({1.05, 1.0, 0.95, 1.1, 0.9});
+  for (auto& r : tail["repetitions"]) r["connect_latency_p99_ms"] = 99.0;  // the tail alone got worse
+  Comparison tail_only = compare_records(base, tail, gate);
+  EXPECT_FALSE(tail_only.regressed);
+  EXPECT_EQ(metric(tail_only, "connect_latency_p99_ms").verdict, Verdict::worse);
+  EXPECT_NE(format_text(tail_only).find("gated on: time_to_target_s (base noise 20.0%"), std::string::npos)
+      << format_text(tail_only);
 }
 
 TEST(Compare, NoiseFloorKeepsTinyFiguresFromFailingCi) {
