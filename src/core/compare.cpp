@@ -222,7 +222,12 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
       if (std::fabs(*mc.change) > mc.threshold && !past)
         mc.note = "within the noise floor (" + fmt(m.noise_floor) + " " + m.unit + ")";
       bool decided = true;
-      if (mc.base_n >= 2 && mc.new_n >= 2) {
+      if ((mc.base_n >= 2) != (mc.new_n >= 2)) {
+        // Repetitions against a single run: that run's luck decides, whichever side it is on.
+        decided = false;
+        mc.note = "repetitions on one side only (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) +
+                  "): make the other the same way";
+      } else if (mc.base_n >= 2 && mc.new_n >= 2) {
         mc.spread = spread(bs);
         if (mc.base_n >= kMinRepetitionsForU && mc.new_n >= kMinRepetitionsForU) {
           mc.p_value = mann_whitney_p(bs, ns);

@@ -149,6 +149,11 @@ TEST(Compare, FewRepetitionsDecideOnlyWhenApartAndOnlyGatedMetricsFail) {
   Comparison two = compare_records(reps({1.0, 1.1}), reps({1.5, 1.6}), {});
   EXPECT_FALSE(two.regressed);
   EXPECT_NE(metric(two, "time_to_target_s").note.find("too few repetitions to tell (2 vs 2)"), std::string::npos);
+  ojson one = fixture("base.json");
+  one["results"]["time_to_target_s"] = 1.0;
+  Comparison single = compare_records(one, reps({1.5, 1.6, 1.7, 1.55, 1.65}), {});
+  EXPECT_FALSE(single.regressed);  // a one-run baseline cannot judge five runs
+  EXPECT_NE(metric(single, "time_to_target_s").note.find("repetitions on one side only (1 vs 5)"), std::string::npos);
   CompareOptions gate;
   gate.gated = {"time_to_target_s"};
   Comparison gated = compare_records(base, reps({1.05, 1.0, 0.95, 1.1, 0.9}), gate);
