@@ -13,8 +13,10 @@
 #   C1M_SERVER_CPU_SHARES [1024, docker's default]: the server container's CPU weight in the ramp
 #   C1M_SERVER_CPU_SHARES_HELD [1024 x CLIENTS with LIVE, else C1M_SERVER_CPU_SHARES]: its weight
 #     from when it holds all N (the hold and the live hold)
-#   C1M_SERVER_CPUS [none]: cap the server container at this many cores (docker update --cpus): a
-#     what-if, or the planted slowdown that shows a CI gate catches one
+#   C1M_SERVER_CPUS, C1M_CLIENT_CPUS [none]: cap the server container, or each client container, at
+#     this many cores (docker update --cpus): a what-if, or a planted slowdown that shows a CI gate
+#     catches one (at N=20,000 the handshakes are the kernel's, not the server's: a server capped at
+#     0.2 cores ramped as fast as one uncapped; the clients' cap slows the ramp)
 #   LIVE [0]: after HOLD, hold this long more with every connection pinged once a C1M_PING_INTERVAL [30s]
 #   C1M_CONNTRACK [on] or off: off adds a NOTRACK rule to each container's namespace (from the host,
 #     as root: the containers get no capability), so the lab's connections are not tracked
@@ -323,6 +325,10 @@ up() {
   C1M_JOIN_RUN=$RUN_ID C1M_RUN_CLIENTS=$CLIENTS C1M_HOLD_UNTIL_SERVER=$N C1M_START_FILE=/run/go \
     C1M_RUN_ASKED=$asked C1M_RUN_CUT_BY=$LIMIT_NOTE \
     compose up -d --scale client="$CLIENTS" client 2>&1 | grep -v "is up-to-date" || true
+  if [ -n "${C1M_CLIENT_CPUS:-}" ]; then  # before the start line: the whole ramp runs capped
+    docker update --cpus "$C1M_CLIENT_CPUS" $(service_ids client) >/dev/null || die "C1M_CLIENT_CPUS=$C1M_CLIENT_CPUS: docker update --cpus refused it"
+    say "each client container is capped at $C1M_CLIENT_CPUS cores (C1M_CLIENT_CPUS)"
+  fi
   if [ -n "$untracker" ] && ! wait "$untracker"; then
     compose stop -t 20 client >/dev/null 2>&1
     die "C1M_CONNTRACK=off: not every client's namespace could be untracked (above); the run is stopped"

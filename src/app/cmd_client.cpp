@@ -172,6 +172,9 @@ int run_client(const ClientOptions& o) {
     records.push_back(net::run_client_once(c));
     if (records.back()["status"] == "interrupted") break;
   }
+  // The run is over: a signal from here on (waiting on the hello, the record's tries) ends the tries
+  // and the client, as interrupted (130), with what it measured.
+  stop_on_signals();
   ojson record = merge_repetitions(records, c.repeat, g_stop_between_runs);
   bool written = true;
   if (c.json == "-") {
@@ -185,7 +188,6 @@ int run_client(const ClientOptions& o) {
   record["participant"] = participant;
   record.update(run);
   if (hello_pid > 0) waitpid(hello_pid, nullptr, 0);  // its answer came long ago, or within 5 s
-  stop_on_signals();  // a signal while the record is tried again ends the tries, as interrupted
   bool reported = send_record(link, record);
   print_summary(record, written ? c.json : "");
   if (c.repeat > 1) std::fprintf(stderr, "  repetitions  %zu of %zu\n", records.size(), c.repeat);

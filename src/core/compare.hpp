@@ -32,8 +32,9 @@ std::vector<double> samples_of(const ojson& record, const Metric& m);
 
 // Two-sided p-value of the Mann-Whitney U test (normal approximation with tie correction).
 double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b);
-// From this many on both sides the U test decides; below it, only repetitions that do not overlap
-// (every new one beyond every base one) do, and only where that is unlikely by chance (3 vs 3 and up).
+// From this many on both sides the U test's normal approximation decides; below it, its exact
+// distribution (one-sided, in the direction the medians moved), where the repetitions are enough to
+// reach significance at all: 3 a side and up.
 inline constexpr size_t kMinRepetitionsForU = 9;
 inline constexpr double kSignificance = 0.05;
 

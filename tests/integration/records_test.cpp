@@ -630,6 +630,67 @@ TEST_F(Collector, OneOffClientsKeepTheirOwnRecordsAcrossARestart) {
 namespace c1m::test {
 namespace {
 
+// A collector that takes connections and never answers: the kernel completes them (listen, no accept).
+class SilentCollector {
+ public:
+  explicit SilentCollector(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ok_ = bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && listen(fd_, 64) == 0;
+  }
+  ~SilentCollector() { close(fd_); }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+};
+
+// The server's hello and report go from a thread of their own: a silent collector once stalled its
+// /stats for 5 s at the start of a run.
+TEST(SilentCollectorTest, TheServersStatsDoNotWaitOnIt) {
+  PortBlock port(3);
+  SilentCollector silent(port[2]);
+  ASSERT_TRUE(silent.ok());
+  Process server({"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "1k", "--workers", "1", "--admin",
+                  "127.0.0.1:" + port.str(1), "--duration", "30s", "--report-to", "127.0.0.1:" + port.str(2),
+                  "--run-id", "r1"});
+  ASSERT_NE(http_get_local(port[1], "/stats", 5000), "") << server.err();
+  for (int i = 0; i < 5; ++i) {  // while the hello waits on the silent collector
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_NE(http_get_local(port[1], "/stats", 3000), "");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+    usleep(300000);
+  }
+}
+
+// A client's ramp does not wait on a silent collector, and SIGTERM while its record is being tried
+// again ends it as interrupted (130), not killed (143), with its --json copy.
+TEST(SilentCollectorTest, AClientRampsAtOnceAndASignalDuringTheRetriesIs130) {
+  PortBlock port(2);
+  SilentCollector silent(port[1]);
+  ASSERT_TRUE(silent.ok());
+  Process server(
+      {"server", "--listen", "127.0.0.1:" + port.str(0), "--expect", "1k", "--workers", "1", "--duration", "60s"});
+  usleep(300000);
+  std::string record = temp_dir() + "/client.json";
+  auto start = std::chrono::steady_clock::now();
+  Process client({"client", "--target", "127.0.0.1:" + port.str(0), "-n", "100", "--hold", "0", "--report-to",
+                  "127.0.0.1:" + port.str(1), "--json", record, "--progress", "off"});
+  for (int i = 0; i < 50 && !std::filesystem::exists(record); ++i) usleep(100000);
+  ASSERT_TRUE(std::filesystem::exists(record)) << client.err();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 4.0)
+      << "the run waited on the collector";
+  usleep(1500000);  // its record is being tried again now
+  client.signal(SIGTERM);
+  EXPECT_EQ(client.wait(15000), 130) << client.err();
+  EXPECT_EQ(json::parse(read_file(record))["results"]["established_peak_client"], 100);
+}
+
 // With --run-token, a stranger's record cannot end the run (403); the lab's client, which carries
 // the token, is heard, and the token is in no record.
 TEST(CollectorToken, OnlyParticipantsWithTheTokenAreHeard) {

@@ -128,8 +128,8 @@ TEST(Compare, RepetitionsDecideWithTheUTest) {
   EXPECT_NEAR(*metric(few, "time_to_target_s").p_value, 1.0 / 286, 1e-9);
 }
 
-// A gate on few repetitions (make ci-bench: five a side) decides only when they do not overlap; two a
-// side can never say (1 chance in 6); a metric outside the gate is reported, never a regression.
+// A gate on few repetitions (make ci-bench: five a side) decides by the U test's exact distribution;
+// two a side can never say (1 chance in 6); a metric outside the gate is reported, never a regression.
 TEST(Compare, FewRepetitionsDecideOnlyWhenApartAndOnlyGatedMetricsFail) {
   auto reps = [](std::vector<double> times) {
     ojson r = fixture("base.json");
@@ -143,9 +143,15 @@ TEST(Compare, FewRepetitionsDecideOnlyWhenApartAndOnlyGatedMetricsFail) {
   Comparison apart = compare_records(base, reps({1.5, 1.6, 1.7, 1.55, 1.65}), {});
   EXPECT_EQ(metric(apart, "time_to_target_s").verdict, Verdict::regression);
   EXPECT_NEAR(*metric(apart, "time_to_target_s").spread, 0.2, 1e-9);  // (1.1 - 0.9) / 1.0
-  Comparison overlap = compare_records(base, reps({1.5, 1.6, 1.7, 1.55, 1.0}), {});
+  // One new repetition among the base ones: 2.5 pairs of 25 the other way, P(U <= 3) = 7/252.
+  Comparison one_in = compare_records(base, reps({1.5, 1.6, 1.7, 1.55, 1.0}), {});
+  EXPECT_EQ(metric(one_in, "time_to_target_s").verdict, Verdict::regression);
+  EXPECT_NEAR(*metric(one_in, "time_to_target_s").p_value, 7.0 / 252, 1e-9);
+  // Two of them: 6 pairs the other way, P(U <= 6) = 28/252: not a regression, however far the median.
+  Comparison overlap = compare_records(base, reps({1.5, 1.6, 1.0, 0.95, 1.7}), {});
   EXPECT_EQ(metric(overlap, "time_to_target_s").verdict, Verdict::worse);
-  EXPECT_NE(metric(overlap, "time_to_target_s").note.find("overlap (5 vs 5)"), std::string::npos);
+  EXPECT_NEAR(*metric(overlap, "time_to_target_s").p_value, 28.0 / 252, 1e-9);
+  EXPECT_NE(metric(overlap, "time_to_target_s").note.find("not significantly different"), std::string::npos);
   Comparison two = compare_records(reps({1.0, 1.1}), reps({1.5, 1.6}), {});
   EXPECT_FALSE(two.regressed);
   EXPECT_NE(metric(two, "time_to_target_s").note.find("too few repetitions to tell (2 vs 2)"), std::string::npos);
