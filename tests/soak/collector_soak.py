@@ -91,14 +91,16 @@ class Collector:
                 return -1
 
 
-def post(port, path, body, token, timeout=10):
-    """One POST on a connection of its own: (status, text); status 0 when no answer came."""
+def request(port, method, path, body=None, token=None, timeout=10):
+    """One request on a connection of its own: (status, text); status 0 when no answer came."""
     try:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        headers = {"Content-Type": "application/json", "Connection": "close"}
+        headers = {"Connection": "close"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         if token:
             headers["Authorization"] = "Bearer " + token
-        c.request("POST", path, body=body, headers=headers)
+        c.request(method, path, body=body, headers=headers)
         r = c.getresponse()
         text = r.read().decode(errors="replace")
         c.close()
@@ -107,16 +109,12 @@ def post(port, path, body, token, timeout=10):
         return 0, str(e)
 
 
-def get(port, path, timeout=5):
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        c.request("GET", path)
-        r = c.getresponse()
-        text = r.read().decode(errors="replace")
-        c.close()
-        return r.status, text
-    except (OSError, http.client.HTTPException) as e:
-        return 0, str(e)
+def post(port, path, body, token):
+    return request(port, "POST", path, body, token)
+
+
+def get(port, path):
+    return request(port, "GET", path, timeout=5)
 
 
 class Progress:
