@@ -211,13 +211,15 @@ int run_collect_listen(const CollectOptions& o) {
     j = ojson::parse(body, nullptr, false);
     return !j.is_discarded();
   };
+  auto not_json = [] {
+    return refusal(400, "not JSON, nested deeper than " + std::to_string(kMaxJsonNesting) + " levels, or over " +
+                            std::to_string(kMaxJsonValues) + " values");
+  };
   http.route(
       "POST", "/hello",
       [&](const net::HttpRequest& req) {
         ojson j;
-        if (!parse_body(req.body, j))
-          return refusal(400, "not JSON, nested deeper than " + std::to_string(kMaxJsonNesting) + " levels, or over " +
-                                  std::to_string(kMaxJsonValues) + " values");
+        if (!parse_body(req.body, j)) return not_json();
         int status = 400;
         if (std::string why = book.hello(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
         return json_reply(200, {{"ok", true}});
@@ -227,9 +229,7 @@ int run_collect_listen(const CollectOptions& o) {
       "POST", "/record",
       [&](const net::HttpRequest& req) {
         ojson j;
-        if (!parse_body(req.body, j))
-          return refusal(400, "not JSON, nested deeper than " + std::to_string(kMaxJsonNesting) + " levels, or over " +
-                                  std::to_string(kMaxJsonValues) + " values");
+        if (!parse_body(req.body, j)) return not_json();
         if (std::string err = check_posted(j); !err.empty()) return refusal(400, err);
         int status = 400;
         if (std::string why = book.record(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
