@@ -309,6 +309,10 @@ up() {
     say "the server container is capped at $C1M_SERVER_CPUS cores (C1M_SERVER_CPUS)"
   fi
   wait_for "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" "the server's /stats"
+  if [ -n "${C1M_SERVER_QDISC:-}" ]; then
+    shape_server "$(service_ids server)" || die "C1M_SERVER_QDISC=$C1M_SERVER_QDISC: tc refused it on the server's lab interface (above)"
+    say "the server's lab interface sends through: $C1M_SERVER_QDISC (C1M_SERVER_QDISC)"
+  fi
   local untracker=""
   if [ "$C1M_CONNTRACK" = off ]; then
     untrack "$(service_ids server)" || die "could not untrack the server's namespace"
@@ -381,6 +385,16 @@ weigh_server_when_held() {
 # server's holds an entry for each, and each client's for its own). A NOTRACK rule in the raw table,
 # both ways, leaves them untracked. Added from the host (nsenter, as root): the containers keep no
 # capability. Verified by reading the rules back.
+# A qdisc on the server container's lab interface (the macvlan end; its traffic never crosses the
+# veth parent, so a qdisc there would shape nothing), set from the host as root.
+shape_server() {  # CONTAINER_ID
+  local pid dev
+  pid=$(docker inspect -f '{{.State.Pid}}' "$1") && [ "$pid" -gt 0 ] || return 1
+  dev=$(nsenter -t "$pid" -n ip -o -4 addr show to "$C1M_SERVER_IP" | awk '{print $2}') && [ -n "$dev" ] || return 1
+  # shellcheck disable=SC2086 # the spec is words for tc
+  nsenter -t "$pid" -n tc qdisc replace dev "$dev" root $C1M_SERVER_QDISC
+}
+
 untrack() {  # CONTAINER_ID
   local pid
   pid=$(docker inspect -f '{{.State.Pid}}' "$1") && [ "$pid" -gt 0 ] || return 1
