@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
+#include "core/record_fields.hpp"
 #include "core/run_record.hpp"
 #include "core/units.hpp"
 
@@ -52,26 +54,24 @@ void diff_context(const ojson& a, const ojson& b, const std::string& path, std::
 
 }  // namespace
 
+// The field table's compared figures, in the record's order; a summary gives a metric a percentile.
 const std::vector<Metric>& compared_metrics() {
-  static const std::vector<Metric> metrics = {
-      {"established_peak_client", "/results/established_peak_client", Direction::higher_is_better, "connections", 0},
-      {"established_peak_server", "/results/established_peak_server", Direction::higher_is_better, "connections", 0},
-      {"time_to_target_s", "/results/time_to_target_s", Direction::lower_is_better, "s", 0.1},
-      {"connect_rate_per_s", "/results/connect_rate_per_s", Direction::higher_is_better, "connections/s", 0},
-      {"connect_latency_p50_ms", "/results/connect_latency_ms/p50", Direction::lower_is_better, "ms", 0.1},
-      {"connect_latency_p99_ms", "/results/connect_latency_ms/p99", Direction::lower_is_better, "ms", 0.1},
-      {"connect_latency_p999_ms", "/results/connect_latency_ms/p999", Direction::lower_is_better, "ms", 0.1},
-      {"ping_rtt_p50_ms", "/results/ping_rtt_ms/p50", Direction::lower_is_better, "ms", 0.1},
-      {"ping_rtt_p99_ms", "/results/ping_rtt_ms/p99", Direction::lower_is_better, "ms", 0.1},
-      {"errors_total", "/results/errors_total", Direction::lower_is_better, "errors", 0},
-      {"kernel_bytes_per_socket", "/memory/kernel_bytes_per_socket", Direction::lower_is_better, "bytes", 50},
-      {"user_bytes_per_connection_client", "/memory/user_bytes_per_connection_client", Direction::lower_is_better,
-       "bytes", 5},
-      {"user_bytes_per_connection_server", "/memory/user_bytes_per_connection_server", Direction::lower_is_better,
-       "bytes", 5},
-      {"hold_cpu_cores_client", "/results/hold_cpu_cores_client", Direction::lower_is_better, "cores", 0.01},
-      {"hold_cpu_cores_server", "/results/hold_cpu_cores_server", Direction::lower_is_better, "cores", 0.01},
-  };
+  static const std::vector<Metric> metrics = [] {
+    std::vector<Metric> out;
+    for (const auto& f : record_fields()) {
+      std::string at = std::string("/") + f.section + "/" + f.key;
+      if (f.better != Better::not_compared)
+        out.push_back({f.key, at, f.better == Better::higher ? Direction::higher_is_better : Direction::lower_is_better,
+                       f.unit, f.noise_floor});
+      if (!f.compared_percentiles) continue;
+      std::string stem = f.key;
+      stem.resize(stem.size() - 3);  // less "_ms"
+      std::istringstream which(f.compared_percentiles);
+      for (std::string p; which >> p;)
+        out.push_back({stem + "_" + p + "_ms", at + "/" + p, Direction::lower_is_better, "ms", f.noise_floor});
+    }
+    return out;
+  }();
   return metrics;
 }
 
@@ -174,8 +174,7 @@ std::string check_metric_types(const ojson& r) {
     ojson::json_pointer p(m.pointer);
     if (!r.contains(p)) continue;
     const ojson& v = r.at(p);
-    if (!v.is_number() && !v.is_null())
-      return std::string(m.pointer) + ": expected a number or null, got " + v.type_name();
+    if (!v.is_number() && !v.is_null()) return m.pointer + ": expected a number or null, got " + v.type_name();
   }
   if (r.contains("repetitions") && !r["repetitions"].is_array()) return "/repetitions: expected an array";
   return {};
@@ -227,7 +226,7 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
       mc.verdict = Verdict::missing;
       mc.note = "not measured in new";
       // Time to target null means the target was never reached: that is a regression, not a gap.
-      if (std::string(m.name) == "time_to_target_s") {
+      if (m.name == "time_to_target_s") {
         mc.verdict = Verdict::regression;
         mc.note = "target not reached in new";
       }
@@ -306,7 +305,7 @@ std::string format_text(const Comparison& c) {
   for (const auto& m : c.metrics) {
     std::string note = m.note;
     if (m.p_value) append_clause(note, "p=" + fmt(*m.p_value));
-    std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", m.metric->name, fmt(m.base).c_str(),
+    std::snprintf(line, sizeof line, "%-34s %14s %14s %9s  %-10s %s\n", m.metric->name.c_str(), fmt(m.base).c_str(),
                   fmt(m.now).c_str(), pct(m.change).c_str(), verdict_name(m.verdict), note.c_str());
     out += line;
   }
@@ -319,7 +318,7 @@ std::string format_text(const Comparison& c) {
     std::string gate;
     for (const auto& m : c.metrics)
       if (c.gated.count(m.metric->name))
-        append_clause(gate, std::string(m.metric->name) + " (base noise " + (m.spread ? percent(*m.spread) : "n/a") +
+        append_clause(gate, m.metric->name + " (base noise " + (m.spread ? percent(*m.spread) : "n/a") +
                                 ", threshold " + percent(m.threshold) + ")");
     out += "gated on: " + gate + "; the other metrics are reported, never a regression\n";
   }
@@ -352,9 +351,8 @@ std::string format_markdown(const Comparison& c) {
   for (const auto& m : c.metrics) {
     std::string note = m.note;
     if (m.p_value) append_clause(note, "p=" + fmt(*m.p_value));
-    out += "| " + std::string(m.metric->name) + " | " + fmt(m.base) + " | " + fmt(m.now) + " | " + pct(m.change) +
-           " | " + (m.verdict == Verdict::regression ? "**REGRESSION**" : verdict_name(m.verdict)) + " | " + note +
-           " |\n";
+    out += "| " + m.metric->name + " | " + fmt(m.base) + " | " + fmt(m.now) + " | " + pct(m.change) + " | " +
+           (m.verdict == Verdict::regression ? "**REGRESSION**" : verdict_name(m.verdict)) + " | " + note + " |\n";
   }
   return out;
 }

@@ -18,12 +18,13 @@ using ojson = nlohmann::ordered_json;
 enum class Direction { higher_is_better, lower_is_better };
 
 struct Metric {
-  const char* name;     // snake_case with unit, as in the record
-  const char* pointer;  // where a record keeps it
+  std::string name;     // snake_case with unit, as in the record
+  std::string pointer;  // where a record keeps it
   Direction direction;
-  const char* unit;
+  std::string unit;
   double noise_floor;  // differences smaller than this, in the metric's unit, are not changes
 };
+// From the record's field table (core/record_fields.hpp): its compared figures and summaries' percentiles.
 const std::vector<Metric>& compared_metrics();
 
 // The samples of a metric in a record: one per repetition if the record has `repetitions`, else its

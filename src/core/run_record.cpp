@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <stdexcept>
+
+#include "core/record_fields.hpp"
 
 namespace c1m {
 
@@ -17,6 +20,14 @@ double ms(uint64_t us) { return static_cast<double>(us) / 1000.0; }
 template <typename T>
 ojson opt(const std::optional<T>& v) {
   return v ? ojson(*v) : ojson(nullptr);
+}
+
+// A scalar of the field table as JSON: counts as whole numbers, the rest as they are.
+ojson scalar_json(const RecordField& f, std::optional<double> v) {
+  if (!v) return nullptr;
+  if (f.kind == FigureKind::count) return static_cast<uint64_t>(*v);
+  if (f.kind == FigureKind::delta) return static_cast<int64_t>(*v);
+  return *v;
 }
 
 ojson latency_summary_ms(const Histogram& h) {
@@ -88,6 +99,32 @@ class Reader {
   }
   std::optional<double> figure(const ojson* v, const std::string& path) {
     return number(v, path, -kMaxCount, kMaxCount, "a number within 1e12");
+  }
+  // A figure of the field table, checked as its kind says.
+  std::optional<double> figure_of(const RecordField& f, const ojson* v, const std::string& path) {
+    switch (f.kind) {
+      case FigureKind::count: {
+        auto c = count(v, path);
+        return c ? std::optional<double>(static_cast<double>(*c)) : std::nullopt;
+      }
+      case FigureKind::delta: {
+        auto d = delta(v, path);
+        return d ? std::optional<double>(static_cast<double>(*d)) : std::nullopt;
+      }
+      case FigureKind::seconds:
+        return seconds(v, path);
+      case FigureKind::rate:
+        return number(v, path, 0, kMaxCount, "a rate from 0 to 1e12");
+      case FigureKind::cores:
+        return number(v, path, 0, 1e6, "cores from 0 to 1e6");
+      case FigureKind::amount:
+        return number(v, path, 0, 1e9, "a figure from 0 to 1e9");
+      case FigureKind::figure:
+        return figure(v, path);
+      case FigureKind::structured:
+        break;
+    }
+    return std::nullopt;
   }
   // A latency summary as written ({count, min, p50, ..., max, mean}): every figure a number or null,
   // so plot and compare never read "fast" as a time.
@@ -193,57 +230,35 @@ ojson RunRecord::to_json() const {
   r["limits"] = limits;
   r["sysctls"] = sysctls;
 
+  // The figures in the field table's order: its scalars from their members, the structures here.
   const RunResults& x = results;
-  ojson res;
-  res["established_peak_client"] = x.established_peak_client;
-  res["established_peak_server"] = opt(x.established_peak_server);
-  res["kernel_tcp_inuse_at_peak"] = opt(x.kernel_tcp_inuse_at_peak);
-  res["kernel_tcp_inuse_delta"] = opt(x.kernel_tcp_inuse_delta);
-  res["attempted"] = x.attempted;
-  res["connected_total"] = x.connected_total;
-  res["time_to_target_s"] = opt(x.time_to_target_s);
-  res["ramp_duration_s"] = opt(x.ramp_duration_s);
-  res["connect_rate_per_s"] = opt(x.connect_rate_per_s);
-  res["connect_latency_ms"] = latency_summary_ms(x.connect_us);
-  res["ping_rtt_ms"] = latency_summary_ms(x.rtt_us);
-  res["connect_latency_histogram"] = histogram_json(x.connect_us);
-  res["ping_rtt_histogram"] = histogram_json(x.rtt_us);
-  res["pings_sent"] = x.pings_sent;
-  res["pongs_received"] = x.pongs_received;
-  res["source_port_fallbacks"] = x.source_port_fallbacks;
-  res["hold_cpu_cores_client"] = opt(x.hold_cpu_cores_client);
-  res["hold_cpu_cores_server"] = opt(x.hold_cpu_cores_server);
-  res["ramp_cpu_busy_s"] = opt(x.ramp_cpu_busy_s);
-  res["ramp_cpu_steal_s"] = opt(x.ramp_cpu_steal_s);
-  res["ramp_cpu_busy_us_per_connection"] = opt(x.ramp_cpu_busy_us_per_connection);
-  res["ramp_cpu_machine_counters"] = x.ramp_cpu_machine_counters;
-  res["ramp_cpu_client_s"] = opt(x.ramp_cpu_client_s);
-  res["ramp_cpu_server_s"] = opt(x.ramp_cpu_server_s);
-  res["live_hold_s"] = opt(x.live_hold_s);
-  res["live_pings_per_s"] = opt(x.live_pings_per_s);
-  res["pings_late"] = x.pings_late;
-  res["live_cpu_cores_client"] = opt(x.live_cpu_cores_client);
-  res["live_cpu_cores_server"] = opt(x.live_cpu_cores_server);
-  res["live_cpu_machine_busy_cores"] = opt(x.live_cpu_machine_busy_cores);
-  res["live_cpu_machine_steal_cores"] = opt(x.live_cpu_machine_steal_cores);
-  res["live_cpu_cores_per_1k_pings_per_s_client"] = opt(x.live_cpu_cores_per_1k_pings_per_s_client);
-  res["live_cpu_cores_per_1k_pings_per_s_server"] = opt(x.live_cpu_cores_per_1k_pings_per_s_server);
-  res["errors"] = x.errors;
-  res["errors_total"] = x.errors_total;
-  res["tcpext_delta"] = x.tcpext_delta;
-  if (x.tcpext_delta_server) res["tcpext_delta_server"] = *x.tcpext_delta_server;
-  res["sockstat_before"] = x.sockstat_before;
-  res["sockstat_at_peak"] = x.sockstat_at_peak;
-  res["conntrack_at_peak"] = x.conntrack_at_peak;
-  r["results"] = res;
-
-  r["memory"] = {{"slab_delta_bytes", opt(memory.slab_delta_bytes)},
-                 {"kernel_bytes_per_socket", opt(memory.kernel_bytes_per_socket)},
-                 {"mem_available_at_peak_bytes", opt(memory.mem_available_at_peak_bytes)},
-                 {"slab_caches", memory.slab_caches},
-                 {"slab_caches_note", memory.slab_caches_note},
-                 {"user_bytes_per_connection_client", opt(memory.user_bytes_per_connection_client)},
-                 {"user_bytes_per_connection_server", opt(memory.user_bytes_per_connection_server)}};
+  ojson structures = {{"connect_latency_ms", latency_summary_ms(x.connect_us)},
+                      {"ping_rtt_ms", latency_summary_ms(x.rtt_us)},
+                      {"connect_latency_histogram", histogram_json(x.connect_us)},
+                      {"ping_rtt_histogram", histogram_json(x.rtt_us)},
+                      {"ramp_cpu_machine_counters", x.ramp_cpu_machine_counters},
+                      {"errors", x.errors},
+                      {"tcpext_delta", x.tcpext_delta},
+                      {"sockstat_before", x.sockstat_before},
+                      {"sockstat_at_peak", x.sockstat_at_peak},
+                      {"conntrack_at_peak", x.conntrack_at_peak},
+                      {"slab_caches", memory.slab_caches},
+                      {"slab_caches_note", memory.slab_caches_note}};
+  if (x.tcpext_delta_server) structures["tcpext_delta_server"] = *x.tcpext_delta_server;  // merged records only
+  r["results"] = ojson::object();
+  r["memory"] = ojson::object();
+  size_t placed = 0;
+  for (const auto& f : record_fields()) {
+    ojson& section = r[f.section];
+    if (f.kind != FigureKind::structured) {
+      section[f.key] = scalar_json(f, f.get(*this));
+    } else if (auto it = structures.find(f.key); it != structures.end()) {
+      section[f.key] = *it;
+      ++placed;
+    }
+  }
+  if (placed != structures.size())
+    throw std::logic_error("a structured figure of the record has no row in record_fields");
   ojson points = ojson::array();
   for (const auto& p : series) {
     points.push_back({{"t_s", p.t_s},
@@ -343,46 +358,25 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
   const ojson* res = in.member(j, "results");
   if (!res || !res->is_object()) return in.fail("/results", "missing or not an object"), std::nullopt;
   RunResults& x = r.results;
+  const ojson* mem = in.member(j, "memory");
+  if (mem && !mem->is_object()) return in.fail("/memory", "expected an object"), std::nullopt;
+  // The table's scalars, each checked as its kind says.
+  for (const auto& f : record_fields()) {
+    if (f.kind == FigureKind::structured) continue;
+    const ojson* section = std::string_view(f.section) == "results" ? res : mem;
+    const std::string path = std::string("/") + f.section + "/" + f.key;
+    const ojson* v = section ? in.member(*section, f.key) : nullptr;
+    if (!v && f.presence == Presence::reader_requires) return in.fail(path, "missing"), std::nullopt;
+    f.set(r, in.figure_of(f, v, path));
+    if (!in.ok()) return std::nullopt;
+  }
+  // The structures.
   auto R = [&](const char* key) { return in.member(*res, key); };
   auto P = [](const char* key) { return std::string("/results/") + key; };
-  if (!R("established_peak_client")) return in.fail(P("established_peak_client"), "missing"), std::nullopt;
-  x.established_peak_client = in.count(R("established_peak_client"), P("established_peak_client")).value_or(0);
   in.summary(R("connect_latency_ms"), P("connect_latency_ms"));
   in.summary(R("ping_rtt_ms"), P("ping_rtt_ms"));
-  x.established_peak_server = in.count(R("established_peak_server"), P("established_peak_server"));
-  x.kernel_tcp_inuse_at_peak = in.count(R("kernel_tcp_inuse_at_peak"), P("kernel_tcp_inuse_at_peak"));
-  x.kernel_tcp_inuse_delta = in.delta(R("kernel_tcp_inuse_delta"), P("kernel_tcp_inuse_delta"));
-  x.attempted = in.count(R("attempted"), P("attempted")).value_or(0);
-  x.connected_total = in.count(R("connected_total"), P("connected_total")).value_or(0);
-  x.time_to_target_s = in.seconds(R("time_to_target_s"), P("time_to_target_s"));
-  x.ramp_duration_s = in.seconds(R("ramp_duration_s"), P("ramp_duration_s"));
-  x.connect_rate_per_s =
-      in.number(R("connect_rate_per_s"), P("connect_rate_per_s"), 0, kMaxCount, "a rate from 0 to 1e12");
   x.connect_us = in.histogram(R("connect_latency_histogram"), P("connect_latency_histogram"));
   x.rtt_us = in.histogram(R("ping_rtt_histogram"), P("ping_rtt_histogram"));
-  x.pings_sent = in.count(R("pings_sent"), P("pings_sent")).value_or(0);
-  x.pongs_received = in.count(R("pongs_received"), P("pongs_received")).value_or(0);
-  x.source_port_fallbacks = in.count(R("source_port_fallbacks"), P("source_port_fallbacks")).value_or(0);
-  x.hold_cpu_cores_client =
-      in.number(R("hold_cpu_cores_client"), P("hold_cpu_cores_client"), 0, 1e6, "cores from 0 to 1e6");
-  x.hold_cpu_cores_server =
-      in.number(R("hold_cpu_cores_server"), P("hold_cpu_cores_server"), 0, 1e6, "cores from 0 to 1e6");
-  for (auto [key, field] :
-       {std::pair{"ramp_cpu_busy_s", &RunResults::ramp_cpu_busy_s},
-        {"ramp_cpu_steal_s", &RunResults::ramp_cpu_steal_s},
-        {"ramp_cpu_busy_us_per_connection", &RunResults::ramp_cpu_busy_us_per_connection},
-        {"ramp_cpu_client_s", &RunResults::ramp_cpu_client_s},
-        {"ramp_cpu_server_s", &RunResults::ramp_cpu_server_s},
-        {"live_hold_s", &RunResults::live_hold_s},
-        {"live_pings_per_s", &RunResults::live_pings_per_s},
-        {"live_cpu_cores_client", &RunResults::live_cpu_cores_client},
-        {"live_cpu_cores_server", &RunResults::live_cpu_cores_server},
-        {"live_cpu_machine_busy_cores", &RunResults::live_cpu_machine_busy_cores},
-        {"live_cpu_machine_steal_cores", &RunResults::live_cpu_machine_steal_cores},
-        {"live_cpu_cores_per_1k_pings_per_s_client", &RunResults::live_cpu_cores_per_1k_pings_per_s_client},
-        {"live_cpu_cores_per_1k_pings_per_s_server", &RunResults::live_cpu_cores_per_1k_pings_per_s_server}})
-    x.*field = in.number(R(key), P(key), 0, 1e9, "a figure from 0 to 1e9");
-  x.pings_late = in.count(R("pings_late"), P("pings_late")).value_or(0);
   if (const ojson* c = R("ramp_cpu_machine_counters")) {
     bool whole = c->is_object();
     for (const char* k : {"busy_s_start", "busy_s_end", "steal_s_start", "steal_s_end"}) {
@@ -395,26 +389,15 @@ std::optional<RunRecord> RunRecord::from_json(const ojson& j, std::string& error
       in.fail(P("ramp_cpu_machine_counters"), "expected {busy_s_start, busy_s_end, steal_s_start, steal_s_end}");
   }
   x.errors = in.table<uint64_t>(R("errors"), P("errors"), false);
-  x.errors_total = in.count(R("errors_total"), P("errors_total")).value_or(0);
   x.tcpext_delta = in.table<int64_t>(R("tcpext_delta"), P("tcpext_delta"), true);
   if (const ojson* v = R("tcpext_delta_server")) x.tcpext_delta_server = in.object(v, P("tcpext_delta_server"));
   x.sockstat_before = in.table<uint64_t>(R("sockstat_before"), P("sockstat_before"), false);
   x.sockstat_at_peak = in.table<uint64_t>(R("sockstat_at_peak"), P("sockstat_at_peak"), false);
   x.conntrack_at_peak = in.object(R("conntrack_at_peak"), P("conntrack_at_peak"));
-
-  if (const ojson* m = in.member(j, "memory")) {
-    if (!m->is_object()) return in.fail("/memory", "expected an object"), std::nullopt;
-    auto M = [&](const char* key) { return in.member(*m, key); };
-    r.memory.slab_delta_bytes = in.delta(M("slab_delta_bytes"), "/memory/slab_delta_bytes");
-    r.memory.kernel_bytes_per_socket = in.figure(M("kernel_bytes_per_socket"), "/memory/kernel_bytes_per_socket");
-    r.memory.mem_available_at_peak_bytes =
-        in.count(M("mem_available_at_peak_bytes"), "/memory/mem_available_at_peak_bytes");
-    r.memory.user_bytes_per_connection_client =
-        in.figure(M("user_bytes_per_connection_client"), "/memory/user_bytes_per_connection_client");
-    r.memory.user_bytes_per_connection_server =
-        in.figure(M("user_bytes_per_connection_server"), "/memory/user_bytes_per_connection_server");
-    r.memory.slab_caches = in.object(M("slab_caches"), "/memory/slab_caches");
-    if (const ojson* note = M("slab_caches_note"); note && note->is_string()) r.memory.slab_caches_note = *note;
+  if (mem) {
+    r.memory.slab_caches = in.object(in.member(*mem, "slab_caches"), "/memory/slab_caches");
+    if (const ojson* note = in.member(*mem, "slab_caches_note"); note && note->is_string())
+      r.memory.slab_caches_note = *note;
   }
   if (const ojson* s = in.member(j, "series")) {
     if (!s->is_array() || s->size() > kMaxSeconds)
@@ -525,17 +508,6 @@ std::vector<SeriesPoint> merged_series(const std::vector<RunRecord>& clients, in
   return series;
 }
 
-template <typename T, typename F>
-std::optional<T> sum_if_all(const std::vector<RunRecord>& clients, F field) {
-  T total{};
-  for (const auto& c : clients) {
-    auto v = field(c);
-    if (!v) return std::nullopt;
-    total += *v;
-  }
-  return clients.empty() ? std::nullopt : std::optional<T>(total);
-}
-
 // Which machine a client ran on: its swarm node's id, or "" (one machine) outside a swarm.
 std::string machine_of(const RunRecord& c) {
   const ojson node = c.host.is_object() ? c.host.value("node", ojson(nullptr)) : ojson(nullptr);
@@ -597,6 +569,55 @@ void merge_machine_cpu(const std::vector<RunRecord>& clients, RunResults& x) {
     }
 }
 
+// Slab and sockstat's alloc are host-wide: the client whose window saw the most sockets appear
+// measured everyone's, so its readings stand for the run (null: no client measured the kernel's bytes).
+const RunRecord* widest_window(const std::vector<RunRecord>& clients) {
+  const RunRecord* widest = nullptr;
+  double best_alloc_delta = -1;
+  for (const auto& c : clients) {
+    const RunResults& r = c.results;
+    auto a0 = r.sockstat_before.find("TCP.alloc"), a1 = r.sockstat_at_peak.find("TCP.alloc");
+    double alloc_delta = a0 != r.sockstat_before.end() && a1 != r.sockstat_at_peak.end()
+                             ? static_cast<double>(a1->second) - static_cast<double>(a0->second)
+                             : -1;
+    if (c.memory.kernel_bytes_per_socket && alloc_delta > best_alloc_delta) {
+      best_alloc_delta = alloc_delta;
+      widest = &c;
+    }
+  }
+  return widest;
+}
+
+// A scalar merged as its row says; derived and custom ones are merge()'s own. Counts go through a
+// double exactly (they are at most 1e12); sums add in the clients' order.
+void merge_by_rule(const RecordField& f, const std::vector<RunRecord>& clients, const RunRecord* widest, RunRecord& m) {
+  std::vector<double> present;
+  for (const auto& c : clients)
+    if (auto v = f.get(c)) present.push_back(*v);
+  double total = 0;
+  for (double v : present) total += v;
+  switch (f.merge) {
+    case MergeRule::sum:
+      f.set(m, total);
+      break;
+    case MergeRule::sum_if_all:
+      f.set(m, present.size() == clients.size() ? std::optional<double>(total) : std::nullopt);
+      break;
+    case MergeRule::max:
+      if (!present.empty()) f.set(m, *std::max_element(present.begin(), present.end()));
+      break;
+    case MergeRule::median:
+      if (!present.empty()) f.set(m, median_of(present));
+      break;
+    case MergeRule::widest:
+      if (widest) f.set(m, f.get(*widest));
+      break;
+    case MergeRule::derived:
+    case MergeRule::custom:
+      break;
+  }
+}
+
 }  // namespace
 
 void derive_per_unit_figures(RunResults& x) {
@@ -626,27 +647,21 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
   m.sysctls = clients[0].sysctls;
 
   RunResults& x = m.results;
-  double user_growth = 0, best_alloc_delta = -1;
+  const RunRecord* widest = widest_window(clients);
+  for (const auto& f : record_fields())
+    if (f.kind != FigureKind::structured) merge_by_rule(f, clients, widest, m);
+  // What no rule says: the structures, the time to target on one clock, the machine's CPU.
+  double user_growth = 0;
   bool all_reached = true, all_settled = true;
   int64_t reached_ms = 0, settled_ms = 0;
-  const RunRecord* widest = nullptr;  // the client whose window saw the most sockets appear
-  std::vector<double> server_cores;
   for (const auto& c : clients) {
     const RunResults& r = c.results;
-    x.established_peak_client += r.established_peak_client;
-    x.attempted += r.attempted;
-    x.connected_total += r.connected_total;
-    x.pings_sent += r.pings_sent;
-    x.pongs_received += r.pongs_received;
-    x.source_port_fallbacks += r.source_port_fallbacks;
-    x.errors_total += r.errors_total;
     for (const auto& [k, v] : r.errors) x.errors[k] += v;
     for (const auto& [k, v] : r.tcpext_delta) x.tcpext_delta[k] += v;
     x.connect_us.merge(r.connect_us);
     x.rtt_us.merge(r.rtt_us);
     user_growth +=
         c.memory.user_bytes_per_connection_client.value_or(0) * static_cast<double>(r.established_peak_client);
-    if (r.hold_cpu_cores_server) server_cores.push_back(*r.hold_cpu_cores_server);
     if (r.time_to_target_s)
       reached_ms =
           std::max(reached_ms, c.started_unix_ms + static_cast<int64_t>(std::llround(*r.time_to_target_s * 1000)));
@@ -657,50 +672,12 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
           std::max(settled_ms, c.started_unix_ms + static_cast<int64_t>(std::llround(*r.ramp_duration_s * 1000)));
     else
       all_settled = false;
-    // Slab and sockstat's alloc are host-wide: the client whose window saw the most sockets appear
-    // measured everyone's, so its figures stand for the run.
-    auto a0 = r.sockstat_before.find("TCP.alloc"), a1 = r.sockstat_at_peak.find("TCP.alloc");
-    double alloc_delta = a0 != r.sockstat_before.end() && a1 != r.sockstat_at_peak.end()
-                             ? static_cast<double>(a1->second) - static_cast<double>(a0->second)
-                             : -1;
-    if (c.memory.kernel_bytes_per_socket && alloc_delta > best_alloc_delta) {
-      best_alloc_delta = alloc_delta;
-      widest = &c;
-    }
   }
-  // Each client's namespace counts its own sockets (one namespace natively): the sum is the run's.
-  x.kernel_tcp_inuse_delta =
-      sum_if_all<int64_t>(clients, [](const RunRecord& c) { return c.results.kernel_tcp_inuse_delta; });
-  x.kernel_tcp_inuse_at_peak =
-      sum_if_all<uint64_t>(clients, [](const RunRecord& c) { return c.results.kernel_tcp_inuse_at_peak; });
-  // Every client's processes are its own: their cores add up. Each measures the whole server over
-  // its own hold: the median of those.
-  x.hold_cpu_cores_client =
-      sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.hold_cpu_cores_client; });
-  if (!server_cores.empty()) x.hold_cpu_cores_server = median_of(server_cores);
   // The ramp's CPU. The machine's: each client read its machine's counters at its own ramp's ends;
   // the clients of one machine (by swarm node; natively and in the compose lab, all) merge to the
   // union of their windows, the first start to the last end, and machines add up. Records without
-  // the counters: the widest window stands. Each client's processes are its own: they add up. The
-  // server's is its own figure, the same in every client's last reading.
+  // the counters: the widest window stands.
   merge_machine_cpu(clients, x);
-  for (const auto& c : clients)
-    if (c.results.ramp_cpu_server_s)
-      x.ramp_cpu_server_s = std::max(x.ramp_cpu_server_s.value_or(0), *c.results.ramp_cpu_server_s);
-  x.ramp_cpu_client_s = sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.ramp_cpu_client_s; });
-  // The live hold: the clients ping together; their rates and their own cores add up, the server's
-  // is the median of their readings, as for the idle hold.
-  std::vector<double> live_server;
-  for (const auto& c : clients) {
-    const RunResults& r = c.results;
-    x.pings_late += r.pings_late;
-    if (r.live_hold_s) x.live_hold_s = std::max(x.live_hold_s.value_or(0), *r.live_hold_s);
-    if (r.live_cpu_cores_server) live_server.push_back(*r.live_cpu_cores_server);
-  }
-  x.live_pings_per_s = sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.live_pings_per_s; });
-  x.live_cpu_cores_client =
-      sum_if_all<double>(clients, [](const RunRecord& c) { return c.results.live_cpu_cores_client; });
-  if (!live_server.empty()) x.live_cpu_cores_server = median_of(live_server);
   x.live_cpu_machine_busy_cores = merge_machine_cores(clients, &RunResults::live_cpu_machine_busy_cores);
   x.live_cpu_machine_steal_cores = merge_machine_cores(clients, &RunResults::live_cpu_machine_steal_cores);
   derive_per_unit_figures(x);
@@ -712,9 +689,6 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     x.sockstat_before = widest->results.sockstat_before;
     x.sockstat_at_peak = widest->results.sockstat_at_peak;
     x.conntrack_at_peak = widest->results.conntrack_at_peak;
-    m.memory.kernel_bytes_per_socket = widest->memory.kernel_bytes_per_socket;
-    m.memory.slab_delta_bytes = widest->memory.slab_delta_bytes;
-    m.memory.mem_available_at_peak_bytes = widest->memory.mem_available_at_peak_bytes;
     m.memory.slab_caches = widest->memory.slab_caches;
     m.memory.slab_caches_note = widest->memory.slab_caches_note;
   }

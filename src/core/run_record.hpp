@@ -1,11 +1,11 @@
 // The run record as a type: what a client writes, what the collector merges, what compare and plot
-// read. One definition of every figure's name, type and range: to_json() writes it (the keys of
-// results/run-record.schema.json and the README's table, both checked against it by the tests),
-// from_json() reads and validates it (the one check every reader uses: a bad field is refused with
-// its JSON path, never met later as a crash), and merge() makes one run of many clients (as
-// memtier's run_stats::merge). The sections that only describe (config, topology, host, limits,
-// sysctls, the server's stats) stay JSON objects: nothing computes with them.
-// To add a figure: a field here, one line in to_json, one in from_json, and its merge rule.
+// read. Its figures are listed once, in core/record_fields.cpp (key, kind and range, merge rule,
+// compare direction, meaning): to_json() writes them in that order, from_json() reads and validates
+// them (the one check every reader uses: a bad field is refused with its JSON path, never met later
+// as a crash), and merge() makes one run of many clients by each row's rule (as memtier's
+// run_stats::merge), with its own code for what no rule says. The sections that only describe
+// (config, topology, host, limits, sysctls, the server's stats) stay JSON objects.
+// To add a figure: its member here, its row in record_fields.cpp, where it is measured, a test.
 #pragma once
 #include <cstdint>
 #include <map>

@@ -1,5 +1,5 @@
 // The typed run record: what it reads back, what it refuses, how many clients merge, and that the
-// schema file and the README's key table say what it writes.
+// schema file and docs/record.md's key table say what it writes.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -149,7 +149,7 @@ TEST(RunRecord, AMergedRecordHasTheClientRecordsShape) {
   EXPECT_TRUE(RunRecord::from_json(merged, err)) << err;  // and reads back as a record
 }
 
-// The README's key table and the schema file describe what to_json writes: every key the table
+// docs/record.md's key table and the schema file describe what to_json writes: every key the table
 // names is in the schema and in a written record, and every results/memory key written is in both.
 // The ramp's CPU over many clients: the machine's from the widest window (the clients ramp
 // together, so it covers the rest), per connection over all of them; the clients' own processes
@@ -230,7 +230,7 @@ TEST(RunRecord, SchemaAndReadmeNameWhatIsWritten) {
       Participant{"server", "", {{"connections_peak", 1000000}, {"tcpext_since_start", {{"ListenOverflows", 0}}}}, ""};
   ojson merged = merge_client_records(req);
   ojson schema = ojson::parse(text_of(std::string(C1M_FIXTURES) + "/../../results/run-record.schema.json"));
-  std::string readme = text_of(std::string(C1M_FIXTURES) + "/../../README.md");
+  std::string readme = text_of(std::string(C1M_FIXTURES) + "/../../docs/record.md");
   std::set<std::string> documented;
   std::regex key_cell(R"(`((results|memory)\.[a-z0-9_]+)`)");
   for (auto it = std::sregex_iterator(readme.begin(), readme.end(), key_cell); it != std::sregex_iterator(); ++it)
@@ -239,15 +239,15 @@ TEST(RunRecord, SchemaAndReadmeNameWhatIsWritten) {
   for (const std::string& key : documented) {
     std::string section = key.substr(0, key.find('.')), name = key.substr(key.find('.') + 1);
     EXPECT_TRUE(written[section].contains(name) || merged[section].contains(name))
-        << "README names " << key << ", which no record has";
+        << "docs/record.md names " << key << ", which no record has";
     EXPECT_TRUE(schema["properties"][section]["properties"].contains(name))
-        << "README names " << key << ", which the schema does not";
+        << "docs/record.md names " << key << ", which the schema does not";
   }
   for (const ojson* record : {&written, &merged})
     for (const char* section : {"results", "memory"})
       for (const auto& [k, v] : (*record)[section].items()) {
         std::string key = std::string(section) + "." + k;
-        EXPECT_TRUE(documented.count(key)) << key << " is written but not in the README's table";
+        EXPECT_TRUE(documented.count(key)) << key << " is written but not in docs/record.md's table";
         EXPECT_TRUE(schema["properties"][section]["properties"].contains(k))
             << key << " is written but not in the schema";
       }
