@@ -176,7 +176,7 @@ int run_server(const ServerOptions& o) {
     auto now = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
     ojson j = server_stats_json(total(), peak, workers, alive(), {static_cast<double>(pool.cpu_ns()) / 1e9, ramp_cpu_s},
                                 context, tcpext_delta(kernel_at_start, now), conntrack_json(now));
-    j["workers_lost"] = workers_lost;
+    j["workers_lost"] = workers_lost;  // the final stats add workers_lost_reason: how they ended
     // In force now: --sched's through the ramp, --live-sched's once a worker has echoed a ping.
     if (!pool.workers().empty()) j["workers_sched_policy"] = sched_policy_name(pool.workers()[0].pid);
     return j;
@@ -254,7 +254,7 @@ int run_server(const ServerOptions& o) {
   if (reporting.joinable()) reporting.join();  // at most 15 s of tries and one 5 s wait
 
   ojson final_stats = stats();
-  final_stats["lost_workers"] = pool.describe_lost().empty() ? ojson(nullptr) : ojson(pool.describe_lost());
+  final_stats["workers_lost_reason"] = pool.describe_lost().empty() ? ojson(nullptr) : ojson(pool.describe_lost());
   std::printf("%s\n", final_stats.dump().c_str());
   std::fflush(stdout);
   bool written = true;
