@@ -23,7 +23,7 @@ namespace c1m::test {
 namespace {
 
 using json = nlohmann::json;
-const std::string kRecords = std::string(C1M_FIXTURES) + "/records/";
+const std::string kRecords = std::string(C1M_RECORDS) + "/";  // tests/fixtures/records/, made whole
 
 int run(std::vector<std::string> args, std::string* out = nullptr, std::string* err = nullptr) {
   Process p(std::move(args));
@@ -700,7 +700,7 @@ TEST(CollectorToken, OnlyParticipantsWithTheTokenAreHeard) {
                      "--deadline", "30s", "--run-token", "s3cret"});
   ASSERT_NE(http_get_local(port[0], "/health", 5000), "") << collector.err();
   Endpoint at{Ipv4{0x7f000001}, port[0]};
-  std::string stranger = read_file(std::string(C1M_FIXTURES) + "/records/base.json");
+  std::string stranger = read_file(kRecords + "base.json");
   auto refused = net::http_post(at, "/record", stranger, 5000);
   EXPECT_EQ(refused.status, 403) << refused.body;
   EXPECT_NE(refused.body.find("token: missing or wrong"), std::string::npos) << refused.body;

@@ -71,5 +71,26 @@ differ_line=$(grep -n 'differ in where they ran' <<<"$out" | head -1 | cut -d: -
 check "native against lab: the host differences come first" \
   bash -c '[ -n "$1" ] && [ -n "$2" ] && [ "$1" -lt "$2" ]' _ "$differ_line" "$first_table_line"
 
+# Against a base build, interleaved: the same binary on both sides passes; the new side's server
+# behind a 1 Mbit/s link (its SYN-ACKs alone take a second, against 0.04 s) is a regression.
+ab=$tmp/ab
+out=$(OUT=$ab BASE_C1M=$C1M APPROACHES=multi-port lab/ci-bench.sh 2>&1); rc=$?
+echo "$out" | grep -E '^ci-bench: multi-port: (base|new) build' | head -4 | sed 's/^/    /'
+check "the same build against itself, interleaved: exit $rc (0)" test "$rc" -eq 0
+order=$(echo "$out" | sed -n 's/^ci-bench: multi-port: \(base\|new\) build, .*run \([0-9]\) of .*/\1\2/p' | tr '\n' ' ')
+check "runs interleaved as base new new base base new (got: $order)" test "$order" = "base1 new1 new2 base2 base3 new3 "
+check "a base record of $REPEAT repetitions beside the new one" \
+  bash -c '[ "$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))[\"repetitions\"]))" "$1/base-multi-port.json")" = "$2" ]' _ "$ab" "$REPEAT"
+out=$(OUT=$ab BASE_C1M=$C1M NEW_SETTINGS='C1M_SERVER_QDISC="tbf rate 1mbit burst 4kb latency 2s"' APPROACHES=multi-port lab/ci-bench.sh 2>&1); rc=$?
+echo "$out" | grep -E '^(time_to_target_s|connect_rate_per_s|ci-bench: (REGRESSION|no regression))' | sed 's/^/    /'
+check "a slowdown planted on the new side only: exit $rc (1)" test "$rc" -eq 1
+check "only the new side's server was behind the slow link" \
+  bash -c '[ "$(grep -l "sends through: tbf" "$1"/multi-port-*.log | wc -l)" = "$2" ] && ! grep -q "sends through" "$1"/base-multi-port-*.log' _ "$ab" "$REPEAT"
+out=$(OUT=$ab BASE_REF=no-such-revision lab/ci-bench.sh 2>&1); rc=$?
+check "BASE_REF that is no revision: exit $rc (2), one line" bash -c '[ "$1" -eq 2 ] && [[ "$2" == *"BASE_REF=no-such-revision: not a revision"* ]]' _ "$rc" "$out"
+out=$(OUT=$ab NEW_SETTINGS=C1M_SERVER_CPUS=0.5 lab/ci-bench.sh 2>&1); rc=$?
+check "NEW_SETTINGS with no base: exit $rc (2)" bash -c '[ "$1" -eq 2 ] && [[ "$2" == *"set BASE_REF too"* ]]' _ "$rc" "$out"
+
+
 echo "ci-bench: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -317,7 +317,7 @@ namespace c1m {
 // refused by check_mergeable with the field named, and whatever passes merges without a crash.
 TEST(Collect, RecordsThatCrashedTheMergeAreRefusedWithTheField) {
   std::string err;
-  ojson good = read_record(std::string(C1M_FIXTURES) + "/records/base.json", err);
+  ojson good = read_record(std::string(C1M_RECORDS) + "/base.json", err);
   ASSERT_EQ(err, "");
   EXPECT_EQ(check_mergeable(good), "");
   auto refused = [&](const std::function<void(ojson&)>& edit) {

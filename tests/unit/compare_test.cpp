@@ -211,7 +211,7 @@ TEST(Compare, BenchmarkActionEntries) {
 }
 
 TEST(RecordFile, BadRecordsSayWhichFileAndWhere) {
-  std::string dir = std::string(C1M_FIXTURES) + "/records/";
+  std::string dir = std::string(C1M_RECORDS) + "/";
   struct Case {
     const char* file;
     const char* says;

@@ -1,4 +1,4 @@
-// Every record this repository keeps (the fixtures, results/baselines/) reads to the same values
+// Every record this repository keeps (the test records, results/baselines/) reads to the same values
 // from one version of the record code to the next: each file's typed read-back, written again, is
 // pinned by a digest in tests/fixtures/readback.txt (or the refusal it gets, word for word). A change
 // that means to alter what a record reads as regenerates the file and says why in its commit:
@@ -30,17 +30,20 @@ std::string digest(const std::string& text) {
   return out;
 }
 
-std::vector<fs::path> kept_records() {
-  std::vector<fs::path> files;
-  for (const fs::path& dir : {kRepo / "tests/fixtures/records", kRepo / "results/baselines"})
+// The test records as the build made them whole (base.json and its patches), then the baselines.
+std::vector<std::pair<std::string, fs::path>> kept_records() {
+  std::vector<std::pair<std::string, fs::path>> files;
+  for (const auto& [dir, name_under] : {std::pair{fs::path(C1M_RECORDS), std::string("tests/fixtures/records/")},
+                                        std::pair{kRepo / "results/baselines", std::string("results/baselines/")}})
     for (const auto& e : fs::recursive_directory_iterator(dir))
-      if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
+      if (e.is_regular_file() && e.path().extension() == ".json")
+        files.emplace_back(name_under + fs::relative(e.path(), dir).string(), e.path());
   std::sort(files.begin(), files.end());
   return files;
 }
 
-// "<path from the repository> <digest of the record written again>", or "... refused: <why>".
-std::string read_back(const fs::path& file) {
+// "<its name> <digest of the record written again>", or "... refused: <why>".
+std::string read_back(const std::string& name, const fs::path& file) {
   std::ifstream in(file);
   std::stringstream text;
   text << in.rdbuf();
@@ -53,12 +56,12 @@ std::string read_back(const fs::path& file) {
   } else {
     what = "refused: " + error;
   }
-  return fs::relative(file, kRepo).string() + " " + what;
+  return name + " " + what;
 }
 
 TEST(Readback, EveryKeptRecordReadsAsItDidBefore) {
   std::string now;
-  for (const fs::path& f : kept_records()) now += read_back(f) + "\n";
+  for (const auto& [name, file] : kept_records()) now += read_back(name, file) + "\n";
   if (std::getenv("C1M_UPDATE_READBACK")) {
     std::ofstream(kPinned) << now;
     GTEST_SKIP() << "wrote " << kPinned;
