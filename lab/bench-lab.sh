@@ -8,14 +8,7 @@
 # run; LIVE=60s adds the live hold to every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${N:-1000000}
-HOLD=${HOLD:-10s}
-ROUNDS=${ROUNDS:-1}
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-summary="results/$stamp-bench-lab.txt"
-mkdir -p results
-. lab/quiet.sh
-: > "$summary"
+. lab/bench_common.sh bench-lab
 CONNTRACK=${CONNTRACK:-on off}
 for tracking in $CONNTRACK; do
   [[ "$tracking" =~ ^(on|off)$ ]] || { echo "bench-lab: CONNTRACK=$CONNTRACK: expected on, off, or \"on off\"" >&2; exit 2; }

@@ -6,14 +6,7 @@
 # ROUNDS=k repeats the pair k times and ends with the median ratio. APPROACHES [multi-ip].
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${N:-1000000}
-HOLD=${HOLD:-10s}
-ROUNDS=${ROUNDS:-1}
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-summary="results/$stamp-bench-swarm.txt"
-mkdir -p results
-. lab/quiet.sh
-: > "$summary"
+. lab/bench_common.sh bench-swarm
 ratios=()  # approach:swarm seconds:compose seconds
 run_one() {  # script approach log: prints the record's path
   APPROACH=$2 N=$N HOLD=$HOLD "$1" up > "$3" 2>&1 || true
