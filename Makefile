@@ -9,7 +9,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 export COMPOSE
 
 .PHONY: help setup build build-asan format fuzz test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
-        images lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench soak
+        images lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench gate-trials soak
 
 help:
 	@echo "make setup         install build and test dependencies (Debian packages; idempotent)"
@@ -28,7 +28,9 @@ help:
 	@echo "make bench-lab     both approaches at 1M in the container lab"
 	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints, HTTP heads (FUZZ_TIME=180 s each)"
 	@echo "make soak          the collector under 50 participants x 20 runs, SIGKILLs and hostile peers: every 2xx on disk once"
-	@echo "make ci-bench      what a CI job runs: both approaches at N=20000, compared with results/baselines/ (exit 1 on a regression)"
+	@echo "make ci-bench      what a CI job runs: both approaches at N=20000, 5 runs each, against results/baselines/<host>/"
+	@echo "                   (BASE_REF=origin/main: against that build, run here interleaved; exit 1 on a regression)"
+	@echo "make gate-trials   how far this runner's ci-bench gate can be trusted: same-code and planted-slowdown trials"
 	@echo "make run-srv / run-cli   the article's names: a native server / client on loopback"
 
 setup:
@@ -125,6 +127,9 @@ bench-swarm: build
 
 ci-bench: build
 	@lab/ci-bench.sh
+
+gate-trials: build
+	@lab/gate-trials.sh
 
 soak: build
 	@python3 tests/soak/collector_soak.py $(C1M) --runs $${RUNS:-20} --clients $${CLIENTS:-50} --kills $${KILLS:-10}
