@@ -5,7 +5,9 @@
 # SERVER_ARGS / CLIENT_ARGS add flags to every c1m server / client it starts (to try a setting).
 # ROUNDS=k repeats floor-then-approaches k times and ends with each approach's median ratio: this
 # machine's floor alone moves by a fifth between runs, so one ratio says little.
-# LIVE=60s adds a live hold after HOLD: every connection pinged once a PING_INTERVAL (30s).
+# LIVE=60s adds a live hold after HOLD: every connection pinged once a PING_INTERVAL (30s); the floor
+# then runs its live mode with the same connections, live time and interval, and each approach's live
+# ping round trip (p99, p99.9) is printed as a ratio to the floor's, with ROUNDS' medians.
 # N past 1.2M: more (source, target) pairs than the article's 20, 60,000 connections each at most
 # (one pair has 64,512 ports): 1,500,000 takes 25 source addresses, or 25 server ports.
 # CONNTRACK [on], off, or "on off": whether the host tracks the runs' loopback connections. Where
@@ -76,24 +78,42 @@ if [ -n "${RECORD:-}" ] && { [ "$ROUNDS" != 1 ] || [ "$(wc -w <<<"$approaches")"
   echo "bench-native: RECORD names one record: give it one approach (APPROACHES) and ROUNDS=1" >&2
   exit 2
 fi
-live_args=()
-[ -n "${LIVE:-}" ] && live_args=(--live "$LIVE" --ping-interval "${PING_INTERVAL:-30s}")
-ratios=()      # approach:seconds:floor seconds, one per measured run
-cpu_ratios=()  # approach:busy us a connection:the floor's, over the ramp alone
-run_floor() {  # sets floor_s and floor_cpu: the probe's seconds and busy us a connection, or empty
-  floor_s="" floor_cpu=""
+seconds_of() {  # "60s", "2m", "90": whole seconds, or exit 2 naming the setting
+  case "$2" in
+    *[0-9]s) echo "${2%s}" ;; *[0-9]m) echo $(( ${2%m} * 60 )) ;; *[0-9]) echo "$2" ;;
+    *) echo "bench-native: $1=$2: expected seconds like 60s or 2m" >&2; exit 2 ;;
+  esac
+}
+live_args=() floor_live=()
+if [ -n "${LIVE:-}" ]; then
+  live_args=(--live "$LIVE" --ping-interval "${PING_INTERVAL:-30s}")
+  # The floor's live mode, the same live time and interval: its ports from 20000, as by default.
+  floor_live=(20000 "$(seconds_of LIVE "$LIVE")" "$(seconds_of PING_INTERVAL "${PING_INTERVAL:-30s}")")
+fi
+ratios=()       # approach:seconds:floor seconds, one per measured run
+cpu_ratios=()   # approach:busy us a connection:the floor's, over the ramp alone
+p99_ratios=()   # approach:live ping RTT p99 ms:the live floor's, with LIVE
+p999_ratios=()  # the same at p99.9
+json_field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<<"$2"; }
+run_floor() {  # sets floor_s, floor_cpu and, with LIVE, floor_p99 and floor_p999 (ms); empty when not measured
+  floor_s="" floor_cpu="" floor_p99="" floor_p999=""
   if [ -n "${SKIP_FLOOR:-}" ]; then
     say "floor: skipped (SKIP_FLOOR)"
   elif [ -f "$FLOOR_SRC" ]; then
     gcc -O2 -o build/c1m_probe "$FLOOR_SRC"
     local procs=$(( (N + 18999) / 19000 ))
     say "$(wait_for_quiet_host)"
-    say "floor: build/c1m_probe $procs 19000"
-    local floor_json
-    floor_json=$(timeout 300 build/c1m_probe "$procs" 19000 || true)
+    say "floor: build/c1m_probe $procs 19000 ${floor_live[*]}"
+    local floor_out floor_json floor_live_json
+    floor_out=$(timeout $(( 300 + ${floor_live[1]:-0} )) build/c1m_probe "$procs" 19000 "${floor_live[@]}" || true)
+    floor_json=$(head -1 <<<"$floor_out") floor_live_json=$(sed -n 2p <<<"$floor_out")
     say "floor: $floor_json"
-    floor_s=$(echo "$floor_json" | sed -n 's/.*"seconds_to_connect_all":\([0-9.]*\).*/\1/p')
-    floor_cpu=$(echo "$floor_json" | sed -n 's/.*"cpu_busy_us_per_connection":\([0-9.]*\).*/\1/p')
+    floor_s=$(json_field seconds_to_connect_all "$floor_json")
+    floor_cpu=$(json_field cpu_busy_us_per_connection "$floor_json")
+    if [ -n "$floor_live_json" ]; then
+      say "floor, live: $floor_live_json"
+      floor_p99=$(json_field rtt_p99_ms "$floor_live_json") floor_p999=$(json_field rtt_p999_ms "$floor_live_json")
+    fi
   else
     say "floor: $FLOOR_SRC not found; no ratio"
   fi
@@ -123,6 +143,13 @@ run_approach() {  # approach, server --listen, client --source, client --target
   ttt=$(lab/bench_report.py ttt "$record") cpu=$(lab/bench_report.py cpu "$record")
   [ -n "$floor_s" ] && [ -n "$ttt" ] && ratios+=("$name:$ttt:$floor_s")
   [ -n "$floor_cpu" ] && [ -n "$cpu" ] && cpu_ratios+=("$name:$cpu:$floor_cpu")
+  if [ -n "$floor_p99" ]; then  # the live hold's tail beside the floor's, measured minutes apart
+    local p99 p999
+    p99=$(lab/bench_report.py rtt "$record" p99) p999=$(lab/bench_report.py rtt "$record" p999)
+    [ -n "$p99" ] && p99_ratios+=("$name:$p99:$floor_p99") &&
+      say "  live rtt p99 / floor's = $p99 / $floor_p99 ms; p99.9 / floor's = ${p999:-n/a} / $floor_p999 ms"
+    [ -n "$p999" ] && [ -n "$floor_p999" ] && p999_ratios+=("$name:$p999:$floor_p999")
+  fi
   return 0
 }
 
@@ -151,4 +178,6 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 lab/bench_report.py medians "time to target / floor" 1.05 "${ratios[@]}" | tee -a "$summary"
 lab/bench_report.py medians "ramp busy CPU a connection / floor" 1.10 "${cpu_ratios[@]}" | tee -a "$summary"
+lab/bench_report.py medians "live ping RTT p99 / the live floor's" 1.10 "${p99_ratios[@]}" | tee -a "$summary"
+lab/bench_report.py medians "live ping RTT p99.9 / the live floor's" - "${p999_ratios[@]}" | tee -a "$summary"
 say "summary: $summary"

@@ -8,6 +8,7 @@
   bench_report.py swarm APPROACH COMPOSE SWARM the swarm lab's run beside the compose lab's made before it
   bench_report.py ttt RECORD                   the record's time to target in seconds ("" if never reached)
   bench_report.py cpu RECORD                   its ramp's busy CPU microseconds a connection ("" if not measured)
+  bench_report.py rtt RECORD PERCENTILE        its live hold's ping round trip at p99 or p999, in ms ("" if none)
   bench_report.py medians LABEL TARGET RUN...  median ratio per approach; RUN is APPROACH:NUMERATOR:DENOMINATOR
                                                (seconds), TARGET a bound or "-"
 
@@ -148,6 +149,11 @@ def cpu(path):
     figure(path, "ramp_cpu_busy_us_per_connection")
 
 
+def rtt(path, percentile):
+    value = ((load(path).get("results") or {}).get("ping_rtt_ms") or {}).get(percentile)
+    print(value if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else "")
+
+
 def medians(label, target, runs):
     bound = None if target == "-" else float(target)
     by_approach = {}
@@ -162,7 +168,7 @@ def medians(label, target, runs):
 
 def main(argv):
     commands = {"native": (native, 1, 3), "lab": (lab, 3, 3), "swarm": (swarm, 3, 3), "ttt": (ttt, 1, 1),
-                "cpu": (cpu, 1, 1)}
+                "cpu": (cpu, 1, 1), "rtt": (rtt, 2, 2)}
     if argv and argv[0] == "medians" and len(argv) >= 3:
         return medians(argv[1], argv[2], argv[3:])
     if not argv or argv[0] not in commands or not commands[argv[0]][1] <= len(argv) - 1 <= commands[argv[0]][2]:

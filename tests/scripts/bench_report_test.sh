@@ -56,6 +56,22 @@ grep -q "live rtt by second (3 s with answers): p99 median 30.00 ms; 2 s over 20
 grep -q "t=42 s p99 50.0 max 100.0 ms steal 0.20" <<<"$out" || fail "the worst second and its steal: $out"
 grep -q "in the 1 s the hypervisor took 0.05 cores or more: p99 median 50.00 ms, against 30.00 ms" <<<"$out" || fail "steal's seconds: $out"
 
+# The live tail beside the floor's: a record's ping RTT at a percentile, empty when it pinged nothing.
+python3 - "$work" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1] + "/live.json"))
+r["results"]["ping_rtt_ms"] = {"count": 300, "p50": 0.3, "p99": 168.5, "p999": 270.0, "max": 400.0}
+json.dump(r, open(sys.argv[1] + "/pinged.json", "w"))
+r["results"]["ping_rtt_ms"] = {"count": 0, "p50": None, "p99": None, "p999": None, "max": None}
+json.dump(r, open(sys.argv[1] + "/unpinged.json", "w"))
+PY
+[ "$("$report" rtt "$work/pinged.json" p99)" = 168.5 ] && [ "$("$report" rtt "$work/pinged.json" p999)" = 270.0 ] ||
+  fail "rtt RECORD p99/p999: $("$report" rtt "$work/pinged.json" p99)"
+[ -z "$("$report" rtt "$work/unpinged.json" p99)" ] || fail "rtt of a record that pinged nothing is not empty"
+out=$("$report" medians "live ping RTT p99 / the live floor's" 1.10 multi-port:185:168 multi-port:150:160 multi-port:170:150)
+grep -q "multi-port: live ping RTT p99 / the live floor's over 3 round(s): 1.101 0.938 1.133; median 1.101 (over the 1.1x target)" <<<"$out" ||
+  fail "live medians: $out"
+
 rc=0; "$report" native "$work/absent.json" 2>"$work/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "absent.json" "$work/err" || fail "a missing record: exit $rc, $(cat "$work/err")"
 echo "bench_report: all checks passed"
