@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/rank_test.hpp"  // the U test and its exact form, which decide between repetitions
+
 namespace c1m {
 
 using ojson = nlohmann::ordered_json;
@@ -31,8 +33,6 @@ const std::vector<Metric>& compared_metrics();
 // own value. Empty if the record has no value (null or absent).
 std::vector<double> samples_of(const ojson& record, const Metric& m);
 
-// Two-sided p-value of the Mann-Whitney U test (normal approximation with tie correction).
-double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b);
 // From this many on both sides the U test's normal approximation decides; below it, its exact
 // distribution (one-sided, in the direction the medians moved), where the repetitions are enough to
 // reach significance at all: 3 a side and up.
