@@ -162,7 +162,7 @@ check_nodes() {
     info=$(on "$i" info -f '{{.Swarm.LocalNodeState}}|{{.Swarm.NodeID}}|{{.Name}}' 2>/dev/null) ||
       die "node $i (${ENDPOINTS[$i]}): its Docker engine does not answer"
     IFS='|' read -r state id name <<<"$info"
-    [ "$state" = active ] || die "node $i (${ENDPOINTS[$i]}) is not in a swarm ($state): docker swarm join it first (README: the lab on many hosts)"
+    [ "$state" = active ] || die "node $i (${ENDPOINTS[$i]}) is not in a swarm ($state): docker swarm join it first (README: Many hosts: Docker Swarm)"
     NODE_IDS+=("$id") NODE_NAMES+=("$name")
   done
   [ "$(docker info -f '{{.Swarm.NodeID}}')" = "${NODE_IDS[0]}" ] || die "the server node (${ENDPOINTS[0]}) is not this host's engine: run swarm-up on it"

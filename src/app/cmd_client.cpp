@@ -1,5 +1,5 @@
 // `c1m client`: open N connections from one or more source addresses to one or more targets, at a
-// rate, hold them, ping them, and write the run record. The flags are core/client_config.hpp's
+// rate, hold them, ping them, and write the run record. The flags are core/plan/client_config.hpp's
 // ClientOptions, resolved against this host (read here) into a ClientConfig; net/client_runner runs it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,11 +16,11 @@
 #include <optional>
 
 #include "app/cli.hpp"
-#include "core/atomic_file.hpp"
-#include "core/client_config.hpp"
-#include "core/host.hpp"
-#include "core/record.hpp"
-#include "core/repetitions.hpp"
+#include "core/host/atomic_file.hpp"
+#include "core/host/host.hpp"
+#include "core/plan/client_config.hpp"
+#include "core/record/record.hpp"
+#include "core/record/repetitions.hpp"
 #include "net/client_runner.hpp"
 #include "net/collector_link.hpp"
 #include "net/event_loop.hpp"
@@ -211,7 +211,7 @@ int run_client(const ClientOptions& o) {
 }  // namespace
 
 Command add_client_command(CLI::App& root) {
-  auto o = std::make_shared<ClientOptions>();  // core/client_config.hpp
+  auto o = std::make_shared<ClientOptions>();  // core/plan/client_config.hpp
   CLI::App* c = root.add_subcommand("client", "open, hold and measure N connections");
   c->add_option("--target", o->target, "ADDRESS:PORT, ADDRESS:PORT1-PORT2 or a comma list")->capture_default_str();
   c->add_option("--source", o->source, "source ADDRESS or ADDRESS1-ADDRESS2 (default: the kernel picks)");

@@ -13,16 +13,16 @@
 #include <memory>
 
 #include "app/cli.hpp"
-#include "core/atomic_file.hpp"
-#include "core/clock.hpp"
-#include "core/collect.hpp"
-#include "core/collector_config.hpp"
-#include "core/host.hpp"
-#include "core/procfs.hpp"
-#include "core/record.hpp"
-#include "core/record_file.hpp"
-#include "core/record_store.hpp"
-#include "core/repetitions.hpp"
+#include "core/collector/collect.hpp"
+#include "core/collector/collector_config.hpp"
+#include "core/collector/record_store.hpp"
+#include "core/host/atomic_file.hpp"
+#include "core/host/clock.hpp"
+#include "core/host/host.hpp"
+#include "core/host/procfs.hpp"
+#include "core/record/record.hpp"
+#include "core/record/record_file.hpp"
+#include "core/record/repetitions.hpp"
 #include "core/units.hpp"
 #include "net/collector_service.hpp"
 #include "net/http_service.hpp"
@@ -30,7 +30,7 @@
 namespace c1m::app {
 namespace {
 
-// The service's flags (core/collector_config.hpp), and those of the offline merges.
+// The service's flags (core/collector/collector_config.hpp), and those of the offline merges.
 struct CollectOptions {
   CollectorOptions service;  // --listen and what goes with it; --out, --approach, --host-name for all
   std::string dir;

@@ -5,9 +5,9 @@
 #include <memory>
 
 #include "app/cli.hpp"
-#include "core/atomic_file.hpp"
-#include "core/compare.hpp"
-#include "core/record_file.hpp"
+#include "core/host/atomic_file.hpp"
+#include "core/record/compare.hpp"
+#include "core/record/record_file.hpp"
 
 namespace c1m::app {
 namespace {

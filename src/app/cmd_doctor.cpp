@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "app/cli.hpp"
-#include "core/doctor.hpp"
-#include "core/host.hpp"
+#include "core/host/doctor.hpp"
+#include "core/host/host.hpp"
 
 namespace c1m::app {
 namespace {

@@ -3,9 +3,9 @@
 #include <memory>
 
 #include "app/cli.hpp"
-#include "core/atomic_file.hpp"
-#include "core/plot.hpp"
-#include "core/record_file.hpp"
+#include "core/host/atomic_file.hpp"
+#include "core/record/plot.hpp"
+#include "core/record/record_file.hpp"
 
 namespace c1m::app {
 namespace {

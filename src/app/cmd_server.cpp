@@ -7,9 +7,9 @@
 #include <memory>
 
 #include "app/cli.hpp"
-#include "core/atomic_file.hpp"
-#include "core/host.hpp"
-#include "core/server_config.hpp"
+#include "core/host/atomic_file.hpp"
+#include "core/host/host.hpp"
+#include "core/plan/server_config.hpp"
 #include "net/http_service.hpp"
 #include "net/server_service.hpp"
 #include "net/server_worker.hpp"

@@ -10,10 +10,10 @@
 #include <memory>
 
 #include "app/cli.hpp"
-#include "core/clock.hpp"
-#include "core/procfs.hpp"
-#include "core/progress.hpp"
-#include "core/record.hpp"
+#include "core/host/clock.hpp"
+#include "core/host/procfs.hpp"
+#include "core/progress/progress.hpp"
+#include "core/record/record.hpp"
 #include "net/http_client.hpp"
 
 namespace c1m::app {

@@ -4,8 +4,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/endpoints.hpp"
-#include "core/host.hpp"  // resolve_host_name
+#include "core/host/host.hpp"  // resolve_host_name
+#include "core/plan/endpoints.hpp"
 #include "core/units.hpp"
 
 namespace c1m {

@@ -9,12 +9,12 @@
 #include <map>
 #include <memory>
 
-#include "core/atomic_file.hpp"
-#include "core/clock.hpp"
-#include "core/host.hpp"
-#include "core/procfs.hpp"
-#include "core/record.hpp"
-#include "core/shortfall.hpp"
+#include "core/host/atomic_file.hpp"
+#include "core/host/clock.hpp"
+#include "core/host/host.hpp"
+#include "core/host/procfs.hpp"
+#include "core/host/shortfall.hpp"
+#include "core/record/record.hpp"
 #include "core/units.hpp"
 #include "net/client_worker.hpp"
 #include "net/http_client.hpp"

@@ -4,7 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
-#include "core/client_config.hpp"
+#include "core/plan/client_config.hpp"
 
 namespace c1m::net {
 

@@ -16,11 +16,11 @@
 #include <memory>
 #include <type_traits>
 
-#include "core/clock.hpp"
-#include "core/counters.hpp"
-#include "core/host.hpp"
-#include "core/procfs.hpp"
-#include "core/tick_grid.hpp"
+#include "core/host/clock.hpp"
+#include "core/host/host.hpp"
+#include "core/host/procfs.hpp"
+#include "core/plan/counters.hpp"
+#include "core/plan/tick_grid.hpp"
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
 #include "net/sockaddr.hpp"

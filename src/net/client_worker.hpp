@@ -6,7 +6,7 @@
 #pragma once
 #include <cstdint>
 
-#include "core/plan.hpp"
+#include "core/plan/plan.hpp"
 
 namespace c1m::net {
 

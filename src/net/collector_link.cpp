@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "core/clock.hpp"
+#include "core/host/clock.hpp"
 #include "net/http_client.hpp"
 
 namespace c1m::net {

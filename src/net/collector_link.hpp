@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "core/endpoints.hpp"
+#include "core/plan/endpoints.hpp"
 
 namespace c1m::net {
 

@@ -7,11 +7,11 @@
 #include <cstdio>
 #include <vector>
 
-#include "core/clock.hpp"
-#include "core/host.hpp"
-#include "core/procfs.hpp"
-#include "core/record_file.hpp"
-#include "core/run_record.hpp"
+#include "core/host/clock.hpp"
+#include "core/host/host.hpp"
+#include "core/host/procfs.hpp"
+#include "core/record/record_file.hpp"
+#include "core/record/run_record.hpp"
 #include "core/usage.hpp"
 
 namespace c1m::net {

@@ -10,11 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/collect.hpp"
-#include "core/collector_config.hpp"
-#include "core/record_store.hpp"
-#include "core/run_book.hpp"
-#include "core/spool.hpp"
+#include "core/collector/collect.hpp"
+#include "core/collector/collector_config.hpp"
+#include "core/collector/record_store.hpp"
+#include "core/collector/run_book.hpp"
+#include "core/collector/spool.hpp"
 #include "net/event_loop.hpp"
 #include "net/http_service.hpp"
 

@@ -1,6 +1,6 @@
 #include "net/http_client.hpp"
 
-#include "core/clock.hpp"
+#include "core/host/clock.hpp"
 #include "net/sockaddr.hpp"
 
 #include <arpa/inet.h>

@@ -3,7 +3,7 @@
 #pragma once
 #include <string>
 
-#include "core/endpoints.hpp"
+#include "core/plan/endpoints.hpp"
 #include "net/event_loop.hpp"
 
 namespace c1m::net {

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/http_request.hpp"
+#include "core/collector/http_request.hpp"
 #include "net/server_worker.hpp"
 
 namespace c1m::net {

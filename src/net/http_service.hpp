@@ -16,8 +16,8 @@
 #include <string>
 #include <utility>
 
-#include "core/endpoints.hpp"
-#include "core/http_request.hpp"
+#include "core/collector/http_request.hpp"
+#include "core/plan/endpoints.hpp"
 
 struct evconnlistener;
 struct bufferevent;

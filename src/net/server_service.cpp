@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/atomic_file.hpp"
-#include "core/host.hpp"
-#include "core/record.hpp"
+#include "core/host/atomic_file.hpp"
+#include "core/host/host.hpp"
+#include "core/record/record.hpp"
 #include "core/usage.hpp"
 #include "net/server_worker.hpp"
 

@@ -10,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/counters.hpp"
-#include "core/procfs.hpp"
-#include "core/server_config.hpp"
+#include "core/host/procfs.hpp"
+#include "core/plan/counters.hpp"
+#include "core/plan/server_config.hpp"
 #include "net/collector_link.hpp"
 #include "net/http_service.hpp"
 #include "net/supervisor.hpp"

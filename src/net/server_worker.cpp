@@ -14,9 +14,9 @@
 #include <cstring>
 #include <memory>
 
-#include "core/counters.hpp"
-#include "core/host.hpp"
-#include "core/procfs.hpp"
+#include "core/host/host.hpp"
+#include "core/host/procfs.hpp"
+#include "core/plan/counters.hpp"
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
 #include "net/sockaddr.hpp"

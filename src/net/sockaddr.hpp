@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "core/endpoints.hpp"
+#include "core/plan/endpoints.hpp"
 
 namespace c1m::net {
 

@@ -3,7 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "core/clock.hpp"
+#include "core/host/clock.hpp"
 
 #include <stdexcept>
 

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/endpoints.hpp"
+#include "core/plan/endpoints.hpp"
 #include "net/event_loop.hpp"
 
 struct evhttp_connection;

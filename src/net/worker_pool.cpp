@@ -12,8 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/clock.hpp"
-#include "core/procfs.hpp"
+#include "core/host/clock.hpp"
+#include "core/host/procfs.hpp"
 #include "core/units.hpp"
 
 namespace c1m::net {

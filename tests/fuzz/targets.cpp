@@ -7,14 +7,14 @@
 #include <string>
 #include <string_view>
 
-#include "core/collect.hpp"
-#include "core/compare.hpp"
-#include "core/endpoints.hpp"
-#include "core/http_request.hpp"
-#include "core/plot.hpp"
-#include "core/record_file.hpp"
-#include "core/run_book.hpp"
-#include "core/run_record.hpp"
+#include "core/collector/collect.hpp"
+#include "core/collector/http_request.hpp"
+#include "core/collector/run_book.hpp"
+#include "core/plan/endpoints.hpp"
+#include "core/record/compare.hpp"
+#include "core/record/plot.hpp"
+#include "core/record/record_file.hpp"
+#include "core/record/run_record.hpp"
 #include "core/units.hpp"
 
 namespace c1m::fuzz {

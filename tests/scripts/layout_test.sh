@@ -6,10 +6,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root/src/core"
 fail=0
-if grep -ln "event2/\|<event\.h>" ./*.cpp ./*.hpp; then echo "FAIL: core includes libevent (above)"; fail=1; fi
+if grep -rln --include='*.cpp' --include='*.hpp' "event2/\|<event\.h>" .; then echo "FAIL: core includes libevent (above)"; fail=1; fi
 system='ifstream\|ofstream\|::open(\|fopen\|opendir\|read_text(\|read_sysctl(\|clock_gettime\|getrandom\|gethostname\|setrlimit\|getrlimit\|sched_set\|\bstat(\|rename(\|fsync\|host_fingerprint()\|read_host_facts()'
-allowed='^\./\(host\|procfs\|atomic_file\|record_file\|spool\|record_store\|clock\)\.\(cpp\|hpp\)$'
-for f in $(grep -l "$system" ./*.cpp ./*.hpp | grep -v "$allowed" || true); do
+allowed='/\(host\|procfs\|atomic_file\|record_file\|spool\|record_store\|clock\)\.\(cpp\|hpp\)$'
+for f in $(grep -rl --include='*.cpp' --include='*.hpp' "$system" . | grep -v "$allowed" || true); do
   echo "FAIL: $f touches the system (move the read to host/procfs, or take the value as an argument):"
   grep -n "$system" "$f" | head -5
   fail=1

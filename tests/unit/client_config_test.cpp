@@ -1,7 +1,7 @@
 // The client's configuration from its flags, on hosts made up for the test: resolve() reads nothing itself.
 #include <gtest/gtest.h>
 
-#include "core/client_config.hpp"
+#include "core/plan/client_config.hpp"
 #include "core/usage.hpp"
 
 namespace c1m {

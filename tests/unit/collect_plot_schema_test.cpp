@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/collect.hpp"
-#include "core/plot.hpp"
-#include "core/record.hpp"
-#include "core/record_file.hpp"
+#include "core/collector/collect.hpp"
+#include "core/record/plot.hpp"
+#include "core/record/record.hpp"
+#include "core/record/record_file.hpp"
 #include "record_fixtures.hpp"
 #include "schema_check.hpp"
 

@@ -1,7 +1,7 @@
 // The collector's pure configuration step: every bound and refusal, without a socket.
 #include <gtest/gtest.h>
 
-#include "core/collector_config.hpp"
+#include "core/collector/collector_config.hpp"
 #include "core/usage.hpp"
 
 namespace c1m {

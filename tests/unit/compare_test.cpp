@@ -1,10 +1,10 @@
-#include "core/compare.hpp"
+#include "core/record/compare.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "core/record_file.hpp"
+#include "core/record/record_file.hpp"
 #include "record_fixtures.hpp"
 
 namespace c1m {

@@ -1,4 +1,4 @@
-#include "core/counters.hpp"
+#include "core/plan/counters.hpp"
 
 #include <gtest/gtest.h>
 

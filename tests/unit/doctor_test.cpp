@@ -1,4 +1,4 @@
-#include "core/doctor.hpp"
+#include "core/host/doctor.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/endpoints.hpp"
+#include "core/plan/endpoints.hpp"
 
 #include <gtest/gtest.h>
 

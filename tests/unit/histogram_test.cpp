@@ -1,4 +1,4 @@
-#include "core/histogram.hpp"
+#include "core/record/histogram.hpp"
 
 #include <gtest/gtest.h>
 

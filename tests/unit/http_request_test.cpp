@@ -1,6 +1,6 @@
 // The lab's HTTP services read request heads with parse_request_head: what they serve and what
 // they refuse, with which status.
-#include "core/http_request.hpp"
+#include "core/collector/http_request.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/procfs.hpp"
+#include "core/host/procfs.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/progress.hpp"
+#include "core/progress/progress.hpp"
 
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/run_record.hpp"
+#include "core/record/run_record.hpp"
 
 namespace c1m {
 namespace {

@@ -1,4 +1,4 @@
-// The record's field table (core/record_fields.hpp) and what is made from it: every row is whole,
+// The record's field table (core/record/record_fields.hpp) and what is made from it: every row is whole,
 // its member reads back what is set, and the checked-in schema's `results` and `memory` and
 // docs/record.md's table of figures are what the table makes. When the table changes, regenerate:
 //   C1M_UPDATE_GENERATED=1 build/tests/c1m_unit_tests --gtest_filter='RecordFields.*'
@@ -9,9 +9,9 @@
 #include <set>
 #include <sstream>
 
-#include "core/compare.hpp"
-#include "core/record_fields.hpp"
-#include "core/run_record.hpp"
+#include "core/record/compare.hpp"
+#include "core/record/record_fields.hpp"
+#include "core/record/run_record.hpp"
 
 namespace c1m {
 namespace {
@@ -19,7 +19,7 @@ namespace {
 const std::string kRepo = std::string(C1M_FIXTURES) + "/../..";
 const std::string kSchema = kRepo + "/results/run-record.schema.json";
 const std::string kRecordDoc = kRepo + "/docs/record.md";
-constexpr const char* kBegin = "<!-- figures: made from src/core/record_fields.cpp; make test checks it -->\n";
+constexpr const char* kBegin = "<!-- figures: made from src/core/record/record_fields.cpp; make test checks it -->\n";
 constexpr const char* kEnd = "<!-- end of figures -->\n";
 
 std::string text_of(const std::string& path) {

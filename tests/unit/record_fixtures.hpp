@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/record_file.hpp"
+#include "core/record/record_file.hpp"
 
 namespace c1m::test {
 

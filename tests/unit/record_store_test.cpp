@@ -1,5 +1,5 @@
 // The collector's records: each run's file is its own, never replaced, and found by its run id.
-#include "core/record_store.hpp"
+#include "core/collector/record_store.hpp"
 
 #include <gtest/gtest.h>
 

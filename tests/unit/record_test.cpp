@@ -1,4 +1,4 @@
-#include "core/record.hpp"
+#include "core/record/record.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/atomic_file.hpp"
-#include "core/host.hpp"
+#include "core/host/atomic_file.hpp"
+#include "core/host/host.hpp"
 
 namespace c1m {
 namespace {

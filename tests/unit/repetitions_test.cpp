@@ -1,7 +1,7 @@
 // --repeat's one record from many repetitions.
 #include <gtest/gtest.h>
 
-#include "core/repetitions.hpp"
+#include "core/record/repetitions.hpp"
 
 namespace c1m {
 namespace {

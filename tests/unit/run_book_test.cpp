@@ -1,4 +1,4 @@
-#include "core/run_book.hpp"
+#include "core/collector/run_book.hpp"
 
 #include <gtest/gtest.h>
 

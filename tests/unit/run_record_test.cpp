@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
-#include "core/collect.hpp"
-#include "core/record_file.hpp"
-#include "core/run_record.hpp"
+#include "core/collector/collect.hpp"
+#include "core/record/record_file.hpp"
+#include "core/record/run_record.hpp"
 #include "record_fixtures.hpp"
 
 namespace c1m {

@@ -1,7 +1,7 @@
 // The server's pure configuration step: its workers sized from the open-files limit it is given.
 #include <gtest/gtest.h>
 
-#include "core/server_config.hpp"
+#include "core/plan/server_config.hpp"
 #include "core/usage.hpp"
 
 namespace c1m {

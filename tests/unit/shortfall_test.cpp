@@ -1,4 +1,4 @@
-#include "core/shortfall.hpp"
+#include "core/host/shortfall.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The collector's spool: what it took survives it, and a message it cannot keep is not taken.
-#include "core/spool.hpp"
+#include "core/collector/spool.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/tick_grid.hpp"
+#include "core/plan/tick_grid.hpp"
 
 #include <gtest/gtest.h>
 

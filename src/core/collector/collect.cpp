@@ -1,0 +1,200 @@
+#include "core/collector/collect.hpp"
+
+#include <algorithm>
+
+#include "build_info.hpp"
+#include "core/record/record.hpp"  // server_ramp_cpu_s
+#include "core/record/run_record.hpp"
+#include "core/units.hpp"
+
+namespace c1m {
+namespace {
+
+// A count in a section the record keeps as JSON (config, the server's stats): a whole number >= 0.
+std::optional<uint64_t> count_in(const ojson& section, const char* key) {
+  if (!section.is_object() || !section.contains(key) || !section[key].is_number_integer() ||
+      section[key].get<int64_t>() < 0)
+    return std::nullopt;
+  return section[key].get<uint64_t>();
+}
+
+// Where a participant ran and under what, as it read them: its kernel, its swarm node when it had
+// one, its limits and its namespace's sysctls.
+void add_where_it_ran(ojson& part, const ojson& host, const ojson& limits, const ojson& sysctls) {
+  if (host.is_object()) {
+    part["kernel"] = host.value("kernel", ojson(nullptr));
+    if (host.contains("node")) part["node"] = host["node"];
+  }
+  part["limits"] = limits;
+  part["sysctls"] = sysctls.is_object() ? sysctls.value("namespaced", ojson(nullptr)) : ojson(nullptr);
+}
+
+// The swarm nodes a run spanned, each with its participants by role; empty off a swarm.
+ojson nodes_of(const ojson& participants) {
+  ojson nodes = ojson::array();
+  for (const auto& p : participants) {
+    const ojson node = p.value("node", ojson(nullptr));
+    if (!node.is_object() || !node.contains("id") || !node["id"].is_string()) continue;
+    auto same = std::find_if(nodes.begin(), nodes.end(), [&](const ojson& n) { return n["id"] == node["id"]; });
+    if (same == nodes.end()) {
+      nodes.push_back({{"id", node["id"]},
+                       {"hostname", node.value("hostname", ojson(nullptr))},
+                       {"kernel", p.value("kernel", ojson(nullptr))},
+                       {"servers", 0},
+                       {"clients", 0}});
+      same = nodes.end() - 1;
+    }
+    ojson& count = (*same)[p.value("role", "") == "server" ? "servers" : "clients"];
+    count = count.get<int>() + 1;
+  }
+  return nodes;
+}
+
+}  // namespace
+
+std::string check_mergeable(const ojson& record) {
+  std::string error;
+  RunRecord::from_json(record, error);
+  return error;
+}
+
+ojson merge_client_records(const CollectRequest& req) {
+  std::vector<RunRecord> records;
+  std::vector<std::string> problems;
+  ojson participants = ojson::array();
+  for (const auto& p : req.clients) {
+    ojson part = {
+        {"name", p.name}, {"role", "client"}, {"record_file", p.file.empty() ? ojson(nullptr) : ojson(p.file)}};
+    // The lab maps each client's hostname to its container name.
+    if (req.lab.is_object() && req.lab.contains("containers") && req.lab["containers"].is_object() &&
+        req.lab["containers"].contains(p.name))
+      part["container"] = req.lab["containers"][p.name];
+    std::string error;
+    std::optional<RunRecord> r = p.record.is_object() ? RunRecord::from_json(p.record, error) : std::nullopt;
+    if (!r) {
+      std::string why = !p.problem.empty() ? p.problem : !error.empty() ? error : "no record";
+      problems.push_back(p.name + ": " + why);
+      part["status"] = "missing";
+      part["problem"] = why;
+      participants.push_back(part);
+      continue;
+    }
+    const RunResults& res = r->results;
+    part["status"] = r->status;
+    part["reason"] = r->reason ? ojson(*r->reason) : ojson(nullptr);
+    part["addresses"] = r->host.is_object() ? r->host.value("addresses", ojson::array()) : ojson::array();
+    part["established_peak_client"] = res.established_peak_client;
+    part["errors_total"] = res.errors_total;
+    part["kernel_tcp_inuse_delta"] = res.kernel_tcp_inuse_delta ? ojson(*res.kernel_tcp_inuse_delta) : ojson(nullptr);
+    part["time_to_target_s"] = res.time_to_target_s ? ojson(*res.time_to_target_s) : ojson(nullptr);
+    add_where_it_ran(part, r->host, r->limits, r->sysctls);
+    participants.push_back(part);
+    records.push_back(std::move(*r));
+  }
+
+  RunRecord out = merge(records);
+  if (records.empty())
+    out.started_unix_ms = out.ended_unix_ms = req.now_unix_ms;  // nobody reported: dated by the collector
+  out.run_id = req.run_id;
+  out.approach = req.approach;
+  out.tool = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
+  out.host = req.host;
+
+  // The server: its own report when it sent one, else the latest stats a client saw (each client's
+  // record carries the server's stats as that client last saw them; the server's peak is monotonic).
+  ojson server = nullptr;
+  uint64_t server_peak = 0;
+  if (req.server && count_in(req.server->record, "connections_peak")) {
+    server = req.server->record;
+  } else {
+    for (const auto& r : records)
+      if (auto peak = count_in(r.server, "connections_peak"); peak && (server.is_null() || *peak >= server_peak)) {
+        server = r.server;
+        server_peak = *peak;
+      }
+  }
+  if (server.is_object() && req.one_off && !req.server) {
+    // What the clients saw the server hold while they ran, not the peak of its whole life.
+    server_peak = 0;
+    for (const auto& r : records) server_peak = std::max(server_peak, r.results.established_peak_server.value_or(0));
+    out.results.established_peak_server = server_peak;
+    out.warnings.push_back(
+        "a one-off client's run: the server serves other runs too, so its peak is the most this run saw it hold, "
+        "and its ramp CPU and memory a connection (its lifetime's) are left out");
+  } else if (server.is_object()) {
+    server_peak = *count_in(server, "connections_peak");
+    out.results.established_peak_server = server_peak;
+    out.results.tcpext_delta_server = server.value("tcpext_since_start", ojson(nullptr));
+    if (auto ramp = server_ramp_cpu_s(server)) out.results.ramp_cpu_server_s = ramp;
+    if (server.contains("user_bytes_per_connection") && server["user_bytes_per_connection"].is_number())
+      out.memory.user_bytes_per_connection_server = server["user_bytes_per_connection"].get<double>();
+  }
+  out.server = server;
+
+  uint64_t connections = 0;
+  for (const auto& r : records) connections += count_in(r.config, "connections").value_or(0);
+  // What was asked beside what ran: the lab's preflight may have cut the run to what the host holds.
+  const ojson asked = records.empty() || !records[0].config.is_object()
+                          ? ojson(nullptr)
+                          : records[0].config.value("run_asked_connections", ojson(nullptr));
+  const ojson cut_by = records.empty() || !records[0].config.is_object()
+                           ? ojson(nullptr)
+                           : records[0].config.value("run_cut_by", ojson(nullptr));
+  out.config = {{"connections", connections},
+                {"asked_connections", asked.is_number_unsigned() ? asked : ojson(connections)},
+                {"cut_by", cut_by.is_string() ? cut_by : ojson(nullptr)},
+                {"clients", req.clients.size()},
+                {"per_client", records.empty() ? ojson(nullptr) : records[0].config}};
+  ojson sources = ojson::array();
+  for (const auto& p : participants)
+    for (const auto& a : p.value("addresses", ojson::array())) sources.push_back(a);
+  out.topology = {{"clients", req.clients.size()},
+                  {"client_addresses", sources},
+                  {"targets", records.empty() || !records[0].topology.is_object()
+                                  ? ojson(nullptr)
+                                  : records[0].topology.value("targets", ojson(nullptr))},
+                  {"server_listen", server.is_object() ? server.value("listen", ojson(nullptr)) : ojson(nullptr)}};
+
+  // The status: the records' (merge), then who never reported, then whether all were held at once.
+  std::string reason;
+  auto add = [&reason](const std::string& why) { append_clause(reason, why); };
+  if (!problems.empty() && out.status == "complete") out.status = "failed";
+  if (req.clients.empty()) out.status = "failed";
+  for (const auto& p : problems) add(p);
+  // Every client reached its share, but not necessarily at the same moment: the server's joint peak says.
+  if (server.is_object() && server_peak < connections && out.status == "complete") {
+    out.status = "failed";
+    add("the server never held all " + std::to_string(connections) +
+        " at once (its peak: " + std::to_string(server_peak) + "): clients left before the last one was in");
+  }
+  for (const auto& p : participants)
+    if (p["status"] != "complete" && p["status"] != "missing")
+      add(p["name"].get<std::string>() + ": " + p["status"].get<std::string>() +
+          (p["reason"].is_string() ? " (" + p["reason"].get<std::string>() + ")" : ""));
+  // A server that said it takes part and never reported leaves its side of the run unsaid: its figures
+  // are at best a client's last look at its /stats.
+  if (req.server && !req.server->record.is_object()) {
+    if (out.status == "complete") out.status = "failed";
+    add("the server " + req.server->name + " never sent its report (" + req.server->problem + ")");
+  }
+  if (!reason.empty()) out.reason = reason;
+
+  if (req.server) {
+    const ojson& report = req.server->record;
+    bool reported = report.is_object();
+    ojson part = {{"name", req.server->name},
+                  {"role", "server"},
+                  {"status", reported ? "reported" : "missing"},
+                  {"problem", reported ? ojson(nullptr) : ojson(req.server->problem)}};
+    if (reported)
+      add_where_it_ran(part, report.value("host", ojson(nullptr)), report.value("limits", ojson(nullptr)),
+                       report.value("sysctls", ojson(nullptr)));
+    participants.push_back(part);
+  }
+  out.extra["lab"] = req.lab;
+  out.extra["participants"] = participants;
+  if (ojson nodes = nodes_of(participants); !nodes.empty()) out.extra["nodes"] = nodes;
+  return out.to_json();
+}
+
+}  // namespace c1m

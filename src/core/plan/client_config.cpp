@@ -1,0 +1,211 @@
+#include "core/plan/client_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/host/atomic_file.hpp"  // directory_of
+#include "core/units.hpp"
+#include "core/usage.hpp"
+
+namespace c1m {
+
+using ojson = nlohmann::ordered_json;
+namespace {
+
+double seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+// "{hostname}" in a path becomes this host's name: one record per container from one command.
+std::string expand_hostname(std::string path, const std::string& hostname) {
+  size_t at = path.find("{hostname}");
+  return at == std::string::npos ? path : path.replace(at, 10, hostname);
+}
+
+void require_writable(const HostProbe& host, const std::string& flag, const std::string& path) {
+  if (path.empty() || path == "-") return;
+  std::string dir = directory_of(path);
+  if (std::string why = host.write_error(dir); !why.empty())
+    throw UsageError(flag + " " + path + ": directory " + dir + " is not writable: " + why);
+}
+
+int64_t duration_at_least(const std::string& flag, const std::string& text, int64_t min_ns, const char* min_text,
+                          bool zero_ok) {
+  int64_t ns = require(parse_duration_ns(text), flag, text);
+  if ((ns != 0 || !zero_ok) && ns < min_ns)
+    throw UsageError(flag + " '" + text + "': must be " + (zero_ok ? "0 (off) or " : "") + "at least " + min_text);
+  return ns;
+}
+
+// " (resolved from 'server:9000')" where the flag named hosts: the guard applies to what a name
+// resolves to, and says which name it was.
+std::string resolved_from(const std::string& flag_text) {
+  bool named = std::any_of(flag_text.begin(), flag_text.end(), [](char c) { return std::isalpha(c) || c == '_'; });
+  return named ? " (resolved from '" + flag_text + "')" : "";
+}
+
+void check_targets(const ClientOptions& o, const ConnectPlan& plan) {
+  for (const Endpoint& t : plan.targets)
+    if (!o.allow_any_target && !is_lab_address(t.ip))
+      throw UsageError("--target " + t.str() + resolved_from(o.target) +
+                       ": not loopback (127.0.0.0/8) or the lab range (198.18.0.0/15); "
+                       "pass --allow-any-target to load a host you own");
+  for (size_t i = 0; i < plan.targets.size(); ++i)
+    for (size_t j = i + 1; j < plan.targets.size(); ++j)
+      if (plan.targets[i] == plan.targets[j]) throw UsageError("--target lists " + plan.targets[i].str() + " twice");
+}
+
+// The ports: refuse a plan the kernel's ephemeral range cannot give, before opening anything.
+void plan_ports(const ClientOptions& o, const HostProbe& host, ClientConfig& c) {
+  if (!host.ephemeral_ports) {
+    c.plan.explicit_ports = false;  // nothing to plan from: the kernel picks
+    return;
+  }
+  c.port_range = *host.ephemeral_ports;
+  c.plan.ports = *host.ephemeral_ports;
+  c.plan.explicit_ports = o.source_ports == "planned";
+  // Planned ports bound on 0.0.0.0 make every bind check the port's owners on all addresses; bind
+  // the address the route would pick anyway (in the lab, the container's own), if one serves all.
+  if (c.plan.explicit_ports && c.plan.sources.empty()) {
+    std::optional<Ipv4> common = host.route_source(c.plan.targets[0]);
+    for (const Endpoint& t : c.plan.targets)
+      if (common && host.route_source(t) != common) common.reset();
+    if (common) c.plan.sources = {*common};
+  }
+  c.plan.port_offset = static_cast<uint32_t>(host.random % std::max<uint64_t>(c.port_range->size(), 1));
+  if (std::string why = check_port_capacity(c.plan, *c.port_range); !why.empty())
+    throw UsageError("--connections " + o.connections + ": " + why);
+}
+
+// The workers: sized from the open-files limit the process really has.
+void size_workers(const ClientOptions& o, const HostProbe& host, ClientConfig& c) {
+  c.capacity = worker_capacity(host.nofile);
+  c.workers = o.workers ? o.workers : workers_needed(c.plan.connections, c.capacity);
+  if (c.workers > kMaxWorkers)
+    throw UsageError("--connections " + o.connections + " needs more than " + std::to_string(kMaxWorkers) + " workers");
+  uint64_t per_worker = (c.plan.connections + c.workers - 1) / c.workers;
+  if (per_worker > c.capacity)
+    throw UsageError("--workers " + std::to_string(c.workers) + " gives " + std::to_string(per_worker) +
+                     " connections per worker, above the " + std::to_string(c.capacity) + " an open-files limit of " +
+                     std::to_string(host.nofile) + " allows");
+  uint64_t total_in_flight = require(parse_count(o.max_in_flight), "--max-in-flight", o.max_in_flight);
+  // 200 per worker: at 1M on 2 cores, 1,000 per worker queued connects for 2 s and ramped 15% slower.
+  c.in_flight_per_worker =
+      total_in_flight ? std::max<uint64_t>(1, total_in_flight / c.workers) : kDefaultInFlightPerWorker;
+}
+
+// Host-wide limits the client cannot change but that silently cap a run: said up front.
+void warn_about_host(const HostProbe& host, ClientConfig& c) {
+  if (!host.conntrack_max || !host.conntrack_count) return;
+  uint64_t room = *host.conntrack_max > *host.conntrack_count ? *host.conntrack_max - *host.conntrack_count : 0;
+  if (c.plan.connections > room)
+    c.warnings.push_back(
+        "connection tracking is on and has room for " + std::to_string(room) + " more connections (nf_conntrack_max " +
+        std::to_string(*host.conntrack_max) +
+        "): SYNs past that are dropped silently; raise net.netfilter.nf_conntrack_max (make host-tune)");
+}
+
+}  // namespace
+
+std::string derive_approach(const ConnectPlan& plan) {
+  if (plan.sources.size() > 1 && plan.targets.size() == 1) return "multi-ip";
+  if (plan.sources.size() <= 1 && plan.targets.size() > 1) return "multi-port";
+  return "custom";
+}
+
+ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
+  ClientConfig c;
+  c.json = expand_hostname(o.json, host.hostname);
+  c.status_file = expand_hostname(o.status_file, host.hostname);
+  require_writable(host, "--status-file", c.status_file);
+  require_writable(host, "--json", c.json);
+
+  c.plan.targets = require(parse_endpoint_list(o.target, host.resolve), "--target", o.target);
+  if (!o.source.empty()) c.plan.sources = require(parse_address_list(o.source, host.resolve), "--source", o.source);
+  c.plan.connections = require(parse_count(o.connections), "--connections", o.connections);
+  if (c.plan.connections == 0) throw UsageError("--connections must be at least 1");
+  check_targets(o, c.plan);
+  for (Ipv4 s : c.plan.sources)
+    if (std::string e = host.bind_error(s); !e.empty())
+      throw UsageError("--source " + s.str() + ": cannot bind to it here: " + e);
+
+  std::string rate_text = o.rate;
+  if (rate_text.ends_with("/s")) rate_text.resize(rate_text.size() - 2);
+  c.rate = static_cast<double>(require(parse_count(rate_text), "--rate", o.rate));
+  c.connect_timeout_ns = duration_at_least("--connect-timeout", o.connect_timeout, 1'000'000, "1ms", false);
+  c.hold_ns = require(parse_duration_ns(o.hold), "--hold", o.hold);
+  c.ping_interval_ns = duration_at_least("--ping-interval", o.ping_interval, 10'000'000, "10ms", true);
+  c.live_ns = duration_at_least("--live", o.live, 1'000'000'000, "1s", true);
+  c.start_delay_ns = require(parse_duration_ns(o.start_delay), "--start-delay", o.start_delay);
+  if (c.start_delay_ns > 600'000'000'000) throw UsageError("--start-delay '" + o.start_delay + "': at most 10m");
+  c.start_file = o.start_file;
+  // A live hold pings every connection once an interval: 30 s unless told, and at least one interval.
+  if (c.live_ns > 0 && c.ping_interval_ns == 0) c.ping_interval_ns = 30'000'000'000;
+  if (c.live_ns > 0 && c.live_ns < c.ping_interval_ns)
+    throw UsageError("--live '" + o.live + "': shorter than one --ping-interval (" +
+                     format_duration_ns(c.ping_interval_ns) + "): not every connection would be pinged");
+  c.ramp_timeout_ns = duration_at_least("--ramp-timeout", o.ramp_timeout, 1'000'000'000, "1s", false);
+  c.ramp_timeout_text = o.ramp_timeout;
+  c.stall_timeout_ns = duration_at_least("--stall-timeout", o.stall_timeout, 1'000'000'000, "1s", true);
+  if (!o.server_stats.empty()) c.server_stats = single_endpoint("--server-stats", o.server_stats, host.resolve);
+  if (!o.report_to.empty()) c.report_to = single_endpoint("--report-to", o.report_to, host.resolve);
+  if (!o.hold_until_server.empty()) {
+    c.hold_until_server = require(parse_count(o.hold_until_server), "--hold-until-server", o.hold_until_server);
+    if (c.hold_until_server && !c.server_stats)
+      throw UsageError("--hold-until-server needs --server-stats, to read the server's count");
+  }
+
+  c.approach = o.approach == "auto" ? derive_approach(c.plan) : o.approach;
+  c.live_progress = o.progress == "tty" || (o.progress == "auto" && host.stderr_is_tty);
+  c.plain_progress = o.progress == "plain" || (o.progress == "auto" && !host.stderr_is_tty);
+  c.sched = o.sched;
+  c.live_sched = o.live_sched;
+  c.repeat = o.repeat;
+  c.run_id = o.run_id;
+  c.run_clients = o.run_clients;
+  c.run_token = o.run_token;
+  if (!o.run_asked_connections.empty())
+    c.run_asked_connections =
+        require(parse_count(o.run_asked_connections), "--run-asked-connections", o.run_asked_connections);
+  c.run_cut_by = o.run_cut_by;
+
+  plan_ports(o, host, c);
+  size_workers(o, host, c);
+  warn_about_host(host, c);
+  return c;
+}
+
+ojson config_json(const ClientConfig& c) {
+  return {{"connections", c.plan.connections},
+          {"workers", c.workers},
+          {"rate_per_s", c.rate > 0 ? ojson(c.rate) : ojson(nullptr)},
+          {"max_in_flight_per_worker", c.in_flight_per_worker},
+          {"connect_timeout_s", seconds(c.connect_timeout_ns)},
+          {"hold_s", seconds(c.hold_ns)},
+          {"hold_until_server", c.hold_until_server ? ojson(c.hold_until_server) : ojson(nullptr)},
+          {"ping_interval_s", c.ping_interval_ns ? ojson(seconds(c.ping_interval_ns)) : ojson(nullptr)},
+          {"live_s", c.live_ns ? ojson(seconds(c.live_ns)) : ojson(nullptr)},
+          {"start_delay_s", seconds(c.start_delay_ns)},
+          {"start_file", c.start_file.empty() ? ojson(nullptr) : ojson(c.start_file)},
+          {"ramp_timeout_s", seconds(c.ramp_timeout_ns)},
+          {"stall_timeout_s", c.stall_timeout_ns ? ojson(seconds(c.stall_timeout_ns)) : ojson(nullptr)},
+          {"sched", c.sched},
+          {"live_sched", c.ping_interval_ns ? ojson(c.live_sched) : ojson(nullptr)},
+          {"run_asked_connections", c.run_asked_connections ? ojson(c.run_asked_connections) : ojson(nullptr)},
+          {"run_cut_by", c.run_cut_by.empty() ? ojson(nullptr) : ojson(c.run_cut_by)}};
+}
+
+ojson topology_json(const ClientConfig& c) {
+  ojson targets = ojson::array(), sources = ojson::array();
+  for (const auto& t : c.plan.targets) targets.push_back(t.str());
+  for (const auto& s : c.plan.sources) sources.push_back(s.str());
+  ojson t;
+  t["targets"] = targets;
+  t["sources"] = c.plan.sources.empty() ? ojson(nullptr) : sources;
+  t["pairs"] = c.plan.pair_count();
+  t["max_connections_per_pair"] = c.plan.max_per_pair();
+  t["ephemeral_port_range"] = c.port_range ? ojson({c.port_range->low, c.port_range->high}) : ojson(nullptr);
+  t["source_ports"] = c.plan.explicit_ports ? "planned" : "kernel";
+  t["server_stats"] = c.server_stats ? ojson(c.server_stats->str()) : ojson(nullptr);
+  return t;
+}
+
+}  // namespace c1m

@@ -1,0 +1,110 @@
+// What a worker counts, as a plain struct that crosses the worker->parent socket as bytes (both ends
+// are the same binary, forked). The parent sums the latest snapshot of every worker.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+#include "core/record/histogram.hpp"
+
+namespace c1m {
+
+// Why a connection failed or ended, by the errno behind it. The names are the JSON keys.
+enum class ErrorClass : uint8_t {
+  eaddrnotavail,  // no free source port for (source, target): range too small or too few pairs
+  emfile_enfile,  // per-process or system file limit
+  econnrefused,   // nobody listening, or the accept queue reset us
+  etimedout,      // connect timeout: accept queue full, SYNs dropped, conntrack full
+  econnreset,     // the peer reset an established connection
+  peer_closed,    // the peer closed an established connection cleanly
+  bad_echo,       // the peer echoed something other than what was sent
+  no_answer,      // pinged, never answered by the end of the run (a live hold)
+  other,
+  count_
+};
+inline constexpr size_t kErrorClassCount = static_cast<size_t>(ErrorClass::count_);
+
+const char* error_class_name(ErrorClass c);
+ErrorClass classify_errno(int err);
+
+struct ErrorCounts {
+  std::array<uint64_t, kErrorClassCount> by_class{};
+  void add(ErrorClass c, uint64_t n = 1) { by_class[static_cast<size_t>(c)] += n; }
+  uint64_t operator[](ErrorClass c) const { return by_class[static_cast<size_t>(c)]; }
+  uint64_t total() const;
+  void merge(const ErrorCounts& o);
+};
+
+// A client worker's counters. Times are CLOCK_MONOTONIC nanoseconds, comparable across processes.
+struct ClientCounters {
+  uint64_t quota = 0;        // connections this worker is to open
+  uint64_t attempted = 0;    // connect() calls made
+  uint64_t in_flight = 0;    // connecting now
+  uint64_t established = 0;  // open now
+  uint64_t established_peak = 0;
+  uint64_t connected_total = 0;  // connects that succeeded, ever
+  uint64_t pings_sent = 0;
+  uint64_t pongs_received = 0;
+  // A connection's ping was due while its last one was still unanswered: an interval it missed.
+  uint64_t pings_late = 0;
+  uint64_t source_port_fallbacks = 0;  // planned port taken; the kernel chose one instead
+  // Every answered ping's round trip, coarsely: the series takes what each second added to it.
+  CoarseHistogram rtt_us;
+  uint64_t rss_baseline_bytes = 0;
+  uint64_t rss_bytes = 0;
+  uint64_t rss_at_peak_bytes = 0;
+  int64_t quota_reached_ns = -1;  // when established first reached quota; -1 never
+  int64_t settled_ns = -1;        // when every attempt had succeeded or failed; -1 not yet
+  ErrorCounts errors;
+  void merge(const ClientCounters& o);
+};
+
+// A server worker's counters.
+struct ServerCounters {
+  uint64_t connections = 0;  // held now
+  uint64_t connections_peak = 0;
+  uint64_t accepted_total = 0;
+  uint64_t closed_by_peer = 0;  // FIN from the client
+  uint64_t reset_by_peer = 0;   // RST from the client (it closed with data unread, or aborted)
+  uint64_t echoed_bytes = 0;
+  uint64_t listeners = 0;
+  uint64_t open_fds = 0;  // connections + listeners + the worker's own, counted at its start
+  uint64_t rss_baseline_bytes = 0;
+  uint64_t rss_bytes = 0;
+  uint64_t rss_at_peak_bytes = 0;
+  uint64_t accept_paused = 0;     // times the listener was paused for lack of file descriptors
+  uint64_t spread_fallbacks = 0;  // listeners left to the kernel's hash (the source-port steering was refused)
+  ErrorCounts errors;
+  void merge(const ServerCounters& o);
+};
+
+// The latency histograms travel separately (16 KiB each), only in a worker's final report.
+struct ClientHistograms {
+  Histogram connect_us;
+  Histogram rtt_us;
+};
+
+static_assert(std::is_trivially_copyable_v<ClientCounters>);
+static_assert(std::is_trivially_copyable_v<ServerCounters>);
+static_assert(std::is_trivially_copyable_v<ClientHistograms>);
+
+}  // namespace c1m
+
+namespace c1m {
+// Sum of per-worker counters. Starts from the first so that "reached at" times keep their meaning
+// (-1 in any worker means the pool never reached it).
+template <typename Counters, typename Range>
+Counters sum_counters(const Range& all) {
+  Counters total{};
+  bool first = true;
+  for (const Counters& c : all) {
+    if (first)
+      total = c;
+    else
+      total.merge(c);
+    first = false;
+  }
+  return total;
+}
+}  // namespace c1m

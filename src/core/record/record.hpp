@@ -1,0 +1,97 @@
+// What a run leaves behind, built from plain structs (the caller reads the host and the clock), so
+// tests check it without a network or a host: the client's run as a RunRecord (core/run_record), and
+// the server's /stats document (kind server_stats) that the client and the collector read.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/host/procfs.hpp"
+#include "core/plan/counters.hpp"
+#include "core/record/run_record.hpp"
+
+namespace c1m {
+
+struct ClientRun {
+  std::string run_id;
+  std::string status = "complete";  // complete | interrupted | failed
+  std::string reason;
+  std::string approach;  // multi-ip | multi-port | custom
+  int64_t started_unix_ms = 0;
+  int64_t ended_unix_ms = 0;
+  ojson config;  // the resolved configuration
+  ojson topology;
+  ojson limits;   // of the client processes
+  ojson host;     // the host fingerprint, read by the caller
+  ojson sysctls;  // {namespaced, host}, read back by the caller
+  size_t workers = 0;
+  int64_t ramp_start_ns = 0;      // CLOCK_MONOTONIC, same clock as the workers' times
+  ClientCounters totals;          // sum of the workers' final counters
+  uint64_t established_peak = 0;  // the joint peak, sampled by the parent
+  ClientHistograms histograms;
+  procfs::KernelSnapshot kernel_before;
+  procfs::KernelSnapshot kernel_at_peak;
+  std::optional<ojson> server_stats;  // the server's /stats at the peak, when --server-stats was given
+  std::string server_stats_error;
+  std::optional<uint64_t> server_connections_peak;  // the most the server reported during this run
+  std::vector<SeriesPoint> series;
+  std::vector<std::string> warnings;
+  // CPU used while holding, in cores (1.0 = one core busy), from /proc of every process on each side.
+  std::optional<double> hold_cpu_cores_client;
+  std::optional<double> hold_cpu_cores_server;
+  // CPU over the ramp alone (its start to the moment every worker settled), as the floor probe
+  // measures its own: the machine's busy and steal seconds (/proc/stat), this client's processes'.
+  // the machine's cumulative counters at the ramp's two ends (the record takes busy and steal from
+  // them, and a merge the union of many clients' windows), and this client's processes' CPU seconds.
+  std::optional<procfs::MachineCpu> ramp_machine_cpu_start, ramp_machine_cpu_end;
+  std::optional<double> ramp_cpu_client_s;
+  // The live hold (--live): how long it lasted, the pings sent in it, each side's CPU in cores, and
+  // the machine's busy and steal cores over it (/proc/stat: what the pings waited behind).
+  std::optional<double> live_s;
+  uint64_t live_pings = 0;
+  std::optional<double> live_cpu_cores_client, live_cpu_cores_server;
+  std::optional<double> live_machine_busy_cores, live_machine_steal_cores;
+};
+
+// The client's run as a record: host facts read here (fingerprint, sysctls), figures derived from the run.
+RunRecord build_client_record(const ClientRun& run);
+
+// Kernel memory per socket: Slab growth over the host-wide growth in allocated TCP sockets
+// (sockstat's TCP alloc counts both ends when both live on this kernel, as in the lab).
+std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before,
+                                              const procfs::KernelSnapshot& after);
+
+// The server's own processes' CPU: since it started, and over the ramp (from its first accepted
+// connection to the moment it first held all it expects; null until then).
+struct ServerCpu {
+  double total_s = 0;
+  std::optional<double> ramp_s;
+};
+
+// The server's stats document and its Prometheus rendering.
+// conntrack: its own namespace's table ({count, max}), which is where a lab's server fills first.
+// tcpext_since_start: the TcpExt counters of the server's own namespace, as deltas since it started
+// (in the lab the clients cannot see the server's accept-queue overflows).
+// `context` is what does not change while the server runs (listen, limits, host, sysctls), built once.
+ojson server_stats_json(const ServerCounters& total, uint64_t connections_peak, size_t workers, size_t workers_alive,
+                        const ServerCpu& cpu, const ojson& context, const ojson& tcpext_since_start,
+                        const ojson& conntrack);
+// The ramp CPU a server's stats document reports, if it is a number of seconds.
+std::optional<double> server_ramp_cpu_s(const ojson& server_stats);
+// {count, max} of a snapshot's namespace conntrack table; nulls where tracking is not loaded.
+ojson conntrack_json(const procfs::KernelSnapshot& s);
+ojson server_context_json(const ojson& listen, const ojson& limits, const ojson& host, const ojson& sysctls);
+ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after);
+std::string server_metrics_text(const ServerCounters& total, size_t workers_alive);
+
+// A record's figure for a summary line: printf-formatted (times scale), or "n/a" where it is null.
+std::string format_figure(const ojson& value, const char* printf_format, double scale = 1);
+// A summary's lines for the ramp's CPU and, when the run had one, the live hold (each ends in '\n').
+std::string ramp_cpu_and_live_lines(const ojson& results);
+// "33.03 s", or "not reached" for a null time to target (the run never held its whole target).
+std::string format_time_to_target(const ojson& value);
+
+}  // namespace c1m
