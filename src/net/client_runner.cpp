@@ -424,6 +424,14 @@ class ClientRunner {
     return std::pair{(*run_.server_stats)["cpu_seconds"].get<double>(), server_answered_ns_};
   }
 
+  // The server's cores from a reading taken at a window's start to its latest, when they are at
+  // least a second apart (its answers come when they come, not when the window opened or closed).
+  std::optional<double> server_cores_since(const std::optional<std::pair<double, int64_t>>& start) const {
+    auto now = server_cpu_reading();
+    if (!now || !start || now->second - start->second < 1'000'000'000) return std::nullopt;
+    return (now->first - start->first) / seconds(now->second - start->second);
+  }
+
   // The ramp's CPU, taken within 100 ms of its end (this step's period): the machine's, and this
   // client's processes'. The server measures its own (its /stats' ramp_cpu_seconds).
   void measure_ramp_cpu() {
@@ -456,10 +464,7 @@ class ClientRunner {
       run_.live_machine_busy_cores = procfs::busy_cores(*live_machine_cpu_, *now_cpu, live_s);
       run_.live_machine_steal_cores = procfs::steal_cores(*live_machine_cpu_, *now_cpu, live_s);
     }
-    auto server_now = server_cpu_reading();
-    if (server_now && live_server_cpu_start_ && server_now->second - live_server_cpu_start_->second >= 1'000'000'000)
-      run_.live_cpu_cores_server = (server_now->first - live_server_cpu_start_->first) /
-                                   seconds(server_now->second - live_server_cpu_start_->second);
+    if (auto cores = server_cores_since(live_server_cpu_start_)) run_.live_cpu_cores_server = cores;
   }
 
   // CPU per second of hold, on each side: the figure that says an idle million costs nothing.
@@ -467,10 +472,7 @@ class ClientRunner {
     double held_s = seconds(monotonic_ns() - hold_started_ns_);
     if (held_s < 1.0) return;  // too short to say anything
     run_.hold_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - hold_cpu_start_ns_) / 1e9 / held_s;
-    auto server_now = server_cpu_reading();
-    if (server_now && hold_server_cpu_start_ && server_now->second - hold_server_cpu_start_->second >= 1'000'000'000)
-      run_.hold_cpu_cores_server = (server_now->first - hold_server_cpu_start_->first) /
-                                   seconds(server_now->second - hold_server_cpu_start_->second);
+    if (auto cores = server_cores_since(hold_server_cpu_start_)) run_.hold_cpu_cores_server = cores;
   }
 
   void finish(std::string status, std::string reason) {
