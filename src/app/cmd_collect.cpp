@@ -211,6 +211,10 @@ Command add_collect_command(CLI::App& root) {
   c->add_option("--max-body", o->service.max_body,
                 "with --listen: the largest request body it reads (a record: 64m at most)")
       ->capture_default_str();
+  c->add_option("--max-record-values", o->service.max_record_values,
+                "with --listen: the most JSON values a hello or record may hold, counted before it is parsed; past "
+                "it, 413 (a parsed record costs about 800 bytes a value)")
+      ->capture_default_str();
   c->add_option("--max-connections", o->service.max_connections,
                 "with --listen: HTTP connections open at once; past it, 503 and close")
       ->capture_default_str();

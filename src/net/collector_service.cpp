@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "core/host/clock.hpp"
@@ -28,16 +29,18 @@ std::string check_server_report(const ojson& j) {
   return {};
 }
 
-// A request's body as JSON, its shape bounded before the parser recurses into it.
-bool parse_body(const std::string& body, ojson& j) {
-  if (!json_shape_problem(body).empty()) return false;
-  j = ojson::parse(body, nullptr, false);
-  return !j.is_discarded();
-}
-
-HttpReply not_json() {
-  return refusal(400, "not JSON, nested deeper than " + std::to_string(kMaxJsonNesting) + " levels, or over " +
-                          std::to_string(kMaxJsonValues) + " values");
+// A request's body as JSON, its shape bounded before the parser recurses into it or allocates for
+// it; the refusal when it cannot be taken: 413 past the collector's count of values, else 400.
+std::optional<HttpReply> parse_body(const std::string& body, size_t max_values, ojson& j) {
+  const std::string problem = json_shape_problem(body, kMaxJsonNesting, max_values);
+  if (problem.find("values") != std::string::npos)
+    return refusal(413, "holds more than " + std::to_string(max_values) +
+                            " JSON values, more than this collector parses (its --max-record-values)");
+  if (problem.empty()) {
+    j = ojson::parse(body, nullptr, false);
+    if (!j.is_discarded()) return std::nullopt;
+  }
+  return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
 }
 
 std::string name_or_not(const std::string& id) { return is_safe_name(id, 64) ? id : std::string("by that name"); }
@@ -149,7 +152,7 @@ void CollectorService::add_routes() {
       "POST", "/hello",
       [this](const HttpRequest& req) {
         ojson j;
-        if (!parse_body(req.body, j)) return not_json();
+        if (auto refused = parse_body(req.body, c_.max_record_values, j)) return *refused;
         int status = 400;
         if (std::string why = book_.hello(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
         return json_reply(200, {{"ok", true}});
@@ -159,7 +162,7 @@ void CollectorService::add_routes() {
       "POST", "/record",
       [this](const HttpRequest& req) {
         ojson j;
-        if (!parse_body(req.body, j)) return not_json();
+        if (auto refused = parse_body(req.body, c_.max_record_values, j)) return *refused;
         if (std::string err = check_posted(j); !err.empty()) return refusal(400, err);
         int status = 400;
         if (std::string why = book_.record(j, unix_ms(), &status); !why.empty()) return refusal(status, why);

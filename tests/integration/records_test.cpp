@@ -582,6 +582,42 @@ TEST_F(Collector, IdlePeersAndPipeliningShutNobodyOut) {
             1);
 }
 
+// A participant's record is parsed whole, about 800 bytes a JSON value: past --max-record-values
+// (250k) it is refused from a count of its values, before the parser allocates; within it, the
+// collector stays under 256 MiB. (Before: a token holder's 2M-value record took 1.6 GB.)
+TEST_F(Collector, ARecordPastItsValueCountIsRefusedBeforeItIsParsed) {
+  PortBlock port(1);
+  Process collector({"collect", "--listen", "127.0.0.1:" + port.str(0), "--out", out_dir});
+  ASSERT_NE(http_get_local(port[0], "/health", 5000), "") << collector.err();
+  auto record_of = [](size_t points) {  // a one-off client's record with a long series: 6 values a point
+    json r = json::parse(read_file(kRecords + "base.json"));
+    r["series"] = json::array();
+    for (size_t i = 0; i < points; ++i)
+      r["series"].push_back({{"t_s", i + 1}, {"established", 1000000}, {"connect_rate_per_s", 0}, {"errors", 0}});
+    r["participant"] = "long-" + std::to_string(points);
+    return r.dump();
+  };
+  auto peak_rss_kb = [&] {
+    std::ifstream status("/proc/" + std::to_string(collector.pid()) + "/status");
+    long kb = 0;
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmHWM:", 0) == 0) kb = std::stol(line.substr(6));
+    return kb;
+  };
+  Endpoint at{Ipv4{0x7f000001}, port[0]};
+  auto refused = net::http_post(at, "/record", record_of(60000), 10000);  // 360k values
+  EXPECT_EQ(refused.status, 413) << refused.body;
+  EXPECT_NE(refused.body.find("--max-record-values"), std::string::npos) << refused.body;
+  EXPECT_LT(peak_rss_kb(), memory_bound(64 * 1024)) << "refused, yet the collector grew";
+  auto taken = net::http_post(at, "/record", record_of(38000), 10000);  // 228k values, within the cap
+  EXPECT_EQ(taken.status, 200) << taken.body;
+  long peak = peak_rss_kb();
+  EXPECT_LT(peak, memory_bound(256 * 1024)) << "the collector peaked at " << peak << " kB parsing 228k values";
+  std::printf("collector peak RSS after a 228k-value record: %ld kB\n", peak);
+  collector.signal(SIGTERM);
+  EXPECT_EQ(collector.wait(10000), 130) << collector.err();
+}
+
 // Two one-off clients started together on one host: two runs, two files, each found under its own id,
 // also by a collector started after the first was killed. (Before: one file, the second's, for both.)
 TEST_F(Collector, OneOffClientsKeepTheirOwnRecordsAcrossARestart) {

@@ -29,6 +29,7 @@ TEST(CollectorConfig, TheDefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.book.max_bytes_held, 2000000000u);  // "2g": counts are decimal
   EXPECT_EQ(c.max_body_bytes, 64000000u);
   EXPECT_EQ(c.max_connections, 64u);
+  EXPECT_EQ(c.max_record_values, 250000u);
   EXPECT_EQ(c.request_timeout_s, 10);
   EXPECT_FALSE(c.one_run());
   EXPECT_EQ(c.spool_dir, "results/.spool");  // a service's, taken up by the next one
@@ -70,6 +71,8 @@ TEST(CollectorConfig, EachBadFlagIsNamed) {
       {[](CollectorOptions& o) { o.max_held = "lots"; }, "--max-held 'lots'"},
       {[](CollectorOptions& o) { o.max_body = "70m"; }, "--max-body 70m: at most 67108864 bytes"},
       {[](CollectorOptions& o) { o.max_connections = 0; }, "--max-connections: at least 1"},
+      {[](CollectorOptions& o) { o.max_record_values = "5k"; }, "--max-record-values 5k: from 10000 to 2000000"},
+      {[](CollectorOptions& o) { o.max_record_values = "3m"; }, "--max-record-values 3m: from 10000 to 2000000"},
       {[](CollectorOptions& o) { o.request_timeout = "500ms"; }, "--request-timeout 500ms: at least 1s"},
       {[](CollectorOptions& o) { o.lab_info = {"=x"}; }, "--lab-info '=x': expected KEY=VALUE"},
       {[](CollectorOptions& o) { o.lab_info = {"novalue"}; }, "--lab-info 'novalue': expected KEY=VALUE"},

@@ -40,6 +40,10 @@ CollectorConfig resolve_collector(const CollectorOptions& o, int64_t now_ms, con
   if (c.max_body_bytes > kMaxRecordBytes)
     throw UsageError("--max-body " + o.max_body + ": at most " + std::to_string(kMaxRecordBytes) +
                      " bytes (the largest record c1m reads)");
+  c.max_record_values = require(parse_count(o.max_record_values), "--max-record-values", o.max_record_values);
+  if (c.max_record_values < 10'000 || c.max_record_values > kMaxJsonValues)
+    throw UsageError("--max-record-values " + o.max_record_values + ": from 10000 to " +
+                     std::to_string(kMaxJsonValues) + " (what every reader of a record takes)");
   c.max_connections = o.max_connections;
   if (c.max_connections == 0) throw UsageError("--max-connections: at least 1");
   const int64_t timeout_ns = require(parse_duration_ns(o.request_timeout), "--request-timeout", o.request_timeout);

@@ -28,6 +28,7 @@ struct CollectorOptions {
   std::string host_name;    // --host-name / C1M_HOST_NAME: the machine's, when the collector runs in a container
   std::string spool;        // default OUT/.spool
   std::string max_body = "64m";
+  std::string max_record_values = "250k";  // a posted record's JSON values; each costs ~800 B parsed
   size_t max_connections = 64;
   std::string request_timeout = "10s";
 };
@@ -41,6 +42,10 @@ struct CollectorConfig {
   std::string token, admin_token;
   // What one peer can make the collector hold: max_connections bodies of max_body_bytes in flight.
   size_t max_body_bytes = 0, max_connections = 0;
+  // A posted message's JSON values, counted before it is parsed: what bounds the collector's memory
+  // while it parses (a parsed record costs about 800 bytes a value). A client's record holds 2-5
+  // thousand, and 6-50 more a second of series.
+  size_t max_record_values = 0;
   int request_timeout_s = 10;
   // Every message is on disk before it is answered 200; a run's messages go once its record is
   // written. A service's spool is OUT/.spool, taken up by the next service. An --expect-count
