@@ -17,6 +17,9 @@
 #     this many cores (docker update --cpus): a what-if, or a planted slowdown that shows a CI gate
 #     catches one (at N=20,000 the handshakes are the kernel's, not the server's: a server capped at
 #     0.2 cores ramped as fast as one uncapped; the clients' cap slows the ramp)
+#   C1M_SERVER_QDISC [none]: a tc qdisc on the server container's lab interface, set from the host
+#     ("tbf rate 20mbit burst 16kb latency 500ms": its replies through a 20 Mbit/s link): a slower
+#     network, or a planted slowdown that a CI gate must catch (make gate-trials)
 #   LIVE [0]: after HOLD, hold this long more with every connection pinged once a C1M_PING_INTERVAL [30s]
 #   C1M_CONNTRACK [on] or off: off adds a NOTRACK rule to each container's namespace (from the host,
 #     as root: the containers get no capability), so the lab's connections are not tracked
