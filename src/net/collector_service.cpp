@@ -43,11 +43,25 @@ std::optional<HttpReply> parse_body(const std::string& body, size_t max_values, 
   return refusal(400, "not JSON, or nested deeper than " + std::to_string(kMaxJsonNesting) + " levels");
 }
 
+// How long a written run's receipt is kept: a participant retries for about a minute and a half.
+constexpr int64_t kReceiptAge_ms = 60 * 60 * 1000;
+
+// A message taken now, or one taken before whose run is written already (it was sent again).
+HttpReply taken(const std::string& written_to) {
+  if (written_to.empty()) return json_reply(200, {{"ok", true}});
+  return json_reply(200, {{"ok", true}, {"already_written_to", written_to}});
+}
+
 std::string name_or_not(const std::string& id) { return is_safe_name(id, 64) ? id : std::string("by that name"); }
 
 // What an earlier collector on this spool took and never wrote: back into the book, each record
 // checked again as if it had just been posted.
 void restore_spool(const Spool& spool, RunBook& book, const RecordStore& store) {
+  // Written runs first: a participant's resent message for one is answered as taken, not refused.
+  for (const ojson& receipt : spool.load_receipts(unix_ms(), kReceiptAge_ms))
+    if (std::string path = receipt.value("written_to", std::string());
+        !path.empty() && ::access(path.c_str(), F_OK) == 0)
+      book.restore_written(receipt);
   std::vector<std::string> problems;
   std::map<std::string, int> restored;
   std::map<std::string, std::string> written;  // runs an earlier collector wrote and had not forgotten
@@ -143,6 +157,11 @@ bool CollectorService::write_run(const std::string& id, const std::string& statu
   last_rc_ = merged["status"] == "interrupted" ? 130 : rc;
   unwritten_.erase(id);
   book_.written(id, path, merged["status"].get<std::string>());
+  if (std::string why = spool_.keep_receipt(id, book_.receipt(id), unix_ms()); !why.empty())
+    std::fprintf(stderr,
+                 "c1m collect: run %s's receipt not kept (%s): a participant that sends again to the next "
+                 "collector is refused\n",
+                 id.c_str(), why.c_str());
   spool_.forget(id);
   return true;
 }
@@ -154,8 +173,10 @@ void CollectorService::add_routes() {
         ojson j;
         if (auto refused = parse_body(req.body, c_.max_record_values, j)) return *refused;
         int status = 400;
-        if (std::string why = book_.hello(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
-        return json_reply(200, {{"ok", true}});
+        std::string written_to;
+        if (std::string why = book_.hello(j, unix_ms(), &status, &written_to); !why.empty())
+          return refusal(status, why);
+        return taken(written_to);
       },
       Access::participant);
   http_->route(
@@ -165,10 +186,12 @@ void CollectorService::add_routes() {
         if (auto refused = parse_body(req.body, c_.max_record_values, j)) return *refused;
         if (std::string err = check_posted(j); !err.empty()) return refusal(400, err);
         int status = 400;
-        if (std::string why = book_.record(j, unix_ms(), &status); !why.empty()) return refusal(status, why);
-        std::fprintf(stderr, "c1m collect: record from %s (run %s)\n", text_of(j, "participant", "?").c_str(),
-                     text_of(j, "run", "default").c_str());
-        return json_reply(200, {{"ok", true}});
+        std::string written_to;
+        if (std::string why = book_.record(j, unix_ms(), &status, &written_to); !why.empty())
+          return refusal(status, why);
+        std::fprintf(stderr, "c1m collect: record from %s (run %s)%s\n", text_of(j, "participant", "?").c_str(),
+                     text_of(j, "run", "default").c_str(), written_to.empty() ? "" : ", sent again: taken before");
+        return taken(written_to);
       },
       Access::participant);
   http_->route("GET", "/health", [this](const HttpRequest&) {

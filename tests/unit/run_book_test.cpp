@@ -181,4 +181,43 @@ TEST(RunBook, PoisonIdsWrittenRunsAndTheOpenRunCap) {
   EXPECT_EQ(status, 503);
 }
 
+// A participant whose answer was lost (the collector was killed after taking its record) sends the
+// same message again after its run was written: it is told its record is in, and nothing changes. A
+// receipt carries that to the next collector. Anybody else, or another key, is still refused.
+TEST(RunBook, AResentMessageOfAWrittenRunIsTakenOnlyFromItsOwner) {
+  auto keyed = [](ojson j, const char* key) {
+    j["participant_key"] = key;
+    return j;
+  };
+  const char* k1 = "aaaaaaaaaaaaaaaa";
+  RunBook book(limits());
+  ASSERT_EQ(book.hello(keyed({{"name", "c1"}, {"run", "r1"}, {"expect_clients", 1}}, k1), 0), "");
+  ASSERT_EQ(book.record(keyed(client("c1", "r1", 1), k1), 10), "");
+  ASSERT_EQ(book.due(20).size(), 1u);
+  book.written("r1", "/results/r1.json", "complete");
+  EXPECT_TRUE(book.due(30).empty());
+
+  RunBook next(limits());  // the next collector on the same spool
+  ASSERT_TRUE(next.restore_written(book.receipt("r1")));
+  for (RunBook* b : {&book, &next}) {
+    int status = 0;
+    std::string written_to;
+    EXPECT_EQ(b->record(keyed(client("c1", "r1", 1), k1), 40, &status, &written_to), "");
+    EXPECT_EQ(written_to, "/results/r1.json");
+    written_to.clear();
+    EXPECT_EQ(b->hello(keyed({{"name", "c1"}, {"run", "r1"}, {"expect_clients", 1}}, k1), 40, &status, &written_to),
+              "");
+    EXPECT_EQ(written_to, "/results/r1.json");
+    EXPECT_NE(b->record(keyed(client("c1", "r1", 1), "bbbbbbbbbbbbbbbb"), 40, &status), "");  // another key
+    EXPECT_EQ(status, 409);
+    EXPECT_NE(b->record(keyed(client("c9", "r1", 1), k1), 40, &status), "");  // a name the run never had
+    EXPECT_EQ(status, 409);
+    EXPECT_TRUE(b->due(50).empty());
+    EXPECT_EQ(b->open_runs(), 0u);
+  }
+  EXPECT_FALSE(next.restore_written(book.receipt("r1")));  // known already
+  EXPECT_FALSE(next.restore_written({{"run", "../x"}, {"written_to", "/r.json"}, {"participants", ojson::array()}}));
+  EXPECT_TRUE(book.receipt("nope").is_null());
+}
+
 }  // namespace c1m

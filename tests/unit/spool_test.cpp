@@ -114,6 +114,29 @@ TEST(Spool, AForgetCutShortLeavesNoHalfRun) {
   EXPECT_FALSE(std::filesystem::exists(tmp.path + "/.forgotten-r1"));  // and the next load clears it
 }
 
+TEST(Spool, AWrittenRunsReceiptOutlivesItsMessagesUntilItIsOld) {
+  TempDir tmp;
+  Spool spool(tmp.path);
+  ASSERT_EQ(spool.open(), "");
+  RunBook book(limits(), [&](const Filed& f) { return spool.keep(f); });
+  ASSERT_EQ(book.record(with_key(client("c1", 1)), 10), "");
+  book.written("r1", "/results/r1.json", "complete");
+  ASSERT_EQ(spool.keep_receipt("r1", book.receipt("r1"), 1'000), "");
+  spool.forget("r1");
+  std::vector<std::string> problems;
+  EXPECT_TRUE(spool.load(&problems).empty());  // a receipt is no message to take again
+  EXPECT_TRUE(problems.empty());
+  auto receipts = spool.load_receipts(2'000, 60'000);
+  ASSERT_EQ(receipts.size(), 1u);
+  EXPECT_EQ(receipts[0]["written_to"], "/results/r1.json");
+  EXPECT_EQ(receipts[0]["participants"][0]["key"], "k3y-of-c1-0123456789");
+  EXPECT_TRUE(spool.load_receipts(100'000, 60'000).empty());  // too old: it goes
+  EXPECT_TRUE(spool.load_receipts(2'000, 60'000).empty());
+  ASSERT_EQ(spool.keep_receipt("r1", book.receipt("r1"), 1'000), "");
+  spool.remove_if_empty();  // the collector ends: its receipts go with the spool
+  EXPECT_FALSE(std::filesystem::exists(tmp.path));
+}
+
 TEST(Spool, AnUnwritableSpoolIsSaidUpFront) {
   Spool spool("/proc/c1m-no-such-spool");
   EXPECT_NE(spool.open().find("cannot create the spool /proc/c1m-no-such-spool"), std::string::npos);

@@ -77,6 +77,13 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
     return {};
   }
   if (!r->written_to.empty()) {
+    const Heard* known = a->is_server ? (r->server && r->server->first == a->name ? &r->server->second : nullptr)
+                                      : (r->clients.count(a->name) ? &r->clients.at(a->name) : nullptr);
+    bool had_it = known && (a->is_record ? !known->record.is_null() : known->hello_ms >= 0);
+    if (had_it && !a->restoring && !known->key.empty() && known->key == a->key) {
+      a->already_written_to = r->written_to;
+      return {};
+    }
     if (status) *status = 409;
     return "run " + a->run + " was already written to " + r->written_to;
   }
@@ -106,12 +113,17 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
 
 // Every check comes before anything changes: a refused message, or one the keeper could not keep,
 // leaves the book as it was.
-std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool is_record, bool restoring) {
+std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool is_record, bool restoring,
+                          std::string* written_to) {
   if (status) *status = 400;
   Admission a;
   a.restoring = restoring;
   a.is_record = is_record;
   if (std::string why = admit(body, &a, status); !why.empty()) return why;
+  if (!a.already_written_to.empty()) {
+    if (written_to) *written_to = a.already_written_to;
+    return {};
+  }
   ojson kept = body;
   kept.erase("participant_key");  // a secret, not part of any record
   kept.erase("token");            // sent by builds before the token moved to the request's head
@@ -166,12 +178,12 @@ std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool i
   return {};
 }
 
-std::string RunBook::hello(const ojson& body, int64_t now_ms, int* status) {
-  return take(body, now_ms, status, false, false);
+std::string RunBook::hello(const ojson& body, int64_t now_ms, int* status, std::string* written_to) {
+  return take(body, now_ms, status, false, false, written_to);
 }
 
-std::string RunBook::record(const ojson& body, int64_t now_ms, int* status) {
-  return take(body, now_ms, status, true, false);
+std::string RunBook::record(const ojson& body, int64_t now_ms, int* status, std::string* written_to) {
+  return take(body, now_ms, status, true, false, written_to);
 }
 
 std::string RunBook::restore(const Filed& f) {
@@ -250,6 +262,49 @@ void RunBook::written(const std::string& id, const std::string& path, const std:
     held_bytes_ -= s.bytes;
     s = Heard{ojson(nullptr), s.hello_ms, s.record, {}, s.record_ms, 0, s.key};
   }
+}
+
+ojson RunBook::receipt(const std::string& id) const {
+  const BookedRun* r = find(id);
+  if (!r || r->written_to.empty()) return nullptr;
+  ojson who = ojson::array();
+  auto add = [&](const std::string& name, const Heard& h, bool is_server) {
+    if (h.key.empty()) return;  // keyless: nobody can show that a resent message is theirs
+    who.push_back({{"name", name},
+                   {"server", is_server},
+                   {"key", h.key},
+                   {"hello", h.hello_ms >= 0},
+                   {"record", !h.record.is_null()}});
+  };
+  for (const auto& [name, h] : r->clients) add(name, h, false);
+  if (r->server) add(r->server->first, r->server->second, true);
+  return {{"run", id}, {"written_to", r->written_to}, {"status", r->written_status}, {"participants", who}};
+}
+
+bool RunBook::restore_written(const ojson& receipt) {
+  auto text = [](const ojson& j, const char* key) {
+    return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+  };
+  std::string id = text(receipt, "run"), path = text(receipt, "written_to");
+  if (!is_safe_name(id, 64) || path.empty() || !receipt.contains("participants") ||
+      !receipt["participants"].is_array() || runs_.count(id))
+    return false;
+  BookedRun run{id, 0, 0, {}, std::nullopt, path, text(receipt, "status")};
+  for (const ojson& p : receipt["participants"]) {
+    std::string name = text(p, "name"), key = text(p, "key");
+    if (!is_safe_name(name) || key.empty()) return false;
+    Heard h;
+    h.key = key;
+    h.hello_ms = p.value("hello", false) ? 0 : -1;
+    h.record = p.value("record", false) ? ojson(true) : ojson(nullptr);
+    if (p.value("server", false))
+      run.server.emplace(name, h);
+    else
+      run.clients[name] = h;
+  }
+  run.expect_clients = run.clients.size();
+  runs_.emplace(id, std::move(run));
+  return true;
 }
 
 bool RunBook::close(const std::string& id) {

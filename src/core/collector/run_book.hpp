@@ -81,8 +81,11 @@ class RunBook {
   // bad, 403 another participant's name, 409 the run was already written (or a keyless
   // participant's record is taken already), 503 too many open runs or more than max_bytes_held
   // (try again once a run is written).
-  std::string hello(const ojson& body, int64_t now_ms, int* status = nullptr);
-  std::string record(const ojson& body, int64_t now_ms, int* status = nullptr);
+  // A participant that sends again, with its key, what the book took before its run was written (its
+  // answer was lost: the collector was killed before it went out) is not refused: it is in the record.
+  // Nothing changes, and `written_to` says where that record is.
+  std::string hello(const ojson& body, int64_t now_ms, int* status = nullptr, std::string* written_to = nullptr);
+  std::string record(const ojson& body, int64_t now_ms, int* status = nullptr, std::string* written_to = nullptr);
   // A message kept by an earlier collector (its spool), taken again as it was: no token, no keeper.
   std::string restore(const Filed& filed);
   size_t bytes_held() const { return held_bytes_; }
@@ -92,6 +95,11 @@ class RunBook {
   // What the merge needs: every client heard of (or expected and never heard of), and the server.
   CollectRequest request(const std::string& id) const;
   void written(const std::string& id, const std::string& path, const std::string& status);
+  // A written run's receipt: where it went and whose messages it took, with their keys, so that a
+  // later collector on the same spool still knows a participant's resent message for one it has.
+  ojson receipt(const std::string& id) const;
+  // Takes a receipt up again (an earlier collector's); false when it is not one.
+  bool restore_written(const ojson& receipt);
   // The lab knows every participant has ended (their containers exited): the run is due now. False
   // for an unknown or written run.
   bool close(const std::string& id);
@@ -112,11 +120,13 @@ class RunBook {
     uint64_t expect_clients = 0;
     std::string key;
     bool one_off = false;
+    std::string already_written_to;  // a resent message its written run has: nothing to take
   };
   // Whose message it is and for which run (opened when the message is taken); or why not. Changes nothing.
   std::string admit(const ojson& body, Admission* admission, int* status) const;
   // Files a hello or a record under its run and participant.
-  std::string take(const ojson& body, int64_t now_ms, int* status, bool is_record, bool restoring);
+  std::string take(const ojson& body, int64_t now_ms, int* status, bool is_record, bool restoring,
+                   std::string* written_to = nullptr);
 
   RunBookLimits limits_;
   Keeper keeper_;

@@ -101,6 +101,47 @@ void Spool::forget(const std::string& run) const {
   remove_tree(gone);
 }
 
+namespace {
+constexpr const char* kReceiptPrefix = ".receipt-";
+
+std::vector<std::string> receipt_files(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d))
+      if (std::strncmp(e->d_name, kReceiptPrefix, std::strlen(kReceiptPrefix)) == 0) out.emplace_back(e->d_name);
+    closedir(d);
+  }
+  return out;
+}
+}  // namespace
+
+std::string Spool::keep_receipt(const std::string& run, const ojson& receipt, int64_t now_ms) const {
+  if (!is_safe_name(run, 64) || !receipt.is_object()) return "not a written run's receipt";
+  ojson doc = receipt;
+  doc["kept_ms"] = now_ms;
+  return write_file_atomically(dir_ + "/" + kReceiptPrefix + run + ".json", doc.dump() + "\n");
+}
+
+std::vector<ojson> Spool::load_receipts(int64_t now_ms, int64_t max_age_ms) const {
+  std::vector<ojson> out;
+  for (const std::string& name : receipt_files(dir_)) {
+    std::string path = dir_ + "/" + name;
+    if (!name.ends_with(".json")) {  // a temp file a crash left behind
+      ::unlink(path.c_str());
+      continue;
+    }
+    auto text = procfs::read_text(path);
+    ojson doc = text && json_nesting_within(*text) ? ojson::parse(*text, nullptr, false) : ojson();
+    bool fresh = doc.is_object() && doc.contains("kept_ms") && doc["kept_ms"].is_number_integer() &&
+                 now_ms - doc["kept_ms"].get<int64_t>() <= max_age_ms;
+    if (fresh)
+      out.push_back(std::move(doc));
+    else
+      ::unlink(path.c_str());
+  }
+  return out;
+}
+
 void Spool::remove_tree(const std::string& dir) const {
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d))
@@ -111,6 +152,9 @@ void Spool::remove_tree(const std::string& dir) const {
   ::rmdir(dir.c_str());
 }
 
-void Spool::remove_if_empty() const { ::rmdir(dir_.c_str()); }
+void Spool::remove_if_empty() const {
+  for (const std::string& name : receipt_files(dir_)) ::unlink((dir_ + "/" + name).c_str());
+  ::rmdir(dir_.c_str());
+}
 
 }  // namespace c1m

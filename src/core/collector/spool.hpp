@@ -24,7 +24,13 @@ class Spool {
   std::vector<Filed> load(std::vector<std::string>* problems) const;
   // The run's merged record is written: its messages go, all at once (see spool.cpp).
   void forget(const std::string& run) const;
-  // The collector ends: an empty spool goes (a spool that holds runs stays for the next collector).
+  // A written run's receipt (RunBook::receipt), kept before its messages go: a participant whose
+  // answer was lost sends again, maybe to the next collector, and must hear that its message is in.
+  std::string keep_receipt(const std::string& run, const ojson& receipt, int64_t now_ms) const;
+  // The receipts kept within max_age_ms of now; older ones go (nobody retries that long).
+  std::vector<ojson> load_receipts(int64_t now_ms, int64_t max_age_ms) const;
+  // The collector ends: its receipts go, and then an empty spool (a spool that holds runs stays for
+  // the next collector).
   void remove_if_empty() const;
 
  private:
