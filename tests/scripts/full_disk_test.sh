@@ -103,8 +103,9 @@ for _ in $(seq 1 20); do
   sleep 0.5
 done
 if ls "$full"/*-fd1*.json >/dev/null 2>&1 || grep -q '"run_id": "fd1"' "$full"/*.json 2>/dev/null; then
-  if [ -z "$(ls -A "$work/spool" 2>/dev/null)" ]; then
-    pass "collector: once the disk had room, the run was written ($(ls "$full" | grep -v filler | head -1)) and the spool emptied"
+  # What stays is the written run's receipt (.receipt-fd1.json: who sent what, for a resent message).
+  if [ -z "$(ls -A "$work/spool" 2>/dev/null | grep -v '^\.receipt-fd1\.json$')" ] && [ -f "$work/spool/.receipt-fd1.json" ]; then
+    pass "collector: once the disk had room, the run was written ($(ls "$full" | grep -v filler | head -1)), its messages left the spool and its receipt is there"
   else
     fail "collector: the run was written but the spool still holds $(ls -R "$work/spool")"
   fi
