@@ -59,11 +59,9 @@ int run_watch(const WatchOptions& o) {
   std::string last_phase;
   for (uint64_t tick = 0;; ++tick) {
     double elapsed = seconds(monotonic_ns() - start);
-    std::optional<ojson> server;
-    if (auto r = stats.get("/stats", 500); r.status == 200) {
-      ojson j = ojson::parse(r.body, nullptr, false);
-      if (!j.is_discarded()) server = std::move(j);
-    }
+    std::optional<uint64_t> server;
+    if (auto r = stats.get("/stats", 500); r.status == 200)
+      if (auto s = server_stats_from_json(ojson::parse(r.body, nullptr, false))) server = s->connections;
     LabProgress p = summarize_lab(read_statuses(o.dir), server, o.clients, target);
     bool end = p.phase == "done" || g_stop || elapsed * 1e9 > static_cast<double>(timeout_ns);
     std::string line = "lab: " + progress_line(p, elapsed);

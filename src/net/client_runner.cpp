@@ -14,6 +14,7 @@
 #include "core/host/host.hpp"
 #include "core/host/procfs.hpp"
 #include "core/host/shortfall.hpp"
+#include "core/plan/run_phases.hpp"
 #include "core/record/record.hpp"
 #include "core/units.hpp"
 #include "net/client_worker.hpp"
@@ -98,8 +99,9 @@ class ClientRunner {
     std::vector<uint64_t> firsts(r_.workers, 0);
     for (size_t i = 1; i < r_.workers; ++i) firsts[i] = firsts[i - 1] + quotas[i - 1];
     run_.ramp_start_ns = monotonic_ns();
-    ramp_machine_cpu_ = last_machine_cpu_ = procfs::machine_cpu();
-    ramp_client_cpu_ns_ = pool_.cpu_ns();
+    phases_.emplace(phase_rules(r_), run_.ramp_start_ns);
+    ramp_ = open_window(run_.ramp_start_ns);
+    last_machine_cpu_ = ramp_.machine;
     std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
       ClientWorkerConfig cfg{r_.plan,
                              firsts[i],
@@ -140,21 +142,13 @@ class ClientRunner {
   }
 
  private:
-  enum class Phase { ramp, hold, live, stopping };
-
-  const char* phase_name() const {
-    switch (phase_) {
-      case Phase::ramp:
-        return "ramp";
-      case Phase::hold:
-        return "hold";
-      case Phase::live:
-        return "live";
-      case Phase::stopping:
-        break;
-    }
-    return "stop";
+  static PhaseRules phase_rules(const ClientConfig& c) {
+    return {c.plan.connections, c.ramp_timeout_ns, c.ramp_timeout_text, c.stall_timeout_ns,
+            c.hold_ns,          c.live_ns,         c.hold_until_server};
   }
+
+  Phase phase() const { return phases_ ? phases_->phase() : Phase::stopping; }
+  const char* phase_name() const { return phases_ ? phases_->name() : "stop"; }
 
   void on_message(uint32_t w, MessageType type, const void* p, size_t n) {
     if (type == MessageType::client_counters && n == sizeof(ClientCounters)) {
@@ -169,106 +163,44 @@ class ClientRunner {
 
   ClientCounters totals() const { return sum_counters<ClientCounters>(latest_); }
 
-  // Every 100 ms: move from ramp to hold to stop.
+  // Every 100 ms: what the run sees, to RunPhases, and what it decides, done.
   void step() {
-    if (phase_ == Phase::stopping) return;
-    int64_t now = monotonic_ns();
+    if (phase() == Phase::stopping) return;
     ClientCounters t = totals();
-    if (t.connected_total > progress_connected_ || progress_ns_ == 0) {
-      progress_connected_ = t.connected_total;
-      progress_ns_ = now;
-    }
-    // A ramp that adds nothing for the stall timeout will not add the rest: a host limit bit (a full
-    // conntrack table drops SYNs without an error). Stop now, with the limit, not at the ramp timeout.
-    if (phase_ == Phase::ramp && stalled(now - progress_ns_) && t.established < r_.plan.connections)
-      return finish("failed", stall_reason("no connection added for " + format_duration_ns(now - progress_ns_) +
-                                           " during the ramp"));
     bool all_reported = std::all_of(latest_.begin(), latest_.end(),
                                     [](const ClientCounters& c) { return c.quota > 0 || c.settled_ns >= 0; });
-    if (phase_ == Phase::ramp) {
-      if (all_reported && t.settled_ns >= 0) {
-        if (t.established == 0) return finish("failed", "nothing to hold: " + shortfall());
-        phase_ = Phase::hold;
-        hold_started_ns_ = now;
-        hold_cpu_start_ns_ = pool_.cpu_ns();
-        measure_ramp_cpu();
-        hold_server_cpu_start_.reset();  // the first answer from now on: see take_server_answer
-      } else if (now - run_.ramp_start_ns > r_.ramp_timeout_ns) {
-        return finish("failed", "the ramp did not settle within " + r_.ramp_timeout_text + ": " + shortfall());
-      }
+    RunView v;
+    v.now_ns = monotonic_ns();
+    v.established = t.established;
+    v.connected_total = t.connected_total;
+    v.errors = t.errors.total();
+    v.settled = all_reported && t.settled_ns >= 0;
+    v.quota_reached = t.quota_reached_ns >= 0;
+    v.server_peak = server_joint_peak_;
+    v.server_silent = server_silent(v.now_ns);
+    v.server_answered_ns = server_answered_ns_;
+    if (stats_) v.server_error = stats_->error();
+    Decision d = phases_->step(v);
+    if (d.entered_hold) {
+      hold_ = open_window(v.now_ns);
+      measure_ramp_cpu();
     }
-    if (phase_ == Phase::live) {
-      if (now - live_started_ns_ >= r_.live_ns) {
-        t = totals();
-        bool ok = t.errors.total() == 0 && t.established == r_.plan.connections;
-        finish(ok ? "complete" : "failed", ok ? "" : shortfall());
-      }
-      return;
-    }
-    if (phase_ != Phase::hold) return;
-    // Many clients (the lab's 20 containers) end their ramps at different times: each counts its hold
-    // from the moment the server holds the whole target, so the target is held at once for --hold,
-    // not just touched while the first clients to finish are leaving.
-    if (hold_from_ns_ < 0 && (r_.hold_until_server == 0 || server_joint_peak_ >= r_.hold_until_server))
-      hold_from_ns_ = now;
-    if (hold_from_ns_ < 0 && waiting_for_server_in_vain(t, now)) return;
-    bool held = hold_from_ns_ >= 0 ? now - hold_from_ns_ >= r_.hold_ns : now - run_.ramp_start_ns > r_.ramp_timeout_ns;
-    if (held) {
-      t = totals();
-      bool ok = t.quota_reached_ns >= 0 && t.errors.total() == 0 && t.established == r_.plan.connections;
-      if (ok && r_.live_ns > 0 && hold_from_ns_ >= 0) return go_live(now);
-      finish(ok ? "complete" : "failed", ok ? "" : shortfall());
-    }
-  }
-
-  bool stalled(int64_t quiet_ns) const { return r_.stall_timeout_ns > 0 && quiet_ns >= r_.stall_timeout_ns; }
-
-  // Waiting for the server to hold the whole target: give up once it cannot get there. This client's
-  // own share is part of the target, so a share that settled short means never; a server that adds
-  // nothing for the stall timeout (its namespace full, or its stats unreachable) means not soon.
-  bool waiting_for_server_in_vain(const ClientCounters& t, int64_t now) {
-    // A server that does not answer in time is not a server that adds nothing: its stall clock runs
-    // only while it answers (a silent one is bounded by --ramp-timeout). At 1M on 2 cores /stats
-    // took longer than the poll's 500 ms for many seconds, and clients gave up on a live ramp.
-    if (server_joint_peak_ > server_progress_peak_ || server_progress_ns_ == 0 || server_silent(now)) {
-      server_progress_peak_ = server_joint_peak_;
-      server_progress_ns_ = now;
-    }
-    std::string target = format_thousands(r_.hold_until_server);
-    if (t.established < r_.plan.connections) {
-      finish("failed", stall_reason("this client settled at " + format_thousands(t.established) + " of its " +
-                                    format_thousands(r_.plan.connections) +
-                                    ", so the server cannot hold the target of " + target));
-      return true;
-    }
-    // Silent, though, for three stall timeouts (a minute by default): that is an answer too.
-    if (server_silent(now) && stalled((now - std::max(server_answered_ns_, hold_started_ns_)) / 3)) {
-      finish("failed",
-             stall_reason("the server's stats have not answered for " +
-                          format_duration_ns(now - std::max(server_answered_ns_, hold_started_ns_)) + " (" +
-                          stats_->error() + "), at " + format_thousands(server_joint_peak_) + " of " + target));
-      return true;
-    }
-    if (stalled(now - server_progress_ns_)) {
-      finish("failed", stall_reason("the server holds " + format_thousands(server_joint_peak_) + " of " + target +
-                                    " and added none for " + format_duration_ns(now - server_progress_ns_)));
-      return true;
-    }
-    return false;
+    if (d.action == Decision::Action::go_live) return go_live(v.now_ns);
+    if (d.action != Decision::Action::finish) return;
+    std::string reason = d.reason;
+    if (d.evidence == Decision::Evidence::stall) reason = stall_reason(reason);
+    if (d.evidence == Decision::Evidence::shortfall)
+      reason = reason.empty() ? shortfall() : reason + ": " + shortfall();
+    finish(d.status, reason);
   }
 
   // Why the run stopped adding connections: what was seen, the silent limit that bit with the numbers
   // read in each namespace (this one, and the server's from its /stats), then the shortfall.
   std::string stall_reason(const std::string& what) const {
     std::vector<NamespaceReading> readings;
-    if (run_.server_stats && (*run_.server_stats).contains("conntrack")) {
-      const ojson& c = (*run_.server_stats)["conntrack"];
-      auto u64 = [](const ojson& v) {
-        return v.is_number_unsigned() ? std::optional<uint64_t>(v.get<uint64_t>()) : std::nullopt;
-      };
+    if (run_.server_stats)
       readings.push_back(
-          {"the server's network namespace", u64(c.value("count", ojson())), u64(c.value("max", ojson()))});
-    }
+          {"the server's network namespace", run_.server_stats->conntrack_count, run_.server_stats->conntrack_max});
     auto own = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
     // Natively both ends share one namespace: name it once, as the server's.
     if (readings.empty() || !conntrack_full(readings[0]))
@@ -291,7 +223,7 @@ class ClientRunner {
 
   // Once a second: the time series, the server's count, and the progress line.
   void sample() {
-    if (phase_ == Phase::stopping) return;
+    if (phase() == Phase::stopping) return;
     ClientCounters t = totals();
     const SeriesPoint& p = add_series_point(t);
     print_progress(p, t, false);
@@ -302,7 +234,8 @@ class ClientRunner {
   // once more with the outcome when the run ends.
   void write_status(const SeriesPoint& p, const ClientCounters& t) const {
     if (r_.status_file.empty()) return;
-    ojson s = {{"phase", phase_ == Phase::hold && hold_from_ns_ < 0 && r_.hold_until_server ? "wait" : phase_name()},
+    bool stopped = phase() == Phase::stopping;
+    ojson s = {{"phase", phases_ ? phases_->shown_name() : "stop"},
                {"established", p.established},
                {"target", r_.plan.connections},
                {"connect_rate_per_s", p.connect_rate_per_s},
@@ -310,8 +243,8 @@ class ClientRunner {
                {"errors", p.errors.value_or(0)},
                {"t_s", p.t_s},
                {"server_connections", p.server_connections ? ojson(*p.server_connections) : ojson(nullptr)},
-               {"status", phase_ == Phase::stopping ? ojson(run_.status) : ojson(nullptr)},
-               {"reason", phase_ == Phase::stopping && !run_.reason.empty() ? ojson(run_.reason) : ojson(nullptr)}};
+               {"status", stopped ? ojson(run_.status) : ojson(nullptr)},
+               {"reason", stopped && !run_.reason.empty() ? ojson(run_.reason) : ojson(nullptr)}};
     if (std::string e = write_file_atomically(r_.status_file, s.dump() + "\n", Durability::replaced);
         !e.empty() && !status_warned_) {
       std::fprintf(stderr, "c1m client: warning: status file: %s\n", e.c_str());
@@ -358,7 +291,7 @@ class ClientRunner {
     stats_->poll();
     take_server_answer(stats_->latest(), stats_->answered_ns());
     if (stats_->answered_ns() == 0 || monotonic_ns() - stats_->answered_ns() > kServerFreshNs) return std::nullopt;
-    return (*stats_->latest())["connections"].get<uint64_t>();
+    return stats_->latest()->connections;
   }
 
   // One last reading at the end, while the connections are still held (bounded; the loop is only
@@ -366,26 +299,22 @@ class ClientRunner {
   void final_server_reading() {
     if (!r_.server_stats) return;
     auto res = http_get(*r_.server_stats, "/stats", 2000);
-    auto j = ojson::parse(res.body, nullptr, false);
-    if (res.status == 200 && j.is_object() && j.contains("connections") && j["connections"].is_number_unsigned())
-      take_server_answer(j, monotonic_ns());
+    if (res.status != 200) return;
+    if (auto stats = server_stats_from_json(ojson::parse(res.body, nullptr, false)))
+      take_server_answer(stats, monotonic_ns());
   }
 
-  void take_server_answer(const std::optional<ojson>& j, int64_t answered_ns) {
-    if (!j || answered_ns <= server_answered_ns_) return;
+  void take_server_answer(const std::optional<ServerStats>& s, int64_t answered_ns) {
+    if (!s || answered_ns <= server_answered_ns_) return;
     server_answered_ns_ = answered_ns;
-    uint64_t c = (*j)["connections"].get<uint64_t>();
     // The server's own peak is monotonic: once it has held the target at once, every client may go
     // (the current count drops as soon as the first one leaves).
-    if (j->contains("connections_peak") && (*j)["connections_peak"].is_number_unsigned())
-      server_joint_peak_ = std::max(server_joint_peak_, (*j)["connections_peak"].get<uint64_t>());
-    run_.server_connections_peak = std::max(run_.server_connections_peak.value_or(0), c);
-    run_.server_stats = *j;
-    // The server's CPU over the hold counts from its first answer within the hold, not a ramp one.
-    if (phase_ == Phase::hold && !hold_server_cpu_start_ && answered_ns > hold_started_ns_)
-      hold_server_cpu_start_ = server_cpu_reading();
-    if (phase_ == Phase::live && !live_server_cpu_start_ && answered_ns > live_started_ns_)
-      live_server_cpu_start_ = server_cpu_reading();
+    server_joint_peak_ = std::max(server_joint_peak_, s->connections_peak);
+    run_.server_connections_peak = std::max(run_.server_connections_peak.value_or(0), s->connections);
+    run_.server_stats = *s;
+    // The server's CPU over a window counts from its first answer within it, not an earlier one.
+    CpuWindow* w = phase() == Phase::hold ? &hold_ : phase() == Phase::live ? &live_ : nullptr;
+    if (w && !w->server && answered_ns > w->start_ns) w->server = server_cpu_reading();
   }
 
   // No answer for a few polls: the server (or the way to it) is not answering now.
@@ -418,10 +347,8 @@ class ClientRunner {
 
   // The server's CPU seconds in its latest answer, and when that answer came.
   std::optional<std::pair<double, int64_t>> server_cpu_reading() const {
-    if (!run_.server_stats || !run_.server_stats->contains("cpu_seconds") ||
-        !(*run_.server_stats)["cpu_seconds"].is_number())
-      return std::nullopt;
-    return std::pair{(*run_.server_stats)["cpu_seconds"].get<double>(), server_answered_ns_};
+    if (!run_.server_stats) return std::nullopt;
+    return std::pair{run_.server_stats->cpu_seconds, server_answered_ns_};
   }
 
   // The server's cores from a reading taken at a window's start to its latest, when they are at
@@ -432,64 +359,81 @@ class ClientRunner {
     return (now->first - start->first) / seconds(now->second - start->second);
   }
 
-  // The ramp's CPU, taken within 100 ms of its end (this step's period): the machine's, and this
+  // A window of the run (ramp, hold, live): the CPU counts at its start, for its cores at its end.
+  struct CpuWindow {
+    int64_t start_ns = 0;
+    uint64_t client_cpu_ns = 0;
+    std::optional<procfs::MachineCpu> machine;
+    std::optional<std::pair<double, int64_t>> server;  // the server's first answer within it
+  };
+  struct WindowCores {
+    double seconds = 0;
+    double client = 0;
+    std::optional<double> machine_busy, machine_steal, server;
+  };
+
+  CpuWindow open_window(int64_t now) const { return {now, pool_.cpu_ns(), procfs::machine_cpu(), std::nullopt}; }
+
+  WindowCores cores_since(const CpuWindow& w) const {
+    WindowCores c;
+    c.seconds = seconds(monotonic_ns() - w.start_ns);
+    if (c.seconds <= 0) return c;
+    c.client = static_cast<double>(pool_.cpu_ns() - w.client_cpu_ns) / 1e9 / c.seconds;
+    if (auto now_cpu = procfs::machine_cpu(); now_cpu && w.machine) {
+      c.machine_busy = procfs::busy_cores(*w.machine, *now_cpu, c.seconds);
+      c.machine_steal = procfs::steal_cores(*w.machine, *now_cpu, c.seconds);
+    }
+    c.server = server_cores_since(w.server);
+    return c;
+  }
+
+  // The ramp's CPU, taken within 100 ms of its end (a step's period): the machine's, and this
   // client's processes'. The server measures its own (its /stats' ramp_cpu_seconds).
   void measure_ramp_cpu() {
-    run_.ramp_cpu_client_s = static_cast<double>(hold_cpu_start_ns_ - ramp_client_cpu_ns_) / 1e9;
-    run_.ramp_machine_cpu_start = ramp_machine_cpu_;
-    run_.ramp_machine_cpu_end = procfs::machine_cpu();
+    run_.ramp_cpu_client_s = static_cast<double>(hold_.client_cpu_ns - ramp_.client_cpu_ns) / 1e9;
+    run_.ramp_machine_cpu_start = ramp_.machine;
+    run_.ramp_machine_cpu_end = hold_.machine;
   }
 
   // The idle hold is over: the workers start pinging (SIGUSR1), and the live hold's clocks start.
   void go_live(int64_t now) {
     measure_hold_cpu();
-    phase_ = Phase::live;
-    live_started_ns_ = now;
-    live_cpu_start_ns_ = pool_.cpu_ns();
+    live_ = open_window(now);
     live_pings_start_ = totals().pings_sent;
-    live_server_cpu_start_.reset();  // the first answer from now on: see take_server_answer
-    live_machine_cpu_ = procfs::machine_cpu();
     pool_.signal_all(SIGUSR1);
   }
 
   // The live hold's figures: its length, the pings in it, CPU in cores on each side.
   void measure_live() {
-    double live_s = seconds(monotonic_ns() - live_started_ns_);
-    if (live_s < 1.0) return;
-    run_.live_s = live_s;
+    WindowCores c = cores_since(live_);
+    if (c.seconds < 1.0) return;
+    run_.live_hold_s = c.seconds;
     run_.live_pings = totals().pings_sent - live_pings_start_;
-    run_.live_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - live_cpu_start_ns_) / 1e9 / live_s;
+    run_.live_cpu_cores_client = c.client;
     if (!pool_.workers().empty()) run_.limits["live_sched_policy"] = sched_policy_name(pool_.workers()[0].pid);
-    if (auto now_cpu = procfs::machine_cpu(); now_cpu && live_machine_cpu_) {
-      run_.live_machine_busy_cores = procfs::busy_cores(*live_machine_cpu_, *now_cpu, live_s);
-      run_.live_machine_steal_cores = procfs::steal_cores(*live_machine_cpu_, *now_cpu, live_s);
-    }
-    if (auto cores = server_cores_since(live_server_cpu_start_)) run_.live_cpu_cores_server = cores;
+    run_.live_machine_busy_cores = c.machine_busy;
+    run_.live_machine_steal_cores = c.machine_steal;
+    if (c.server) run_.live_cpu_cores_server = c.server;
   }
 
   // CPU per second of hold, on each side: the figure that says an idle million costs nothing.
   void measure_hold_cpu() {
-    double held_s = seconds(monotonic_ns() - hold_started_ns_);
-    if (held_s < 1.0) return;  // too short to say anything
-    run_.hold_cpu_cores_client = static_cast<double>(pool_.cpu_ns() - hold_cpu_start_ns_) / 1e9 / held_s;
-    if (auto cores = server_cores_since(hold_server_cpu_start_)) run_.hold_cpu_cores_server = cores;
+    WindowCores c = cores_since(hold_);
+    if (c.seconds < 1.0) return;  // too short to say anything
+    run_.hold_cpu_cores_client = c.client;
+    if (c.server) run_.hold_cpu_cores_server = c.server;
   }
 
   void finish(std::string status, std::string reason) {
-    if (phase_ == Phase::stopping) return;
+    if (phase() == Phase::stopping) return;
     final_server_reading();
-    // Complete by this side's count is not complete if the server, by its own, never held this
-    // client's share: connections the kernel completed into a listen queue the server never drained
-    // (a stopped or wedged server) count on this side only.
-    if (status == "complete" && server_answered_ns_ > 0 && server_joint_peak_ < r_.plan.connections) {
-      status = "failed";
-      reason = "the server's own count never reached this client's " + format_thousands(r_.plan.connections) +
-               " (its peak: " + format_thousands(server_joint_peak_) + ", in its last answer " +
-               format_duration_ns(monotonic_ns() - server_answered_ns_) +
-               " ago): connections completed by the kernel that the server never accepted";
-    }
-    if (phase_ == Phase::hold) measure_hold_cpu();
-    if (phase_ == Phase::live) measure_live();
+    if (status == "complete")
+      if (auto why = server_never_held(r_.plan.connections, server_joint_peak_, server_answered_ns_, monotonic_ns())) {
+        status = "failed";
+        reason = *why;
+      }
+    if (phase() == Phase::hold) measure_hold_cpu();
+    if (phase() == Phase::live) measure_live();
     add_series_point(totals());
     if (totals().established >= peak_sampled_) run_.kernel_at_peak = procfs::take_kernel_snapshot();
     finish_now(status, reason);
@@ -502,7 +446,7 @@ class ClientRunner {
   }
 
   void finish_now(const std::string& status, const std::string& reason) {
-    phase_ = Phase::stopping;
+    if (phases_) phases_->stop();
     run_.status = status;
     run_.reason = reason;
   }
@@ -535,28 +479,15 @@ class ClientRunner {
   Supervisor* sup_ = nullptr;
   std::vector<ClientCounters> latest_;
   std::vector<ClientHistograms> histograms_;
-  Phase phase_ = Phase::ramp;
-  int64_t hold_started_ns_ = 0;
-  int64_t hold_from_ns_ = -1;  // when the hold clock started: the ramp's end, or the server's full count
-  uint64_t hold_cpu_start_ns_ = 0;
-  std::optional<procfs::MachineCpu> ramp_machine_cpu_;  // at the ramp's start
-  std::optional<procfs::MachineCpu> live_machine_cpu_;  // at the live hold's start
-  uint64_t ramp_client_cpu_ns_ = 0;
-  int64_t live_started_ns_ = 0;
-  uint64_t live_cpu_start_ns_ = 0, live_pings_start_ = 0;
-  std::optional<std::pair<double, int64_t>> hold_server_cpu_start_;  // the server's CPU seconds, and when it said so
-  std::optional<std::pair<double, int64_t>> live_server_cpu_start_;
+  std::optional<RunPhases> phases_;  // from the ramp's start
+  CpuWindow ramp_, hold_, live_;
+  uint64_t live_pings_start_ = 0;
   uint64_t last_connected_ = 0;
   CoarseHistogram last_rtt_us_;                         // the workers' round trips at the previous point
   std::optional<procfs::MachineCpu> last_machine_cpu_;  // the machine's CPU at the previous point
   int64_t last_sample_ns_ = 0;
   uint64_t peak_sampled_ = 0;
   uint64_t server_joint_peak_ = 0;
-  // The last time anything moved: a connection added, the server's joint peak grown.
-  uint64_t progress_connected_ = 0;
-  int64_t progress_ns_ = 0;
-  uint64_t server_progress_peak_ = 0;
-  int64_t server_progress_ns_ = 0;
   int64_t server_answered_ns_ = 0;  // the last /stats answer
   mutable bool status_warned_ = false;
   std::unique_ptr<StatsPoller> stats_;  // on the supervisor's loop, while it runs

@@ -13,6 +13,7 @@
 #include "core/host/procfs.hpp"
 #include "core/record/record_file.hpp"
 #include "core/record/run_record.hpp"
+#include "core/record/server_stats.hpp"
 #include "core/usage.hpp"
 
 namespace c1m::net {
@@ -23,10 +24,8 @@ HttpReply refusal(int status, const std::string& why) { return json_reply(status
 
 // What a server reports of a run: its /stats document (c1m server --report-to).
 std::string check_server_report(const ojson& j) {
-  if (!j.is_object()) return "expected a JSON object";
-  if (!j.contains("connections_peak") || !j["connections_peak"].is_number_unsigned())
-    return "a server's report needs connections_peak";
-  return {};
+  std::string why;
+  return server_stats_from_json(j, &why) ? std::string() : "a server's report: " + why;
 }
 
 // A request's body as JSON, its shape bounded before the parser recurses into it or allocates for

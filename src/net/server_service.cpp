@@ -106,25 +106,24 @@ void ServerService::on_worker_lost(size_t w) {
   latest_[w].connections = latest_[w].listeners = latest_[w].open_fds = latest_[w].rss_bytes = 0;
 }
 
-ojson ServerService::stats() {
+ServerStats ServerService::stats() {
   auto now = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
-  ojson j = server_stats_json(total(), peak_, c_.workers, pool_.reap_exited(),
-                              {static_cast<double>(pool_.cpu_ns()) / 1e9, ramp_cpu_s_}, context_,
-                              tcpext_delta(kernel_at_start_, now), conntrack_json(now));
-  j["workers_lost"] = workers_lost_;  // the final stats add workers_lost_reason: how they ended
+  ServerStats s =
+      server_stats_of(total(), peak_, c_.workers, pool_.reap_exited(),
+                      {static_cast<double>(pool_.cpu_ns()) / 1e9, ramp_cpu_s_}, context_, kernel_at_start_, now);
+  s.workers_lost = workers_lost_;  // the final stats add workers_lost_reason: how they ended
   // In force now: --sched's through the ramp, --live-sched's once a worker has echoed a ping.
-  if (!pool_.workers().empty()) j["workers_sched_policy"] = sched_policy_name(pool_.workers()[0].pid);
-  return j;
+  if (!pool_.workers().empty()) s.workers_sched_policy = sched_policy_name(pool_.workers()[0].pid);
+  return s;
 }
 
 bool ServerService::serve_admin(int admin_fd) {
   http_ = std::make_unique<HttpService>(sup_->loop().base(), HttpLimits{});  // GET only
   http_->route("GET", "/stats", [this](const HttpRequest&) {
-    return HttpReply{200, "application/json", stats().dump()};
+    return HttpReply{200, "application/json", to_json(stats()).dump()};
   });
   http_->route("GET", "/metrics", [this](const HttpRequest&) {
-    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8",
-                     server_metrics_text(total(), pool_.reap_exited())};
+    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", server_metrics_text(stats())};
   });
   if (http_->serve(admin_fd)) return true;
   std::fprintf(stderr, "c1m server: cannot serve HTTP on --admin %s\n", c_.admin->str().c_str());
@@ -150,9 +149,9 @@ void ServerService::tell_collector(const std::string& path, ojson body, int budg
 void ServerService::report_run(const std::string& why) {
   if (!link_ || reported_) return;
   reported_ = true;
-  ojson doc = stats();
-  doc["ended_because"] = why;
-  tell_collector("/record", std::move(doc), 15);  // tried again while the collector says "later"
+  ServerStats report = stats();
+  report.ended_because = why;
+  tell_collector("/record", to_json(report), 15);  // tried again while the collector says "later"
 }
 
 int ServerService::run(int admin_fd) {
@@ -184,8 +183,10 @@ int ServerService::run(int admin_fd) {
 }
 
 int ServerService::finish() {
-  ojson final_stats = stats();
-  final_stats["workers_lost_reason"] = pool_.describe_lost().empty() ? ojson(nullptr) : ojson(pool_.describe_lost());
+  ServerStats last = stats();
+  last.stopped = true;
+  if (!pool_.describe_lost().empty()) last.workers_lost_reason = pool_.describe_lost();
+  const ojson final_stats = to_json(last);
   std::printf("%s\n", final_stats.dump().c_str());
   std::fflush(stdout);
   bool written = true;

@@ -13,6 +13,7 @@
 #include "core/host/procfs.hpp"
 #include "core/plan/counters.hpp"
 #include "core/plan/server_config.hpp"
+#include "core/record/server_stats.hpp"
 #include "net/collector_link.hpp"
 #include "net/http_service.hpp"
 #include "net/supervisor.hpp"
@@ -37,7 +38,7 @@ class ServerService {
   void on_message(uint32_t w, MessageType type, const void* payload, size_t size);
   void on_worker_lost(size_t w);
   ServerCounters total() const { return sum_counters<ServerCounters>(latest_); }
-  ojson stats();
+  ServerStats stats();
   bool serve_admin(int admin_fd);
   void tell_collector(const std::string& path, ojson body, int budget_s);
   void report_run(const std::string& why);

@@ -59,12 +59,14 @@ void StatsPoller::answered(evhttp_request* req) {
   evbuffer* in = evhttp_request_get_input_buffer(req);
   std::string body(evbuffer_get_length(in), '\0');
   evbuffer_copyout(in, body.data(), body.size());
+  std::string why = "not JSON";
   auto j = ojson::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("connections") || !j["connections"].is_number_unsigned()) {
-    error_ = "GET /stats from " + server_.str() + " did not return c1m server stats";
+  auto stats = j.is_discarded() ? std::nullopt : server_stats_from_json(j, &why);
+  if (!stats) {
+    error_ = "GET /stats from " + server_.str() + " did not return c1m server stats (" + why + ")";
     return;
   }
-  latest_ = std::move(j);
+  latest_ = std::move(stats);
   answered_ns_ = monotonic_ns();
   error_.clear();
 }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/plan/endpoints.hpp"
+#include "core/record/server_stats.hpp"
 #include "net/event_loop.hpp"
 
 struct evhttp_connection;
@@ -29,8 +30,8 @@ class StatsPoller {
 
   // Sends GET /stats unless a request is already in flight.
   void poll();
-  // The latest c1m server stats (a JSON object with a `connections` count), if any came.
-  const std::optional<ojson>& latest() const { return latest_; }
+  // The latest c1m server stats, if any came.
+  const std::optional<ServerStats>& latest() const { return latest_; }
   // CLOCK_MONOTONIC ns of the latest answer; 0 before the first.
   int64_t answered_ns() const { return answered_ns_; }
   // Why the last request failed; "" once one was answered.
@@ -45,7 +46,7 @@ class StatsPoller {
   int timeout_s_;
   evhttp_connection* conn_ = nullptr;
   bool in_flight_ = false;
-  std::optional<ojson> latest_;
+  std::optional<ServerStats> latest_;
   int64_t answered_ns_ = 0;
   std::string error_ = "no answer yet";
 };

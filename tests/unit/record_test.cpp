@@ -42,7 +42,8 @@ ClientRun sample_run() {
   run.kernel_at_peak.sockstat = {{"TCP.alloc", 2010}, {"TCP.inuse", 2012}};
   run.kernel_at_peak.tcpext = {{"ListenOverflows", 5}};
   run.server_connections_peak = 1000;
-  run.server_stats = ojson{{"user_bytes_per_connection", 12.5}};
+  run.server_stats = ServerStats{};
+  run.server_stats->user_bytes_per_connection = 12.5;
   return run;
 }
 
@@ -90,33 +91,6 @@ TEST(Record, NeverReachedIsNullNotZero) {
   // Nor from a handful: Slab's own movement over six sockets is not what a socket costs.
   run.kernel_at_peak.sockstat["TCP.alloc"] = run.kernel_before.sockstat["TCP.alloc"] + 6;
   EXPECT_TRUE(build_client_record(run).to_json()["memory"]["kernel_bytes_per_socket"].is_null());
-}
-
-TEST(ServerStats, JsonAndPrometheus) {
-  ServerCounters t;
-  t.connections = 7;
-  t.accepted_total = 9;
-  t.errors.add(ErrorClass::emfile_enfile, 2);
-  ojson j = server_stats_json(
-      t, 8, 2, 2, ServerCpu{1.5, 0.75},
-      server_context_json(ojson::array({"127.0.0.1:9000"}), ojson::object(), {{"kernel", "6.1"}}, ojson::object()),
-      {{"ListenOverflows", 3}}, {{"count", 12}, {"max", 262144}});
-  EXPECT_EQ(j["listen"][0], "127.0.0.1:9000");
-  EXPECT_TRUE(j["host"].contains("kernel"));
-  EXPECT_EQ(j["tcpext_since_start"]["ListenOverflows"], 3);
-  EXPECT_EQ(j["conntrack"]["count"], 12);  // the server's own namespace: a lab client cannot read it
-  EXPECT_EQ(j["conntrack"]["max"], 262144);
-  EXPECT_DOUBLE_EQ(j["cpu_seconds"].get<double>(), 1.5);
-  EXPECT_EQ(server_ramp_cpu_s(j), 0.75);
-  EXPECT_TRUE(server_stats_json(t, 8, 2, 2, ServerCpu{1.5, std::nullopt}, ojson::object(), {}, {})["ramp_cpu_seconds"]
-                  .is_null());
-  EXPECT_EQ(j["connections"], 7);
-  EXPECT_EQ(j["connections_peak"], 8);
-  EXPECT_EQ(j["errors"]["emfile_enfile"], 2);
-  std::string m = server_metrics_text(t, 2);
-  EXPECT_NE(m.find("# TYPE c1m_server_connections gauge\nc1m_server_connections 7\n"), std::string::npos);
-  EXPECT_NE(m.find("c1m_server_errors_total{class=\"emfile_enfile\"} 2\n"), std::string::npos);
-  EXPECT_NE(m.find("c1m_build_info{version="), std::string::npos);
 }
 
 TEST(AtomicFile, WritesWholeAndLeavesNoTemp) {

@@ -3,14 +3,14 @@
 #include <algorithm>
 
 #include "build_info.hpp"
-#include "core/record/record.hpp"  // server_ramp_cpu_s
 #include "core/record/run_record.hpp"
+#include "core/record/server_stats.hpp"
 #include "core/units.hpp"
 
 namespace c1m {
 namespace {
 
-// A count in a section the record keeps as JSON (config, the server's stats): a whole number >= 0.
+// A count in a section the record keeps as JSON (its config): a whole number >= 0.
 std::optional<uint64_t> count_in(const ojson& section, const char* key) {
   if (!section.is_object() || !section.contains(key) || !section[key].is_number_integer() ||
       section[key].get<int64_t>() < 0)
@@ -58,10 +58,18 @@ std::string check_mergeable(const ojson& record) {
   return error;
 }
 
-ojson merge_client_records(const CollectRequest& req) {
+namespace {
+
+// The clients' records, read: each participant's line of the merged record, the records that read,
+// and what was wrong with those that did not.
+struct ClientsRead {
+  ojson participants = ojson::array();
   std::vector<RunRecord> records;
   std::vector<std::string> problems;
-  ojson participants = ojson::array();
+};
+
+ClientsRead read_clients(const CollectRequest& req) {
+  ClientsRead in;
   for (const auto& p : req.clients) {
     ojson part = {
         {"name", p.name}, {"role", "client"}, {"record_file", p.file.empty() ? ojson(nullptr) : ojson(p.file)}};
@@ -73,10 +81,10 @@ ojson merge_client_records(const CollectRequest& req) {
     std::optional<RunRecord> r = p.record.is_object() ? RunRecord::from_json(p.record, error) : std::nullopt;
     if (!r) {
       std::string why = !p.problem.empty() ? p.problem : !error.empty() ? error : "no record";
-      problems.push_back(p.name + ": " + why);
+      in.problems.push_back(p.name + ": " + why);
       part["status"] = "missing";
       part["problem"] = why;
-      participants.push_back(part);
+      in.participants.push_back(part);
       continue;
     }
     const RunResults& res = r->results;
@@ -88,86 +96,85 @@ ojson merge_client_records(const CollectRequest& req) {
     part["kernel_tcp_inuse_delta"] = res.kernel_tcp_inuse_delta ? ojson(*res.kernel_tcp_inuse_delta) : ojson(nullptr);
     part["time_to_target_s"] = res.time_to_target_s ? ojson(*res.time_to_target_s) : ojson(nullptr);
     add_where_it_ran(part, r->host, r->limits, r->sysctls);
-    participants.push_back(part);
-    records.push_back(std::move(*r));
+    in.participants.push_back(part);
+    in.records.push_back(std::move(*r));
   }
+  return in;
+}
 
-  RunRecord out = merge(records);
-  if (records.empty())
-    out.started_unix_ms = out.ended_unix_ms = req.now_unix_ms;  // nobody reported: dated by the collector
-  out.run_id = req.run_id;
-  out.approach = req.approach;
-  out.tool = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
-  out.host = req.host;
-
-  // The server: its own report when it sent one, else the latest stats a client saw (each client's
-  // record carries the server's stats as that client last saw them; the server's peak is monotonic).
-  ojson server = nullptr;
-  uint64_t server_peak = 0;
-  if (req.server && count_in(req.server->record, "connections_peak")) {
-    server = req.server->record;
-  } else {
+// The server: its own report when it sent one, else the latest stats a client saw (each client's
+// record carries the server's stats as that client last saw them; the server's peak is monotonic).
+// Its figures go into `out`; the peak it held at once is returned (0 when nothing is known of it).
+uint64_t add_server(const CollectRequest& req, const std::vector<RunRecord>& records, RunRecord& out,
+                    std::optional<ServerStats>& stats) {
+  stats = req.server ? server_stats_from_json(req.server->record) : std::nullopt;
+  out.server = stats ? req.server->record : ojson(nullptr);
+  if (!stats)
     for (const auto& r : records)
-      if (auto peak = count_in(r.server, "connections_peak"); peak && (server.is_null() || *peak >= server_peak)) {
-        server = r.server;
-        server_peak = *peak;
+      if (auto seen = server_stats_from_json(r.server);
+          seen && (!stats || seen->connections_peak >= stats->connections_peak)) {
+        stats = seen;
+        out.server = r.server;
       }
-  }
-  if (server.is_object() && req.one_off && !req.server) {
+  if (!stats) return 0;
+  if (req.one_off && !req.server) {
     // What the clients saw the server hold while they ran, not the peak of its whole life.
-    server_peak = 0;
-    for (const auto& r : records) server_peak = std::max(server_peak, r.results.established_peak_server.value_or(0));
-    out.results.established_peak_server = server_peak;
+    uint64_t peak = 0;
+    for (const auto& r : records) peak = std::max(peak, r.results.established_peak_server.value_or(0));
+    out.results.established_peak_server = peak;
     out.warnings.push_back(
         "a one-off client's run: the server serves other runs too, so its peak is the most this run saw it hold, "
         "and its ramp CPU and memory a connection (its lifetime's) are left out");
-  } else if (server.is_object()) {
-    server_peak = *count_in(server, "connections_peak");
-    out.results.established_peak_server = server_peak;
-    out.results.tcpext_delta_server = server.value("tcpext_since_start", ojson(nullptr));
-    if (auto ramp = server_ramp_cpu_s(server)) out.results.ramp_cpu_server_s = ramp;
-    if (server.contains("user_bytes_per_connection") && server["user_bytes_per_connection"].is_number())
-      out.memory.user_bytes_per_connection_server = server["user_bytes_per_connection"].get<double>();
+    return peak;
   }
-  out.server = server;
+  out.results.established_peak_server = stats->connections_peak;
+  out.results.tcpext_delta_server = stats->tcpext_since_start;
+  out.results.ramp_cpu_server_s = stats->ramp_cpu();
+  out.memory.user_bytes_per_connection_server = stats->user_bytes_per_connection;
+  return stats->connections_peak;
+}
 
+// What was asked beside what ran (the lab's preflight may have cut the run to what the host holds),
+// and where: the clients' addresses, the targets, the server's listeners.
+void add_config_and_topology(const CollectRequest& req, const ClientsRead& in, const std::optional<ServerStats>& stats,
+                             RunRecord& out) {
+  const std::vector<RunRecord>& records = in.records;
   uint64_t connections = 0;
   for (const auto& r : records) connections += count_in(r.config, "connections").value_or(0);
-  // What was asked beside what ran: the lab's preflight may have cut the run to what the host holds.
-  const ojson asked = records.empty() || !records[0].config.is_object()
-                          ? ojson(nullptr)
-                          : records[0].config.value("run_asked_connections", ojson(nullptr));
-  const ojson cut_by = records.empty() || !records[0].config.is_object()
-                           ? ojson(nullptr)
-                           : records[0].config.value("run_cut_by", ojson(nullptr));
+  const ojson first = records.empty() || !records[0].config.is_object() ? ojson::object() : records[0].config;
+  const ojson asked = first.value("run_asked_connections", ojson(nullptr));
+  const ojson cut_by = first.value("run_cut_by", ojson(nullptr));
   out.config = {{"connections", connections},
                 {"asked_connections", asked.is_number_unsigned() ? asked : ojson(connections)},
                 {"cut_by", cut_by.is_string() ? cut_by : ojson(nullptr)},
                 {"clients", req.clients.size()},
                 {"per_client", records.empty() ? ojson(nullptr) : records[0].config}};
   ojson sources = ojson::array();
-  for (const auto& p : participants)
+  for (const auto& p : in.participants)
     for (const auto& a : p.value("addresses", ojson::array())) sources.push_back(a);
   out.topology = {{"clients", req.clients.size()},
                   {"client_addresses", sources},
                   {"targets", records.empty() || !records[0].topology.is_object()
                                   ? ojson(nullptr)
                                   : records[0].topology.value("targets", ojson(nullptr))},
-                  {"server_listen", server.is_object() ? server.value("listen", ojson(nullptr)) : ojson(nullptr)}};
+                  {"server_listen", stats ? stats->context.value("listen", ojson(nullptr)) : ojson(nullptr)}};
+}
 
-  // The status: the records' (merge), then who never reported, then whether all were held at once.
+// The status: the records' (merge), then who never reported, then whether all were held at once.
+void judge(const CollectRequest& req, const ClientsRead& in, uint64_t connections, uint64_t server_peak,
+           bool server_known, RunRecord& out) {
   std::string reason;
   auto add = [&reason](const std::string& why) { append_clause(reason, why); };
-  if (!problems.empty() && out.status == "complete") out.status = "failed";
+  if (!in.problems.empty() && out.status == "complete") out.status = "failed";
   if (req.clients.empty()) out.status = "failed";
-  for (const auto& p : problems) add(p);
+  for (const auto& p : in.problems) add(p);
   // Every client reached its share, but not necessarily at the same moment: the server's joint peak says.
-  if (server.is_object() && server_peak < connections && out.status == "complete") {
+  if (server_known && server_peak < connections && out.status == "complete") {
     out.status = "failed";
     add("the server never held all " + std::to_string(connections) +
         " at once (its peak: " + std::to_string(server_peak) + "): clients left before the last one was in");
   }
-  for (const auto& p : participants)
+  for (const auto& p : in.participants)
     if (p["status"] != "complete" && p["status"] != "missing")
       add(p["name"].get<std::string>() + ": " + p["status"].get<std::string>() +
           (p["reason"].is_string() ? " (" + p["reason"].get<std::string>() + ")" : ""));
@@ -178,19 +185,39 @@ ojson merge_client_records(const CollectRequest& req) {
     add("the server " + req.server->name + " never sent its report (" + req.server->problem + ")");
   }
   if (!reason.empty()) out.reason = reason;
+}
 
-  if (req.server) {
-    const ojson& report = req.server->record;
-    bool reported = report.is_object();
-    ojson part = {{"name", req.server->name},
-                  {"role", "server"},
-                  {"status", reported ? "reported" : "missing"},
-                  {"problem", reported ? ojson(nullptr) : ojson(req.server->problem)}};
-    if (reported)
-      add_where_it_ran(part, report.value("host", ojson(nullptr)), report.value("limits", ojson(nullptr)),
-                       report.value("sysctls", ojson(nullptr)));
-    participants.push_back(part);
-  }
+// The server's line among the participants, when it said it takes part.
+ojson server_participant(const Participant& server) {
+  const ojson& report = server.record;
+  bool reported = report.is_object();
+  ojson part = {{"name", server.name},
+                {"role", "server"},
+                {"status", reported ? "reported" : "missing"},
+                {"problem", reported ? ojson(nullptr) : ojson(server.problem)}};
+  if (reported)
+    add_where_it_ran(part, report.value("host", ojson(nullptr)), report.value("limits", ojson(nullptr)),
+                     report.value("sysctls", ojson(nullptr)));
+  return part;
+}
+
+}  // namespace
+
+ojson merge_client_records(const CollectRequest& req) {
+  ClientsRead in = read_clients(req);
+  RunRecord out = merge(in.records);
+  if (in.records.empty())
+    out.started_unix_ms = out.ended_unix_ms = req.now_unix_ms;  // nobody reported: dated by the collector
+  out.run_id = req.run_id;
+  out.approach = req.approach;
+  out.tool = {{"name", "c1m"}, {"version", kVersion}, {"git_sha", kGitSha}};
+  out.host = req.host;
+  std::optional<ServerStats> stats;
+  const uint64_t server_peak = add_server(req, in.records, out, stats);
+  add_config_and_topology(req, in, stats, out);
+  judge(req, in, out.config["connections"].get<uint64_t>(), server_peak, stats.has_value(), out);
+  ojson participants = in.participants;
+  if (req.server) participants.push_back(server_participant(*req.server));
   out.extra["lab"] = req.lab;
   out.extra["participants"] = participants;
   if (ojson nodes = nodes_of(participants); !nodes.empty()) out.extra["nodes"] = nodes;

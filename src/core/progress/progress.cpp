@@ -18,8 +18,7 @@ std::string count(uint64_t n) { return format_count(static_cast<double>(n)); }
 }  // namespace
 
 LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses,
-                          const std::optional<nlohmann::ordered_json>& server, uint64_t clients_expected,
-                          uint64_t target) {
+                          std::optional<uint64_t> server_connections, uint64_t clients_expected, uint64_t target) {
   LabProgress p;
   p.target = target;
   p.clients_expected = clients_expected;
@@ -44,8 +43,7 @@ LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses,
     waiting += phase == "wait";
     holding += phase == "hold" || phase == "live";
   }
-  if (server && server->is_object() && server->contains("connections"))
-    p.established_server = u64(*server, "connections");
+  p.established_server = server_connections;
   uint64_t silent = clients_expected > p.clients_heard ? clients_expected - p.clients_heard : 0;
   if (p.clients_done == clients_expected && clients_expected > 0) {
     p.phase = "done";

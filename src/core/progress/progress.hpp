@@ -25,10 +25,10 @@ struct LabProgress {
   std::string first_failure;                   // the first failed client's reason
 };
 
-// `statuses`: the clients' status documents; `server_stats`: the server's /stats, when it answered.
+// `statuses`: the clients' status documents; `server_connections`: what the server's /stats said it
+// holds, when it answered.
 LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses,
-                          const std::optional<nlohmann::ordered_json>& server_stats, uint64_t clients_expected,
-                          uint64_t target);
+                          std::optional<uint64_t> server_connections, uint64_t clients_expected, uint64_t target);
 // "ramp  client 183.2k  server 183.0k of 1.00M  29.1k/s  errors 0  clients done 0/20  35s  waiting for ..."
 std::string progress_line(const LabProgress& p, double elapsed_s);
 

@@ -1,6 +1,6 @@
 // What a run leaves behind, built from plain structs (the caller reads the host and the clock), so
-// tests check it without a network or a host: the client's run as a RunRecord (core/run_record), and
-// the server's /stats document (kind server_stats) that the client and the collector read.
+// tests check it without a network or a host: the client's run as a RunRecord (core/run_record). The
+// server's account of itself is core/server_stats.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -12,6 +12,7 @@
 #include "core/host/procfs.hpp"
 #include "core/plan/counters.hpp"
 #include "core/record/run_record.hpp"
+#include "core/record/server_stats.hpp"
 
 namespace c1m {
 
@@ -34,7 +35,7 @@ struct ClientRun {
   ClientHistograms histograms;
   procfs::KernelSnapshot kernel_before;
   procfs::KernelSnapshot kernel_at_peak;
-  std::optional<ojson> server_stats;  // the server's /stats at the peak, when --server-stats was given
+  std::optional<ServerStats> server_stats;  // the server's /stats at the peak, when --server-stats was given
   std::string server_stats_error;
   std::optional<uint64_t> server_connections_peak;  // the most the server reported during this run
   std::vector<SeriesPoint> series;
@@ -50,7 +51,7 @@ struct ClientRun {
   std::optional<double> ramp_cpu_client_s;
   // The live hold (--live): how long it lasted, the pings sent in it, each side's CPU in cores, and
   // the machine's busy and steal cores over it (/proc/stat: what the pings waited behind).
-  std::optional<double> live_s;
+  std::optional<double> live_hold_s;  // results.live_hold_s: what it lasted (config.live_s: what --live asked)
   uint64_t live_pings = 0;
   std::optional<double> live_cpu_cores_client, live_cpu_cores_server;
   std::optional<double> live_machine_busy_cores, live_machine_steal_cores;
@@ -64,28 +65,13 @@ RunRecord build_client_record(const ClientRun& run);
 std::optional<double> kernel_bytes_per_socket(const procfs::KernelSnapshot& before,
                                               const procfs::KernelSnapshot& after);
 
-// The server's own processes' CPU: since it started, and over the ramp (from its first accepted
-// connection to the moment it first held all it expects; null until then).
-struct ServerCpu {
-  double total_s = 0;
-  std::optional<double> ramp_s;
-};
-
-// The server's stats document and its Prometheus rendering.
-// conntrack: its own namespace's table ({count, max}), which is where a lab's server fills first.
-// tcpext_since_start: the TcpExt counters of the server's own namespace, as deltas since it started
-// (in the lab the clients cannot see the server's accept-queue overflows).
-// `context` is what does not change while the server runs (listen, limits, host, sysctls), built once.
-ojson server_stats_json(const ServerCounters& total, uint64_t connections_peak, size_t workers, size_t workers_alive,
-                        const ServerCpu& cpu, const ojson& context, const ojson& tcpext_since_start,
-                        const ojson& conntrack);
-// The ramp CPU a server's stats document reports, if it is a number of seconds.
-std::optional<double> server_ramp_cpu_s(const ojson& server_stats);
 // {count, max} of a snapshot's namespace conntrack table; nulls where tracking is not loaded.
 ojson conntrack_json(const procfs::KernelSnapshot& s);
-ojson server_context_json(const ojson& listen, const ojson& limits, const ojson& host, const ojson& sysctls);
 ojson tcpext_delta(const procfs::KernelSnapshot& before, const procfs::KernelSnapshot& after);
-std::string server_metrics_text(const ServerCounters& total, size_t workers_alive);
+// {class: count} for every error class.
+ojson errors_json(const ErrorCounts& e);
+// Bytes a connection: growth over a baseline, over the connections; null with none.
+std::optional<double> per_connection(uint64_t grown_bytes_total, uint64_t baseline_total, uint64_t connections);
 
 // A record's figure for a summary line: printf-formatted (times scale), or "n/a" where it is null.
 std::string format_figure(const ojson& value, const char* printf_format, double scale = 1);
