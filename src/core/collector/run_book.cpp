@@ -19,7 +19,8 @@ bool is_safe_name(const std::string& s, size_t max_length) {
   });
 }
 
-std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
+// Who sends it: its name, key and role, and for which run, read from the message alone.
+std::string RunBook::identify(const ojson& body, Admission* a) const {
   if (!body.is_object()) return "expected a JSON object";
   // The participant's name: "name" in a hello, "participant" beside a record.
   const ojson* n = body.contains("participant") ? &body["participant"]
@@ -64,6 +65,18 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
     expect = 1;
   }
   a->expect_clients = a->is_server ? 0 : expect;
+  return {};
+}
+
+// The participant's place among who its run has heard from: the heard one only sends again.
+const Heard* RunBook::known(const BookedRun& r, const Admission& a) {
+  if (a.is_server) return r.server && r.server->first == a.name ? &r.server->second : nullptr;
+  auto it = r.clients.find(a.name);
+  return it == r.clients.end() ? nullptr : &it->second;
+}
+
+std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
+  if (std::string why = identify(body, a); !why.empty()) return why;
   const BookedRun* r = find(a->run);
   if (!r) {
     if (std::string path = written_before_ ? written_before_(a->run) : ""; !path.empty()) {
@@ -76,11 +89,10 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
     }
     return {};
   }
+  const Heard* heard = known(*r, *a);
   if (!r->written_to.empty()) {
-    const Heard* known = a->is_server ? (r->server && r->server->first == a->name ? &r->server->second : nullptr)
-                                      : (r->clients.count(a->name) ? &r->clients.at(a->name) : nullptr);
-    bool had_it = known && (a->is_record ? !known->record.is_null() : known->hello_ms >= 0);
-    if (had_it && !a->restoring && !known->key.empty() && known->key == a->key) {
+    bool had_it = heard && (a->is_record ? !heard->record.is_null() : heard->hello_ms >= 0);
+    if (had_it && !a->restoring && !heard->key.empty() && heard->key == a->key) {
       a->already_written_to = r->written_to;
       return {};
     }
@@ -88,6 +100,7 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
     return "run " + a->run + " was already written to " + r->written_to;
   }
   if (!a->is_server) {
+    const uint64_t expect = a->expect_clients;
     uint64_t run_expects = r->expect_clients ? r->expect_clients : expect;  // 0: the server spoke first
     if (expect != run_expects)
       return "expect_clients " + std::to_string(expect) + " disagrees with run " + a->run + "'s " +
@@ -97,14 +110,12 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
   } else if (r->server && r->server->first != a->name) {
     return "run " + a->run + " has a server already (" + r->server->first + ")";
   }
-  const Heard* known = a->is_server ? (r->server ? &r->server->second : nullptr)
-                                    : (r->clients.count(a->name) ? &r->clients.at(a->name) : nullptr);
-  if (known && !known->key.empty() && known->key != a->key) {
+  if (heard && !heard->key.empty() && heard->key != a->key) {
     if (status) *status = 403;
     return "participant " + a->name + " of run " + a->run +
            " is bound to another participant_key: only it may send under that name";
   }
-  if (known && known->key.empty() && !known->record.is_null() && a->is_record) {
+  if (heard && heard->key.empty() && !heard->record.is_null() && a->is_record) {
     if (status) *status = 409;
     return "participant " + a->name + " of run " + a->run + " has a record already, and no key to replace it with";
   }

@@ -124,6 +124,8 @@ class RunBook {
   };
   // Whose message it is and for which run (opened when the message is taken); or why not. Changes nothing.
   std::string admit(const ojson& body, Admission* admission, int* status) const;
+  std::string identify(const ojson& body, Admission* admission) const;
+  static const Heard* known(const BookedRun& run, const Admission& admission);
   // Files a hello or a record under its run and participant.
   std::string take(const ojson& body, int64_t now_ms, int* status, bool is_record, bool restoring,
                    std::string* written_to = nullptr);

@@ -18,14 +18,19 @@ uint64_t conntrack_buckets_for(uint64_t n, bool both) { return n * (both ? 2 : 1
 
 uint64_t conntrack_overhead(const RunShape& shape) { return shape.stats_pollers * 2 + kAdminConntrackEntries; }
 
-DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
-  DoctorReport r;
-  const uint64_t n = shape.connections;
-  const bool both = shape.both_ends_here;
-  uint64_t per_conn_sockets = both ? 2 : 1;
+namespace {
+
+// The report as it is built: each limit says what it allows at most, less the margin; the lowest
+// one is what limits the run.
+struct Diagnosis {
+  const HostFacts& f;
+  const RunShape& shape;
+  uint64_t n = shape.connections;
+  uint64_t per_conn_sockets = shape.both_ends_here ? 2 : 1;
   uint64_t best = std::numeric_limits<uint64_t>::max();
-  // A limit: what it allows at most, less the margin, and the finding that says so.
-  auto limit = [&](Finding fi, uint64_t allows_at_most) {
+  DoctorReport r;
+
+  void limit(Finding fi, uint64_t allows_at_most) {
     uint64_t allows = static_cast<uint64_t>(static_cast<double>(allows_at_most) * (1.0 - kMarginShare));
     fi.limits = true;
     fi.ok = allows >= n;
@@ -34,24 +39,32 @@ DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
       r.limited_by = fi.name;
     }
     r.findings.push_back(std::move(fi));
-  };
-  auto advice = [&](Finding fi) { r.findings.push_back(std::move(fi)); };
+  }
+  void advice(Finding fi) { r.findings.push_back(std::move(fi)); }
+};
 
-  uint64_t socket_bytes = kEstimatedKernelBytesPerSocket * per_conn_sockets;
-  limit({"memory", format_count(static_cast<double>(f.mem_available_bytes) / 1e9) + " GB available",
-         format_count(static_cast<double>(n * socket_bytes) / 1e9) + " GB (" + num(socket_bytes) +
-             " B kernel memory per connection)",
-         true, true, "a host with more memory, or fewer connections"},
-        f.mem_available_bytes * 9 / 10 / socket_bytes);
-
+void check_memory_and_files(Diagnosis& d) {
+  const HostFacts& f = d.f;
+  const uint64_t n = d.n;
+  uint64_t socket_bytes = kEstimatedKernelBytesPerSocket * d.per_conn_sockets;
+  d.limit({"memory", format_count(static_cast<double>(f.mem_available_bytes) / 1e9) + " GB available",
+           format_count(static_cast<double>(n * socket_bytes) / 1e9) + " GB (" + num(socket_bytes) +
+               " B kernel memory per connection)",
+           true, true, "a host with more memory, or fewer connections"},
+          f.mem_available_bytes * 9 / 10 / socket_bytes);
   uint64_t files_free = f.file_max > f.files_allocated ? f.file_max - f.files_allocated : 0;
-  limit({"fs.file-max", num(f.file_max) + " (" + num(files_free) + " free)", num(n * per_conn_sockets + 1000), true,
-         true, "sysctl -w fs.file-max=" + num(n * per_conn_sockets * 11 / 10 + 100000)},
-        files_free / per_conn_sockets);
+  d.limit({"fs.file-max", num(f.file_max) + " (" + num(files_free) + " free)", num(n * d.per_conn_sockets + 1000), true,
+           true, "sysctl -w fs.file-max=" + num(n * d.per_conn_sockets * 11 / 10 + 100000)},
+          files_free / d.per_conn_sockets);
+}
 
+void check_conntrack(Diagnosis& d) {
+  const HostFacts& f = d.f;
+  const RunShape& shape = d.shape;
+  const uint64_t n = d.n;
   if (f.conntrack_max && shape.untracked) {
-    advice({"net.netfilter.nf_conntrack_max", num(*f.conntrack_max) + " per namespace",
-            "- (the lab's connections are untracked)", true, false, ""});
+    d.advice({"net.netfilter.nf_conntrack_max", num(*f.conntrack_max) + " per namespace",
+              "- (the lab's connections are untracked)", true, false, ""});
   } else if (f.conntrack_max) {
     // Counted per network namespace against one host-wide cap. Natively every connection shares the
     // host's namespace with whatever it already tracks; in the lab the server's namespace is new and
@@ -60,63 +73,83 @@ DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
     uint64_t overhead = conntrack_overhead(shape);
     uint64_t room = *f.conntrack_max > used + overhead ? *f.conntrack_max - used - overhead : 0;
     std::string where = shape.in_containers ? "in the server's network namespace" : "in this network namespace";
-    limit({"net.netfilter.nf_conntrack_max", num(*f.conntrack_max) + " per namespace (" + num(used) + " in use here)",
-           num(n) + " + " + num(overhead) + " for stats polls and admin " + where, true, true,
-           "sysctl -w net.netfilter.nf_conntrack_max=" + num(n * 12 / 10 + used + overhead) +
-               "  (past it, SYNs are dropped silently)"},
-          room);
+    d.limit({"net.netfilter.nf_conntrack_max", num(*f.conntrack_max) + " per namespace (" + num(used) + " in use here)",
+             num(n) + " + " + num(overhead) + " for stats polls and admin " + where, true, true,
+             "sysctl -w net.netfilter.nf_conntrack_max=" + num(n * 12 / 10 + used + overhead) +
+                 "  (past it, SYNs are dropped silently)"},
+            room);
   } else {
-    advice({"net.netfilter.nf_conntrack_max", "no connection tracking", "-", true, false, ""});
+    d.advice({"net.netfilter.nf_conntrack_max", "no connection tracking", "-", true, false, ""});
   }
+}
 
+// Epoll watches and ports (the findings keep the order the doctor prints them in).
+void check_watches_and_ports(Diagnosis& d) {
+  const HostFacts& f = d.f;
+  const uint64_t n = d.n;
   if (f.epoll_max_user_watches)
-    limit({"fs.epoll.max_user_watches", num(*f.epoll_max_user_watches), num(n * per_conn_sockets), true, true,
-           "sysctl -w fs.epoll.max_user_watches=" + num(n * per_conn_sockets * 11 / 10)},
-          *f.epoll_max_user_watches / per_conn_sockets);
-
-  if (std::optional<PortRange> ports = shape.client_port_range ? shape.client_port_range : f.port_range) {
-    uint64_t pairs = std::max<uint64_t>(shape.pairs, 1);
-    uint64_t per_pair = (n + pairs - 1) / pairs;
-    std::string whose = shape.client_port_range ? ", the clients' own" : "";
-    limit({"net.ipv4.ip_local_port_range",
+    d.limit({"fs.epoll.max_user_watches", num(*f.epoll_max_user_watches), num(n * d.per_conn_sockets), true, true,
+             "sysctl -w fs.epoll.max_user_watches=" + num(n * d.per_conn_sockets * 11 / 10)},
+            *f.epoll_max_user_watches / d.per_conn_sockets);
+  const RunShape& shape = d.shape;
+  std::optional<PortRange> ports = shape.client_port_range ? shape.client_port_range : f.port_range;
+  if (!ports) return;
+  uint64_t pairs = std::max<uint64_t>(shape.pairs, 1);
+  uint64_t per_pair = (n + pairs - 1) / pairs;
+  std::string whose = shape.client_port_range ? ", the clients' own" : "";
+  d.limit({"net.ipv4.ip_local_port_range",
            num(ports->low) + "-" + num(ports->high) + whose + " (" + num(ports->size()) + " ports)",
            num(per_pair) + " ports per (source, target) pair over " + num(pairs) + " pairs", true, true,
            shape.client_port_range ? "a wider range for the clients, or more (source, target) pairs"
                                    : "sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\""},
           ports->size() * pairs);
-  }
+}
 
-  // Advice: these slow a ramp or reset a few connections, but do not cap the count.
-  if (f.conntrack_max && f.conntrack_buckets && !shape.untracked)
-    advice(
+// Advice: these slow a ramp or reset a few connections, but do not cap the count.
+void advise(Diagnosis& d) {
+  const HostFacts& f = d.f;
+  const uint64_t n = d.n;
+  const bool both = d.shape.both_ends_here;
+  if (f.conntrack_max && f.conntrack_buckets && !d.shape.untracked)
+    d.advice(
         {"net.netfilter.nf_conntrack_buckets", num(*f.conntrack_buckets),
          ">= " + num(conntrack_buckets_for(n, both)) + " (a bucket per tracked connection: every SYN walks its chain)",
          *f.conntrack_buckets >= conntrack_buckets_for(n, both), false,
          "sysctl -w net.netfilter.nf_conntrack_buckets=" + num(conntrack_buckets_for(n, both))});
-  if (shape.in_containers) {
-    advice({"accept and SYN queues", "set in the server's container by the lab",
-            "nothing from the host (somaxconn, tcp_max_syn_backlog, tcp_migrate_req are per namespace)", true, false,
-            ""});
+  if (d.shape.in_containers) {
+    d.advice({"accept and SYN queues", "set in the server's container by the lab",
+              "nothing from the host (somaxconn, tcp_max_syn_backlog, tcp_migrate_req are per namespace)", true, false,
+              ""});
   } else {
     if (f.somaxconn)
-      advice({"net.core.somaxconn", num(*f.somaxconn), ">= 65535 (accept queue per listener)", *f.somaxconn >= 65535,
-              false, "sysctl -w net.core.somaxconn=65535"});
+      d.advice({"net.core.somaxconn", num(*f.somaxconn), ">= 65535 (accept queue per listener)", *f.somaxconn >= 65535,
+                false, "sysctl -w net.core.somaxconn=65535"});
     if (f.tcp_max_syn_backlog)
-      advice({"net.ipv4.tcp_max_syn_backlog", num(*f.tcp_max_syn_backlog), ">= 65535 (SYN queue)",
-              *f.tcp_max_syn_backlog >= 65535, false, "sysctl -w net.ipv4.tcp_max_syn_backlog=65535"});
+      d.advice({"net.ipv4.tcp_max_syn_backlog", num(*f.tcp_max_syn_backlog), ">= 65535 (SYN queue)",
+                *f.tcp_max_syn_backlog >= 65535, false, "sysctl -w net.ipv4.tcp_max_syn_backlog=65535"});
     if (f.tcp_migrate_req)
-      advice({"net.ipv4.tcp_migrate_req", num(*f.tcp_migrate_req),
-              "1 (a full server worker's queue moves to a sibling, not reset)", *f.tcp_migrate_req == 1, false,
-              "sysctl -w net.ipv4.tcp_migrate_req=1"});
+      d.advice({"net.ipv4.tcp_migrate_req", num(*f.tcp_migrate_req),
+                "1 (a full server worker's queue moves to a sibling, not reset)", *f.tcp_migrate_req == 1, false,
+                "sysctl -w net.ipv4.tcp_migrate_req=1"});
   }
   uint64_t capacity = worker_capacity(f.nofile_hard);
-  advice({"nofile (hard, this process)", num(f.nofile_hard),
-          num(workers_needed(n, capacity)) + " worker processes per side at " + num(capacity) + " connections each",
-          true, false, ""});
+  d.advice({"nofile (hard, this process)", num(f.nofile_hard),
+            num(workers_needed(n, capacity)) + " worker processes per side at " + num(capacity) + " connections each",
+            true, false, ""});
+}
 
-  r.max_connections = best;
-  r.ready = std::all_of(r.findings.begin(), r.findings.end(), [](const Finding& fi) { return fi.ok || !fi.limits; });
-  return r;
+}  // namespace
+
+DoctorReport diagnose(const HostFacts& f, const RunShape& shape) {
+  Diagnosis d{f, shape};
+  check_memory_and_files(d);
+  check_conntrack(d);
+  check_watches_and_ports(d);
+  advise(d);
+  d.r.max_connections = d.best;
+  d.r.ready =
+      std::all_of(d.r.findings.begin(), d.r.findings.end(), [](const Finding& fi) { return fi.ok || !fi.limits; });
+  return d.r;
 }
 
 std::vector<std::pair<std::string, std::string>> tuning_for(const HostFacts& f, uint64_t n, bool both) {

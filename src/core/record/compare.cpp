@@ -110,11 +110,11 @@ std::string check_metric_types(const ojson& r) {
   return {};
 }
 
-Comparison compare_records(const ojson& base, const ojson& now, const CompareOptions& o) {
-  Comparison c;
-  c.gated = o.gated;
-  c.base_status = text_of(base, "status", "?");
-  c.new_status = text_of(now, "status", "?");
+namespace {
+
+// Where the records ran (host, limits, sysctls: figures may differ for these reasons) and what they
+// asked (the experiment: when it differs, no figure is a regression).
+void compare_context(const ojson& base, const ojson& now, Comparison& c) {
   for (const char* part : {"host", "limits", "sysctls"}) {
     ojson a = base.contains(part) ? base[part] : ojson(nullptr), b = now.contains(part) ? now[part] : ojson(nullptr);
     // The machine, not the moment: a container's name and addresses change with every run.
@@ -139,73 +139,95 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
       c.experiment_differences.push_back(name + ": " + base[at].dump() + " -> " + now[at].dump());
     }
   }
+}
+
+// Whether repetitions on both sides tell the medians apart: false (with the note saying why) when
+// chance could explain the difference. A single run on each side decides by the threshold alone.
+bool significant(const std::vector<double>& bs, const std::vector<double>& ns, bool new_higher, MetricComparison& mc) {
+  if ((mc.base_n >= 2) != (mc.new_n >= 2)) {
+    // Repetitions against a single run: that run's luck decides, whichever side it is on.
+    mc.note = "repetitions on one side only (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) +
+              "): make the other the same way";
+    return false;
+  }
+  if (mc.base_n < 2) return true;
+  mc.spread = spread(bs);
+  if (mc.base_n >= kMinRepetitionsForU && mc.new_n >= kMinRepetitionsForU) {
+    mc.p_value = mann_whitney_p(bs, ns);
+  } else {
+    // Too few for the U test's normal approximation: its exact distribution instead, one-sided in
+    // the direction the medians moved. One slow baseline run no longer hides a slowdown that
+    // every other pair shows (a rule of no overlap at all did).
+    if (exact_rank_p(mc.base_n, mc.new_n, 0) > kSignificance) {
+      mc.note = "too few repetitions to tell (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) + ")";
+      return false;
+    }
+    double against = 0;  // pairs in which new lies the other way, ties half
+    for (double x : bs)
+      for (double y : ns) against += (new_higher ? y < x : y > x) ? 1.0 : (y == x ? 0.5 : 0.0);
+    mc.p_value = exact_rank_p(mc.base_n, mc.new_n, against);
+  }
+  bool chance = mc.base_n >= kMinRepetitionsForU && mc.new_n >= kMinRepetitionsForU ? *mc.p_value >= kSignificance
+                                                                                    : *mc.p_value > kSignificance;
+  if (chance) mc.note = "not significantly different";
+  return !chance;
+}
+
+// One metric's verdict: its medians, the change, the threshold and noise floor, then significance.
+// Nothing when neither record measured it.
+std::optional<MetricComparison> compare_metric(const Metric& m, const ojson& base, const ojson& now,
+                                               const CompareOptions& o) {
+  MetricComparison mc;
+  mc.metric = &m;
+  auto bs = samples_of(base, m), ns = samples_of(now, m);
+  mc.base_n = bs.size();
+  mc.new_n = ns.size();
+  mc.base = median(bs);
+  mc.now = median(ns);
+  mc.threshold = o.per_metric.count(m.name) ? o.per_metric.at(m.name) : o.threshold;
+  if (!mc.base && !mc.now) return std::nullopt;
+  if (!mc.now) {
+    // Time to target null means the target was never reached: that is a regression, not a gap.
+    bool unreached = m.name == "time_to_target_s";
+    mc.verdict = unreached ? Verdict::regression : Verdict::missing;
+    mc.note = unreached ? "target not reached in new" : "not measured in new";
+    return mc;
+  }
+  if (!mc.base) {
+    mc.verdict = Verdict::missing;
+    mc.note = "not measured in base";
+    return mc;
+  }
+  double b = *mc.base, n = *mc.now;
+  mc.change = b != 0 ? (n - b) / std::fabs(b) : (n == 0 ? 0.0 : (n > 0 ? 1.0 : -1.0));
+  bool improved = m.direction == Direction::higher_is_better ? n > b : n < b;
+  bool past = std::fabs(*mc.change) > mc.threshold && std::fabs(n - b) >= m.noise_floor;
+  if (std::fabs(*mc.change) > mc.threshold && !past)
+    mc.note = "within the noise floor (" + fmt(m.noise_floor) + " " + m.unit + ")";
+  bool decided = significant(bs, ns, improved == (m.direction == Direction::higher_is_better), mc);
+  if (n == b || !past)
+    mc.verdict = Verdict::same;
+  else if (!decided)
+    mc.verdict = improved ? Verdict::same : Verdict::worse;  // past the threshold, but not significant
+  else
+    mc.verdict = improved ? Verdict::better : Verdict::regression;
+  return mc;
+}
+
+}  // namespace
+
+Comparison compare_records(const ojson& base, const ojson& now, const CompareOptions& o) {
+  Comparison c;
+  c.gated = o.gated;
+  c.base_status = text_of(base, "status", "?");
+  c.new_status = text_of(now, "status", "?");
+  compare_context(base, now, c);
   const bool comparable = c.experiment_differences.empty();
   if (comparable && c.base_status == "complete" && c.new_status != "complete") c.regressed = true;
-
   for (const auto& m : compared_metrics()) {
-    MetricComparison mc;
-    mc.metric = &m;
-    auto bs = samples_of(base, m), ns = samples_of(now, m);
-    mc.base_n = bs.size();
-    mc.new_n = ns.size();
-    mc.base = median(bs);
-    mc.now = median(ns);
-    mc.threshold = o.per_metric.count(m.name) ? o.per_metric.at(m.name) : o.threshold;
-    if (!mc.base && !mc.now) continue;  // measured in neither: nothing to say
-    if (!mc.now) {
-      mc.verdict = Verdict::missing;
-      mc.note = "not measured in new";
-      // Time to target null means the target was never reached: that is a regression, not a gap.
-      if (m.name == "time_to_target_s") {
-        mc.verdict = Verdict::regression;
-        mc.note = "target not reached in new";
-      }
-    } else if (!mc.base) {
-      mc.verdict = Verdict::missing;
-      mc.note = "not measured in base";
-    } else {
-      double b = *mc.base, n = *mc.now;
-      mc.change = b != 0 ? (n - b) / std::fabs(b) : (n == 0 ? 0.0 : (n > 0 ? 1.0 : -1.0));
-      bool improved = m.direction == Direction::higher_is_better ? n > b : n < b;
-      bool past = std::fabs(*mc.change) > mc.threshold && std::fabs(n - b) >= m.noise_floor;
-      if (std::fabs(*mc.change) > mc.threshold && !past)
-        mc.note = "within the noise floor (" + fmt(m.noise_floor) + " " + m.unit + ")";
-      bool decided = true;
-      if ((mc.base_n >= 2) != (mc.new_n >= 2)) {
-        // Repetitions against a single run: that run's luck decides, whichever side it is on.
-        decided = false;
-        mc.note = "repetitions on one side only (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) +
-                  "): make the other the same way";
-      } else if (mc.base_n >= 2 && mc.new_n >= 2) {
-        mc.spread = spread(bs);
-        if (mc.base_n >= kMinRepetitionsForU && mc.new_n >= kMinRepetitionsForU) {
-          mc.p_value = mann_whitney_p(bs, ns);
-          if (*mc.p_value >= kSignificance) decided = false, mc.note = "not significantly different";
-        } else {
-          // Too few for the U test's normal approximation: its exact distribution instead, one-sided in
-          // the direction the medians moved. One slow baseline run no longer hides a slowdown that
-          // every other pair shows (a rule of no overlap at all did).
-          const bool new_higher = improved == (m.direction == Direction::higher_is_better);
-          double against = 0;  // pairs in which new lies the other way, ties half
-          for (double x : bs)
-            for (double y : ns) against += (new_higher ? y < x : y > x) ? 1.0 : (y == x ? 0.5 : 0.0);
-          if (exact_rank_p(mc.base_n, mc.new_n, 0) > kSignificance) {
-            decided = false;
-            mc.note =
-                "too few repetitions to tell (" + std::to_string(mc.base_n) + " vs " + std::to_string(mc.new_n) + ")";
-          } else {
-            mc.p_value = exact_rank_p(mc.base_n, mc.new_n, against);
-            if (*mc.p_value > kSignificance) decided = false, mc.note = "not significantly different";
-          }
-        }
-      }
-      if (n == b || !past)
-        mc.verdict = Verdict::same;
-      else if (!decided)
-        mc.verdict = improved ? Verdict::same : Verdict::worse;  // past the threshold, but not significant
-      else
-        mc.verdict = improved ? Verdict::better : Verdict::regression;
-    }
+    std::optional<MetricComparison> compared = compare_metric(m, base, now, o);
+    if (!compared) continue;
+    MetricComparison& mc = *compared;
     if (!o.gated.empty() && !o.gated.count(m.name) && mc.verdict == Verdict::regression) {
       mc.verdict = Verdict::worse;  // reported, but this gate does not fail on it
       append_clause(mc.note, "not gated");
