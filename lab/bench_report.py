@@ -14,10 +14,74 @@
 
 Every figure may be null in a record (a run that never reached its target has no time to target; a
 slab that shrank during a run gives no kernel bytes per socket): it prints "n/a", never aborts.
+
+Figures are read by their names in the record's schema (results/run-record.schema.json, made from
+the record's field table, src/core/record/record_fields.cpp): a name the schema does not have stops
+the report with exit 2, so a renamed figure cannot print "n/a" for ever unnoticed.
 """
 import json
+import os
 import statistics
 import sys
+
+SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "results", "run-record.schema.json")
+
+
+class Schema:
+    """The record's schema, as a table of dotted names: results.time_to_target_s, series.ping_rtt_ms.p99."""
+
+    def __init__(self, path=SCHEMA):
+        with open(path) as f:
+            self.doc = json.load(f)
+
+    def node(self, name):
+        node = self.doc
+        for part in name.split("."):
+            while "$ref" in node:
+                node = self.doc["$defs"][node["$ref"].split("/")[-1]]
+            if node.get("type") == "array" or "items" in node:
+                node = node.get("items", {})
+            props = node.get("properties") or {}
+            if part not in props:
+                raise ValueError(f"{name}: not a figure of the run record's schema ({SCHEMA})")
+            node = props[part]
+        return node
+
+
+_schema = None
+
+
+def known(name):
+    """The name, once the schema has it."""
+    global _schema
+    if _schema is None:
+        _schema = Schema()
+    _schema.node(name)
+    return name
+
+
+class Record:
+    """A run record read by the schema's names."""
+
+    def __init__(self, path):
+        with open(path) as f:
+            self.doc = json.load(f)
+
+    def __getitem__(self, name):
+        value = self.doc
+        for part in known(name).split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def series(self, *names):
+        """The series' points, and the names each is read by (checked against the schema)."""
+        for name in names:
+            known("series." + name)
+        return [p for p in self.doc.get("series") or [] if isinstance(p, dict)]
+
+    def outside_schema(self, key):
+        """A part the schema leaves open: the server's own stats document (core/record/server_stats), the lab's facts."""
+        return self.doc.get(key) or {}
 
 
 def fig(value, fmt="{:.1f}"):
@@ -28,50 +92,42 @@ def gigabytes(value):
     return fig(value / 1e9 if isinstance(value, (int, float)) and not isinstance(value, bool) else None)
 
 
-def load(path):
-    with open(path) as f:
-        return json.load(f)
-
-
 def native(path, floor="", floor_cpu_us=""):
-    r = load(path)
-    res, mem = r.get("results") or {}, r.get("memory") or {}
-    ttt = res.get("time_to_target_s")
-    print(f"  established client {fig(res.get('established_peak_client'), '{:.0f}')} server {fig(res.get('established_peak_server'), '{:.0f}')} "
-          f"errors {fig(res.get('errors_total'), '{:.0f}')} time_to_target_s {fig(ttt, '{:.2f}')} "
-          f"connect_rate_per_s {fig(res.get('connect_rate_per_s'), '{:.0f}')}")
+    r = Record(path)
+    ttt = r["results.time_to_target_s"]
+    print(f"  established client {fig(r['results.established_peak_client'], '{:.0f}')} server {fig(r['results.established_peak_server'], '{:.0f}')} "
+          f"errors {fig(r['results.errors_total'], '{:.0f}')} time_to_target_s {fig(ttt, '{:.2f}')} "
+          f"connect_rate_per_s {fig(r['results.connect_rate_per_s'], '{:.0f}')}")
     if floor and isinstance(ttt, (int, float)):
         print(f"  time to target / floor = {ttt:.2f} / {float(floor):.2f} = {ttt / float(floor):.3f}")
-    print(f"  user bytes/conn client {fig(mem.get('user_bytes_per_connection_client'))} server {fig(mem.get('user_bytes_per_connection_server'))}; "
-          f"kernel bytes/socket {fig(mem.get('kernel_bytes_per_socket'), '{:.0f}')}; "
-          f"available at the peak {gigabytes(mem.get('mem_available_at_peak_bytes'))} GB")
-    busy, us = res.get("ramp_cpu_busy_s"), res.get("ramp_cpu_busy_us_per_connection")
-    print(f"  ramp cpu: machine busy {fig(busy, '{:.2f}')} s, steal {fig(res.get('ramp_cpu_steal_s'), '{:.2f}')} s, "
-          f"{fig(us, '{:.2f}')} us/connection; own processes client {fig(res.get('ramp_cpu_client_s'), '{:.2f}')} s, "
-          f"server {fig(res.get('ramp_cpu_server_s'), '{:.2f}')} s")
+    print(f"  user bytes/conn client {fig(r['memory.user_bytes_per_connection_client'])} server {fig(r['memory.user_bytes_per_connection_server'])}; "
+          f"kernel bytes/socket {fig(r['memory.kernel_bytes_per_socket'], '{:.0f}')}; "
+          f"available at the peak {gigabytes(r['memory.mem_available_at_peak_bytes'])} GB")
+    busy, us = r["results.ramp_cpu_busy_s"], r["results.ramp_cpu_busy_us_per_connection"]
+    print(f"  ramp cpu: machine busy {fig(busy, '{:.2f}')} s, steal {fig(r['results.ramp_cpu_steal_s'], '{:.2f}')} s, "
+          f"{fig(us, '{:.2f}')} us/connection; own processes client {fig(r['results.ramp_cpu_client_s'], '{:.2f}')} s, "
+          f"server {fig(r['results.ramp_cpu_server_s'], '{:.2f}')} s")
     if floor_cpu_us and isinstance(us, (int, float)) and float(floor_cpu_us) > 0:
         print(f"  ramp busy cpu a connection / floor = {us:.2f} / {float(floor_cpu_us):.2f} us = {us / float(floor_cpu_us):.3f}")
-    print(f"  hold cpu cores client {fig(res.get('hold_cpu_cores_client'), '{:.4f}')} server {fig(res.get('hold_cpu_cores_server'), '{:.4f}')}")
+    print(f"  hold cpu cores client {fig(r['results.hold_cpu_cores_client'], '{:.4f}')} server {fig(r['results.hold_cpu_cores_server'], '{:.4f}')}")
     live(r)
 
 
-def live(record):
+def live(r):
     """The live hold's lines, when the run had one."""
-    res = record.get("results") or {}
-    if not isinstance(res.get("live_hold_s"), (int, float)):
+    if not isinstance(r["results.live_hold_s"], (int, float)):
         return
-    rtt, errors = res.get("ping_rtt_ms") or {}, res.get("errors") or {}
-    print(f"  live hold {fig(res.get('live_hold_s'))} s: {fig(res.get('live_pings_per_s'), '{:.0f}')} pings/s, "
-          f"{fig(res.get('pongs_received'), '{:.0f}')} answers; rtt p99 {fig(rtt.get('p99'), '{:.2f}')} ms, "
-          f"p99.9 {fig(rtt.get('p999'), '{:.2f}')} ms, max {fig(rtt.get('max'), '{:.2f}')} ms; "
-          f"{fig(res.get('pings_late'), '{:.0f}')} late, {fig(errors.get('no_answer'), '{:.0f}')} never answered")
-    print(f"  live cpu: client {fig(res.get('live_cpu_cores_client'), '{:.3f}')} cores "
-          f"({fig(res.get('live_cpu_cores_per_1k_pings_per_s_client'), '{:.4f}')} per 1,000 pings/s), "
-          f"server {fig(res.get('live_cpu_cores_server'), '{:.3f}')} cores "
-          f"({fig(res.get('live_cpu_cores_per_1k_pings_per_s_server'), '{:.4f}')} per 1,000 pings/s); "
-          f"machine busy {fig(res.get('live_cpu_machine_busy_cores'), '{:.2f}')} cores, "
-          f"steal {fig(res.get('live_cpu_machine_steal_cores'), '{:.2f}')}")
-    by_second(record.get("series") or [])
+    print(f"  live hold {fig(r['results.live_hold_s'])} s: {fig(r['results.live_pings_per_s'], '{:.0f}')} pings/s, "
+          f"{fig(r['results.pongs_received'], '{:.0f}')} answers; rtt p99 {fig(r['results.ping_rtt_ms.p99'], '{:.2f}')} ms, "
+          f"p99.9 {fig(r['results.ping_rtt_ms.p999'], '{:.2f}')} ms, max {fig(r['results.ping_rtt_ms.max'], '{:.2f}')} ms; "
+          f"{fig(r['results.pings_late'], '{:.0f}')} late, {fig((r['results.errors'] or {}).get('no_answer'), '{:.0f}')} never answered")
+    print(f"  live cpu: client {fig(r['results.live_cpu_cores_client'], '{:.3f}')} cores "
+          f"({fig(r['results.live_cpu_cores_per_1k_pings_per_s_client'], '{:.4f}')} per 1,000 pings/s), "
+          f"server {fig(r['results.live_cpu_cores_server'], '{:.3f}')} cores "
+          f"({fig(r['results.live_cpu_cores_per_1k_pings_per_s_server'], '{:.4f}')} per 1,000 pings/s); "
+          f"machine busy {fig(r['results.live_cpu_machine_busy_cores'], '{:.2f}')} cores, "
+          f"steal {fig(r['results.live_cpu_machine_steal_cores'], '{:.2f}')}")
+    by_second(r.series("t_s", "ping_rtt_ms.p99", "ping_rtt_ms.max", "ping_rtt_ms.count", "machine_steal_cores"))
 
 
 def by_second(series):
@@ -98,59 +154,59 @@ def by_second(series):
 
 
 def lab(approach, native_path, lab_path, run="lab", base="native"):
-    n, l = load(native_path), load(lab_path)
-    nr, lr = n.get("results") or {}, l.get("results") or {}
-    print(f"{approach}: {run} record {lab_path} ({l.get('status')}); {base} record {native_path} ({n.get('status')})")
-    print(f"  {run}: established client {fig(lr.get('established_peak_client'), '{:.0f}')} server {fig(lr.get('established_peak_server'), '{:.0f}')} "
-          f"errors {fig(lr.get('errors_total'), '{:.0f}')}")
-    a, b = lr.get("time_to_target_s"), nr.get("time_to_target_s")
+    n, l = Record(native_path), Record(lab_path)
+    print(f"{approach}: {run} record {lab_path} ({l['status']}); {base} record {native_path} ({n['status']})")
+    print(f"  {run}: established client {fig(l['results.established_peak_client'], '{:.0f}')} server {fig(l['results.established_peak_server'], '{:.0f}')} "
+          f"errors {fig(l['results.errors_total'], '{:.0f}')}")
+    a, b = l["results.time_to_target_s"], n["results.time_to_target_s"]
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b > 0:
         print(f"  time to target: {run} {a:.2f} s / {base} {b:.2f} s = {a / b:.3f}")
     else:
         print("  time to target: not reached by one side; no ratio")
-    parts = l.get("participants") or []
+    parts = l["participants"] or []
     addresses = sorted({a for p in parts for a in (p.get("addresses") or [])})
-    ports = (l.get("topology") or {}).get("server_listen") or []
+    ports = (l["topology"] or {}).get("server_listen") or []
     print(f"  {len(addresses)} distinct client addresses; server listening on {len(ports)} port(s): "
           f"{', '.join(ports[:3])}{' ...' if len(ports) > 3 else ''}")
     clients = [p for p in parts if p.get("role", "client") == "client"]
     ranges = sorted({(p.get("sysctls") or {}).get("net.ipv4.ip_local_port_range") for p in clients if p.get("sysctls")} - {None})
     nofiles = sorted({(p.get("limits") or {}).get("nofile_hard") for p in clients if p.get("limits")} - {None})
-    srv = l.get("server") or {}
+    srv = l.outside_schema("server")
     print(f"  read back in the containers: clients ip_local_port_range {ranges}, nofile {nofiles}; server somaxconn "
           f"{((srv.get('sysctls') or {}).get('namespaced') or {}).get('net.core.somaxconn')}, nofile {(srv.get('limits') or {}).get('nofile_hard')}")
-    for node in l.get("nodes") or []:
+    for node in l["nodes"] or []:
         print(f"  node {node.get('id', '?')[:12]} ({node.get('hostname')}, kernel {node.get('kernel')}): "
               f"{node.get('servers')} server(s), {node.get('clients')} client(s)")
     live(l)
-    ct = (l.get("lab") or {}).get("configured", {}).get("connection_tracking", "on")
-    print(f"  connection tracking: {ct}; a client's namespace tracked {((lr.get('conntrack_at_peak') or {}).get('count'))} "
+    ct = l.outside_schema("lab").get("configured", {}).get("connection_tracking", "on")
+    print(f"  connection tracking: {ct}; a client's namespace tracked {((l['results.conntrack_at_peak'] or {}).get('count'))} "
           f"connections at its peak")
-    mem = l.get("memory") or {}
-    print(f"  memory: kernel {fig(mem.get('kernel_bytes_per_socket'))} B/socket, user {fig(mem.get('user_bytes_per_connection_client'))} B/conn client, "
-          f"{fig(mem.get('user_bytes_per_connection_server'))} B/conn server; "
-          f"available at the peak {gigabytes(mem.get('mem_available_at_peak_bytes'))} GB")
+    print(f"  memory: kernel {fig(l['memory.kernel_bytes_per_socket'])} B/socket, user {fig(l['memory.user_bytes_per_connection_client'])} B/conn client, "
+          f"{fig(l['memory.user_bytes_per_connection_server'])} B/conn server; "
+          f"available at the peak {gigabytes(l['memory.mem_available_at_peak_bytes'])} GB")
 
 
 def swarm(approach, compose_path, swarm_path):
     lab(approach, compose_path, swarm_path, run="swarm", base="compose")
 
 
-def figure(path, key):
-    value = (load(path).get("results") or {}).get(key)
+def figure(path, name):
+    value = Record(path)[name]
     print(value if isinstance(value, (int, float)) and not isinstance(value, bool) else "")
 
 
 def ttt(path):
-    figure(path, "time_to_target_s")
+    figure(path, "results.time_to_target_s")
 
 
 def cpu(path):
-    figure(path, "ramp_cpu_busy_us_per_connection")
+    figure(path, "results.ramp_cpu_busy_us_per_connection")
 
 
 def rtt(path, percentile):
-    value = ((load(path).get("results") or {}).get("ping_rtt_ms") or {}).get(percentile)
+    if percentile not in ("p99", "p999"):
+        raise ValueError(f"rtt {percentile}: expected p99 or p999")
+    value = Record(path)["results.ping_rtt_ms." + percentile]
     print(value if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else "")
 
 

@@ -74,4 +74,14 @@ grep -q "multi-port: live ping RTT p99 / the live floor's over 3 round(s): 1.101
 
 rc=0; "$report" native "$work/absent.json" 2>"$work/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "absent.json" "$work/err" || fail "a missing record: exit $rc, $(cat "$work/err")"
+# Figures are read by the schema's names: a name it does not have (a figure renamed in the field
+# table and not here) stops the report, and every name the report reads is one the schema has.
+rc=0; python3 -c "import sys; sys.path.insert(0, '$root/lab'); import bench_report; bench_report.known('results.time_to_targt_s')" \
+  2>"$work/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "results.time_to_targt_s: not a figure of the run record's schema" "$work/err" ||
+  fail "a name the schema lacks was taken: exit $rc, $(tail -1 "$work/err")"
+for name in $(grep -o "r\['[a-z_.0-9]*'\]\|l\['[a-z_.0-9]*'\]\|\"results\.[a-z_.0-9]*\"" "$report" | grep -o "[a-z_]*\.[a-z_.0-9]*" | grep -v '\.$' | sort -u); do
+  python3 -c "import sys; sys.path.insert(0, '$root/lab'); import bench_report; bench_report.known('$name')" ||
+    fail "the report reads $name, which the schema does not have"
+done
 echo "bench_report: all checks passed"
