@@ -15,57 +15,26 @@
 #include "core/host/procfs.hpp"
 #include "core/host/shortfall.hpp"
 #include "core/plan/run_phases.hpp"
+#include "core/progress/progress.hpp"
 #include "core/record/record.hpp"
 #include "core/units.hpp"
 #include "net/client_worker.hpp"
-#include "net/http_client.hpp"
-#include "net/stats_poller.hpp"
+#include "net/cpu_window.hpp"
+#include "net/server_watch.hpp"
+#include "net/start_wait.hpp"
 #include "net/supervisor.hpp"
 
 namespace c1m::net {
 namespace {
 
-// An answer older than this means the server is not answering now (it is polled once a second).
-constexpr int64_t kServerFreshNs = 3'000'000'000;
-
-// The longest the ramp waits for its --start-file: every client container of a lab is running by then.
-constexpr int64_t kStartFileWaitNs = 300'000'000'000;
-
 // How long the workers have to send their final reports once told to stop (a worker still silent
 // then is named in the record as lost).
 constexpr int kFinalReportsGraceMs = 30'000;
 
-volatile sig_atomic_t g_stop_before_start = 0;
-
-enum class StartWait { go, stopped, no_start_file };
-
-// Before the ramp: --start-delay, then until --start-file exists (the lab's start line, so that
-// clients started one after another by compose ramp together, and time to target is the ramp's, not
-// the container starts'). Says whether SIGTERM or SIGINT came meanwhile (the supervisor's own
-// handlers are not up yet; these stand in for them, and the default ones come back after).
-StartWait wait_to_start(int64_t delay_ns, const std::string& start_file) {
-  if (delay_ns <= 0 && start_file.empty()) return StartWait::go;
-  struct sigaction stop {
-  }, old_term{}, old_int{};
-  stop.sa_handler = [](int) { g_stop_before_start = 1; };
-  sigaction(SIGTERM, &stop, &old_term);
-  sigaction(SIGINT, &stop, &old_int);
-  for (int64_t until = monotonic_ns() + delay_ns; !g_stop_before_start && monotonic_ns() < until;) usleep(20'000);
-  bool there = start_file.empty();
-  for (int64_t until = monotonic_ns() + kStartFileWaitNs; !there && !g_stop_before_start && monotonic_ns() < until;) {
-    there = access(start_file.c_str(), F_OK) == 0;
-    if (!there) usleep(5'000);  // the clients' starts differ by this at most
-  }
-  sigaction(SIGTERM, &old_term, nullptr);
-  sigaction(SIGINT, &old_int, nullptr);
-  if (g_stop_before_start) return StartWait::stopped;
-  return there ? StartWait::go : StartWait::no_start_file;
-}
-
 // Runs the experiment: ramp, hold, stop, record.
 class ClientRunner {
  public:
-  explicit ClientRunner(const ClientConfig& config) : r_(config) {}
+  explicit ClientRunner(const ClientConfig& config) : r_(config), server_(config.server_stats) {}
 
   // Runs the experiment once and returns its record.
   ojson run() {
@@ -124,8 +93,7 @@ class ClientRunner {
 
     Supervisor sup(pool_, [this](uint32_t w, MessageType type, const void* p, size_t n) { on_message(w, type, p, n); });
     sup_ = &sup;
-    // Opens the kept stats connection as the ramp starts, long before it can fill any table.
-    if (r_.server_stats) stats_ = std::make_unique<StatsPoller>(sup.loop().base(), *r_.server_stats);
+    server_.start(sup.loop().base());
     poll_server();
     sup.on_signal([this](int sig) {
       finish("interrupted", std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + " during the " + phase_name());
@@ -135,8 +103,8 @@ class ClientRunner {
     sup.every({0, 100000}, [this] { step(); });
     sup.every({1, 0}, [this] { sample(); });
     sup.run();
-    if (stats_) run_.server_stats_error = stats_->error();
-    stats_.reset();  // before the loop it runs on goes
+    server_.stop();  // before the loop it runs on goes
+    if (r_.server_stats) run_.server_stats_error = server_.error();
     sup_ = nullptr;
     return build_record();
   }
@@ -176,10 +144,10 @@ class ClientRunner {
     v.errors = t.errors.total();
     v.settled = all_reported && t.settled_ns >= 0;
     v.quota_reached = t.quota_reached_ns >= 0;
-    v.server_peak = server_joint_peak_;
-    v.server_silent = server_silent(v.now_ns);
-    v.server_answered_ns = server_answered_ns_;
-    if (stats_) v.server_error = stats_->error();
+    v.server_peak = server_.joint_peak();
+    v.server_silent = server_.silent(v.now_ns);
+    v.server_answered_ns = server_.answered_ns();
+    v.server_error = server_.error();
     Decision d = phases_->step(v);
     if (d.entered_hold) {
       hold_ = open_window(v.now_ns);
@@ -198,9 +166,8 @@ class ClientRunner {
   // read in each namespace (this one, and the server's from its /stats), then the shortfall.
   std::string stall_reason(const std::string& what) const {
     std::vector<NamespaceReading> readings;
-    if (run_.server_stats)
-      readings.push_back(
-          {"the server's network namespace", run_.server_stats->conntrack_count, run_.server_stats->conntrack_max});
+    if (const auto& stats = server_.latest())
+      readings.push_back({"the server's network namespace", stats->conntrack_count, stats->conntrack_max});
     auto own = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
     // Natively both ends share one namespace: name it once, as the server's.
     if (readings.empty() || !conntrack_full(readings[0]))
@@ -234,17 +201,12 @@ class ClientRunner {
   // once more with the outcome when the run ends.
   void write_status(const SeriesPoint& p, const ClientCounters& t) const {
     if (r_.status_file.empty()) return;
-    bool stopped = phase() == Phase::stopping;
-    ojson s = {{"phase", phases_ ? phases_->shown_name() : "stop"},
-               {"established", p.established},
-               {"target", r_.plan.connections},
-               {"connect_rate_per_s", p.connect_rate_per_s},
-               {"in_flight", t.in_flight},
-               {"errors", p.errors.value_or(0)},
-               {"t_s", p.t_s},
-               {"server_connections", p.server_connections ? ojson(*p.server_connections) : ojson(nullptr)},
-               {"status", stopped ? ojson(run_.status) : ojson(nullptr)},
-               {"reason", stopped && !run_.reason.empty() ? ojson(run_.reason) : ojson(nullptr)}};
+    ClientNow now{.phase = phases_ ? phases_->shown_name() : "stop",
+                  .target = r_.plan.connections,
+                  .in_flight = t.in_flight,
+                  .errors = t.errors.total()};
+    if (phase() == Phase::stopping) now.status = &run_.status, now.reason = run_.reason;
+    ojson s = client_status_json(now, p);
     if (std::string e = write_file_atomically(r_.status_file, s.dump() + "\n", Durability::replaced);
         !e.empty() && !status_warned_) {
       std::fprintf(stderr, "c1m client: warning: status file: %s\n", e.c_str());
@@ -287,105 +249,30 @@ class ClientRunner {
 
   // Asks the server for its stats (answered later, on the loop) and takes in the latest answer.
   std::optional<uint64_t> poll_server() {
-    if (!stats_) return std::nullopt;
-    stats_->poll();
-    take_server_answer(stats_->latest(), stats_->answered_ns());
-    if (stats_->answered_ns() == 0 || monotonic_ns() - stats_->answered_ns() > kServerFreshNs) return std::nullopt;
-    return stats_->latest()->connections;
+    std::optional<uint64_t> held = server_.poll();
+    note_server_cpu();
+    return held;
   }
 
-  // One last reading at the end, while the connections are still held (bounded; the loop is only
-  // stopping by then): the latest polled answer may be a second old and miss the last connections.
-  void final_server_reading() {
-    if (!r_.server_stats) return;
-    auto res = http_get(*r_.server_stats, "/stats", 2000);
-    if (res.status != 200) return;
-    if (auto stats = server_stats_from_json(ojson::parse(res.body, nullptr, false)))
-      take_server_answer(stats, monotonic_ns());
-  }
-
-  void take_server_answer(const std::optional<ServerStats>& s, int64_t answered_ns) {
-    if (!s || answered_ns <= server_answered_ns_) return;
-    server_answered_ns_ = answered_ns;
-    // The server's own peak is monotonic: once it has held the target at once, every client may go
-    // (the current count drops as soon as the first one leaves).
-    server_joint_peak_ = std::max(server_joint_peak_, s->connections_peak);
-    run_.server_connections_peak = std::max(run_.server_connections_peak.value_or(0), s->connections);
-    run_.server_stats = *s;
-    // The server's CPU over a window counts from its first answer within it, not an earlier one.
+  // The server's CPU over a window counts from its first answer within it, not an earlier one.
+  void note_server_cpu() {
     CpuWindow* w = phase() == Phase::hold ? &hold_ : phase() == Phase::live ? &live_ : nullptr;
-    if (w && !w->server && answered_ns > w->start_ns) w->server = server_cpu_reading();
-  }
-
-  // No answer for a few polls: the server (or the way to it) is not answering now.
-  bool server_silent(int64_t now) const {
-    return server_answered_ns_ == 0 || now - server_answered_ns_ > kServerFreshNs;
+    if (w && !w->server && server_.answered_ns() > w->start_ns) w->server = server_.cpu();
   }
 
   void print_progress(const SeriesPoint& p, const ClientCounters& t, bool last) {
-    char rtt[96] = "";
-    if (p.ping_rtt_us.count() > 0)  // the last second's answers: a stall shows here as it happens
-      std::snprintf(rtt, sizeof rtt, "  rtt p99 %.1f ms max %.1f ms (%s answers)",
-                    static_cast<double>(p.ping_rtt_us.quantile(0.99)) / 1000.0,
-                    static_cast<double>(p.ping_rtt_us.max()) / 1000.0,
-                    format_count(static_cast<double>(p.ping_rtt_us.count())).c_str());
-    char line[320];
-    std::snprintf(
-        line, sizeof line, "%-5s %s/%s established  %s/s  in-flight %llu  errors %llu  %s%s%s", phase_name(),
-        format_count(static_cast<double>(p.established)).c_str(),
-        format_count(static_cast<double>(r_.plan.connections)).c_str(), format_count(p.connect_rate_per_s).c_str(),
-        static_cast<unsigned long long>(t.in_flight), static_cast<unsigned long long>(t.errors.total()),
-        format_duration_ns(static_cast<int64_t>(p.t_s * 1e9)).c_str(),
-        p.server_connections ? ("  server " + format_count(static_cast<double>(*p.server_connections))).c_str() : "",
-        rtt);
+    std::string line = client_progress_line(
+        {.phase = phase_name(), .target = r_.plan.connections, .in_flight = t.in_flight, .errors = t.errors.total()},
+        p);
     if (r_.live_progress) {
-      std::fprintf(stderr, "\r\033[K%s%s", line, last ? "\n" : "");
+      std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), last ? "\n" : "");
     } else if (r_.plain_progress && (last || run_.series.size() % 5 == 1)) {
-      std::fprintf(stderr, "%s\n", line);
+      std::fprintf(stderr, "%s\n", line.c_str());
     }
   }
 
-  // The server's CPU seconds in its latest answer, and when that answer came.
-  std::optional<std::pair<double, int64_t>> server_cpu_reading() const {
-    if (!run_.server_stats) return std::nullopt;
-    return std::pair{run_.server_stats->cpu_seconds, server_answered_ns_};
-  }
-
-  // The server's cores from a reading taken at a window's start to its latest, when they are at
-  // least a second apart (its answers come when they come, not when the window opened or closed).
-  std::optional<double> server_cores_since(const std::optional<std::pair<double, int64_t>>& start) const {
-    auto now = server_cpu_reading();
-    if (!now || !start || now->second - start->second < 1'000'000'000) return std::nullopt;
-    return (now->first - start->first) / seconds(now->second - start->second);
-  }
-
-  // A window of the run (ramp, hold, live): the CPU counts at its start, for its cores at its end.
-  struct CpuWindow {
-    int64_t start_ns = 0;
-    uint64_t client_cpu_ns = 0;
-    std::optional<procfs::MachineCpu> machine;
-    std::optional<std::pair<double, int64_t>> server;  // the server's first answer within it
-  };
-  struct WindowCores {
-    double seconds = 0;
-    double client = 0;
-    std::optional<double> machine_busy, machine_steal, server;
-  };
-
-  CpuWindow open_window(int64_t now) const { return {now, pool_.cpu_ns(), procfs::machine_cpu(), std::nullopt}; }
-
-  WindowCores cores_since(const CpuWindow& w) const {
-    WindowCores c;
-    c.seconds = seconds(monotonic_ns() - w.start_ns);
-    if (c.seconds <= 0) return c;
-    c.client = static_cast<double>(pool_.cpu_ns() - w.client_cpu_ns) / 1e9 / c.seconds;
-    if (auto now_cpu = procfs::machine_cpu(); now_cpu && w.machine) {
-      c.machine_busy = procfs::busy_cores(*w.machine, *now_cpu, c.seconds);
-      c.machine_steal = procfs::steal_cores(*w.machine, *now_cpu, c.seconds);
-    }
-    c.server = server_cores_since(w.server);
-    return c;
-  }
+  CpuWindow open_window(int64_t now) const { return CpuWindow::open(now, pool_.cpu_ns()); }
+  WindowCores cores_since(const CpuWindow& w) const { return net::cores_since(w, pool_.cpu_ns(), server_); }
 
   // The ramp's CPU, taken within 100 ms of its end (a step's period): the machine's, and this
   // client's processes'. The server measures its own (its /stats' ramp_cpu_seconds).
@@ -426,9 +313,11 @@ class ClientRunner {
 
   void finish(std::string status, std::string reason) {
     if (phase() == Phase::stopping) return;
-    final_server_reading();
+    server_.final_reading();
+    note_server_cpu();
     if (status == "complete")
-      if (auto why = server_never_held(r_.plan.connections, server_joint_peak_, server_answered_ns_, monotonic_ns())) {
+      if (auto why =
+              server_never_held(r_.plan.connections, server_.joint_peak(), server_.answered_ns(), monotonic_ns())) {
         status = "failed";
         reason = *why;
       }
@@ -453,6 +342,8 @@ class ClientRunner {
 
   ojson build_record() {
     run_.ended_unix_ms = unix_ms();
+    run_.server_stats = server_.latest();
+    run_.server_connections_peak = server_.most_seen();
     run_.totals = totals();
     // Answers that came in while the workers stopped, after the last point: they belong to its second.
     if (!run_.series.empty()) run_.series.back().ping_rtt_us.merge(run_.totals.rtt_us.since(last_rtt_us_));
@@ -487,10 +378,8 @@ class ClientRunner {
   std::optional<procfs::MachineCpu> last_machine_cpu_;  // the machine's CPU at the previous point
   int64_t last_sample_ns_ = 0;
   uint64_t peak_sampled_ = 0;
-  uint64_t server_joint_peak_ = 0;
-  int64_t server_answered_ns_ = 0;  // the last /stats answer
   mutable bool status_warned_ = false;
-  std::unique_ptr<StatsPoller> stats_;  // on the supervisor's loop, while it runs
+  ServerWatch server_;
 };
 
 }  // namespace

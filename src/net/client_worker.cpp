@@ -21,9 +21,11 @@
 #include "core/host/procfs.hpp"
 #include "core/plan/counters.hpp"
 #include "core/plan/tick_grid.hpp"
+#include "net/client_conn.hpp"
+#include "net/connect_socket.hpp"
 #include "net/event_loop.hpp"
 #include "net/hold_set.hpp"
-#include "net/sockaddr.hpp"
+#include "net/pinger.hpp"
 #include "net/worker_events.hpp"
 #include "net/worker_pool.hpp"
 
@@ -42,19 +44,6 @@ constexpr timeval kTimeoutScanEvery{0, 50000};  // connect-timeout resolution, w
 timeval to_timeval(int64_t ns) {
   return {static_cast<time_t>(ns / 1'000'000'000), static_cast<suseconds_t>(ns % 1'000'000'000 / 1000)};
 }
-
-enum class ConnState : uint8_t { free, connecting, open };
-
-// Per connection, indexed by fd: all the user memory a connection costs. Trivial, so the array can
-// come zeroed from calloc and its pages count only once connections use them.
-struct Conn {
-  int64_t t_ns;  // connect start, then the outstanding ping's send time (0: none)
-  uint32_t ping_seq;
-  ConnState state;        // zero is ConnState::free
-  uint8_t echo_received;  // bytes of the current echo seen so far
-  uint8_t answered;       // 1 once a ping of it came back
-};
-static_assert(std::is_trivial_v<Conn> && sizeof(Conn) == 16);
 
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
@@ -105,7 +94,7 @@ class ClientWorker {
     launch();
 
     event_base_dispatch(base_.get());
-    count_unanswered();
+    pinger_.count_unanswered();
 
     // Arm the resets before the final report: once the parent has that report it may kill us, and
     // the kernel then closes every socket with RST only if SO_LINGER is already set.
@@ -139,7 +128,8 @@ class ClientWorker {
     int fd = -1;
     // A port that is the target itself counts as taken: connected to itself, it would pass for a server.
     auto connect_from = [&](uint16_t p) {
-      return cfg_.plan.is_target_itself(source, target_index, p) ? EADDRINUSE : start_connect(src, p, target, fd);
+      return cfg_.plan.is_target_itself(source, target_index, p) ? EADDRINUSE
+                                                                 : start_connect(src, p, target, slots_, fd);
     };
     int err = connect_from(port);
     if (port != 0 && (err == EADDRINUSE || err == EADDRNOTAVAIL)) {
@@ -165,35 +155,12 @@ class ClientWorker {
     ++counters_.in_flight;
   }
 
-  // Opens a socket and starts a non-blocking connect from src:port (port 0: the kernel's choice).
-  // Returns 0 with fd set, or the errno with nothing left open.
-  int start_connect(const Ipv4* src, uint16_t port, const Endpoint& target, int& fd) {
-    UniqueFd s(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!s) return errno;
-    if (static_cast<size_t>(s.get()) >= slots_) return EMFILE;
-    int one = 1;
-    // Many sockets share a source port, each to a different target: allowed with SO_REUSEADDR. The
-    // kernel's own pick (port 0) takes it too, so that its port, which other targets' connections are
-    // planned on, does not refuse their binds; the spare ports (ConnectPlan::spare_port) keep it rare.
-    setsockopt(s.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    // Without this, bind() would reserve a port for all destinations and exhaust the range early.
-    if (port == 0 && src) setsockopt(s.get(), SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    if (src || port != 0) {
-      sockaddr_in from = sockaddr_of(src ? *src : Ipv4{0}, port);
-      if (bind(s.get(), reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) return errno;
-    }
-    sockaddr_in dst = sockaddr_of(target.ip, target.port);
-    if (connect(s.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 && errno != EINPROGRESS) return errno;
-    fd = s.release();
-    return 0;
-  }
-
   static void on_ready(void* self, int fd, uint32_t events) {
     auto* w = static_cast<ClientWorker*>(self);
     if (w->conns_[fd].state == ConnState::connecting)
       w->connect_done(fd, events);
     else if (w->conns_[fd].state == ConnState::open && (events & ~static_cast<uint32_t>(EPOLLOUT)) != 0)
-      w->readable(fd, events);
+      w->pinger_.readable(fd, events);
   }
 
   void connect_done(int fd, uint32_t events) {
@@ -220,7 +187,7 @@ class ClientWorker {
       if (counters_.established > counters_.established_peak) counters_.established_peak = counters_.established;
       if (counters_.established == cfg_.quota && counters_.quota_reached_ns < 0) counters_.quota_reached_ns = t;
       // Edge-triggered: what arrived with the connect (a peer's bytes, its hang-up) is not reported again.
-      if ((events & (EPOLLIN | EPOLLRDHUP)) != 0) readable(fd, events);
+      if ((events & (EPOLLIN | EPOLLRDHUP)) != 0) pinger_.readable(fd, events);
     }
     launch();
   }
@@ -252,88 +219,6 @@ class ClientWorker {
       counters_.settled_ns = monotonic_ns();
   }
 
-  // Reads all that a report announced: it is not reported again (edge-triggered). One recv takes all
-  // an echo may be, more being a bad echo; a report with the peer's hang-up reads on to its end.
-  void readable(int fd, uint32_t events) {
-    bool hung_up = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
-    do {
-      if (!read_echo(fd, events)) return;
-    } while (hung_up);
-  }
-
-  // One recv's worth of an echo. False once nothing more waits, or the connection is closed.
-  bool read_echo(int fd, uint32_t events) {
-    unsigned char buf[256];
-    ssize_t n;
-    do n = ::recv(fd, buf, sizeof buf, 0);
-    while (n < 0 && errno == EINTR);
-    if (n <= 0) {
-      if (n == 0)
-        close_open(fd, (events & EPOLLERR) ? ErrorClass::econnreset : ErrorClass::peer_closed);
-      else if (errno != EAGAIN)
-        close_open(fd, classify_errno(errno));
-      return false;
-    }
-    Conn& c = conns_[fd];
-    unsigned char expected[kFrameSize];
-    make_frame(fd, c.ping_seq, expected);
-    // Only our own frame may come back, and only while a ping is outstanding.
-    if (c.t_ns == 0 || c.echo_received + n > static_cast<ssize_t>(kFrameSize) ||
-        std::memcmp(buf, expected + c.echo_received, static_cast<size_t>(n)) != 0) {
-      close_open(fd, ErrorClass::bad_echo);
-      return false;
-    }
-    c.echo_received = static_cast<uint8_t>(c.echo_received + n);
-    if (c.echo_received == kFrameSize) {
-      auto rtt_us = static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000);
-      histograms_.rtt_us.record(rtt_us);
-      counters_.rtt_us.record(rtt_us);
-      ++counters_.pongs_received;
-      c.answered = 1;
-      c.t_ns = 0;
-      c.echo_received = 0;
-    }
-    return true;
-  }
-
-  void close_open(int fd, ErrorClass why) {
-    ::close(fd);  // also leaves the hold set
-    conns_[fd].state = ConnState::free;
-    --counters_.established;
-    counters_.errors.add(why);
-  }
-
-  void make_frame(int fd, uint32_t seq, unsigned char out[kFrameSize]) const {
-    uint32_t words[4] = {0x314d3143u /* "C1M1" */, cfg_.index, static_cast<uint32_t>(fd), seq};
-    std::memcpy(out, words, kFrameSize);
-  }
-
-  // Pings a slice of the slots each tick, so every open connection is pinged once per interval.
-  void ping_some(int64_t elapsed_ns) {
-    double share = static_cast<double>(elapsed_ns) / static_cast<double>(cfg_.ping_interval_ns);
-    ping_budget_ = std::min(ping_budget_ + share * static_cast<double>(slots_), static_cast<double>(slots_));
-    while (ping_budget_ >= 1.0) {
-      ping_budget_ -= 1.0;
-      int fd = static_cast<int>(ping_cursor_);
-      ping_cursor_ = (ping_cursor_ + 1) % slots_;
-      Conn& c = conns_[fd];
-      if (c.state != ConnState::open) continue;
-      if (c.t_ns != 0) {  // its last ping is not back an interval later: counted, not sent again
-        ++counters_.pings_late;
-        continue;
-      }
-      unsigned char frame[kFrameSize];
-      make_frame(fd, ++c.ping_seq, frame);
-      c.t_ns = monotonic_ns();
-      ssize_t w = ::send(fd, frame, kFrameSize, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (w != static_cast<ssize_t>(kFrameSize)) {
-        close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
-        continue;
-      }
-      ++counters_.pings_sent;
-    }
-  }
-
   static void on_tick(evutil_socket_t, short, void* arg) {
     auto* self = static_cast<ClientWorker*>(arg);
     int64_t t = monotonic_ns();
@@ -345,7 +230,7 @@ class ClientWorker {
       self->tokens_ = std::min(cap, self->tokens_ + self->cfg_.rate_per_s * static_cast<double>(elapsed) / 1e9);
       self->launch();
     }
-    if (self->pinging_ && self->counters_.established > 0) self->ping_some(elapsed);
+    if (self->pinging_ && self->counters_.established > 0) self->pinger_.ping_some(elapsed);
     self->arm_tick();
   }
 
@@ -388,8 +273,7 @@ class ClientWorker {
     auto* self = static_cast<ClientWorker*>(arg);
     if (self->pinging_) return;
     self->start_pinging();
-    self->ping_budget_ = 0;
-    self->ping_cursor_ = 0;
+    self->pinger_.restart();
     self->last_tick_ns_ = monotonic_ns();
     self->arm_tick();
   }
@@ -405,27 +289,10 @@ class ClientWorker {
     send_message(cfg_.control_fd, MessageType::final_done, cfg_.index, nullptr, 0);
   }
 
-  // At the end: a connection pinged and never answered is an error of its own class, and a ping out
-  // for longer than an interval missed one. A ping sent in the last second may still be on its way.
-  void count_unanswered() {
-    if (cfg_.ping_interval_ns <= 0) return;
-    int64_t now = monotonic_ns();
-    for (size_t fd = 0; fd < slots_; ++fd) {
-      const Conn& c = conns_[fd];
-      if (c.state != ConnState::open || c.ping_seq == 0) continue;
-      bool recent = c.t_ns != 0 && now - c.t_ns < 1'000'000'000;
-      if (!c.answered && !recent) counters_.errors.add(ErrorClass::no_answer);
-      if (c.t_ns != 0 && now - c.t_ns >= cfg_.ping_interval_ns) ++counters_.pings_late;
-    }
-  }
-
-  // Makes every connection end with RST when the worker exits: a million FIN closes would leave a
-  // million TIME_WAIT sockets (and conntrack entries, for 120 s) that burden the next run.
+  // Every connection ends with RST when the worker exits (connect_socket's reset_on_close).
   void reset_all() {
-    linger abort{1, 0};
     for (size_t fd = 0; fd < slots_; ++fd)
-      if (conns_[fd].state != ConnState::free)
-        setsockopt(static_cast<int>(fd), SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      if (conns_[fd].state != ConnState::free) reset_on_close(static_cast<int>(fd));
   }
 
   ClientWorkerConfig cfg_;
@@ -442,12 +309,11 @@ class ClientWorker {
   int64_t tick_period_ns_ = 0;  // 0: the tick is not armed
   int64_t tick_grid_ns_ = 0;    // a point of this worker's tick grid
   double tokens_ = 0;
-  double ping_budget_ = 0;
-  size_t ping_cursor_ = 0;
   uint64_t spares_used_ = 0;  // spare ports tried (ConnectPlan::spare_port)
   ClientCounters counters_;
   ClientCounters last_sent_;
   ClientHistograms histograms_;
+  Pinger pinger_{cfg_.index, cfg_.ping_interval_ns, conns_.get(), slots_, counters_, histograms_};
 };
 
 }  // namespace

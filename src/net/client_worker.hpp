@@ -28,7 +28,4 @@ struct ClientWorkerConfig {
 
 int run_client_worker(const ClientWorkerConfig& config);
 
-// Ping frames are 16 bytes: a magic, the worker, the fd and a sequence number. The echo must match.
-inline constexpr size_t kFrameSize = 16;
-
 }  // namespace c1m::net

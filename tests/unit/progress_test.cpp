@@ -46,4 +46,32 @@ TEST(Progress, DoneWhenEveryClientSaidHowItEnded) {
   EXPECT_NE(summarize_lab({s[0], status("hold", 50000, 0)}, std::nullopt, 2, 100000).phase, "done");
 }
 
+// A client's own line and the status document the lab's watcher reads back (summarize_lab above).
+TEST(Progress, AClientsLineAndStatusSayTheSameThing) {
+  SeriesPoint p;
+  p.t_s = 6.31;
+  p.established = 183200;
+  p.connect_rate_per_s = 29100;
+  p.errors = 2;
+  p.server_connections = 183000;
+  ClientNow now{.phase = "ramp", .target = 500000, .in_flight = 200, .errors = 2};
+  std::string line = client_progress_line(now, p);
+  EXPECT_EQ(line.rfind("ramp  183.2k/500.0k established  29.1k/s  in-flight 200  errors 2  6.31s  server 183.0k", 0),
+            0u)
+      << line;
+  EXPECT_EQ(line.find("rtt"), std::string::npos) << "no answers in that second: no rtt";
+  ojson st = client_status_json(now, p);
+  EXPECT_EQ(st["phase"], "ramp");
+  EXPECT_EQ(st["established"], 183200);
+  EXPECT_TRUE(st["status"].is_null()) << "running: no outcome yet";
+  std::string failed = "failed";
+  now.status = &failed;
+  now.reason = "stalled";
+  st = client_status_json(now, p);
+  EXPECT_EQ(st["status"], "failed");
+  EXPECT_EQ(st["reason"], "stalled");
+  // The watcher reads it as a client that ended.
+  EXPECT_EQ(summarize_lab({st}, std::nullopt, 1, 500000).first_failure, "stalled");
+}
+
 }  // namespace c1m

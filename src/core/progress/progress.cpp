@@ -74,4 +74,33 @@ std::string progress_line(const LabProgress& p, double elapsed_s) {
   return line;
 }
 
+std::string client_progress_line(const ClientNow& now, const SeriesPoint& p) {
+  char rtt[96] = "";
+  if (p.ping_rtt_us.count() > 0)  // the last second's answers: a stall shows here as it happens
+    std::snprintf(rtt, sizeof rtt, "  rtt p99 %.1f ms max %.1f ms (%s answers)",
+                  static_cast<double>(p.ping_rtt_us.quantile(0.99)) / 1000.0,
+                  static_cast<double>(p.ping_rtt_us.max()) / 1000.0, count(p.ping_rtt_us.count()).c_str());
+  std::string server = p.server_connections ? "  server " + count(*p.server_connections) : "";
+  char line[320];
+  std::snprintf(line, sizeof line, "%-5s %s/%s established  %s/s  in-flight %llu  errors %llu  %s%s%s", now.phase,
+                count(p.established).c_str(), count(now.target).c_str(), format_count(p.connect_rate_per_s).c_str(),
+                static_cast<unsigned long long>(now.in_flight), static_cast<unsigned long long>(now.errors),
+                format_duration_ns(static_cast<int64_t>(p.t_s * 1e9)).c_str(), server.c_str(), rtt);
+  return line;
+}
+
+nlohmann::ordered_json client_status_json(const ClientNow& now, const SeriesPoint& p) {
+  using ojson = nlohmann::ordered_json;
+  return {{"phase", now.phase},
+          {"established", p.established},
+          {"target", now.target},
+          {"connect_rate_per_s", p.connect_rate_per_s},
+          {"in_flight", now.in_flight},
+          {"errors", p.errors.value_or(0)},
+          {"t_s", p.t_s},
+          {"server_connections", p.server_connections ? ojson(*p.server_connections) : ojson(nullptr)},
+          {"status", now.status ? ojson(*now.status) : ojson(nullptr)},
+          {"reason", now.status && !now.reason.empty() ? ojson(now.reason) : ojson(nullptr)}};
+}
+
 }  // namespace c1m

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/record/run_record.hpp"
+
 namespace c1m {
 
 struct LabProgress {
@@ -31,5 +33,19 @@ LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses,
                           std::optional<uint64_t> server_connections, uint64_t clients_expected, uint64_t target);
 // "ramp  client 183.2k  server 183.0k of 1.00M  29.1k/s  errors 0  clients done 0/20  35s  waiting for ..."
 std::string progress_line(const LabProgress& p, double elapsed_s);
+
+// One client's progress at a point of its series (each second, and at its end), where it is now.
+struct ClientNow {
+  const char* phase;  // ramp, wait, hold, live, stop
+  uint64_t target = 0;
+  uint64_t in_flight = 0;
+  uint64_t errors = 0;
+  const std::string* status = nullptr;  // once it has ended: complete, failed, interrupted
+  std::string reason{};
+};
+// "ramp  183.2k/500k established  29.1k/s  in-flight 200  errors 0  6.31s  server 183.0k  rtt p99 ..."
+std::string client_progress_line(const ClientNow& now, const SeriesPoint& p);
+// The status document a watcher (lab-up's progress line, summarize_lab) reads of a client.
+nlohmann::ordered_json client_status_json(const ClientNow& now, const SeriesPoint& p);
 
 }  // namespace c1m
