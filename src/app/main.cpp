@@ -10,8 +10,8 @@
 
 int main(int argc, char** argv) {
   using namespace c1m::app;
-  // A peer that hangs up mid-reply (a stats poller that timed out) must cost an EPIPE, not the process:
-  // libevent's evhttp writes without MSG_NOSIGNAL.
+  // A peer that hangs up mid-reply (a stats poller that timed out) must cost an EPIPE, not the process,
+  // whichever write forgot MSG_NOSIGNAL (libevent's bufferevents write without it).
   signal(SIGPIPE, SIG_IGN);
   CLI::App root{"c1m: hold a million TCP connections, measure rate, latency, errors and memory per connection"};
   root.set_version_flag("--version", std::string("c1m ") + c1m::kVersion + " (" + c1m::kGitSha + ")");

@@ -1,5 +1,8 @@
-// Minimal blocking HTTP requests from a parent process (reading a server's stats, reporting to the
-// collector), with a hard timeout and a response size cap. Numeric addresses only.
+// The one HTTP client of c1m's control plane (reading a server's stats, reporting to the collector,
+// the lab's progress): HTTP/1.x over one kept connection, with a response size cap. Numeric
+// addresses only. An exchange is a state machine (connect, send, read) that never blocks by itself:
+// exchange() drives it with poll() and a deadline, for a parent process that may wait; StatsPoller
+// (net/stats_poller) drives the same machine from an event loop that must never wait.
 #pragma once
 #include <string>
 
@@ -21,22 +24,40 @@ struct HttpResult {
 class HttpConnection {
  public:
   explicit HttpConnection(Endpoint at) : at_(at) {}
+  const Endpoint& at() const { return at_; }
+
+  // Blocking: one request and its answer, within timeout_ms. An answer that did not arrive in time is
+  // the next call's answer (a poll old): a slow server costs late readings, not the kept connection.
   HttpResult get(const std::string& path, int timeout_ms, size_t max_bytes = 1 << 20);
-  // Sends a whole request (its text as given) and reads one answer.
   HttpResult exchange(const std::string& request, int timeout_ms, size_t max_bytes);
 
+  // Non-blocking, for an event loop: begin() a request (its whole text), then advance() each time the
+  // socket is ready for what it wants, until it wants nothing; take() the result then.
+  enum class Want { nothing, read, write };
+  void begin(std::string request, size_t max_bytes);
+  Want advance();
+  int fd() const { return fd_.get(); }
+  HttpResult take();
+  // The exchange is given up (its deadline passed): the connection goes, take() says why.
+  void abandon(const std::string& why);
+  // An answer is still being read (a blocking exchange ran out of time): the next one is that answer.
+  bool answer_owed() const { return stage_ == Stage::reading; }
+
  private:
-  // Reads one answer to the end into answer_; "" when whole, else why not. A timeout keeps what
-  // arrived and the connection (the answer is owed); any other failure closes it.
-  std::string read_answer(int64_t start_ns, int timeout_ms, size_t max_bytes);  // start_ns: CLOCK_MONOTONIC
+  enum class Stage { idle, connecting, sending, reading, done };
+  Want fail(std::string why);
+  Want connect_now();
+  Want read_some();
+  void finish_answer();
 
   Endpoint at_;
   UniqueFd fd_;
-  // An answer that did not arrive in time is the next call's answer (a poll old), so a slow server
-  // costs late readings, not the kept connection, and never no reading at all.
-  bool answer_owed_ = false;
+  Stage stage_ = Stage::idle;
+  std::string request_;
+  size_t sent_ = 0, max_bytes_ = 0;
   std::string answer_;
   size_t head_end_ = 0, want_ = 0;  // where the header block ends; the whole answer's length (npos: unknown)
+  HttpResult result_;
 };
 
 HttpResult http_get(const Endpoint& at, const std::string& path, int timeout_ms, size_t max_bytes = 1 << 20);

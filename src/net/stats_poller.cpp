@@ -1,11 +1,6 @@
 #include "net/stats_poller.hpp"
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-
 #include "core/host/clock.hpp"
-
-#include <stdexcept>
 
 namespace c1m::net {
 namespace {
@@ -15,55 +10,49 @@ constexpr size_t kMaxStatsBytes = 1 << 20;
 }  // namespace
 
 StatsPoller::StatsPoller(event_base* base, Endpoint server, int timeout_s)
-    : base_(base), server_(server), timeout_s_(timeout_s) {}
-
-StatsPoller::~StatsPoller() {
-  if (conn_) evhttp_connection_free(conn_);  // cancels a request in flight without calling back
-}
+    : base_(base), conn_(server), timeout_s_(timeout_s) {}
 
 void StatsPoller::poll() {
   if (in_flight_) return;
-  if (!conn_) {
-    conn_ = evhttp_connection_base_new(base_, nullptr, server_.ip.str().c_str(), server_.port);
-    if (!conn_) {
-      error_ = "cannot create an HTTP connection to " + server_.str();
-      return;
-    }
-    evhttp_connection_set_timeout(conn_, timeout_s_);
-    evhttp_connection_set_max_body_size(conn_, kMaxStatsBytes);
-    evhttp_connection_set_retries(conn_, 0);
-  }
-  evhttp_request* req = evhttp_request_new(&StatsPoller::on_done, this);
-  if (!req) {
-    error_ = "cannot create an HTTP request";
-    return;
-  }
-  evhttp_add_header(evhttp_request_get_output_headers(req), "Host", server_.str().c_str());
-  if (evhttp_make_request(conn_, req, EVHTTP_REQ_GET, "/stats") != 0) {  // frees req on failure
-    error_ = "cannot send GET /stats to " + server_.str();
-    return;
-  }
   in_flight_ = true;
+  deadline_ns_ = monotonic_ns() + int64_t{timeout_s_} * 1'000'000'000;
+  conn_.begin("GET /stats HTTP/1.1\r\nHost: " + conn_.at().str() + "\r\n\r\n", kMaxStatsBytes);
+  drive();
 }
 
-void StatsPoller::on_done(evhttp_request* req, void* self) { static_cast<StatsPoller*>(self)->answered(req); }
+void StatsPoller::on_ready(evutil_socket_t, short what, void* self) {
+  auto* p = static_cast<StatsPoller*>(self);
+  if (what & EV_TIMEOUT) {
+    p->conn_.abandon("GET /stats from " + p->conn_.at().str() + ": no answer within " + std::to_string(p->timeout_s_) +
+                     " s");
+    return p->answered();
+  }
+  p->drive();
+}
 
-void StatsPoller::answered(evhttp_request* req) {
+void StatsPoller::drive() {
+  HttpConnection::Want want = conn_.advance();
+  if (want == HttpConnection::Want::nothing) return answered();
+  ready_ = new_event(base_, conn_.fd(), want == HttpConnection::Want::read ? EV_READ : EV_WRITE, &StatsPoller::on_ready,
+                     this, "the server's stats poll");
+  int64_t left_ns = std::max<int64_t>(deadline_ns_ - monotonic_ns(), 0);
+  timeval tv{static_cast<time_t>(left_ns / 1'000'000'000), static_cast<suseconds_t>(left_ns % 1'000'000'000 / 1000)};
+  add_event(ready_.get(), &tv, "the server's stats poll");
+}
+
+void StatsPoller::answered() {
   in_flight_ = false;
-  int status = req ? evhttp_request_get_response_code(req) : 0;
-  if (status != 200) {
-    error_ = status ? "GET /stats answered " + std::to_string(status)
-                    : "GET /stats from " + server_.str() + ": no answer (connection failed or timed out)";
+  ready_.reset();
+  HttpResult res = conn_.take();
+  if (res.status != 200) {
+    error_ = res.status ? "GET /stats answered " + std::to_string(res.status) : res.error;
     return;
   }
-  evbuffer* in = evhttp_request_get_input_buffer(req);
-  std::string body(evbuffer_get_length(in), '\0');
-  evbuffer_copyout(in, body.data(), body.size());
   std::string why = "not JSON";
-  auto j = ojson::parse(body, nullptr, false);
+  auto j = ojson::parse(res.body, nullptr, false);
   auto stats = j.is_discarded() ? std::nullopt : server_stats_from_json(j, &why);
   if (!stats) {
-    error_ = "GET /stats from " + server_.str() + " did not return c1m server stats (" + why + ")";
+    error_ = "GET /stats from " + conn_.at().str() + " did not return c1m server stats (" + why + ")";
     return;
   }
   latest_ = std::move(stats);

@@ -2,6 +2,7 @@
 // HTTP/1.1 connection (a new one a second is what a full conntrack table refuses), one request in
 // flight at a time, and the latest answer kept with the moment it came. A server that answers late
 // costs late readings, never a stalled client loop (a blocking GET with a 500 ms timeout did that).
+// The HTTP is net/http_client's, driven here by the loop's events.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -12,19 +13,14 @@
 #include "core/plan/endpoints.hpp"
 #include "core/record/server_stats.hpp"
 #include "net/event_loop.hpp"
-
-struct evhttp_connection;
-struct evhttp_request;
+#include "net/http_client.hpp"
 
 namespace c1m::net {
 
 class StatsPoller {
  public:
-  using ojson = nlohmann::ordered_json;
-
   // timeout_s: a request not answered by then fails, and the connection is opened again.
   StatsPoller(event_base* base, Endpoint server, int timeout_s = 10);
-  ~StatsPoller();
   StatsPoller(const StatsPoller&) = delete;
   StatsPoller& operator=(const StatsPoller&) = delete;
 
@@ -38,13 +34,15 @@ class StatsPoller {
   const std::string& error() const { return error_; }
 
  private:
-  static void on_done(evhttp_request* req, void* self);
-  void answered(evhttp_request* req);
+  static void on_ready(evutil_socket_t, short what, void* self);
+  void drive();     // advances the exchange and waits for what it wants next
+  void answered();  // the exchange is over
 
   event_base* base_;
-  Endpoint server_;
+  HttpConnection conn_;
   int timeout_s_;
-  evhttp_connection* conn_ = nullptr;
+  EventPtr ready_;  // the socket ready for what the exchange wants, or its deadline
+  int64_t deadline_ns_ = 0;
   bool in_flight_ = false;
   std::optional<ServerStats> latest_;
   int64_t answered_ns_ = 0;

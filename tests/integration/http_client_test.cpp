@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -90,6 +91,48 @@ TEST(HttpConnection, ALateAnswerIsTheNextPollsNotALostConnection) {
   EXPECT_EQ(fresh.status, 200) << fresh.error;
   EXPECT_EQ(fresh.body, "answer 2");
   EXPECT_EQ(server.accepted.load(), 1);
+}
+
+// The machine under exchange() is the one an event loop drives (StatsPoller): begun, advanced each
+// time the socket is ready for what it wants, taken when it wants nothing, on the same kept connection.
+TEST(HttpConnection, TheSameExchangeRunsWithoutEverBlocking) {
+  TinyServer server({0, 50});
+  HttpConnection c(server.at());
+  for (int i = 1; i <= 2; ++i) {
+    c.begin("GET /stats HTTP/1.1\r\nHost: x\r\n\r\n", 1 << 20);
+    int rounds = 0;
+    for (HttpConnection::Want want = c.advance(); want != HttpConnection::Want::nothing; want = c.advance()) {
+      pollfd p{c.fd(), static_cast<short>(want == HttpConnection::Want::read ? POLLIN : POLLOUT), 0};
+      ASSERT_GT(poll(&p, 1, 2000), 0) << "the socket never became ready for what the exchange wants";
+      ASSERT_LT(++rounds, 100);
+    }
+    HttpResult r = c.take();
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.body, "answer " + std::to_string(i));
+  }
+  EXPECT_EQ(server.accepted.load(), 1);
+  // Given up at its deadline: the connection goes, and the result says why.
+  c.begin("GET /stats HTTP/1.1\r\nHost: x\r\n\r\n", 1 << 20);
+  c.advance();
+  c.abandon("no answer within 10 s");
+  HttpResult gone = c.take();
+  EXPECT_EQ(gone.status, 0);
+  EXPECT_EQ(gone.error, "no answer within 10 s");
+  EXPECT_EQ(c.fd(), -1);
+}
+
+TEST(HttpConnection, NothingListeningIsSaidNotWaitedFor) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);  // a port nothing listens on
+  HttpResult r = http_get(Endpoint{Ipv4{0x7f000001}, ntohs(a.sin_port)}, "/stats", 2000);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.error.find("Connection refused"), std::string::npos) << r.error;
 }
 
 }  // namespace
