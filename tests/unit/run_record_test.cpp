@@ -118,6 +118,17 @@ TEST(RunRecord, RefusesWhatNoReaderCouldUseNamingTheField) {
             "/results/hold_cpu_cores_client: expected cores from 0 to 1e6");
   EXPECT_EQ(with([](ojson& r) { r["memory"]["kernel_bytes_per_socket"] = "big"; }),
             "/memory/kernel_bytes_per_socket: expected a number within 1e12");
+  // One schema_version, one layout: the sysctls as {namespaced, host}, the limits flat.
+  EXPECT_EQ(with([](ojson& r) {
+              r["sysctls"] = {{"net.core.somaxconn", "4096"}};
+            }),
+            "/sysctls/net.core.somaxconn: expected only namespaced and host");
+  EXPECT_EQ(with([](ojson& r) { r["sysctls"]["host"]["fs.file-max"] = 2466246; }),
+            "/sysctls/host/fs.file-max: expected the value as read (text) or null");
+  EXPECT_EQ(with([](ojson& r) {
+              r["limits"]["nofile"] = {{"soft", 1024}};
+            }),
+            "/limits/nofile: expected a number, text or null");
 }
 
 TEST(RunRecord, AServersStatsDocumentIsNamedNotMisread) {

@@ -145,6 +145,25 @@ class Reader {
   std::string& error_;
 };
 
+// One schema_version, one layout: limits is flat (a limit's name to a number, text or null), and
+// sysctls is {namespaced, host}, each a sysctl's name to its value as read (text, or null where
+// unreadable). The records kept under schema_version 1 from before that layout settled were made
+// again (results/baselines/, 2026-12-06), so another shape here is a damaged record, said as one.
+void check_context_layout(Reader& in, const ojson& limits, const ojson& sysctls) {
+  if (limits.is_object())
+    for (const auto& [k, v] : limits.items())
+      if (v.is_object() || v.is_array()) return (void)in.fail("/limits/" + k, "expected a number, text or null");
+  if (!sysctls.is_object()) return;
+  for (const auto& [k, v] : sysctls.items()) {
+    if (k != "namespaced" && k != "host") return (void)in.fail("/sysctls/" + k, "expected only namespaced and host");
+    if (!v.is_object() && !v.is_null()) return (void)in.fail("/sysctls/" + k, "expected an object of sysctls");
+    if (v.is_object())
+      for (const auto& [name, value] : v.items())
+        if (!value.is_string() && !value.is_null())
+          return (void)in.fail("/sysctls/" + k + "/" + name, "expected the value as read (text) or null");
+  }
+}
+
 // What the record is and when: its status, why, its dates and approach, and the sections that only
 // describe. False when it cannot be read on.
 bool read_header(Reader& in, const ojson& j, RunRecord& r) {
@@ -195,6 +214,7 @@ bool read_header(Reader& in, const ojson& j, RunRecord& r) {
     in.fail("/host/addresses", "expected an array");
   r.limits = in.object(in.member(j, "limits"), "/limits");
   r.sysctls = in.object(in.member(j, "sysctls"), "/sysctls");
+  check_context_layout(in, r.limits, r.sysctls);
   r.server = in.object(in.member(j, "server"), "/server");
   if (r.server.is_object()) in.count(in.member(r.server, "connections_peak"), "/server/connections_peak");
   if (const ojson* v = in.member(j, "server_stats_error"); v && v->is_string())
