@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""The code's size limits, checked: no file in src/ over 400 lines, no function over 80.
+"""The code's size limits, checked: no file in src/ over 400 lines, no function over 80; no script in
+the --scripts folders (lab/) over 400 lines either.
 
 A function here is a brace block opened directly in a namespace or a class (not inside another
 function) whose head has a parameter list; lambdas and local classes count toward the function they
 are in. Strings, characters and comments are blanked first, so braces in them do not count.
 
-  size_test.py [--max-file-lines 400] [--max-function-lines 80] [SRC_DIR]
+  size_test.py [--max-file-lines 400] [--max-function-lines 80] [--scripts DIR]... [SRC_DIR]
 Exit 0 when every file and function is within its limit, 1 naming each one that is not.
 """
 import argparse
@@ -91,8 +92,16 @@ def main():
     ap.add_argument("src", nargs="?", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src"))
     ap.add_argument("--max-file-lines", type=int, default=400)
     ap.add_argument("--max-function-lines", type=int, default=80)
+    ap.add_argument("--scripts", action="append", default=[], help="a folder of shell and Python scripts")
     a = ap.parse_args()
     problems, files, funcs = [], 0, 0
+    for folder in a.scripts:
+        for name in sorted(os.listdir(folder)):
+            if name.endswith((".sh", ".py")):
+                lines = open(os.path.join(folder, name), encoding="utf-8").read().count("\n")
+                files += 1
+                if lines > a.max_file_lines:
+                    problems.append(f"{os.path.basename(os.path.normpath(folder))}/{name}: {lines} lines (limit {a.max_file_lines})")
     for root, _, names in os.walk(a.src):
         for name in sorted(names):
             if not name.endswith((".cpp", ".hpp")):
@@ -110,7 +119,7 @@ def main():
                     problems.append(f"{rel}:{line}: {fname} is {count} lines (limit {a.max_function_lines})")
     for p in problems:
         print("size: FAIL " + p)
-    print(f"size: {files} files and {funcs} functions in src/, {len(problems)} over their limits")
+    print(f"size: {files} files and {funcs} functions, {len(problems)} over their limits")
     return 1 if problems else 0
 
 
