@@ -1,6 +1,6 @@
 // `c1m client`: open N connections from one or more source addresses to one or more targets, at a
 // rate, hold them, ping them, and write the run record. The flags are core/plan/client_config.hpp's
-// ClientOptions, resolved against this host (read here) into a ClientConfig; net/client_runner runs it.
+// ClientOptions, resolved against this host (read here) into a ClientConfig; net/client/client_runner runs it.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -21,11 +21,11 @@
 #include "core/plan/client_config.hpp"
 #include "core/record/record.hpp"
 #include "core/record/repetitions.hpp"
-#include "net/client_runner.hpp"
-#include "net/collector_link.hpp"
-#include "net/event_loop.hpp"
-#include "net/http_client.hpp"
-#include "net/sockaddr.hpp"
+#include "net/base/event_loop.hpp"
+#include "net/base/sockaddr.hpp"
+#include "net/client/client_runner.hpp"
+#include "net/http/collector_link.hpp"
+#include "net/http/http_client.hpp"
 
 namespace c1m::app {
 namespace {

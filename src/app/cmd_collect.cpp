@@ -24,8 +24,8 @@
 #include "core/record/record_file.hpp"
 #include "core/record/repetitions.hpp"
 #include "core/units.hpp"
-#include "net/collector_service.hpp"
-#include "net/http_service.hpp"
+#include "net/collector/collector_service.hpp"
+#include "net/http/http_service.hpp"
 
 namespace c1m::app {
 namespace {
@@ -60,7 +60,7 @@ int write_and_summarize(const ojson& merged, const std::string& out, std::string
 // Prints a merged record's summary; its exit status (0 complete, 1 otherwise).
 int print_summary(const ojson& merged, const std::string& path);
 
-// The collector as a service (net/collector_service): one record per run, or with --expect-count
+// The collector as a service (net/collector/collector_service): one record per run, or with --expect-count
 // the one run of clients that name none, then it exits.
 int run_collect_listen(const CollectOptions& o) {
   CollectorConfig config = resolve_collector(o.service, unix_ms());

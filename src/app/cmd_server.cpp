@@ -10,9 +10,9 @@
 #include "core/host/atomic_file.hpp"
 #include "core/host/host.hpp"
 #include "core/plan/server_config.hpp"
-#include "net/http_service.hpp"
-#include "net/server_service.hpp"
-#include "net/server_worker.hpp"
+#include "net/http/http_service.hpp"
+#include "net/server/server_service.hpp"
+#include "net/server/server_worker.hpp"
 
 namespace c1m::app {
 namespace {

@@ -14,7 +14,7 @@
 #include "core/host/procfs.hpp"
 #include "core/progress/progress.hpp"
 #include "core/record/record.hpp"
-#include "net/http_client.hpp"
+#include "net/http/http_client.hpp"
 
 namespace c1m::app {
 namespace {

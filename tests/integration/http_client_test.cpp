@@ -1,6 +1,6 @@
 // The kept stats connection: one TCP connection for many requests, and a late answer that costs
 // one poll, not the connection (a full conntrack table refuses the new one it would need).
-#include "net/http_client.hpp"
+#include "net/http/http_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

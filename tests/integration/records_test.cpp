@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "net/http_client.hpp"
+#include "net/http/http_client.hpp"
 #include "process.hpp"
 
 namespace c1m::test {

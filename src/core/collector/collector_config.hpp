@@ -1,5 +1,5 @@
 // `c1m collect --listen`'s configuration: the flags as typed (CollectorOptions) and the one validated
-// CollectorConfig the service runs with (net/collector_service). resolve_collector() is pure, as the
+// CollectorConfig the service runs with (net/collector/collector_service). resolve_collector() is pure, as the
 // client's resolve() is: a test puts every bound and refusal through it without a socket.
 #pragma once
 #include <cstdint>

@@ -1,7 +1,7 @@
 // The client run's phases, ramp -> hold -> live -> stopping, as decisions on what the run sees every
 // step (its workers' totals, the server's latest answer, the time). Pure: no clock, no processes, no
 // I/O, so every way a run ends is a row in a test table (tests/unit/run_phases_test.cpp). The runner
-// (net/client_runner) feeds it and does what it decides: measure, signal the workers, stop.
+// (net/client/client_runner) feeds it and does what it decides: measure, signal the workers, stop.
 #pragma once
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,5 @@
 // `c1m server`'s configuration: the flags as typed (ServerOptions) and the one validated ServerConfig
-// the service runs with (net/server_service). resolve_server() is pure, as the client's resolve()
+// the service runs with (net/server/server_service). resolve_server() is pure, as the client's resolve()
 // is: the open-files limit comes in as an argument, so a test sizes the workers for any host.
 #pragma once
 #include <cstdint>

@@ -1,0 +1,50 @@
+// A client worker's live side: pings a share of its held connections each tick, so that each is
+// pinged once an interval, reads what comes back (the echo protocol: net/proto/echo), and counts the
+// round trips, the late pings and the connections that end. It shares the worker's table of
+// connections (net/client/client_conn) and its counters; the worker opens connections, the pinger talks on them.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "core/plan/counters.hpp"
+#include "net/client/client_conn.hpp"
+
+namespace c1m::net {
+
+class Pinger {
+ public:
+  Pinger(uint32_t worker, int64_t interval_ns, Conn* conns, size_t slots, ClientCounters& counters,
+         ClientHistograms& histograms)
+      : worker_(worker),
+        interval_ns_(interval_ns),
+        conns_(conns),
+        slots_(slots),
+        counters_(counters),
+        histograms_(histograms) {}
+
+  // Pings the slots due in elapsed_ns of an interval, from where the last call stopped.
+  void ping_some(int64_t elapsed_ns);
+  // From the first slot again, with nothing due (the live hold begins).
+  void restart() { budget_ = 0, cursor_ = 0; }
+  // Reads all that an epoll report announced on an open connection (edge-triggered: it is not
+  // reported again); a report with the peer's hang-up reads on to its end.
+  void readable(int fd, uint32_t events);
+  // At the end: a connection pinged and never answered is an error of its own class, and a ping out
+  // for longer than an interval missed one. A ping sent in the last second may still be on its way.
+  void count_unanswered();
+
+ private:
+  bool read_some(int fd, uint32_t events);  // false once nothing more waits, or the connection closed
+  void close_open(int fd, ErrorClass why);
+
+  uint32_t worker_;
+  int64_t interval_ns_;
+  Conn* conns_;
+  size_t slots_;
+  ClientCounters& counters_;
+  ClientHistograms& histograms_;
+  double budget_ = 0;  // slots due and not yet visited
+  size_t cursor_ = 0;  // the next slot to visit
+};
+
+}  // namespace c1m::net

@@ -1,0 +1,60 @@
+// The server as one client sees it, from its /stats: polled on the client's loop without blocking
+// (net/http/stats_poller), its joint peak (monotonic: the most it held at once), whether it answers now,
+// and its CPU seconds with the moment it said so, for the CPU windows of the run.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "core/plan/endpoints.hpp"
+#include "core/record/server_stats.hpp"
+
+struct event_base;
+
+namespace c1m::net {
+
+class StatsPoller;
+
+class ServerWatch {
+ public:
+  using CpuReading = std::pair<double, int64_t>;  // the server's CPU seconds, and when it said so
+
+  explicit ServerWatch(std::optional<Endpoint> server);
+  ~ServerWatch();
+
+  // Opens the kept stats connection on the loop (as the ramp starts, long before it can fill any
+  // table); stop() closes it, before the loop goes.
+  void start(event_base* base);
+  void stop();
+  // Asks again and takes in the latest answer: what the server holds now, if it answered lately.
+  std::optional<uint64_t> poll();
+  // One last reading at the end, while the connections are still held (blocking, 2 s at most): the
+  // latest polled answer may be a second old and miss the last connections.
+  void final_reading();
+
+  bool silent(int64_t now_ns) const;  // no answer for a few polls: not answering now
+  int64_t answered_ns() const { return answered_ns_; }
+  uint64_t joint_peak() const { return joint_peak_; }
+  std::optional<uint64_t> most_seen() const { return most_seen_; }  // the most it said it held now
+  const std::optional<ServerStats>& latest() const { return latest_; }
+  const std::string& error() const { return error_; }
+  std::optional<CpuReading> cpu() const;
+  // Its cores from a reading at a window's start to its latest, when they are at least a second apart
+  // (its answers come when they come, not when the window opened or closed).
+  std::optional<double> cores_since(const std::optional<CpuReading>& start) const;
+
+ private:
+  void take(const std::optional<ServerStats>& stats, int64_t answered_ns);
+
+  std::optional<Endpoint> server_;
+  std::unique_ptr<StatsPoller> poller_;  // on the client's loop, while it runs
+  std::optional<ServerStats> latest_;
+  int64_t answered_ns_ = 0;
+  uint64_t joint_peak_ = 0;
+  std::optional<uint64_t> most_seen_;
+  std::string error_;
+};
+
+}  // namespace c1m::net
