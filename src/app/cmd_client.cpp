@@ -21,6 +21,7 @@
 #include "core/plan/client_config.hpp"
 #include "core/record/record.hpp"
 #include "core/record/repetitions.hpp"
+#include "core/record/summary.hpp"
 #include "net/base/event_loop.hpp"
 #include "net/base/sockaddr.hpp"
 #include "net/client/client_runner.hpp"
@@ -72,42 +73,11 @@ HostProbe probe_this_host() {
 }
 
 void print_summary(const ojson& rec, const std::string& json_path) {
-  const auto& res = rec["results"];
-  const auto& mem = rec["memory"];
-  std::fprintf(stderr, "c1m client: %s%s%s\n", rec["status"].get<std::string>().c_str(),
-               rec["reason"].is_string() ? ": " : "",
-               rec["reason"].is_string() ? rec["reason"].get<std::string>().c_str() : "");
-  std::fprintf(stderr, "  established  client peak %s, server peak %s, kernel TCP in use %s\n",
-               format_figure(res["established_peak_client"], "%.0f").c_str(),
-               format_figure(res["established_peak_server"], "%.0f").c_str(),
-               format_figure(res["kernel_tcp_inuse_at_peak"], "%.0f").c_str());
-  std::fprintf(stderr, "  ramp         time to target %s, %s connects/s, %s errors\n",
-               format_time_to_target(res["time_to_target_s"]).c_str(),
-               format_figure(res["connect_rate_per_s"], "%.0f").c_str(),
-               format_figure(res["errors_total"], "%.0f").c_str());
-  const auto& lat = res["connect_latency_ms"];
-  std::fprintf(stderr, "  connect      p50 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\n",
-               format_figure(lat["p50"], "%.3f").c_str(), format_figure(lat["p99"], "%.3f").c_str(),
-               format_figure(lat["p999"], "%.3f").c_str(), format_figure(lat["max"], "%.3f").c_str());
-  const auto& rtt = res["ping_rtt_ms"];
-  if (rtt["count"].get<uint64_t>() > 0)
-    std::fprintf(stderr, "  ping rtt     p50 %s ms, p99 %s ms over %s pings\n",
-                 format_figure(rtt["p50"], "%.3f").c_str(), format_figure(rtt["p99"], "%.3f").c_str(),
-                 format_figure(rtt["count"], "%.0f").c_str());
-  std::fputs(ramp_cpu_and_live_lines(res).c_str(), stderr);
-  std::fprintf(stderr, "  hold cpu     client %s cores, server %s cores\n",
-               format_figure(res["hold_cpu_cores_client"], "%.4f").c_str(),
-               format_figure(res["hold_cpu_cores_server"], "%.4f").c_str());
-  std::fprintf(
-      stderr,
-      "  memory       kernel %s B/socket, user %s B/conn (client), %s B/conn (server); %s GB available at the peak\n",
-      format_figure(mem["kernel_bytes_per_socket"], "%.0f").c_str(),
-      format_figure(mem["user_bytes_per_connection_client"], "%.0f").c_str(),
-      format_figure(mem["user_bytes_per_connection_server"], "%.0f").c_str(),
-      mem["mem_available_at_peak_bytes"].is_number()
-          ? format_figure(ojson(mem["mem_available_at_peak_bytes"].get<double>() / 1e9), "%.1f").c_str()
-          : "n/a");
-  if (!json_path.empty() && json_path != "-") std::fprintf(stderr, "  record       %s\n", json_path.c_str());
+  std::string why;
+  if (auto r = RunRecord::from_json(rec, why))
+    std::fputs(client_summary(*r, json_path).c_str(), stderr);
+  else
+    std::fprintf(stderr, "c1m client: its own record does not read back (%s)\n", why.c_str());
 }
 
 volatile sig_atomic_t g_stop_between_runs = 0;

@@ -23,6 +23,7 @@
 #include "core/record/record.hpp"
 #include "core/record/record_file.hpp"
 #include "core/record/repetitions.hpp"
+#include "core/record/summary.hpp"
 #include "core/units.hpp"
 #include "net/collector/collector_service.hpp"
 #include "net/http/http_service.hpp"
@@ -168,23 +169,11 @@ int write_and_summarize(const ojson& merged, const std::string& out, std::string
 }
 
 int print_summary(const ojson& merged, const std::string& path) {
-  const auto& r = merged["results"];
-  std::printf("c1m collect: %s%s%s\n", merged["status"].get<std::string>().c_str(),
-              merged["reason"].is_string() ? ": " : "",
-              merged["reason"].is_string() ? merged["reason"].get<std::string>().c_str() : "");
-  std::printf("  clients      %s (%zu distinct addresses)\n",
-              format_figure(merged["topology"]["clients"], "%.0f").c_str(),
-              merged["topology"]["client_addresses"].size());
-  std::printf("  established  client %s, server %s\n", format_figure(r["established_peak_client"], "%.0f").c_str(),
-              format_figure(r["established_peak_server"], "%.0f").c_str());
-  std::printf("  ramp         time to target %s, %s connects/s, %s errors\n",
-              format_time_to_target(r["time_to_target_s"]).c_str(),
-              format_figure(r["connect_rate_per_s"], "%.0f").c_str(), format_figure(r["errors_total"], "%.0f").c_str());
-  std::printf("  connect      p50 %s ms, p99 %s ms\n", format_figure(r["connect_latency_ms"]["p50"], "%.3f").c_str(),
-              format_figure(r["connect_latency_ms"]["p99"], "%.3f").c_str());
-  std::fputs(ramp_cpu_and_live_lines(r).c_str(), stdout);
-  std::printf("  record       %s\n", path.c_str());
-  return merged["status"] == "complete" ? 0 : 1;
+  std::string why;
+  auto r = RunRecord::from_json(merged, why);
+  if (!r) throw UsageError(path + ": " + why);
+  std::fputs(collect_summary(*r, path).c_str(), stdout);
+  return r->status == "complete" ? 0 : 1;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "core/host/atomic_file.hpp"
 #include "core/record/plot.hpp"
 #include "core/record/record_file.hpp"
+#include "core/record/run_record.hpp"
 
 namespace c1m::app {
 namespace {
@@ -20,11 +21,13 @@ int run_plot(const PlotOptions& o) {
   std::vector<PlotSeries> series;
   for (const auto& f : o.files) {
     std::string err;
-    auto r = read_record(f, err);
+    auto j = read_record(f, err);
     if (!err.empty()) throw UsageError(err);
+    std::optional<RunRecord> r = RunRecord::from_json(j, err);  // read_record has checked it: this reads
+    if (!r) throw UsageError(f + ": " + err);
     std::string label = f.substr(f.rfind('/') + 1);
     if (label.ends_with(".json")) label.resize(label.size() - 5);
-    series.push_back({label, std::move(r)});
+    series.push_back({label, std::move(*r)});
   }
   std::string e = write_file_atomically(o.out, render_svg(series));
   if (!e.empty()) throw UsageError("-o " + o.out + ": " + e);

@@ -97,7 +97,10 @@ void plot(std::string_view in) {
   auto [a, b] = halves(in);
   std::vector<PlotSeries> series;
   for (std::string_view part : {a, b})
-    if (ojson r = read(part); !r.is_null()) series.push_back({"fuzz", r});
+    if (ojson r = read(part); !r.is_null()) {
+      std::string why;
+      if (auto typed = RunRecord::from_json(r, why)) series.push_back({"fuzz", std::move(*typed)});
+    }
   if (!series.empty()) render_svg(series);
 }
 

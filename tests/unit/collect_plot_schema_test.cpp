@@ -241,8 +241,16 @@ static std::vector<std::pair<double, double>> drawn_points(const std::string& sv
   return xy;
 }
 
+// The plot reads typed records, as c1m plot gives it them.
+RunRecord typed(const ojson& j) {
+  std::string why;
+  auto r = RunRecord::from_json(j, why);
+  EXPECT_TRUE(r) << why;
+  return r ? *r : RunRecord{};
+}
+
 TEST(Plot, SvgWithAxesSeriesAndLegend) {
-  ojson a = fixture("base.json"), b = fixture("improved.json");
+  RunRecord a = typed(fixture("base.json")), b = typed(fixture("improved.json"));
   std::string svg = render_svg({{"host <a> & b", a}, {"host-b", b}});
   EXPECT_EQ(svg.rfind("<?xml", 0), 0u);
   EXPECT_NE(svg.find("<svg xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos);
@@ -271,10 +279,14 @@ TEST(Plot, SvgWithAxesSeriesAndLegend) {
 // A record whose connections were pinged while held gets a third panel, its round trips beside the
 // connect latency; one that never pinged draws none (an empty panel would read as "no answers").
 TEST(Plot, PingRoundTripsGetAPanelOfTheirOwn) {
-  ojson idle = fixture("base.json"), live = fixture("improved.json");
+  ojson idle_json = fixture("base.json"), live_json = fixture("improved.json");
+  RunRecord idle = typed(idle_json);
   EXPECT_EQ(render_svg({{"idle", idle}}).find("ping round-trip time"), std::string::npos);
   // 900 pings answered within bucket 40's bound, 100 within bucket 60's.
-  live["results"]["ping_rtt_histogram"]["buckets"] = ojson::array({ojson::array({40, 900}), ojson::array({60, 100})});
+  RunRecord live = typed(live_json);
+  live.results.rtt_us = Histogram{};
+  for (int i = 0; i < 900; ++i) live.results.rtt_us.record(Histogram::bucket_low(40));
+  for (int i = 0; i < 100; ++i) live.results.rtt_us.record(Histogram::bucket_low(60));
   std::string svg = render_svg({{"idle", idle}, {"live", live}});
   EXPECT_NE(svg.find("ping round-trip time (ms, log scale)"), std::string::npos);
   EXPECT_EQ(svg.find("data-series=\"rtt:idle\""), std::string::npos);
@@ -287,14 +299,17 @@ TEST(Plot, PingRoundTripsGetAPanelOfTheirOwn) {
 // The live hold's p99 second by second: a line for each record whose series has answers, higher on
 // the page where the p99 is lower.
 TEST(Plot, EachSecondsRoundTripP99IsALine) {
-  ojson idle = fixture("base.json"), live = fixture("improved.json");
-  live["series"] = ojson::array();
-  for (double p99 : {2.0, 30.0, 2.0})
-    live["series"].push_back({{"t_s", live["series"].size() + 40.0},
-                              {"established", 1000000},
-                              {"connect_rate_per_s", 0},
-                              {"ping_rtt_ms", {{"count", 100}, {"p50", 1.0}, {"p99", p99}, {"max", p99}}}});
-  live["results"]["ping_rtt_histogram"]["buckets"] = ojson::array({ojson::array({40, 900})});
+  RunRecord idle = typed(fixture("base.json")), live = typed(fixture("improved.json"));
+  live.series.clear();
+  for (uint64_t p99_us : {2000, 30000, 2000}) {
+    SeriesPoint p;
+    p.t_s = static_cast<double>(live.series.size()) + 40.0;
+    p.established = 1000000;
+    for (int i = 0; i < 100; ++i) p.ping_rtt_us.record(p99_us);  // a second's answers, all alike
+    live.series.push_back(p);
+  }
+  live.results.rtt_us = Histogram{};
+  for (int i = 0; i < 900; ++i) live.results.rtt_us.record(Histogram::bucket_low(40));
   std::string svg = render_svg({{"idle", idle}, {"live", live}});
   EXPECT_TRUE(drawn_points(svg, "rtt-by-second:idle").empty());
   auto xy = drawn_points(svg, "rtt-by-second:live");

@@ -114,20 +114,19 @@ std::vector<double> nice_ticks(double lo, double hi, int want) {
 
 namespace {
 
-// Each record's histogram under results[key] as a cumulative curve: (ms, share done within it).
-std::vector<std::vector<std::pair<double, double>>> cdfs_of(const std::vector<PlotSeries>& all, const char* key) {
+// Each record's histogram (connect_us or rtt_us) as a cumulative curve: (ms, share done within it).
+std::vector<std::vector<std::pair<double, double>>> cdfs_of(const std::vector<PlotSeries>& all,
+                                                            Histogram RunResults::*which) {
   std::vector<std::vector<std::pair<double, double>>> cdfs;
   for (const auto& p : all) {
     std::vector<std::pair<double, double>> cdf;
-    const auto& h = p.record["results"].value(key, nlohmann::ordered_json(nullptr));
-    if (h.is_object() && h.contains("buckets")) {
-      double total = 0, seen = 0;
-      for (const auto& b : h["buckets"]) total += b[1].get<double>();
-      for (const auto& b : h["buckets"]) {
-        seen += b[1].get<double>();
-        cdf.push_back(
-            {static_cast<double>(Histogram::bucket_high(b[0].get<int>())) / 1000.0, total > 0 ? seen / total : 0});
-      }
+    const Histogram& h = p.record.results.*which;
+    const auto total = static_cast<double>(h.count());
+    double seen = 0;
+    for (int b = 0; b < Histogram::kBuckets && total > 0; ++b) {
+      if (h.buckets()[static_cast<size_t>(b)] == 0) continue;
+      seen += static_cast<double>(h.buckets()[static_cast<size_t>(b)]);
+      cdf.push_back({static_cast<double>(Histogram::bucket_high(b)) / 1000.0, seen / total});
     }
     cdfs.push_back(cdf);
   }
@@ -164,9 +163,9 @@ std::string rtt_by_second_panel(const std::vector<PlotSeries>& all, double y0) {
   double tmax = 1, ymax = 1;
   for (const auto& p : all) {
     std::vector<std::pair<double, double>> line;
-    for (const auto& pt : p.record.value("series", nlohmann::ordered_json::array()))
-      if (pt.contains("ping_rtt_ms") && pt["ping_rtt_ms"].value("p99", nlohmann::ordered_json()).is_number()) {
-        line.push_back({pt.value("t_s", 0.0), pt["ping_rtt_ms"]["p99"].get<double>()});
+    for (const SeriesPoint& pt : p.record.series)
+      if (pt.ping_rtt_us.count() > 0) {
+        line.push_back({pt.t_s, static_cast<double>(pt.ping_rtt_us.quantile(0.99)) / 1000.0});
         tmax = std::max(tmax, line.back().first);
         ymax = std::max(ymax, line.back().second);
       }
@@ -188,7 +187,7 @@ std::string rtt_by_second_panel(const std::vector<PlotSeries>& all, double y0) {
 
 std::string render_svg(const std::vector<PlotSeries>& all) {
   // Two more panels, ping round trips and their p99 by second, when any record pinged its connections.
-  auto rtts = cdfs_of(all, "ping_rtt_histogram");
+  auto rtts = cdfs_of(all, &RunResults::rtt_us);
   const bool pinged = std::any_of(rtts.begin(), rtts.end(), [](const auto& c) { return !c.empty(); });
   const double panels = pinged ? 4 : 2;
   double height = kTop + panels * kPanelHeight + (panels - 1) * kGap - 60 * (panels - 1) +
@@ -200,24 +199,24 @@ std::string render_svg(const std::vector<PlotSeries>& all) {
   // Panel 1: the ramp.
   double tmax = 1, emax = 1;
   for (const auto& p : all)
-    for (const auto& pt : p.record.value("series", nlohmann::ordered_json::array())) {
-      tmax = std::max(tmax, pt.value("t_s", 0.0));
-      emax = std::max(emax, pt.value("established", 0.0));
+    for (const SeriesPoint& pt : p.record.series) {
+      tmax = std::max(tmax, pt.t_s);
+      emax = std::max(emax, static_cast<double>(pt.established));
     }
   Panel ramp{kLeft, kTop, kWidth - kLeft - kRight, kPanelHeight - 60, 0, tmax, 0, emax * 1.05};
   s += axes(ramp, "Ramp: established connections over time", "time since the ramp started (s)",
             "established connections", nice_ticks(0, tmax, 8), nice_ticks(0, emax * 1.05, 5), false);
   for (size_t i = 0; i < all.size(); ++i) {
     std::vector<std::pair<double, double>> pts{{ramp.px(0), ramp.py(0)}};
-    for (const auto& pt : all[i].record.value("series", nlohmann::ordered_json::array()))
-      pts.push_back({ramp.px(pt.value("t_s", 0.0)), ramp.py(pt.value("established", 0.0))});
+    for (const SeriesPoint& pt : all[i].record.series)
+      pts.push_back({ramp.px(pt.t_s), ramp.py(static_cast<double>(pt.established))});
     s += polyline(pts, kColors[i % 8], "ramp:" + all[i].label);
   }
 
   // Panel 2: connect latency; panel 3: ping round trips under the held load. Cumulative, from each
   // record's histogram.
   const double step = kPanelHeight + kGap - 60;
-  s += cdf_panel(cdfs_of(all, "connect_latency_histogram"), kTop + step,
+  s += cdf_panel(cdfs_of(all, &RunResults::connect_us), kTop + step,
                  "Connect latency: share of connects done within a time", "connect latency (ms, log scale)",
                  "share of connects", "latency:", all);
   if (pinged) {
@@ -230,8 +229,8 @@ std::string render_svg(const std::vector<PlotSeries>& all) {
   double ly = kTop + (panels - 1) * step + kPanelHeight - 60 + 60;
   for (size_t i = 0; i < all.size(); ++i) {
     const auto& r = all[i].record;
-    std::string text = all[i].label + " (" + text_of(r, "approach", "?") + ", " + text_of(r, "status", "?") + ", " +
-                       format_count(r["results"].value("established_peak_client", 0.0)) + " established)";
+    std::string text = all[i].label + " (" + (r.approach.empty() ? "?" : r.approach) + ", " + r.status + ", " +
+                       format_count(static_cast<double>(r.results.established_peak_client)) + " established)";
     s += "<g class=\"legend\"><rect x=\"" + num(kLeft) + "\" y=\"" + num(ly + 20.0 * i - 9) +
          "\" width=\"14\" height=\"4\" fill=\"" + kColors[i % 8] + "\"/><text x=\"" + num(kLeft + 22) + "\" y=\"" +
          num(ly + 20.0 * i) + "\" font-size=\"12\">" + esc(text) + "</text></g>\n";

@@ -1,18 +1,18 @@
 // Pictures of runs, for people: the ramp (established connections over time, a line per record) and
 // the connect-latency distribution (cumulative, log time axis), as one SVG with axes, units and a
-// legend. Pure: records in, SVG text out.
+// legend. Pure: typed records in (RunRecord: its series and histograms, never a key), SVG text out.
 #pragma once
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/record/run_record.hpp"
 
 namespace c1m {
 
 struct PlotSeries {
   std::string label;
-  nlohmann::ordered_json record;
+  RunRecord record;
 };
 
 std::string render_svg(const std::vector<PlotSeries>& series);

@@ -173,37 +173,4 @@ ojson conntrack_json(const procfs::KernelSnapshot& s) {
           {"max", s.conntrack_max ? ojson(*s.conntrack_max) : ojson(nullptr)}};
 }
 
-std::string format_figure(const ojson& value, const char* printf_format, double scale) {
-  if (!value.is_number()) return "n/a";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, printf_format, value.get<double>() * scale);
-  return buf;
-}
-
-std::string format_time_to_target(const ojson& value) {
-  return value.is_null() ? "not reached" : format_figure(value, "%.2f s");
-}
-
-std::string ramp_cpu_and_live_lines(const ojson& x) {
-  auto fig = [&x](const char* key, const char* fmt) { return format_figure(x.value(key, ojson(nullptr)), fmt); };
-  std::string out = "  ramp cpu     machine busy " + fig("ramp_cpu_busy_s", "%.2f") + " s (" +
-                    fig("ramp_cpu_busy_us_per_connection", "%.1f") + " us a connection), steal " +
-                    fig("ramp_cpu_steal_s", "%.2f") + " s; own: client " + fig("ramp_cpu_client_s", "%.2f") +
-                    " s, server " + fig("ramp_cpu_server_s", "%.2f") + " s\n";
-  if (!x.value("live_hold_s", ojson(nullptr)).is_number()) return out;
-  const ojson rtt = x.value("ping_rtt_ms", ojson::object());
-  auto ms = [&rtt](const char* key) { return format_figure(rtt.value(key, ojson(nullptr)), "%.3f"); };
-  const ojson errors = x.value("errors", ojson::object());
-  out += "  live hold    " + fig("live_hold_s", "%.1f") + " s, " + fig("live_pings_per_s", "%.0f") +
-         " pings/s, rtt p99 " + ms("p99") + " ms, p99.9 " + ms("p999") + " ms, max " + ms("max") + " ms; " +
-         fig("pings_late", "%.0f") + " late, " + format_figure(errors.value("no_answer", ojson(nullptr)), "%.0f") +
-         " never answered\n";
-  out += "  live cpu     client " + fig("live_cpu_cores_client", "%.3f") + " cores (" +
-         fig("live_cpu_cores_per_1k_pings_per_s_client", "%.4f") + " per 1,000 pings/s), server " +
-         fig("live_cpu_cores_server", "%.3f") + " cores (" + fig("live_cpu_cores_per_1k_pings_per_s_server", "%.4f") +
-         "); machine busy " + fig("live_cpu_machine_busy_cores", "%.2f") + " cores, steal " +
-         fig("live_cpu_machine_steal_cores", "%.2f") + "\n";
-  return out;
-}
-
 }  // namespace c1m

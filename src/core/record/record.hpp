@@ -73,11 +73,4 @@ ojson errors_json(const ErrorCounts& e);
 // Bytes a connection: growth over a baseline, over the connections; null with none.
 std::optional<double> per_connection(uint64_t grown_bytes_total, uint64_t baseline_total, uint64_t connections);
 
-// A record's figure for a summary line: printf-formatted (times scale), or "n/a" where it is null.
-std::string format_figure(const ojson& value, const char* printf_format, double scale = 1);
-// A summary's lines for the ramp's CPU and, when the run had one, the live hold (each ends in '\n').
-std::string ramp_cpu_and_live_lines(const ojson& results);
-// "33.03 s", or "not reached" for a null time to target (the run never held its whole target).
-std::string format_time_to_target(const ojson& value);
-
 }  // namespace c1m
