@@ -26,7 +26,7 @@ help:
 	@echo "make bench-swarm   1M through the two-node swarm here beside the compose lab's 1M (a ratio)"
 	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
 	@echo "make bench-lab     both approaches at 1M in the container lab"
-	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints, HTTP heads (FUZZ_TIME=180 s each)"
+	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints, HTTP heads, replies (FUZZ_TIME=180 s each)"
 	@echo "make soak          the collector under 50 participants x 20 runs, SIGKILLs and hostile peers: every 2xx on disk once"
 	@echo "make ci-bench      what a CI job runs: both approaches at N=20000, 5 runs each, against results/baselines/<host>/"
 	@echo "                   (BASE_REF=origin/main: against that build, run here interleaved; exit 1 on a regression)"

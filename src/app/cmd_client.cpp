@@ -180,6 +180,31 @@ int run_client(const ClientOptions& o) {
 
 }  // namespace
 
+// How a client takes part in a run of many (the lab's): where it reports, which run, what it waits for.
+void add_run_options(CLI::App* c, ClientOptions& opts) {
+  ClientOptions* o = &opts;
+  c->add_option("--report-to", o->report_to,
+                "ADDRESS:PORT of a collector (c1m collect --listen) to push the record to");
+  // Also from the environment: compose passes an empty one for a one-off client, which a flag cannot carry.
+  c->add_option("--run-id", o->run_id,
+                "with --report-to: the run this client is part of (the lab's); default: a run of its own")
+      ->envname("C1M_JOIN_RUN");
+  c->add_option("--run-token", o->run_token, "with --report-to: the collector's token (its --run-token)")
+      ->envname("C1M_RUN_TOKEN");
+  c->add_option("--run-asked-connections", o->run_asked_connections,
+                "with --run-id: what the run was asked to hold, all clients together, where a wrapper cut it (for "
+                "the record)")
+      ->envname("C1M_RUN_ASKED");
+  c->add_option("--run-cut-by", o->run_cut_by, "with --run-id: why the run holds less than asked (for the record)")
+      ->envname("C1M_RUN_CUT_BY");
+  c->add_option("--run-clients", o->run_clients, "with --run-id: how many clients that run has")
+      ->check(CLI::Range(1, 100000))
+      ->envname("C1M_RUN_CLIENTS")
+      ->capture_default_str();
+  c->add_option("--hold-until-server", o->hold_until_server,
+                "count --hold from when the server holds this many (one of many clients; bounded by --ramp-timeout)");
+}
+
 Command add_client_command(CLI::App& root) {
   auto o = std::make_shared<ClientOptions>();  // core/plan/client_config.hpp
   CLI::App* c = root.add_subcommand("client", "open, hold and measure N connections");
@@ -206,26 +231,12 @@ Command add_client_command(CLI::App& root) {
       ->envname("C1M_START_FILE");
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")
       ->capture_default_str();
-  c->add_option("--report-to", o->report_to,
-                "ADDRESS:PORT of a collector (c1m collect --listen) to push the record to");
-  // Also from the environment: compose passes an empty one for a one-off client, which a flag cannot carry.
-  c->add_option("--run-id", o->run_id,
-                "with --report-to: the run this client is part of (the lab's); default: a run of its own")
-      ->envname("C1M_JOIN_RUN");
-  c->add_option("--run-token", o->run_token, "with --report-to: the collector's token (its --run-token)")
-      ->envname("C1M_RUN_TOKEN");
-  c->add_option("--run-asked-connections", o->run_asked_connections,
-                "with --run-id: what the run was asked to hold, all clients together, where a wrapper cut it (for "
-                "the record)")
-      ->envname("C1M_RUN_ASKED");
-  c->add_option("--run-cut-by", o->run_cut_by, "with --run-id: why the run holds less than asked (for the record)")
-      ->envname("C1M_RUN_CUT_BY");
-  c->add_option("--run-clients", o->run_clients, "with --run-id: how many clients that run has")
-      ->check(CLI::Range(1, 100000))
-      ->envname("C1M_RUN_CLIENTS")
+  c->add_option("--protocol", o->protocol,
+                "what a held connection speaks: raw (connect and hold, any listener), echo (c1m server), redis "
+                "(PING, +PONG), http (keep-alive GET of --http-path)")
       ->capture_default_str();
-  c->add_option("--hold-until-server", o->hold_until_server,
-                "count --hold from when the server holds this many (one of many clients; bounded by --ramp-timeout)");
+  c->add_option("--http-path", o->http_path, "--protocol http: the path each ping GETs")->capture_default_str();
+  add_run_options(c, *o);
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")
       ->capture_default_str();
   c->add_option(

@@ -11,6 +11,7 @@
 #include "core/collector/http_request.hpp"
 #include "core/collector/run_book.hpp"
 #include "core/plan/endpoints.hpp"
+#include "core/proto/reply.hpp"
 #include "core/record/compare.hpp"
 #include "core/record/plot.hpp"
 #include "core/record/record_file.hpp"
@@ -118,6 +119,26 @@ void http(std::string_view in) {
   if (h.status == 0 && (h.method.empty() || h.path.empty() || h.path[0] != '/')) __builtin_trap();
 }
 
+// A server's reply to a held connection's ping, in each protocol, in the pieces the input's first
+// byte says: every byte is taken once, and a verdict other than "more" comes with the bytes it took.
+void reply(std::string_view in) {
+  if (in.empty()) return;
+  const size_t piece = static_cast<unsigned char>(in[0]) % 16 + 1;
+  in.remove_prefix(1);
+  for (proto::Protocol p :
+       {proto::Protocol::raw, proto::Protocol::echo, proto::Protocol::redis, proto::Protocol::http}) {
+    proto::ReplyState s{};
+    for (size_t at = 0; at < in.size();) {
+      size_t n = std::min(piece, in.size() - at);
+      proto::Read r = proto::read_reply(p, s, 1, 2, 3, reinterpret_cast<const unsigned char*>(in.data()) + at, n);
+      if (r.used > n || (r.verdict == proto::Read::Verdict::more && r.used != n)) __builtin_trap();
+      if (r.verdict == proto::Read::Verdict::bad || r.verdict == proto::Read::Verdict::refused) break;
+      if (r.verdict == proto::Read::Verdict::answered) s = {};
+      at += r.used == 0 ? n : r.used;
+    }
+  }
+}
+
 void endpoints(std::string_view in) {
   parse_endpoint_list(in);
   parse_address_list(in);
@@ -128,7 +149,7 @@ void endpoints(std::string_view in) {
 const std::vector<Target>& targets() {
   static const std::vector<Target> all = {{"record", record},       {"merge", merge}, {"collector", collector},
                                           {"compare", compare},     {"plot", plot},   {"units", units},
-                                          {"endpoints", endpoints}, {"http", http}};
+                                          {"endpoints", endpoints}, {"http", http},   {"reply", reply}};
   return all;
 }
 

@@ -53,6 +53,28 @@ void check_targets(const ClientOptions& o, const ConnectPlan& plan) {
       if (plan.targets[i] == plan.targets[j]) throw UsageError("--target lists " + plan.targets[i].str() + " twice");
 }
 
+// What a held connection speaks, and its ping: raw sends nothing, so it cannot be pinged; an HTTP
+// path goes into a request line as it is, so it is one token of printable characters.
+void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
+  auto p = proto::protocol_named(o.protocol);
+  if (!p) throw UsageError("--protocol '" + o.protocol + "': expected one of " + proto::kProtocolNames);
+  c.protocol = *p;
+  if (!proto::pingable(c.protocol) && (c.ping_interval_ns > 0 || c.live_ns > 0))
+    throw UsageError(
+        "--protocol raw sends nothing, so it has no ping: drop --ping-interval and --live, or choose "
+        "echo, redis or http");
+  const std::string& path = o.http_path;
+  bool printable = std::all_of(path.begin(), path.end(), [](char ch) { return ch > ' ' && ch < 127; });
+  if (path.empty() || path[0] != '/' || path.size() > proto::kMaxHttpPath || !printable)
+    throw UsageError("--http-path '" + path + "': expected a path starting with '/', at most " +
+                     std::to_string(proto::kMaxHttpPath) + " printable characters without spaces");
+  if (c.protocol != proto::Protocol::http && path != "/")
+    throw UsageError("--http-path is for --protocol http (this run speaks " + o.protocol + ")");
+  c.http_path = path;
+  // Host: the first target as given (an HTTP/1.1 request must name one).
+  c.ping_text = proto::ping_text(c.protocol, path, c.plan.targets.empty() ? "localhost" : c.plan.targets[0].str());
+}
+
 // The ports: refuse a plan the kernel's ephemeral range cannot give, before opening anything.
 void plan_ports(const ClientOptions& o, const HostProbe& host, ClientConfig& c) {
   if (!host.ephemeral_ports) {
@@ -139,6 +161,7 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   c.start_file = o.start_file;
   // A live hold pings every connection once an interval: 30 s unless told, and at least one interval.
   if (c.live_ns > 0 && c.ping_interval_ns == 0) c.ping_interval_ns = 30'000'000'000;
+  resolve_protocol(o, c);
   if (c.live_ns > 0 && c.live_ns < c.ping_interval_ns)
     throw UsageError("--live '" + o.live + "': shorter than one --ping-interval (" +
                      format_duration_ns(c.ping_interval_ns) + "): not every connection would be pinged");
@@ -175,6 +198,8 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
 
 ojson config_json(const ClientConfig& c) {
   return {{"connections", c.plan.connections},
+          {"protocol", proto::protocol_name(c.protocol)},
+          {"http_path", c.protocol == proto::Protocol::http ? ojson(c.http_path) : ojson(nullptr)},
           {"workers", c.workers},
           {"rate_per_s", c.rate > 0 ? ojson(c.rate) : ojson(nullptr)},
           {"max_in_flight_per_worker", c.in_flight_per_worker},

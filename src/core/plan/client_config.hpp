@@ -14,6 +14,7 @@
 
 #include "core/plan/endpoints.hpp"
 #include "core/plan/plan.hpp"
+#include "core/proto/reply.hpp"
 
 namespace c1m {
 
@@ -28,6 +29,8 @@ struct ClientOptions {
   std::string hold = "10s";
   std::string ping_interval = "0";
   std::string live = "0";         // after the hold, this long more with every connection pinged (the live hold)
+  std::string protocol = "echo";  // what a held connection speaks: raw, echo, redis, http (core/proto/reply)
+  std::string http_path = "/";    // --protocol http: the path each ping GETs
   std::string start_delay = "0";  // wait before the ramp (the lab sets each container's namespace up meanwhile)
   std::string start_file;         // then wait until this file exists (the lab's start line); empty: no wait
   std::string ramp_timeout = "10m";
@@ -72,16 +75,19 @@ inline constexpr uint64_t kDefaultInFlightPerWorker = 200;
 
 // Everything the run needs, validated.
 struct ClientConfig {
-  ConnectPlan plan;                      // sources x targets, the connection count, the ports each pair may use
-  std::optional<PortRange> port_range;   // the kernel's ephemeral range, when it could be read
-  size_t workers = 0;                    // worker processes
-  uint64_t capacity = 0;                 // connections one worker may hold under the open-files limit
-  double rate = 0;                       // connects per second, all workers together; 0: as fast as in-flight allows
-  uint64_t in_flight_per_worker = 0;     // connects one worker keeps in flight at most
-  int64_t connect_timeout_ns = 0;        // one connect's limit
-  int64_t hold_ns = 0;                   // how long the whole target is held
-  int64_t ping_interval_ns = 0;          // 0: no pings
-  int64_t live_ns = 0;                   // the live hold after the idle one; 0: none (pings, if any, from the start)
+  ConnectPlan plan;                     // sources x targets, the connection count, the ports each pair may use
+  std::optional<PortRange> port_range;  // the kernel's ephemeral range, when it could be read
+  size_t workers = 0;                   // worker processes
+  uint64_t capacity = 0;                // connections one worker may hold under the open-files limit
+  double rate = 0;                      // connects per second, all workers together; 0: as fast as in-flight allows
+  uint64_t in_flight_per_worker = 0;    // connects one worker keeps in flight at most
+  int64_t connect_timeout_ns = 0;       // one connect's limit
+  int64_t hold_ns = 0;                  // how long the whole target is held
+  int64_t ping_interval_ns = 0;         // 0: no pings
+  int64_t live_ns = 0;                  // the live hold after the idle one; 0: none (pings, if any, from the start)
+  proto::Protocol protocol = proto::Protocol::echo;
+  std::string http_path;                 // --protocol http: the path each ping GETs
+  proto::PingText ping_text;             // the HTTP request each ping sends, made once
   int64_t start_delay_ns = 0;            // before anything is measured; SIGTERM in it is an interrupted run
   std::string start_file;                // after the delay, the ramp waits until it exists; empty: none
   int64_t ramp_timeout_ns = 0;           // the ramp (and a wait for the server) fails after this

@@ -23,6 +23,10 @@ const char* error_class_name(ErrorClass c) {
       return "bad_echo";
     case ErrorClass::no_answer:
       return "no_answer";
+    case ErrorClass::bad_reply:
+      return "bad_reply";
+    case ErrorClass::refused:
+      return "refused";
     case ErrorClass::other:
       return "other";
     case ErrorClass::count_:
@@ -71,6 +75,7 @@ void ClientCounters::merge(const ClientCounters& o) {
   pongs_received += o.pongs_received;
   pings_late += o.pings_late;
   source_port_fallbacks += o.source_port_fallbacks;
+  for (size_t k = 0; k < replies_by_class.size(); ++k) replies_by_class[k] += o.replies_by_class[k];
   rtt_us.merge(o.rtt_us);
   rss_baseline_bytes += o.rss_baseline_bytes;
   rss_bytes += o.rss_bytes;

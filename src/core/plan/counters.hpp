@@ -20,6 +20,8 @@ enum class ErrorClass : uint8_t {
   peer_closed,    // the peer closed an established connection cleanly
   bad_echo,       // the peer echoed something other than what was sent
   no_answer,      // pinged, never answered by the end of the run (a live hold)
+  bad_reply,      // the server answered what its protocol does not allow (redis, http)
+  refused,        // the server said no in its protocol (a redis error reply: max clients reached)
   other,
   count_
 };
@@ -49,6 +51,8 @@ struct ClientCounters {
   // A connection's ping was due while its last one was still unanswered: an interval it missed.
   uint64_t pings_late = 0;
   uint64_t source_port_fallbacks = 0;  // planned port taken; the kernel chose one instead
+  // HTTP replies by status class: [2] 2xx .. [5] 5xx ([0], [1]: unused; 1xx is interim, never counted).
+  std::array<uint64_t, 6> replies_by_class{};
   // Every answered ping's round trip, coarsely: the series takes what each second added to it.
   CoarseHistogram rtt_us;
   uint64_t rss_baseline_bytes = 0;

@@ -129,7 +129,8 @@ void compare_context(const ojson& base, const ojson& now, Comparison& c) {
   }
   // What defines the experiment: a record that lacks a key (an older one) is not held against it.
   for (const char* key :
-       {"/approach", "/config/connections", "/config/clients", "/config/hold_s", "/config/live_s",
+       {"/approach", "/config/protocol", "/config/per_client/protocol", "/config/per_client/http_path",
+        "/config/http_path", "/config/connections", "/config/clients", "/config/hold_s", "/config/live_s",
         "/config/ping_interval_s", "/config/rate_per_s", "/config/per_client/connections", "/config/per_client/hold_s",
         "/config/per_client/live_s", "/config/per_client/ping_interval_s", "/config/per_client/rate_per_s"}) {
     const ojson::json_pointer at(key);

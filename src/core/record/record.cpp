@@ -152,6 +152,12 @@ RunRecord build_client_record(const ClientRun& run) {
   x.pings_sent = t.pings_sent;
   x.pongs_received = t.pongs_received;
   x.pings_late = t.pings_late;
+  if (run.config.is_object() && run.config.value("protocol", std::string()) == "http") {
+    x.http_replies_2xx = t.replies_by_class[2];
+    x.http_replies_3xx = t.replies_by_class[3];
+    x.http_replies_4xx = t.replies_by_class[4];
+    x.http_replies_5xx = t.replies_by_class[5];
+  }
   x.source_port_fallbacks = t.source_port_fallbacks;
   add_cpu_figures(run, x);
   add_kernel_figures(run, x);

@@ -124,7 +124,11 @@ std::vector<Row> connection_rows() {
                  "sparse buckets of connect latency in microseconds, so records merge exactly"),
       structured("results", "ping_rtt_histogram", sum, kHistogram, "the same for ping round trips"),
       RESULT(pings_sent, count, sum, "pings sent"),
-      RESULT(pongs_received, count, sum, "echoes that matched their ping"),
+      RESULT(pongs_received, count, sum, "answers to pings, whole and as the protocol allows (an echo that matched)"),
+      RESULT(http_replies_2xx, count, sum_if_all, "--protocol http: answers of status 2xx (null for other protocols)"),
+      RESULT(http_replies_3xx, count, sum_if_all, "answers of status 3xx"),
+      RESULT(http_replies_4xx, count, sum_if_all, "answers of status 4xx"),
+      RESULT(http_replies_5xx, count, sum_if_all, "answers of status 5xx (the server's own errors, 503 included)"),
       RESULT(source_port_fallbacks, count, sum,
              "planned source ports the kernel refused (each moved to a spare port, then to the kernel's search)"),
   };
@@ -172,12 +176,14 @@ std::vector<Row> cpu_rows() {
 // Errors, the kernel's counters and memory.
 std::vector<Row> kernel_and_memory_rows() {
   return {
-      structured("results", "errors", sum,
-                 R"({"type": "object", "required": ["eaddrnotavail", "emfile_enfile", "econnrefused", "etimedout", )"
-                 R"("econnreset", "peer_closed", "bad_echo", "other"], "additionalProperties": {"type": "integer", )"
-                 R"("minimum": 0}})",
-                 "errors by cause: eaddrnotavail, emfile_enfile, econnrefused, etimedout, econnreset, peer_closed, "
-                 "bad_echo, no_answer (pinged, never answered), other")
+      structured(
+          "results", "errors", sum,
+          R"({"type": "object", "required": ["eaddrnotavail", "emfile_enfile", "econnrefused", "etimedout", )"
+          R"("econnreset", "peer_closed", "bad_echo", "other"], "additionalProperties": {"type": "integer", )"
+          R"("minimum": 0}})",
+          "errors by cause: eaddrnotavail, emfile_enfile, econnrefused, etimedout, econnreset, peer_closed, "
+          "bad_echo, no_answer (pinged, never answered), bad_reply (an answer the protocol does not allow), refused "
+          "(the server said no in its protocol: a redis error reply), other")
           .required(schema_requires),
       RESULT(errors_total, count, sum, "every error, all causes")
           .required(schema_requires)

@@ -84,6 +84,8 @@ class ClientRunner {
                              static_cast<uint32_t>(r_.workers),
                              control_fd};
       cfg.live_sched = r_.live_sched.c_str();
+      cfg.protocol = r_.protocol;
+      cfg.ping_text = &r_.ping_text;
       return run_client_worker(cfg);
     });
     if (!err.empty()) {

@@ -150,7 +150,7 @@ class ClientWorker {
       return;
     }
     int64_t t = monotonic_ns();
-    conns_[fd] = Conn{t, 0, ConnState::connecting, 0, 0};
+    conns_[fd] = Conn{t, 0, ConnState::connecting, 0, {}};
     pending_.push_back({fd, t});
     ++counters_.in_flight;
   }
@@ -181,7 +181,7 @@ class ClientWorker {
     } else {
       int64_t t = monotonic_ns();
       histograms_.connect_us.record(static_cast<uint64_t>((t - c.t_ns) / 1000));
-      c = Conn{0, 0, ConnState::open, 0, 0};
+      c = Conn{0, 0, ConnState::open, 0, {}};
       ++counters_.connected_total;
       ++counters_.established;
       if (counters_.established > counters_.established_peak) counters_.established_peak = counters_.established;
@@ -313,7 +313,8 @@ class ClientWorker {
   ClientCounters counters_;
   ClientCounters last_sent_;
   ClientHistograms histograms_;
-  Pinger pinger_{cfg_.index, cfg_.ping_interval_ns, conns_.get(), slots_, counters_, histograms_};
+  Pinger pinger_{cfg_.index, cfg_.ping_interval_ns, cfg_.protocol, cfg_.ping_text, conns_.get(), slots_, counters_,
+                 histograms_};
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/plan/plan.hpp"
+#include "core/proto/reply.hpp"
 
 namespace c1m::net {
 
@@ -23,7 +24,9 @@ struct ClientWorkerConfig {
   uint32_t index = 0;
   uint32_t workers = 1;  // how many share the plan: each has its own spare ports
   int control_fd = -1;
-  const char* live_sched = "normal";  // the scheduling policy from the first ping on (core/host)
+  const char* live_sched = "normal";                 // the scheduling policy from the first ping on (core/host)
+  proto::Protocol protocol = proto::Protocol::echo;  // what a ping is and how its answer reads
+  const proto::PingText* ping_text = nullptr;        // the HTTP request, made once a run
 };
 
 int run_client_worker(const ClientWorkerConfig& config);

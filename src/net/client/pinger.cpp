@@ -8,13 +8,16 @@
 #include <cerrno>
 
 #include "core/host/clock.hpp"
-#include "core/proto/echo.hpp"
+#include "core/proto/reply.hpp"
 
 namespace c1m::net {
 
 void Pinger::ping_some(int64_t elapsed_ns) {
+  if (!proto::pingable(protocol_)) return;
+  static const proto::PingText kNoText;
   double share = static_cast<double>(elapsed_ns) / static_cast<double>(interval_ns_);
   budget_ = std::min(budget_ + share * static_cast<double>(slots_), static_cast<double>(slots_));
+  unsigned char ping[proto::kMaxPingBytes];
   while (budget_ >= 1.0) {
     budget_ -= 1.0;
     int fd = static_cast<int>(cursor_);
@@ -25,11 +28,12 @@ void Pinger::ping_some(int64_t elapsed_ns) {
       ++counters_.pings_late;
       continue;
     }
-    unsigned char frame[proto::kEchoFrameSize];
-    proto::echo_frame(worker_, static_cast<uint32_t>(fd), ++c.ping_seq, frame);
+    size_t len = proto::make_ping(protocol_, text_ ? *text_ : kNoText, worker_, static_cast<uint32_t>(fd), ++c.ping_seq,
+                                  ping, sizeof ping);
     c.t_ns = monotonic_ns();
-    ssize_t w = ::send(fd, frame, sizeof frame, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w != static_cast<ssize_t>(sizeof frame)) {
+    c.reply = {};
+    ssize_t w = ::send(fd, ping, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w != static_cast<ssize_t>(len)) {
       close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
       continue;
     }
@@ -44,39 +48,53 @@ void Pinger::readable(int fd, uint32_t events) {
   } while (hung_up);
 }
 
-// One recv takes all an echo may be, more being a bad echo.
 bool Pinger::read_some(int fd, uint32_t events) {
-  unsigned char buf[256];
+  unsigned char buf[4096];
   ssize_t n;
   do n = ::recv(fd, buf, sizeof buf, 0);
   while (n < 0 && errno == EINTR);
-  if (n <= 0) {
-    if (n == 0)
-      close_open(fd, (events & EPOLLERR) ? ErrorClass::econnreset : ErrorClass::peer_closed);
-    else if (errno != EAGAIN)
-      close_open(fd, classify_errno(errno));
-    return false;
-  }
+  if (n > 0) return take(fd, buf, static_cast<size_t>(n));
   Conn& c = conns_[fd];
-  // Only our own frame may come back, and only while a ping is outstanding.
-  int matched = c.t_ns == 0 ? -1
-                            : proto::echo_match(worker_, static_cast<uint32_t>(fd), c.ping_seq, c.echo_received, buf,
-                                                static_cast<size_t>(n));
-  if (matched < 0) {
-    close_open(fd, ErrorClass::bad_echo);
-    return false;
+  if (n == 0) {
+    // A body read to the connection's end is answered by the end; the close itself is the server's.
+    if (c.t_ns != 0 && proto::end_is_answer(protocol_, c.reply)) answered(c, c.reply.status & 0x3ff);
+    close_open(fd, (events & EPOLLERR) ? ErrorClass::econnreset : ErrorClass::peer_closed);
+  } else if (errno != EAGAIN) {
+    close_open(fd, classify_errno(errno));
   }
-  c.echo_received = static_cast<uint8_t>(matched);
-  if (c.echo_received == proto::kEchoFrameSize) {
-    auto rtt_us = static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000);
-    histograms_.rtt_us.record(rtt_us);
-    counters_.rtt_us.record(rtt_us);
-    ++counters_.pongs_received;
-    c.answered = 1;
-    c.t_ns = 0;
-    c.echo_received = 0;
+  return false;
+}
+
+bool Pinger::take(int fd, const unsigned char* data, size_t n) {
+  using Verdict = proto::Read::Verdict;
+  if (protocol_ == proto::Protocol::raw) return true;  // it speaks: let go
+  Conn& c = conns_[fd];
+  const ErrorClass bad = protocol_ == proto::Protocol::echo ? ErrorClass::bad_echo : ErrorClass::bad_reply;
+  while (n > 0) {
+    if (c.t_ns == 0) {  // nothing asked: the server speaks unasked (redis says so why it refuses)
+      close_open(fd, protocol_ == proto::Protocol::redis && data[0] == '-' ? ErrorClass::refused : bad);
+      return false;
+    }
+    proto::Read r = proto::read_reply(protocol_, c.reply, worker_, static_cast<uint32_t>(fd), c.ping_seq, data, n);
+    if (r.verdict == Verdict::refused || r.verdict == Verdict::bad) {
+      close_open(fd, r.verdict == Verdict::refused ? ErrorClass::refused : bad);
+      return false;
+    }
+    if (r.verdict == Verdict::answered) answered(c, r.status);
+    data += r.used, n -= r.used;
   }
   return true;
+}
+
+void Pinger::answered(Conn& c, uint16_t status) {
+  auto rtt_us = static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000);
+  histograms_.rtt_us.record(rtt_us);
+  counters_.rtt_us.record(rtt_us);
+  ++counters_.pongs_received;
+  if (status >= 200 && status < 600) ++counters_.replies_by_class[status / 100];
+  c.answered = 1;
+  c.t_ns = 0;
+  c.reply = {};
 }
 
 void Pinger::close_open(int fd, ErrorClass why) {

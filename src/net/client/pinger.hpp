@@ -1,22 +1,26 @@
 // A client worker's live side: pings a share of its held connections each tick, so that each is
-// pinged once an interval, reads what comes back (the echo protocol: net/proto/echo), and counts the
-// round trips, the late pings and the connections that end. It shares the worker's table of
-// connections (net/client/client_conn) and its counters; the worker opens connections, the pinger talks on them.
+// pinged once an interval, reads what comes back in the run's protocol (core/proto/reply), and counts
+// the round trips, the replies' status classes, the late pings and the connections that end. It shares the worker's
+// table of connections (net/client/client_conn) and its counters; the worker opens connections, the pinger talks on
+// them.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 #include "core/plan/counters.hpp"
+#include "core/proto/reply.hpp"
 #include "net/client/client_conn.hpp"
 
 namespace c1m::net {
 
 class Pinger {
  public:
-  Pinger(uint32_t worker, int64_t interval_ns, Conn* conns, size_t slots, ClientCounters& counters,
-         ClientHistograms& histograms)
+  Pinger(uint32_t worker, int64_t interval_ns, proto::Protocol protocol, const proto::PingText* text, Conn* conns,
+         size_t slots, ClientCounters& counters, ClientHistograms& histograms)
       : worker_(worker),
         interval_ns_(interval_ns),
+        protocol_(protocol),
+        text_(text),
         conns_(conns),
         slots_(slots),
         counters_(counters),
@@ -35,10 +39,16 @@ class Pinger {
 
  private:
   bool read_some(int fd, uint32_t events);  // false once nothing more waits, or the connection closed
+  // Bytes that came: the reply to the outstanding ping, or (none outstanding) the server speaking
+  // unasked. False when they closed the connection.
+  bool take(int fd, const unsigned char* data, size_t n);
+  void answered(Conn& c, uint16_t status);
   void close_open(int fd, ErrorClass why);
 
   uint32_t worker_;
   int64_t interval_ns_;
+  proto::Protocol protocol_;
+  const proto::PingText* text_;
   Conn* conns_;
   size_t slots_;
   ClientCounters& counters_;

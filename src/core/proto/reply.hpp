@@ -1,0 +1,73 @@
+// What a held connection speaks, as c1m's client speaks it: the ping it sends and how it reads the
+// answer as the bytes come, with 8 bytes of state a connection (net/client/client_conn keeps them).
+// Pure: bytes in, a verdict out; unit-tested and fuzzed (tests/fuzz), spoken by net/client/pinger.
+//   raw    connect and hold, send nothing: works against any listener. What the server sends is read
+//          and let go (a banner is no error).
+//   echo   c1m's own server: a 16-byte frame comes back unchanged (core/proto/echo).
+//   redis  PING, answered +PONG; an error reply (-ERR max number of clients reached) is the server
+//          saying no.
+//   http   GET of a path over HTTP/1.1 keep-alive; the response framed by Content-Length, chunked
+//          transfer coding, or the connection's end; its status class counted.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace c1m::proto {
+
+enum class Protocol : uint8_t { raw, echo, redis, http };
+
+std::optional<Protocol> protocol_named(std::string_view name);
+const char* protocol_name(Protocol p);
+inline constexpr const char* kProtocolNames = "raw, echo, redis, http";
+// Whether its connections can be pinged (raw's cannot: it sends nothing).
+inline bool pingable(Protocol p) { return p != Protocol::raw; }
+
+// Where a connection is in the reply it waits for. Trivial and zero when idle.
+struct ReplyState {
+  uint32_t left;    // http: body or chunk bytes still to come; a length being read
+  uint16_t status;  // http: the status code of the reply being read
+  uint8_t phase;    // the protocol's own step (0: at the start of a reply)
+  uint8_t aux;      // bytes of a fixed reply matched so far (echo, redis), or a header name's match
+};
+static_assert(sizeof(ReplyState) == 8);
+
+// The largest ping: an HTTP request line, its Host header and a path of at most kMaxHttpPath bytes.
+inline constexpr size_t kMaxHttpPath = 1024;
+inline constexpr size_t kMaxPingBytes = kMaxHttpPath + 320;
+
+// What the ping is made of: the HTTP request's path and host (the others need nothing).
+struct PingText {
+  std::string http_request;  // "GET /path HTTP/1.1\r\nHost: host\r\n\r\n", made once a run
+};
+PingText ping_text(Protocol p, const std::string& http_path, const std::string& http_host);
+
+// The bytes of one ping into out (at least 64 bytes, or the HTTP request's size); how many.
+size_t make_ping(Protocol p, const PingText& text, uint32_t worker, uint32_t conn, uint32_t seq, unsigned char* out,
+                 size_t cap);
+
+// What some bytes of a reply did.
+struct Read {
+  enum class Verdict : uint8_t {
+    more,      // all taken; the reply is not whole yet
+    answered,  // the reply is whole (`used` bytes of the input were its end)
+    refused,   // the server said no in its protocol (redis: an error reply)
+    bad,       // not a reply this protocol allows
+  };
+  Verdict verdict = Verdict::more;
+  size_t used = 0;      // bytes taken
+  uint16_t status = 0;  // http: the answered reply's status
+  bool closes = false;  // http: the reply said Connection: close, or ends only with the connection
+};
+
+// Takes bytes of the reply to ping `seq` (of connection `conn` of worker `worker`: what the echo
+// expects). Call again with the rest after `answered` when more bytes came at once.
+Read read_reply(Protocol p, ReplyState& state, uint32_t worker, uint32_t conn, uint32_t seq, const unsigned char* data,
+                size_t n);
+// The connection ended (read 0 bytes): whether that ends a reply being read (an HTTP body with no
+// length is read to the connection's end).
+bool end_is_answer(Protocol p, const ReplyState& state);
+
+}  // namespace c1m::proto

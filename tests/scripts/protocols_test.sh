@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The client against real servers from Debian's archive, on loopback, in their own protocols: redis
+# (PING, +PONG; a full server's error reply counted as refused), nginx (HTTP/1.1 keep-alive GETs, the
+# replies' status classes counted), and raw (connect and hold, no bytes) against either. Bounded: a few
+# hundred connections, a live hold of 2 s each.
+#   protocols_test.sh C1M_BINARY
+set -euo pipefail
+c1m=$1
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+passed=0 failed=0
+ok() { echo "ok    $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
+for tool in redis-server nginx; do
+  command -v "$tool" >/dev/null || { echo "FAIL  $tool is not installed (make setup installs it)"; exit 1; }
+done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+# field RECORD EXPR: a Python expression over the record r
+field() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --maxclients 1000 \
+  >"$work/redis.log" 2>&1 &
+pids+=($!)
+small_redis=$(free_port)
+redis-server --port "$small_redis" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --maxclients 100 \
+  >"$work/redis-small.log" 2>&1 &
+pids+=($!)
+http_port=$(free_port)
+cat >"$work/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+worker_rlimit_nofile 4096;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 2048; }
+http {
+  access_log off;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+  keepalive_requests 100000;
+  server {
+    listen 127.0.0.1:$http_port;
+    location / { return 200 "ok\n"; }
+    location /gone { return 503; }
+  }
+}
+CONF
+nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" >"$work/nginx.log" 2>&1 &
+pids+=($!)
+for p in "$redis_port" "$small_redis" "$http_port"; do wait_port "$p" || { cat "$work"/*.log; echo "FAIL  a server did not listen on $p"; exit 1; }; done
+
+run() {  # NAME ARGS...: a client run, its record in $work/NAME.json, its output in $work/NAME.out
+  local name=$1; shift
+  set +e
+  "$c1m" client --progress off --hold 1s --json "$work/$name.json" "$@" >"$work/$name.out" 2>&1
+  echo $? >"$work/$name.rc"
+  set -e
+}
+
+run redis --target "127.0.0.1:$redis_port" --protocol redis --connections 500 --live 2s --ping-interval 1s
+if [ "$(cat "$work/redis.rc")" = 0 ] && [ "$(field "$work/redis.json" 'r["status"]')" = complete ] &&
+  [ "$(field "$work/redis.json" 'r["results"]["errors_total"]')" = 0 ] &&
+  [ "$(field "$work/redis.json" 'r["results"]["pongs_received"] >= 500 and r["results"]["pongs_received"] == r["results"]["pings_sent"]')" = True ]; then
+  ok "redis-server: 500 held, every PING answered +PONG ($(field "$work/redis.json" 'r["results"]["pongs_received"]') of $(field "$work/redis.json" 'r["results"]["pings_sent"]')), config.protocol $(field "$work/redis.json" 'r["config"]["protocol"]')"
+else
+  bad "redis-server: exit $(cat "$work/redis.rc"): $(tail -3 "$work/redis.out")"
+fi
+
+run full --target "127.0.0.1:$small_redis" --protocol redis --connections 300 --live 2s --ping-interval 1s
+refused=$(field "$work/full.json" 'r["results"]["errors"].get("refused", 0)')
+if [ "$(cat "$work/full.rc")" = 1 ] && [ "$refused" -ge 150 ] && [ "$(field "$work/full.json" 'r["status"]')" = failed ]; then
+  ok "redis-server --maxclients 100: the server's 'max number of clients' replies counted as refused ($refused), the run failed"
+else
+  bad "a full redis: exit $(cat "$work/full.rc"), refused $refused: $(tail -3 "$work/full.out")"
+fi
+
+run http --target "127.0.0.1:$http_port" --protocol http --connections 500 --live 2s --ping-interval 1s
+if [ "$(cat "$work/http.rc")" = 0 ] && [ "$(field "$work/http.json" 'r["results"]["errors_total"]')" = 0 ] &&
+  [ "$(field "$work/http.json" 'r["results"]["http_replies_2xx"] == r["results"]["pongs_received"] >= 500')" = True ]; then
+  ok "nginx: 500 held over HTTP/1.1 keep-alive, every GET / answered 2xx ($(field "$work/http.json" 'r["results"]["http_replies_2xx"]'))"
+else
+  bad "nginx: exit $(cat "$work/http.rc"): $(tail -3 "$work/http.out")"
+fi
+
+run gone --target "127.0.0.1:$http_port" --protocol http --http-path /gone --connections 200 --live 2s --ping-interval 1s
+if [ "$(field "$work/gone.json" 'r["results"]["http_replies_5xx"] == r["results"]["pongs_received"] >= 200 and r["results"]["http_replies_2xx"] == 0')" = True ]; then
+  ok "nginx: GET /gone answered 503, counted as 5xx ($(field "$work/gone.json" 'r["results"]["http_replies_5xx"]')), none as 2xx"
+else
+  bad "nginx 503: $(tail -3 "$work/gone.out")"
+fi
+
+run raw --target "127.0.0.1:$http_port" --protocol raw --connections 300
+if [ "$(cat "$work/raw.rc")" = 0 ] && [ "$(field "$work/raw.json" 'r["results"]["established_peak_client"]')" = 300 ] &&
+  [ "$(field "$work/raw.json" 'r["results"]["pings_sent"]')" = 0 ]; then
+  ok "raw: 300 held on nginx, no byte sent"
+else
+  bad "raw on nginx: exit $(cat "$work/raw.rc"): $(tail -3 "$work/raw.out")"
+fi
+
+rc=0; "$c1m" client --target "127.0.0.1:$redis_port" --protocol raw --live 2s >"$work/nope.out" 2>&1 || rc=$?
+if [ "$rc" = 2 ] && grep -q "protocol raw sends nothing" "$work/nope.out"; then
+  ok "--protocol raw with --live: exit 2, $(head -1 "$work/nope.out")"
+else
+  bad "--protocol raw with --live: exit $rc, $(cat "$work/nope.out")"
+fi
+rc=0; "$c1m" client --target "127.0.0.1:$redis_port" --protocol mqtt >"$work/nope.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "expected one of raw, echo, redis, http" "$work/nope.out" &&
+  ok "--protocol mqtt (not yet spoken): exit 2, named" || bad "--protocol mqtt: exit $rc, $(cat "$work/nope.out")"
+
+echo "protocols: $passed passed, $failed failed"
+[ "$failed" = 0 ]
