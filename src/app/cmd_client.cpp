@@ -233,7 +233,7 @@ Command add_client_command(CLI::App& root) {
       ->capture_default_str();
   c->add_option("--protocol", o->protocol,
                 "what a held connection speaks: raw (connect and hold, any listener), echo (c1m server), redis "
-                "(PING, +PONG), http (keep-alive GET of --http-path)")
+                "(PING, +PONG), http (keep-alive GET of --http-path), mqtt (3.1.1 CONNECT, then PINGREQ)")
       ->capture_default_str();
   c->add_option("--http-path", o->http_path, "--protocol http: the path each ping GETs")->capture_default_str();
   add_run_options(c, *o);

@@ -125,8 +125,8 @@ void reply(std::string_view in) {
   if (in.empty()) return;
   const size_t piece = static_cast<unsigned char>(in[0]) % 16 + 1;
   in.remove_prefix(1);
-  for (proto::Protocol p :
-       {proto::Protocol::raw, proto::Protocol::echo, proto::Protocol::redis, proto::Protocol::http}) {
+  for (proto::Protocol p : {proto::Protocol::raw, proto::Protocol::echo, proto::Protocol::redis, proto::Protocol::http,
+                            proto::Protocol::mqtt}) {
     proto::ReplyState s{};
     for (size_t at = 0; at < in.size();) {
       size_t n = std::min(piece, in.size() - at);

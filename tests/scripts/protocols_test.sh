@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The client against real servers from Debian's archive, on loopback, in their own protocols: redis
 # (PING, +PONG; a full server's error reply counted as refused), nginx (HTTP/1.1 keep-alive GETs, the
-# replies' status classes counted), and raw (connect and hold, no bytes) against either. Bounded: a few
+# replies' status classes counted), mosquitto (MQTT CONNECT, CONNACK, PINGREQ; a refusal code
+# counted as refused), and raw (connect and hold, no bytes). Bounded: a few
 # hundred connections, a live hold of 2 s each.
 #   protocols_test.sh C1M_BINARY
 set -euo pipefail
@@ -17,7 +18,7 @@ trap cleanup EXIT
 passed=0 failed=0
 ok() { echo "ok    $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
-for tool in redis-server nginx; do
+for tool in redis-server nginx mosquitto; do
   command -v "$tool" >/dev/null || { echo "FAIL  $tool is not installed (make setup installs it)"; exit 1; }
 done
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -54,7 +55,14 @@ http {
 CONF
 nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" >"$work/nginx.log" 2>&1 &
 pids+=($!)
-for p in "$redis_port" "$small_redis" "$http_port"; do wait_port "$p" || { cat "$work"/*.log; echo "FAIL  a server did not listen on $p"; exit 1; }; done
+mqtt_port=$(free_port) closed_mqtt=$(free_port)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" >"$work/mqtt.conf"
+printf 'listener %s 127.0.0.1\nallow_anonymous false\npersistence false\n' "$closed_mqtt" >"$work/mqtt-closed.conf"
+mosquitto -c "$work/mqtt.conf" >"$work/mqtt.log" 2>&1 &
+pids+=($!)
+mosquitto -c "$work/mqtt-closed.conf" >"$work/mqtt-closed.log" 2>&1 &
+pids+=($!)
+for p in "$redis_port" "$small_redis" "$http_port" "$mqtt_port" "$closed_mqtt"; do wait_port "$p" || { cat "$work"/*.log; echo "FAIL  a server did not listen on $p"; exit 1; }; done
 
 run() {  # NAME ARGS...: a client run, its record in $work/NAME.json, its output in $work/NAME.out
   local name=$1; shift
@@ -96,6 +104,22 @@ else
   bad "nginx 503: $(tail -3 "$work/gone.out")"
 fi
 
+run mqtt --target "127.0.0.1:$mqtt_port" --protocol mqtt --connections 500 --live 2s --ping-interval 1s
+if [ "$(cat "$work/mqtt.rc")" = 0 ] && [ "$(field "$work/mqtt.json" 'r["results"]["errors_total"]')" = 0 ] &&
+  [ "$(field "$work/mqtt.json" 'r["results"]["pongs_received"] == r["results"]["pings_sent"] >= 500')" = True ]; then
+  ok "mosquitto: 500 connected (CONNECT, CONNACK accepted), every PINGREQ answered PINGRESP ($(field "$work/mqtt.json" 'r["results"]["pongs_received"]'))"
+else
+  bad "mosquitto: exit $(cat "$work/mqtt.rc"): $(tail -3 "$work/mqtt.out")"
+fi
+
+run mqtt_no --target "127.0.0.1:$closed_mqtt" --protocol mqtt --connections 100 --live 2s --ping-interval 1s
+refused=$(field "$work/mqtt_no.json" 'r["results"]["errors"].get("refused", 0)')
+if [ "$(cat "$work/mqtt_no.rc")" = 1 ] && [ "$refused" = 100 ]; then
+  ok "mosquitto with allow_anonymous false: its CONNACK refusals counted as refused ($refused of 100), the run failed"
+else
+  bad "mosquitto refusing: exit $(cat "$work/mqtt_no.rc"), refused $refused: $(tail -3 "$work/mqtt_no.out")"
+fi
+
 run raw --target "127.0.0.1:$http_port" --protocol raw --connections 300
 if [ "$(cat "$work/raw.rc")" = 0 ] && [ "$(field "$work/raw.json" 'r["results"]["established_peak_client"]')" = 300 ] &&
   [ "$(field "$work/raw.json" 'r["results"]["pings_sent"]')" = 0 ]; then
@@ -110,9 +134,9 @@ if [ "$rc" = 2 ] && grep -q "protocol raw sends nothing" "$work/nope.out"; then
 else
   bad "--protocol raw with --live: exit $rc, $(cat "$work/nope.out")"
 fi
-rc=0; "$c1m" client --target "127.0.0.1:$redis_port" --protocol mqtt >"$work/nope.out" 2>&1 || rc=$?
-[ "$rc" = 2 ] && grep -q "expected one of raw, echo, redis, http" "$work/nope.out" &&
-  ok "--protocol mqtt (not yet spoken): exit 2, named" || bad "--protocol mqtt: exit $rc, $(cat "$work/nope.out")"
+rc=0; "$c1m" client --target "127.0.0.1:$redis_port" --protocol websocket >"$work/nope.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "expected one of raw, echo, redis, http, mqtt" "$work/nope.out" &&
+  ok "--protocol websocket (not yet spoken): exit 2, named" || bad "--protocol websocket: exit $rc, $(cat "$work/nope.out")"
 
 echo "protocols: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -68,6 +68,8 @@ std::vector<Case> cases() {
       {"an error reply is a refusal", Protocol::redis, "-ERR max number of clients reached\r\n", Verdict::refused},
       {"another reply", Protocol::redis, ":1\r\n", Verdict::bad, 0, false, 4},
       {"raw takes anything", Protocol::raw, "220 smtp.example ESMTP\r\n", Verdict::more},
+      {"PINGRESP", Protocol::mqtt, std::string("\xd0\x00", 2), Verdict::answered},
+      {"not PINGRESP", Protocol::mqtt, std::string("\x30\x00", 2), Verdict::bad, 0, false, 1},
   };
 }
 
@@ -107,6 +109,38 @@ TEST(Reply, AnAnswerEndsWhereItsBytesEnd) {
   EXPECT_FALSE(end_is_answer(Protocol::redis, to_close));
 }
 
+// MQTT's greeting: CONNECT with a client id of its own, then CONNACK: accepted, or a refusal code.
+TEST(Reply, MqttConnectsThenPings) {
+  unsigned char out[128];
+  size_t n = make_greeting(Protocol::mqtt, 0xabcdef01, 3, 77, out, sizeof out);
+  ASSERT_GT(n, 14u);
+  EXPECT_EQ(out[0], 0x10);   // CONNECT
+  EXPECT_EQ(out[1], n - 2);  // its remaining length
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(out) + 4, 4), "MQTT");
+  EXPECT_EQ(out[8], 4);  // 3.1.1
+  std::string id(reinterpret_cast<char*>(out) + 14, out[13]);
+  EXPECT_EQ(id,
+            "c1mabcdef010003"
+            "00004d");
+  EXPECT_LE(id.size(), 23u);  // what every 3.1.1 server takes
+  unsigned char other[128];
+  make_greeting(Protocol::mqtt, 0xabcdef01, 3, 78, other, sizeof other);
+  EXPECT_NE(std::string(reinterpret_cast<char*>(other), n), std::string(reinterpret_cast<char*>(out), n));
+  EXPECT_EQ(make_greeting(Protocol::http, 1, 1, 1, out, sizeof out), 0u) << "only MQTT greets";
+  const unsigned char accepted[] = {0x20, 0x02, 0x00, 0x00}, not_authorized[] = {0x20, 0x02, 0x00, 0x05};
+  ReplyState s{};
+  EXPECT_EQ(read_reply(Protocol::mqtt, s, 0, 0, 0, accepted, 3).verdict, Verdict::more);
+  EXPECT_EQ(read_reply(Protocol::mqtt, s, 0, 0, 0, accepted + 3, 1).verdict, Verdict::answered);
+  s = {};
+  Read no = read_reply(Protocol::mqtt, s, 0, 0, 0, not_authorized, 4);
+  EXPECT_EQ(no.verdict, Verdict::refused);
+  EXPECT_EQ(no.status, 5);
+  s = {};
+  EXPECT_EQ(read_reply(Protocol::mqtt, s, 0, 0, 1, accepted, 4).verdict, Verdict::bad) << "a CONNACK is no PINGRESP";
+  EXPECT_EQ(make_ping(Protocol::mqtt, PingText{}, 0, 0, 1, out, sizeof out), 2u);
+  EXPECT_EQ(out[0], 0xc0);
+}
+
 TEST(Reply, PingsAndNames) {
   unsigned char out[kMaxPingBytes];
   PingText text = ping_text(Protocol::http, "/health?x=1", "127.0.0.1:8080");
@@ -121,8 +155,9 @@ TEST(Reply, PingsAndNames) {
   EXPECT_EQ(read_reply(Protocol::echo, s, 4, 5, 6, out, 16).verdict, Verdict::answered);
   s = {};
   EXPECT_EQ(read_reply(Protocol::echo, s, 4, 5, 7, out, 16).verdict, Verdict::bad);
-  for (const char* name : {"raw", "echo", "redis", "http"}) EXPECT_STREQ(protocol_name(*protocol_named(name)), name);
-  EXPECT_FALSE(protocol_named("mqtt"));
+  for (const char* name : {"raw", "echo", "redis", "http", "mqtt"})
+    EXPECT_STREQ(protocol_name(*protocol_named(name)), name);
+  EXPECT_FALSE(protocol_named("websocket"));
   EXPECT_FALSE(pingable(Protocol::raw));
 }
 

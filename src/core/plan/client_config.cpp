@@ -62,7 +62,7 @@ void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
   if (!proto::pingable(c.protocol) && (c.ping_interval_ns > 0 || c.live_ns > 0))
     throw UsageError(
         "--protocol raw sends nothing, so it has no ping: drop --ping-interval and --live, or choose "
-        "echo, redis or http");
+        "echo, redis, http or mqtt");
   const std::string& path = o.http_path;
   bool printable = std::all_of(path.begin(), path.end(), [](char ch) { return ch > ' ' && ch < 127; });
   if (path.empty() || path[0] != '/' || path.size() > proto::kMaxHttpPath || !printable)

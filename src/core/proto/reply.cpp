@@ -1,6 +1,7 @@
 #include "core/proto/reply.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "core/proto/echo.hpp"
@@ -230,6 +231,26 @@ Read read_http(ReplyState& s, const unsigned char* data, size_t n) {
   return Read{Verdict::more, n, 0, false};
 }
 
+// MQTT 3.1.1: the answer to CONNECT is CONNACK (0x20 0x02, flags, return code: 0 accepted); to
+// PINGREQ, PINGRESP (0xd0 0x00). aux counts the bytes of the 4- or 2-byte packet seen.
+Read read_mqtt(ReplyState& s, bool greeting, const unsigned char* data, size_t n) {
+  const size_t size = greeting ? 4 : 2;
+  size_t take = std::min(n, size - s.aux);
+  for (size_t k = 0; k < take; ++k) {
+    const size_t at = s.aux + k;
+    const unsigned char c = data[k];
+    bool fits = greeting ? (at == 0   ? c == 0x20
+                            : at == 1 ? c == 0x02
+                            : at == 2 ? c <= 1
+                                      : true)
+                         : (at == 0 ? c == 0xd0 : c == 0x00);
+    if (!fits) return bad_at(k + 1);
+    if (greeting && at == 3 && c != 0) return Read{Verdict::refused, k + 1, c, false};  // its refusal code
+  }
+  s.aux = static_cast<uint8_t>(s.aux + take);
+  return Read{s.aux == size ? Verdict::answered : Verdict::more, take, 0, false};
+}
+
 Read read_redis(ReplyState& s, const unsigned char* data, size_t n) {
   if (s.aux == 0 && n > 0 && data[0] == '-') return Read{Verdict::refused, n, 0, false};
   size_t take = std::min(n, kPongSize - s.aux);
@@ -242,7 +263,7 @@ Read read_redis(ReplyState& s, const unsigned char* data, size_t n) {
 }  // namespace
 
 std::optional<Protocol> protocol_named(std::string_view name) {
-  for (Protocol p : {Protocol::raw, Protocol::echo, Protocol::redis, Protocol::http})
+  for (Protocol p : {Protocol::raw, Protocol::echo, Protocol::redis, Protocol::http, Protocol::mqtt})
     if (name == protocol_name(p)) return p;
   return std::nullopt;
 }
@@ -257,6 +278,8 @@ const char* protocol_name(Protocol p) {
       return "redis";
     case Protocol::http:
       return "http";
+    case Protocol::mqtt:
+      return "mqtt";
   }
   return "?";
 }
@@ -267,9 +290,33 @@ PingText ping_text(Protocol p, const std::string& http_path, const std::string& 
   return t;
 }
 
+size_t make_greeting(Protocol p, uint32_t nonce, uint32_t worker, uint32_t conn, unsigned char* out, size_t cap) {
+  if (p != Protocol::mqtt) return 0;
+  // A client id of its own (MQTT allows 1-23 characters): the run's nonce, the worker, the connection.
+  char id[24];
+  int id_len = std::snprintf(id, sizeof id, "c1m%08x%04x%06x", nonce, worker & 0xffff, conn & 0xffffff);
+  const size_t rest = 10 + 2 + static_cast<size_t>(id_len);  // variable header, then the id's length and bytes
+  if (cap < 2 + rest || rest > 127) return 0;
+  unsigned char* o = out;
+  *o++ = 0x10;  // CONNECT
+  *o++ = static_cast<unsigned char>(rest);
+  const unsigned char head[10] = {0, 4, 'M', 'Q', 'T', 'T', 4 /* 3.1.1 */, 0x02 /* clean session */,
+                                  0, 0 /* no keep-alive */};
+  std::memcpy(o, head, sizeof head);
+  o += sizeof head;
+  *o++ = 0;
+  *o++ = static_cast<unsigned char>(id_len);
+  std::memcpy(o, id, static_cast<size_t>(id_len));
+  return 2 + rest;
+}
+
 size_t make_ping(Protocol p, const PingText& text, uint32_t worker, uint32_t conn, uint32_t seq, unsigned char* out,
                  size_t cap) {
   switch (p) {
+    case Protocol::mqtt:
+      if (cap < 2) return 0;
+      out[0] = 0xc0, out[1] = 0x00;  // PINGREQ
+      return 2;
     case Protocol::raw:
       return 0;
     case Protocol::echo:
@@ -303,6 +350,8 @@ Read read_reply(Protocol p, ReplyState& s, uint32_t worker, uint32_t conn, uint3
       return read_redis(s, data, n);
     case Protocol::http:
       return read_http(s, data, n);
+    case Protocol::mqtt:
+      return read_mqtt(s, seq == 0, data, n);
   }
   return bad_at(n);
 }

@@ -8,6 +8,8 @@
 //          saying no.
 //   http   GET of a path over HTTP/1.1 keep-alive; the response framed by Content-Length, chunked
 //          transfer coding, or the connection's end; its status class counted.
+//   mqtt   3.1.1: CONNECT with a client id of its own as soon as connected (the greeting), CONNACK
+//          checked (a refusal code is the server saying no), then PINGREQ answered by PINGRESP.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -17,11 +19,11 @@
 
 namespace c1m::proto {
 
-enum class Protocol : uint8_t { raw, echo, redis, http };
+enum class Protocol : uint8_t { raw, echo, redis, http, mqtt };
 
 std::optional<Protocol> protocol_named(std::string_view name);
 const char* protocol_name(Protocol p);
-inline constexpr const char* kProtocolNames = "raw, echo, redis, http";
+inline constexpr const char* kProtocolNames = "raw, echo, redis, http, mqtt";
 // Whether its connections can be pinged (raw's cannot: it sends nothing).
 inline bool pingable(Protocol p) { return p != Protocol::raw; }
 
@@ -44,6 +46,10 @@ struct PingText {
 };
 PingText ping_text(Protocol p, const std::string& http_path, const std::string& http_host);
 
+// What a protocol sends as soon as a connection is up, answered before its first ping (MQTT's
+// CONNECT); 0 bytes: none. `nonce` makes client ids of one run differ from another's.
+size_t make_greeting(Protocol p, uint32_t nonce, uint32_t worker, uint32_t conn, unsigned char* out, size_t cap);
+
 // The bytes of one ping into out (at least 64 bytes, or the HTTP request's size); how many.
 size_t make_ping(Protocol p, const PingText& text, uint32_t worker, uint32_t conn, uint32_t seq, unsigned char* out,
                  size_t cap);
@@ -63,7 +69,8 @@ struct Read {
 };
 
 // Takes bytes of the reply to ping `seq` (of connection `conn` of worker `worker`: what the echo
-// expects). Call again with the rest after `answered` when more bytes came at once.
+// expects); seq 0 is the greeting's answer. Call again with the rest after `answered` when more
+// bytes came at once.
 Read read_reply(Protocol p, ReplyState& state, uint32_t worker, uint32_t conn, uint32_t seq, const unsigned char* data,
                 size_t n);
 // The connection ended (read 0 bytes): whether that ends a reply being read (an HTTP body with no

@@ -86,6 +86,7 @@ class ClientRunner {
       cfg.live_sched = r_.live_sched.c_str();
       cfg.protocol = r_.protocol;
       cfg.ping_text = &r_.ping_text;
+      cfg.nonce = static_cast<uint32_t>(run_.ramp_start_ns);
       return run_client_worker(cfg);
     });
     if (!err.empty()) {

@@ -186,8 +186,9 @@ class ClientWorker {
       ++counters_.established;
       if (counters_.established > counters_.established_peak) counters_.established_peak = counters_.established;
       if (counters_.established == cfg_.quota && counters_.quota_reached_ns < 0) counters_.quota_reached_ns = t;
+      pinger_.greet(fd, cfg_.nonce);  // what the protocol says first, if anything (MQTT's CONNECT)
       // Edge-triggered: what arrived with the connect (a peer's bytes, its hang-up) is not reported again.
-      if ((events & (EPOLLIN | EPOLLRDHUP)) != 0) pinger_.readable(fd, events);
+      if (c.state == ConnState::open && (events & (EPOLLIN | EPOLLRDHUP)) != 0) pinger_.readable(fd, events);
     }
     launch();
   }

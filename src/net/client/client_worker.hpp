@@ -27,6 +27,7 @@ struct ClientWorkerConfig {
   const char* live_sched = "normal";                 // the scheduling policy from the first ping on (core/host)
   proto::Protocol protocol = proto::Protocol::echo;  // what a ping is and how its answer reads
   const proto::PingText* ping_text = nullptr;        // the HTTP request, made once a run
+  uint32_t nonce = 0;                                // this run's: MQTT client ids differ between runs
 };
 
 int run_client_worker(const ClientWorkerConfig& config);

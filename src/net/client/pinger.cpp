@@ -12,6 +12,18 @@
 
 namespace c1m::net {
 
+void Pinger::greet(int fd, uint32_t nonce) {
+  unsigned char hello[128];
+  size_t len = proto::make_greeting(protocol_, nonce, worker_, static_cast<uint32_t>(fd), hello, sizeof hello);
+  if (len == 0) return;
+  Conn& c = conns_[fd];
+  c.ping_seq = 0;  // the greeting's answer is ping 0's
+  c.t_ns = monotonic_ns();
+  c.reply = {};
+  ssize_t w = ::send(fd, hello, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (w != static_cast<ssize_t>(len)) close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
+}
+
 void Pinger::ping_some(int64_t elapsed_ns) {
   if (!proto::pingable(protocol_)) return;
   static const proto::PingText kNoText;
@@ -24,6 +36,7 @@ void Pinger::ping_some(int64_t elapsed_ns) {
     cursor_ = (cursor_ + 1) % slots_;
     Conn& c = conns_[fd];
     if (c.state != ConnState::open) continue;
+    if (c.t_ns != 0 && c.ping_seq == 0) continue;  // its greeting is not answered yet: not a ping's lateness
     if (c.t_ns != 0) {  // its last ping is not back an interval later: counted, not sent again
       ++counters_.pings_late;
       continue;
@@ -87,6 +100,11 @@ bool Pinger::take(int fd, const unsigned char* data, size_t n) {
 }
 
 void Pinger::answered(Conn& c, uint16_t status) {
+  if (c.ping_seq == 0) {  // the greeting's answer: the connection is ready to be pinged, no round trip yet
+    c.t_ns = 0;
+    c.reply = {};
+    return;
+  }
   auto rtt_us = static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000);
   histograms_.rtt_us.record(rtt_us);
   counters_.rtt_us.record(rtt_us);

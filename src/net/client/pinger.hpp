@@ -26,6 +26,8 @@ class Pinger {
         counters_(counters),
         histograms_(histograms) {}
 
+  // A connection is up: what the protocol says first (MQTT's CONNECT), its answer awaited as ping 0.
+  void greet(int fd, uint32_t nonce);
   // Pings the slots due in elapsed_ns of an interval, from where the last call stopped.
   void ping_some(int64_t elapsed_ns);
   // From the first slot again, with nothing due (the live hold begins).
