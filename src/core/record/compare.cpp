@@ -56,28 +56,38 @@ const std::vector<Metric>& compared_metrics() {
       std::string at = std::string("/") + f.section + "/" + f.key;
       if (f.better != Better::not_compared)
         out.push_back({f.key, at, f.better == Better::higher ? Direction::higher_is_better : Direction::lower_is_better,
-                       f.unit, f.noise_floor});
+                       f.unit, f.noise_floor, f.get});
       if (!f.compared_percentiles) continue;
       std::string stem = f.key;
       stem.resize(stem.size() - 3);  // less "_ms"
       std::istringstream which(f.compared_percentiles);
-      for (std::string p; which >> p;)
-        out.push_back({stem + "_" + p + "_ms", at + "/" + p, Direction::lower_is_better, "ms", f.noise_floor});
+      for (std::string p; which >> p;) {
+        // "p999" is the 0.999 quantile: the digits after the p, read as a fraction.
+        const double q = std::stod("0." + p.substr(1));
+        auto from = f.summary_of;
+        auto value = [from, q](const RunRecord& r) -> std::optional<double> {
+          const Histogram* h = from(r);
+          if (!h || h->count() == 0) return std::nullopt;
+          return static_cast<double>(h->quantile(q)) / 1000.0;
+        };
+        out.push_back({stem + "_" + p + "_ms", at + "/" + p, Direction::lower_is_better, "ms", f.noise_floor, value});
+      }
     }
     return out;
   }();
   return metrics;
 }
 
-std::vector<double> samples_of(const ojson& r, const Metric& m) {
+std::vector<double> samples_of(const RunRecord& r, const Metric& m) {
   std::vector<double> out;
-  if (r.contains("repetitions") && r["repetitions"].is_array() && !r["repetitions"].empty()) {
-    for (const auto& rep : r["repetitions"])
+  // Repetitions: the reader has checked each is an object of the run's figures, by name.
+  const ojson reps = r.extra.value("repetitions", ojson::array());
+  if (reps.is_array() && !reps.empty()) {
+    for (const auto& rep : reps)
       if (rep.is_object() && rep.contains(m.name) && rep[m.name].is_number()) out.push_back(rep[m.name].get<double>());
     return out;
   }
-  ojson::json_pointer p(m.pointer);
-  if (r.contains(p) && r.at(p).is_number()) out.push_back(r.at(p).get<double>());
+  if (auto v = m.value ? m.value(r) : std::nullopt) out.push_back(*v);
   return out;
 }
 
@@ -176,11 +186,11 @@ bool significant(const std::vector<double>& bs, const std::vector<double>& ns, b
 
 // One metric's verdict: its medians, the change, the threshold and noise floor, then significance.
 // Nothing when neither record measured it.
-std::optional<MetricComparison> compare_metric(const Metric& m, const ojson& base, const ojson& now,
-                                               const CompareOptions& o) {
+std::optional<MetricComparison> compare_metric(const Metric& m, const std::optional<RunRecord>& base,
+                                               const std::optional<RunRecord>& now, const CompareOptions& o) {
   MetricComparison mc;
   mc.metric = &m;
-  auto bs = samples_of(base, m), ns = samples_of(now, m);
+  auto bs = base ? samples_of(*base, m) : std::vector<double>{}, ns = now ? samples_of(*now, m) : std::vector<double>{};
   mc.base_n = bs.size();
   mc.new_n = ns.size();
   mc.base = median(bs);
@@ -225,8 +235,12 @@ Comparison compare_records(const ojson& base, const ojson& now, const CompareOpt
   compare_context(base, now, c);
   const bool comparable = c.experiment_differences.empty();
   if (comparable && c.base_status == "complete" && c.new_status != "complete") c.regressed = true;
+  // The figures from the typed records (the callers have read them through the same reader); one
+  // that does not read has no figures to compare.
+  std::string why;
+  const std::optional<RunRecord> b = RunRecord::from_json(base, why), n = RunRecord::from_json(now, why);
   for (const auto& m : compared_metrics()) {
-    std::optional<MetricComparison> compared = compare_metric(m, base, now, o);
+    std::optional<MetricComparison> compared = compare_metric(m, b, n, o);
     if (!compared) continue;
     MetricComparison& mc = *compared;
     if (!o.gated.empty() && !o.gated.count(m.name) && mc.verdict == Verdict::regression) {
@@ -343,9 +357,12 @@ ojson format_json(const Comparison& c) {
 
 ojson benchmark_action_entries(const ojson& record, Direction d) {
   ojson out = ojson::array();
+  std::string why;
+  const std::optional<RunRecord> typed = RunRecord::from_json(record, why);
+  if (!typed) return out;
   for (const auto& m : compared_metrics()) {
     if (m.direction != d) continue;
-    auto s = samples_of(record, m);
+    auto s = samples_of(*typed, m);
     if (s.empty()) continue;
     out.push_back({{"name", std::string("c1m ") + text_of(record, "approach", "") + " " + m.name},
                    {"unit", m.unit},

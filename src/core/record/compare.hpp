@@ -11,7 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+
 #include "core/record/rank_test.hpp"  // the U test and its exact form, which decide between repetitions
+#include "core/record/run_record.hpp"
 
 namespace c1m {
 
@@ -21,17 +24,18 @@ enum class Direction { higher_is_better, lower_is_better };
 
 struct Metric {
   std::string name;     // snake_case with unit, as in the record
-  std::string pointer;  // where a record keeps it
+  std::string pointer;  // where a record keeps it (what check_metric_types looks at)
   Direction direction;
   std::string unit;
   double noise_floor;  // differences smaller than this, in the metric's unit, are not changes
+  std::function<std::optional<double>(const RunRecord&)> value;  // read from the typed record
 };
 // From the record's field table (core/record/record_fields.hpp): its compared figures and summaries' percentiles.
 const std::vector<Metric>& compared_metrics();
 
 // The samples of a metric in a record: one per repetition if the record has `repetitions`, else its
 // own value. Empty if the record has no value (null or absent).
-std::vector<double> samples_of(const ojson& record, const Metric& m);
+std::vector<double> samples_of(const RunRecord& record, const Metric& m);
 
 // From this many on both sides the U test's normal approximation decides; below it, its exact
 // distribution (one-sided, in the direction the medians moved), where the repetitions are enough to

@@ -49,8 +49,8 @@ struct Row : RecordField {
     presence = p;
     return *this;
   }
-  Row& percentiles(const char* which, double noise) {
-    compared_percentiles = which, noise_floor = noise;
+  Row& percentiles(const char* which, double noise, const Histogram* (*from)(const RunRecord&)) {
+    compared_percentiles = which, noise_floor = noise, summary_of = from;
     return *this;
   }
 };
@@ -117,9 +117,9 @@ std::vector<Row> connection_rows() {
       structured("results", "connect_latency_ms", custom, kLatency,
                  "connect latency: count, min, p50, p90, p99, p999, max, mean (merged from the histograms, exactly)")
           .required(schema_requires)
-          .percentiles("p50 p99 p999", 0.1),
+          .percentiles("p50 p99 p999", 0.1, [](const RunRecord& r) { return &r.results.connect_us; }),
       structured("results", "ping_rtt_ms", custom, kLatency, "ping round trips, the same summary")
-          .percentiles("p50 p99", 0.1),
+          .percentiles("p50 p99", 0.1, [](const RunRecord& r) { return &r.results.rtt_us; }),
       structured("results", "connect_latency_histogram", sum, kHistogram,
                  "sparse buckets of connect latency in microseconds, so records merge exactly"),
       structured("results", "ping_rtt_histogram", sum, kHistogram, "the same for ping round trips"),

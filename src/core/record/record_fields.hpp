@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/record/histogram.hpp"
+
 namespace c1m {
 
 struct RunRecord;
@@ -61,6 +63,8 @@ struct RecordField {
   // each as a metric named <key less _ms>_<percentile>_ms ("p50 p99" of connect_latency_ms).
   const char* schema = nullptr;
   const char* compared_percentiles = nullptr;
+  // Summaries: the histogram they are made from (compare reads a percentile from it, in ms).
+  const Histogram* (*summary_of)(const RunRecord&) = nullptr;
 };
 
 const std::vector<RecordField>& record_fields();
