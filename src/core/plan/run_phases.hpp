@@ -62,8 +62,6 @@ class RunPhases {
   const char* name() const;  // ramp, hold, live, stop
   // For a watcher: "wait" while the hold waits for the server to hold the whole target.
   const char* shown_name() const;
-  int64_t hold_started_ns() const { return hold_started_ns_; }
-  int64_t live_started_ns() const { return live_started_ns_; }
 
  private:
   Decision ramp(const RunView& v);
