@@ -14,6 +14,7 @@ for tracking in $CONNTRACK; do
   [[ "$tracking" =~ ^(on|off)$ ]] || { echo "bench-lab: CONNTRACK=$CONNTRACK: expected on, off, or \"on off\"" >&2; exit 2; }
 done
 ratios=()  # approach/tracking:lab seconds:native seconds, one per lab run that reached the target
+p99_ratios=()  # approach/tracking:lab live ping RTT p99 ms:native's, with LIVE
 run_round() {  # approach: its native run, then the lab's (tracked and untracked, as CONNTRACK says), each ratio
   local approach=$1 lab native tracking name
   native="results/$(date -u +%Y%m%dT%H%M%SZ)-$approach-native.json"
@@ -31,6 +32,12 @@ run_round() {  # approach: its native run, then the lab's (tracked and untracked
     local lab_s native_s
     lab_s=$(lab/bench_report.py ttt "$lab") native_s=$(lab/bench_report.py ttt "$native")
     [ -n "$lab_s" ] && [ -n "$native_s" ] && ratios+=("$name:$lab_s:$native_s")
+    local lab_p99 native_p99  # the live hold's tail, the lab's beside the native run's (target: 1.2x)
+    lab_p99=$(lab/bench_report.py rtt "$lab" p99) native_p99=$(lab/bench_report.py rtt "$native" p99)
+    if [ -n "$lab_p99" ] && [ -n "$native_p99" ]; then
+      p99_ratios+=("$name:$lab_p99:$native_p99")
+      echo "  live rtt p99: lab $lab_p99 ms / native $native_p99 ms" | tee -a "$summary"
+    fi
   done
   return 0
 }
@@ -40,4 +47,5 @@ for round in $(seq 1 "$ROUNDS"); do
   for approach in ${APPROACHES:-multi-ip multi-port}; do run_round "$approach"; done
 done
 lab/bench_report.py medians "lab / native" 1.10 "${ratios[@]}" | tee -a "$summary"
+[ ${#p99_ratios[@]} -gt 0 ] && lab/bench_report.py medians "live ping RTT p99, lab / native" 1.20 "${p99_ratios[@]}" | tee -a "$summary"
 echo "summary: $summary"
