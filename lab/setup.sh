@@ -5,7 +5,7 @@ set -euo pipefail
 need=(cmake ninja-build g++ binutils pkg-config libevent-dev nlohmann-json3-dev libcli11-dev libgtest-dev clang-format python3 iproute2 procps curl)
 # Real servers the tests speak to on loopback in their own protocols (tests/scripts/protocols_test.sh):
 # installed, never started as services (the test starts its own, on ports it picks).
-need+=(redis-server nginx-light mosquitto)
+need+=(redis-server nginx-light mosquitto haproxy python3-websockets)
 # The lab needs a Docker engine and a compose tool; Debian's are used if none is there.
 command -v docker >/dev/null 2>&1 || need+=(docker.io)
 # Both compose tools: Debian's docker-compose (v1) from the archive, and the v2 plugin users have

@@ -233,9 +233,11 @@ Command add_client_command(CLI::App& root) {
       ->capture_default_str();
   c->add_option("--protocol", o->protocol,
                 "what a held connection speaks: raw (connect and hold, any listener), echo (c1m server), redis "
-                "(PING, +PONG), http (keep-alive GET of --http-path), mqtt (3.1.1 CONNECT, then PINGREQ)")
+                "(PING, +PONG), http (keep-alive GET of --http-path), mqtt (3.1.1 CONNECT, then PINGREQ), websocket "
+                "(upgrade at --http-path, then ping frames)")
       ->capture_default_str();
-  c->add_option("--http-path", o->http_path, "--protocol http: the path each ping GETs")->capture_default_str();
+  c->add_option("--http-path", o->http_path, "--protocol http: the path each ping GETs; websocket: the upgrade's")
+      ->capture_default_str();
   add_run_options(c, *o);
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")
       ->capture_default_str();

@@ -126,14 +126,15 @@ void reply(std::string_view in) {
   const size_t piece = static_cast<unsigned char>(in[0]) % 16 + 1;
   in.remove_prefix(1);
   for (proto::Protocol p : {proto::Protocol::raw, proto::Protocol::echo, proto::Protocol::redis, proto::Protocol::http,
-                            proto::Protocol::mqtt}) {
+                            proto::Protocol::mqtt, proto::Protocol::websocket}) {
     proto::ReplyState s{};
     for (size_t at = 0; at < in.size();) {
       size_t n = std::min(piece, in.size() - at);
       proto::Read r = proto::read_reply(p, s, 1, 2, 3, reinterpret_cast<const unsigned char*>(in.data()) + at, n);
       if (r.used > n || (r.verdict == proto::Read::Verdict::more && r.used != n)) __builtin_trap();
-      if (r.verdict == proto::Read::Verdict::bad || r.verdict == proto::Read::Verdict::refused) break;
-      if (r.verdict == proto::Read::Verdict::answered) s = {};
+      using V = proto::Read::Verdict;
+      if (r.verdict == V::bad || r.verdict == V::refused || r.verdict == V::closed) break;
+      if (r.verdict == V::server_ping && r.payload_at + r.payload_len > r.used) __builtin_trap();
       at += r.used == 0 ? n : r.used;
     }
   }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The client against real servers from Debian's archive, on loopback, in their own protocols: redis
-# (PING, +PONG; a full server's error reply counted as refused), nginx (HTTP/1.1 keep-alive GETs, the
-# replies' status classes counted), mosquitto (MQTT CONNECT, CONNACK, PINGREQ; a refusal code
-# counted as refused), and raw (connect and hold, no bytes). Bounded: a few
-# hundred connections, a live hold of 2 s each.
+# The client against real servers from Debian's archive, on loopback, in their own protocols, each
+# with the failure it is most likely to meet, counted in its own class: redis (PING, +PONG; a full
+# server's error reply counted as refused), nginx (HTTP/1.1 keep-alive GETs, the replies' status
+# classes counted; idle connections closed by keepalive_timeout), mosquitto (MQTT CONNECT, CONNACK,
+# PINGREQ; a refusal code counted as refused), python3-websockets (upgrade, ping frames; the
+# server's own pings answered, a server that drops pings, one that sends close frames), haproxy
+# (raw in TCP mode, http in HTTP mode), and raw (connect and hold, no bytes). Bounded: a few hundred
+# connections, a live hold of 2-3 s each.
 #   protocols_test.sh C1M_BINARY
 set -euo pipefail
 c1m=$1
@@ -15,12 +18,15 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
 passed=0 failed=0
 ok() { echo "ok    $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
-for tool in redis-server nginx mosquitto; do
+for tool in redis-server nginx mosquitto haproxy; do
   command -v "$tool" >/dev/null || { echo "FAIL  $tool is not installed (make setup installs it)"; exit 1; }
 done
+# Debian's python3 (not a virtualenv's or pyenv's that may be first on PATH) has python3-websockets.
+/usr/bin/python3 -c 'import websockets' 2>/dev/null || { echo "FAIL  python3-websockets is not installed (make setup installs it)"; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 # field RECORD EXPR: a Python expression over the record r
@@ -34,7 +40,7 @@ small_redis=$(free_port)
 redis-server --port "$small_redis" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --maxclients 100 \
   >"$work/redis-small.log" 2>&1 &
 pids+=($!)
-http_port=$(free_port)
+http_port=$(free_port) idle_port=$(free_port)
 cat >"$work/nginx.conf" <<CONF
 daemon off;
 worker_processes 1;
@@ -51,6 +57,11 @@ http {
     location / { return 200 "ok\n"; }
     location /gone { return 503; }
   }
+  server {
+    listen 127.0.0.1:$idle_port;
+    keepalive_timeout 1s;
+    location / { return 200 "ok\n"; }
+  }
 }
 CONF
 nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" >"$work/nginx.log" 2>&1 &
@@ -62,7 +73,36 @@ mosquitto -c "$work/mqtt.conf" >"$work/mqtt.log" 2>&1 &
 pids+=($!)
 mosquitto -c "$work/mqtt-closed.conf" >"$work/mqtt-closed.log" 2>&1 &
 pids+=($!)
-for p in "$redis_port" "$small_redis" "$http_port" "$mqtt_port" "$closed_mqtt"; do wait_port "$p" || { cat "$work"/*.log; echo "FAIL  a server did not listen on $p"; exit 1; }; done
+ws_answers=$(free_port) ws_deaf=$(free_port) ws_closes=$(free_port)
+for manner in answers deaf closes; do
+  port_var=ws_$manner
+  /usr/bin/python3 "$(dirname "$0")/ws_server.py" "${!port_var}" "$manner" >"$work/ws-$manner.log" 2>&1 &
+  pids+=($!)
+done
+haproxy_tcp=$(free_port) haproxy_http=$(free_port)
+cat >"$work/haproxy.cfg" <<CONF
+global
+  maxconn 4096
+defaults
+  timeout client 60s
+  timeout connect 5s
+  timeout server 60s
+frontend tcp_in
+  mode tcp
+  bind 127.0.0.1:$haproxy_tcp
+  default_backend to_nginx
+backend to_nginx
+  mode tcp
+  server nginx 127.0.0.1:$http_port
+frontend http_in
+  mode http
+  bind 127.0.0.1:$haproxy_http
+  http-request return status 200 content-type text/plain string ok
+CONF
+haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
+pids+=($!)
+for p in "$redis_port" "$small_redis" "$http_port" "$idle_port" "$mqtt_port" "$closed_mqtt" "$ws_answers" "$ws_deaf" \
+  "$ws_closes" "$haproxy_tcp" "$haproxy_http"; do wait_port "$p" || { cat "$work"/*.log; echo "FAIL  a server did not listen on $p"; exit 1; }; done
 
 run() {  # NAME ARGS...: a client run, its record in $work/NAME.json, its output in $work/NAME.out
   local name=$1; shift
@@ -128,15 +168,67 @@ else
   bad "raw on nginx: exit $(cat "$work/raw.rc"): $(tail -3 "$work/raw.out")"
 fi
 
+run idle --target "127.0.0.1:$idle_port" --protocol http --connections 200 --live 4s --ping-interval 3s
+closed=$(field "$work/idle.json" 'r["results"]["errors"].get("peer_closed", 0)')
+if [ "$(cat "$work/idle.rc")" = 1 ] && [ "$closed" -ge 150 ]; then
+  ok "nginx with keepalive_timeout 1s, pinged every 3 s: its closes of idle connections counted as peer_closed ($closed of 200)"
+else
+  bad "nginx closing idle connections: exit $(cat "$work/idle.rc"), peer_closed $closed: $(tail -3 "$work/idle.out")"
+fi
+
+# websockets pings each client every second and closes one whose pong is late by a second: 0 errors
+# over 5 s says the client answers the server's pings as well as its own being answered.
+run ws --target "127.0.0.1:$ws_answers" --protocol websocket --http-path /chat --connections 300 --live 3s --ping-interval 1s
+if [ "$(cat "$work/ws.rc")" = 0 ] && [ "$(field "$work/ws.json" 'r["results"]["errors_total"]')" = 0 ] &&
+  [ "$(field "$work/ws.json" 'r["results"]["pongs_received"] == r["results"]["pings_sent"] >= 600')" = True ]; then
+  ok "python3-websockets: 300 upgraded and held 5 s, every ping frame answered by its pong ($(field "$work/ws.json" 'r["results"]["pongs_received"]')), the server's own pings answered (0 closed)"
+else
+  bad "python3-websockets: exit $(cat "$work/ws.rc"): $(tail -3 "$work/ws.out")"
+fi
+
+run ws_deaf --target "127.0.0.1:$ws_deaf" --protocol websocket --connections 100 --live 2s --ping-interval 1s
+unanswered=$(field "$work/ws_deaf.json" 'r["results"]["errors"].get("no_answer", 0)')
+if [ "$(cat "$work/ws_deaf.rc")" = 1 ] && [ "$unanswered" = 100 ] && [ "$(field "$work/ws_deaf.json" 'r["results"]["pongs_received"]')" = 0 ]; then
+  ok "a WebSocket server that drops pings: $unanswered of 100 counted as no_answer, $(field "$work/ws_deaf.json" 'r["results"]["pings_late"]') pings late, the run failed"
+else
+  bad "a WebSocket server that drops pings: exit $(cat "$work/ws_deaf.rc"), no_answer $unanswered: $(tail -3 "$work/ws_deaf.out")"
+fi
+
+run ws_closes --target "127.0.0.1:$ws_closes" --protocol websocket --connections 100 --live 2s --ping-interval 1s
+closes=$(field "$work/ws_closes.json" 'r["results"]["errors"].get("close_frame", 0)')
+if [ "$(cat "$work/ws_closes.rc")" = 1 ] && [ "$closes" = 100 ]; then
+  ok "a WebSocket server that closes after a second: its close frames counted as close_frame ($closes of 100)"
+else
+  bad "a WebSocket server's close frames: exit $(cat "$work/ws_closes.rc"), close_frame $closes: $(tail -3 "$work/ws_closes.out")"
+fi
+
+run ws_on_http --target "127.0.0.1:$http_port" --protocol websocket --connections 50 --live 2s --ping-interval 1s
+refused=$(field "$work/ws_on_http.json" 'r["results"]["errors"].get("refused", 0)')
+if [ "$(cat "$work/ws_on_http.rc")" = 1 ] && [ "$refused" = 50 ]; then
+  ok "websocket against nginx, which does not upgrade: each answer that is not 101 counted as refused ($refused of 50), its status class counted ($(field "$work/ws_on_http.json" 'r["results"]["http_replies_2xx"]') 2xx)"
+else
+  bad "websocket against a plain HTTP server: exit $(cat "$work/ws_on_http.rc"), refused $refused: $(tail -3 "$work/ws_on_http.out")"
+fi
+
+run haproxy_raw --target "127.0.0.1:$haproxy_tcp" --protocol raw --connections 300
+run haproxy_http --target "127.0.0.1:$haproxy_http" --protocol http --connections 300 --live 2s --ping-interval 1s
+if [ "$(cat "$work/haproxy_raw.rc")" = 0 ] && [ "$(field "$work/haproxy_raw.json" 'r["results"]["established_peak_client"]')" = 300 ] &&
+  [ "$(cat "$work/haproxy_http.rc")" = 0 ] && [ "$(field "$work/haproxy_http.json" 'r["results"]["errors_total"]')" = 0 ] &&
+  [ "$(field "$work/haproxy_http.json" 'r["results"]["http_replies_2xx"] == r["results"]["pongs_received"] >= 300')" = True ]; then
+  ok "haproxy: 300 held raw in TCP mode (proxied to nginx); 300 held in HTTP mode, every GET answered 2xx ($(field "$work/haproxy_http.json" 'r["results"]["http_replies_2xx"]'))"
+else
+  bad "haproxy: raw exit $(cat "$work/haproxy_raw.rc"), http exit $(cat "$work/haproxy_http.rc"): $(tail -2 "$work/haproxy_raw.out") $(tail -2 "$work/haproxy_http.out")"
+fi
+
 rc=0; "$c1m" client --target "127.0.0.1:$redis_port" --protocol raw --live 2s >"$work/nope.out" 2>&1 || rc=$?
 if [ "$rc" = 2 ] && grep -q "protocol raw sends nothing" "$work/nope.out"; then
   ok "--protocol raw with --live: exit 2, $(head -1 "$work/nope.out")"
 else
   bad "--protocol raw with --live: exit $rc, $(cat "$work/nope.out")"
 fi
-rc=0; "$c1m" client --target "127.0.0.1:$redis_port" --protocol websocket >"$work/nope.out" 2>&1 || rc=$?
-[ "$rc" = 2 ] && grep -q "expected one of raw, echo, redis, http, mqtt" "$work/nope.out" &&
-  ok "--protocol websocket (not yet spoken): exit 2, named" || bad "--protocol websocket: exit $rc, $(cat "$work/nope.out")"
+rc=0; "$c1m" client --target "127.0.0.1:$redis_port" --protocol smtp >"$work/nope.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "expected one of raw, echo, redis, http, mqtt, websocket" "$work/nope.out" &&
+  ok "--protocol smtp (not spoken): exit 2, named" || bad "--protocol smtp: exit $rc, $(cat "$work/nope.out")"
 
 echo "protocols: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -111,8 +111,8 @@ TEST(Reply, AnAnswerEndsWhereItsBytesEnd) {
 
 // MQTT's greeting: CONNECT with a client id of its own, then CONNACK: accepted, or a refusal code.
 TEST(Reply, MqttConnectsThenPings) {
-  unsigned char out[128];
-  size_t n = make_greeting(Protocol::mqtt, 0xabcdef01, 3, 77, out, sizeof out);
+  unsigned char out[kMaxPingBytes];
+  size_t n = make_greeting(Protocol::mqtt, PingText{}, 0xabcdef01, 3, 77, out, sizeof out);
   ASSERT_GT(n, 14u);
   EXPECT_EQ(out[0], 0x10);   // CONNECT
   EXPECT_EQ(out[1], n - 2);  // its remaining length
@@ -123,10 +123,10 @@ TEST(Reply, MqttConnectsThenPings) {
             "c1mabcdef010003"
             "00004d");
   EXPECT_LE(id.size(), 23u);  // what every 3.1.1 server takes
-  unsigned char other[128];
-  make_greeting(Protocol::mqtt, 0xabcdef01, 3, 78, other, sizeof other);
+  unsigned char other[kMaxPingBytes];
+  make_greeting(Protocol::mqtt, PingText{}, 0xabcdef01, 3, 78, other, sizeof other);
   EXPECT_NE(std::string(reinterpret_cast<char*>(other), n), std::string(reinterpret_cast<char*>(out), n));
-  EXPECT_EQ(make_greeting(Protocol::http, 1, 1, 1, out, sizeof out), 0u) << "only MQTT greets";
+  EXPECT_EQ(make_greeting(Protocol::http, PingText{}, 1, 1, 1, out, sizeof out), 0u) << "HTTP does not greet";
   const unsigned char accepted[] = {0x20, 0x02, 0x00, 0x00}, not_authorized[] = {0x20, 0x02, 0x00, 0x05};
   ReplyState s{};
   EXPECT_EQ(read_reply(Protocol::mqtt, s, 0, 0, 0, accepted, 3).verdict, Verdict::more);
@@ -155,9 +155,9 @@ TEST(Reply, PingsAndNames) {
   EXPECT_EQ(read_reply(Protocol::echo, s, 4, 5, 6, out, 16).verdict, Verdict::answered);
   s = {};
   EXPECT_EQ(read_reply(Protocol::echo, s, 4, 5, 7, out, 16).verdict, Verdict::bad);
-  for (const char* name : {"raw", "echo", "redis", "http", "mqtt"})
+  for (const char* name : {"raw", "echo", "redis", "http", "mqtt", "websocket"})
     EXPECT_STREQ(protocol_name(*protocol_named(name)), name);
-  EXPECT_FALSE(protocol_named("websocket"));
+  EXPECT_FALSE(protocol_named("smtp"));
   EXPECT_FALSE(pingable(Protocol::raw));
 }
 

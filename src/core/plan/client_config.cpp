@@ -54,7 +54,8 @@ void check_targets(const ClientOptions& o, const ConnectPlan& plan) {
 }
 
 // What a held connection speaks, and its ping: raw sends nothing, so it cannot be pinged; an HTTP
-// path goes into a request line as it is, so it is one token of printable characters.
+// path (http's, or a WebSocket upgrade's) goes into a request line as it is, so it is one token of
+// printable characters.
 void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
   auto p = proto::protocol_named(o.protocol);
   if (!p) throw UsageError("--protocol '" + o.protocol + "': expected one of " + proto::kProtocolNames);
@@ -62,14 +63,14 @@ void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
   if (!proto::pingable(c.protocol) && (c.ping_interval_ns > 0 || c.live_ns > 0))
     throw UsageError(
         "--protocol raw sends nothing, so it has no ping: drop --ping-interval and --live, or choose "
-        "echo, redis, http or mqtt");
+        "echo, redis, http, mqtt or websocket");
   const std::string& path = o.http_path;
   bool printable = std::all_of(path.begin(), path.end(), [](char ch) { return ch > ' ' && ch < 127; });
   if (path.empty() || path[0] != '/' || path.size() > proto::kMaxHttpPath || !printable)
     throw UsageError("--http-path '" + path + "': expected a path starting with '/', at most " +
                      std::to_string(proto::kMaxHttpPath) + " printable characters without spaces");
-  if (c.protocol != proto::Protocol::http && path != "/")
-    throw UsageError("--http-path is for --protocol http (this run speaks " + o.protocol + ")");
+  if (!proto::has_path(c.protocol) && path != "/")
+    throw UsageError("--http-path is for --protocol http or websocket (this run speaks " + o.protocol + ")");
   c.http_path = path;
   // Host: the first target as given (an HTTP/1.1 request must name one).
   c.ping_text = proto::ping_text(c.protocol, path, c.plan.targets.empty() ? "localhost" : c.plan.targets[0].str());
@@ -199,7 +200,7 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
 ojson config_json(const ClientConfig& c) {
   return {{"connections", c.plan.connections},
           {"protocol", proto::protocol_name(c.protocol)},
-          {"http_path", c.protocol == proto::Protocol::http ? ojson(c.http_path) : ojson(nullptr)},
+          {"http_path", proto::has_path(c.protocol) ? ojson(c.http_path) : ojson(nullptr)},
           {"workers", c.workers},
           {"rate_per_s", c.rate > 0 ? ojson(c.rate) : ojson(nullptr)},
           {"max_in_flight_per_worker", c.in_flight_per_worker},

@@ -27,6 +27,8 @@ const char* error_class_name(ErrorClass c) {
       return "bad_reply";
     case ErrorClass::refused:
       return "refused";
+    case ErrorClass::close_frame:
+      return "close_frame";
     case ErrorClass::other:
       return "other";
     case ErrorClass::count_:

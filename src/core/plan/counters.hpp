@@ -22,6 +22,7 @@ enum class ErrorClass : uint8_t {
   no_answer,      // pinged, never answered by the end of the run (a live hold)
   bad_reply,      // the server answered what its protocol does not allow (redis, http)
   refused,        // the server said no in its protocol (a redis error reply: max clients reached)
+  close_frame,    // the server ended the connection in its protocol (a WebSocket close frame)
   other,
   count_
 };

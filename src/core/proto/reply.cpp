@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "core/proto/echo.hpp"
+#include "core/proto/http_reply.hpp"
+#include "core/proto/websocket.hpp"
 
 namespace c1m::proto {
 namespace {
@@ -13,223 +15,6 @@ using Verdict = Read::Verdict;
 
 constexpr char kPong[] = "+PONG\r\n";
 constexpr size_t kPongSize = sizeof kPong - 1;
-
-// --- HTTP/1.1 responses, a byte at a time, in ReplyState's 8 bytes ---------------------------------
-// status keeps the code in its low 10 bits and three flags above it.
-constexpr uint16_t kCodeMask = 0x3ff, kChunked = 1u << 10, kHasLength = 1u << 11, kCloses = 1u << 12;
-
-enum Phase : uint8_t {
-  status_http,   // "HTTP/1." matched by aux
-  status_minor,  // the minor version's digit
-  status_space,
-  status_code,  // three digits, aux counting
-  status_rest,  // the reason phrase, to the line's end
-  line_start,   // a header line, or the blank line that ends them
-  name,         // a header's name, matched against the three c1m reads (aux: candidates and position)
-  value_length,
-  value_chunked,  // Transfer-Encoding: matching "chunked" (aux)
-  value_close,    // Connection: matching "close" (aux)
-  skip_line,
-  headers_end,  // the blank line's '\r' seen
-  body,         // `left` bytes of a Content-Length body
-  chunk_size,   // a chunk's size in hex, to the line's end
-  chunk_ext,    // its extension, skipped
-  chunk_data,   // `left` bytes
-  chunk_crlf,   // the CRLF after a chunk's data (aux: '\r' seen)
-  trailer_start,
-  trailer_skip,
-  trailer_end,  // the blank line's '\r' seen
-  to_close,     // no length: the body ends with the connection
-};
-
-// The headers c1m reads, lower-case; a candidate's bit in aux's top three bits.
-constexpr const char* kNames[3] = {"content-length", "transfer-encoding", "connection"};
-
-char lower(unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); }
-
-Read answered_at(size_t used, const ReplyState& s) {
-  Read r;
-  r.verdict = Verdict::answered;
-  r.used = used;
-  r.status = s.status & kCodeMask;
-  r.closes = (s.status & kCloses) != 0;
-  return r;
-}
-
-Read bad_at(size_t used) { return Read{Verdict::bad, used, 0, false}; }
-
-// The blank line after the headers: where the body is, by the headers read.
-bool start_body(ReplyState& s) {
-  const uint16_t code = s.status & kCodeMask;
-  if (code >= 100 && code < 200) {  // an interim answer (100 Continue): the real one follows
-    s = ReplyState{};
-    return false;
-  }
-  if (code == 204 || code == 304) return true;  // no body, whatever the headers say
-  if (s.status & kChunked) {
-    s.phase = chunk_size, s.left = 0;
-    return false;
-  }
-  if (s.status & kHasLength) {
-    s.phase = body;
-    return s.left == 0;
-  }
-  s.phase = to_close;
-  s.status |= kCloses;
-  return false;
-}
-
-// A chunk-size line has ended: data follows, or (size 0) the trailers.
-void end_chunk_size(ReplyState& s) { s.phase = s.left == 0 ? trailer_start : chunk_data; }
-
-enum class Step { on, answered, bad };
-
-// A header's name, matched against the three c1m reads (aux: the candidates left and the position).
-Step step_name(ReplyState& s, unsigned char c) {
-  uint8_t mask = s.aux >> 5, pos = s.aux & 31;
-  if (c == ':') {
-    int which = -1;
-    for (int k = 0; k < 3; ++k)
-      if ((mask >> k & 1) && std::strlen(kNames[k]) == pos) which = k;
-    s.phase = which == 0 ? value_length : which == 1 ? value_chunked : which == 2 ? value_close : skip_line;
-    if (which == 0) s.left = 0, s.status |= kHasLength;
-    s.aux = 0;
-    return Step::on;
-  }
-  if (c == '\n') return Step::bad;  // a header line without a colon
-  for (int k = 0; k < 3; ++k)
-    if ((mask >> k & 1) && (pos >= std::strlen(kNames[k]) || kNames[k][pos] != lower(c))) mask &= ~(1u << k);
-  s.aux = static_cast<uint8_t>(mask << 5 | std::min<int>(pos + 1, 31));
-  return Step::on;
-}
-
-// A header's value, for the three headers c1m reads.
-Step step_value(ReplyState& s, unsigned char c) {
-  if (s.phase == value_length) {
-    if (c == '\n') {
-      s.phase = line_start;
-    } else if (c >= '0' && c <= '9') {
-      if (s.left > (UINT32_MAX - 9) / 10) return Step::bad;  // past 4 GB: no ping's answer
-      s.left = s.left * 10 + (c - '0');
-    } else if (c != ' ' && c != '\t' && c != '\r') {
-      return Step::bad;
-    }
-    return Step::on;
-  }
-  const char* want = s.phase == value_chunked ? "chunked" : "close";
-  if (c == '\n') {
-    if (s.aux == std::strlen(want)) s.status |= s.phase == value_chunked ? kChunked : kCloses;
-    s.phase = line_start;
-  } else if (c == ' ' || c == '\t' || c == '\r') {
-  } else if (s.aux < std::strlen(want) && lower(c) == want[s.aux]) {
-    ++s.aux;
-  } else {
-    s.aux = 0xff;  // another value: not this one
-  }
-  return Step::on;
-}
-
-// The status line and the headers, to the blank line that ends them.
-Step step_head(ReplyState& s, unsigned char c) {
-  switch (s.phase) {
-    case status_http:
-      if (c != static_cast<unsigned char>("HTTP/1."[s.aux])) return Step::bad;
-      if (++s.aux == 7) s.phase = status_minor;
-      return Step::on;
-    case status_minor:
-      if (c != '0' && c != '1') return Step::bad;
-      if (c == '0') s.status |= kCloses;  // HTTP/1.0 closes unless it says otherwise
-      s.phase = status_space;
-      return Step::on;
-    case status_space:
-      if (c != ' ') return Step::bad;
-      s.phase = status_code, s.aux = 0;
-      return Step::on;
-    case status_code:
-      if (c < '0' || c > '9') return Step::bad;
-      s.status = static_cast<uint16_t>((s.status & ~kCodeMask) | (((s.status & kCodeMask) * 10 + (c - '0'))));
-      if (++s.aux == 3) s.phase = status_rest;
-      return Step::on;
-    case status_rest:
-    case skip_line:
-      if (c == '\n') s.phase = line_start;
-      return Step::on;
-    case line_start:
-      if (c == '\r') {
-        s.phase = headers_end;
-        return Step::on;
-      }
-      s.phase = name, s.aux = 0x7u << 5;  // every candidate, at position 0
-      return step_name(s, c);
-    case name:
-      return step_name(s, c);
-    case headers_end:
-      if (c != '\n') return Step::bad;
-      return start_body(s) ? Step::answered : Step::on;
-    default:
-      return step_value(s, c);
-  }
-}
-
-// Chunked transfer coding: sizes, their extensions, the CRLF after each chunk, the trailers.
-Step step_chunks(ReplyState& s, unsigned char c) {
-  switch (s.phase) {
-    case chunk_size:
-      if (c == '\n') {
-        end_chunk_size(s);
-      } else if (c == ';') {
-        s.phase = chunk_ext;
-      } else if (c != '\r') {
-        int d = c >= '0' && c <= '9' ? c - '0' : lower(c) >= 'a' && lower(c) <= 'f' ? lower(c) - 'a' + 10 : -1;
-        if (d < 0 || s.left > (UINT32_MAX >> 4)) return Step::bad;
-        s.left = s.left * 16 + static_cast<uint32_t>(d);
-      }
-      return Step::on;
-    case chunk_ext:
-      if (c == '\n') end_chunk_size(s);
-      return Step::on;
-    case chunk_crlf:
-      if (c == '\r' && s.aux == 0) {
-        s.aux = 1;
-        return Step::on;
-      }
-      if (c != '\n') return Step::bad;
-      s.phase = chunk_size, s.left = 0;
-      return Step::on;
-    case trailer_start:
-      if (c == '\n') return Step::answered;
-      s.phase = c == '\r' ? trailer_end : trailer_skip;
-      return Step::on;
-    case trailer_skip:
-      if (c == '\n') s.phase = trailer_start;
-      return Step::on;
-    case trailer_end:
-      return c == '\n' ? Step::answered : Step::bad;
-    default:
-      return Step::bad;
-  }
-}
-
-Read read_http(ReplyState& s, const unsigned char* data, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    if (s.phase == body || s.phase == chunk_data) {  // bulk: no per-byte work
-      size_t take = std::min<size_t>(s.left, n - i);
-      s.left -= static_cast<uint32_t>(take);
-      i += take;
-      if (s.left > 0) break;
-      if (s.phase == body) return answered_at(i, s);
-      s.phase = chunk_crlf, s.aux = 0;
-      continue;
-    }
-    if (s.phase == to_close) return Read{Verdict::more, n, 0, true};
-    const unsigned char c = data[i++];
-    Step step = s.phase < chunk_size ? step_head(s, c) : step_chunks(s, c);
-    if (step == Step::bad) return bad_at(i);
-    if (step == Step::answered) return answered_at(i, s);
-  }
-  return Read{Verdict::more, n, 0, false};
-}
 
 // MQTT 3.1.1: the answer to CONNECT is CONNACK (0x20 0x02, flags, return code: 0 accepted); to
 // PINGREQ, PINGRESP (0xd0 0x00). aux counts the bytes of the 4- or 2-byte packet seen.
@@ -263,7 +48,8 @@ Read read_redis(ReplyState& s, const unsigned char* data, size_t n) {
 }  // namespace
 
 std::optional<Protocol> protocol_named(std::string_view name) {
-  for (Protocol p : {Protocol::raw, Protocol::echo, Protocol::redis, Protocol::http, Protocol::mqtt})
+  for (Protocol p :
+       {Protocol::raw, Protocol::echo, Protocol::redis, Protocol::http, Protocol::mqtt, Protocol::websocket})
     if (name == protocol_name(p)) return p;
   return std::nullopt;
 }
@@ -280,6 +66,8 @@ const char* protocol_name(Protocol p) {
       return "http";
     case Protocol::mqtt:
       return "mqtt";
+    case Protocol::websocket:
+      return "websocket";
   }
   return "?";
 }
@@ -287,10 +75,16 @@ const char* protocol_name(Protocol p) {
 PingText ping_text(Protocol p, const std::string& http_path, const std::string& http_host) {
   PingText t;
   if (p == Protocol::http) t.http_request = "GET " + http_path + " HTTP/1.1\r\nHost: " + http_host + "\r\n\r\n";
+  if (p == Protocol::websocket)
+    t.ws_upgrade_head = "GET " + http_path + " HTTP/1.1\r\nHost: " + http_host +
+                        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                        "Sec-WebSocket-Key: ";
   return t;
 }
 
-size_t make_greeting(Protocol p, uint32_t nonce, uint32_t worker, uint32_t conn, unsigned char* out, size_t cap) {
+size_t make_greeting(Protocol p, const PingText& text, uint32_t nonce, uint32_t worker, uint32_t conn,
+                     unsigned char* out, size_t cap) {
+  if (p == Protocol::websocket) return make_ws_upgrade(text, nonce, worker, conn, out, cap);
   if (p != Protocol::mqtt) return 0;
   // A client id of its own (MQTT allows 1-23 characters): the run's nonce, the worker, the connection.
   char id[24];
@@ -331,12 +125,20 @@ size_t make_ping(Protocol p, const PingText& text, uint32_t worker, uint32_t con
       if (cap < text.http_request.size()) return 0;
       std::memcpy(out, text.http_request.data(), text.http_request.size());
       return text.http_request.size();
+    case Protocol::websocket:
+      return cap < kWsPingSize ? 0 : make_ws_ping(worker, conn, seq, out);
   }
   return 0;
 }
 
-Read read_reply(Protocol p, ReplyState& s, uint32_t worker, uint32_t conn, uint32_t seq, const unsigned char* data,
-                size_t n) {
+size_t make_pong(Protocol p, const unsigned char* payload, size_t len, unsigned char* out, size_t cap) {
+  return p == Protocol::websocket ? make_ws_pong(payload, len, out, cap) : 0;
+}
+
+namespace {
+
+Read read_one(Protocol p, ReplyState& s, uint32_t worker, uint32_t conn, uint32_t seq, const unsigned char* data,
+              size_t n) {
   switch (p) {
     case Protocol::raw:
       return Read{Verdict::more, n, 0, false};  // whatever it says is let go
@@ -349,13 +151,28 @@ Read read_reply(Protocol p, ReplyState& s, uint32_t worker, uint32_t conn, uint3
     case Protocol::redis:
       return read_redis(s, data, n);
     case Protocol::http:
-      return read_http(s, data, n);
+      return read_http(s, false, data, n);
     case Protocol::mqtt:
       return read_mqtt(s, seq == 0, data, n);
+    case Protocol::websocket: {
+      if (s.phase >= kHttpPhaseEnd) return read_ws_frames(s, worker, conn, seq, data, n);
+      Read r = read_http(s, true, data, n);
+      if (r.verdict == Read::Verdict::answered) s = ws_frames_start();  // upgraded: frames from here on
+      return r;
+    }
   }
   return bad_at(n);
 }
 
-bool end_is_answer(Protocol p, const ReplyState& s) { return p == Protocol::http && s.phase == to_close; }
+}  // namespace
+
+Read read_reply(Protocol p, ReplyState& s, uint32_t worker, uint32_t conn, uint32_t seq, const unsigned char* data,
+                size_t n) {
+  Read r = read_one(p, s, worker, conn, seq, data, n);
+  if (r.verdict == Read::Verdict::answered && p != Protocol::websocket) s = {};  // ready for the next reply
+  return r;
+}
+
+bool end_is_answer(Protocol p, const ReplyState& s) { return p == Protocol::http && http_reads_to_close(s); }
 
 }  // namespace c1m::proto

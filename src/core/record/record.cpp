@@ -152,7 +152,9 @@ RunRecord build_client_record(const ClientRun& run) {
   x.pings_sent = t.pings_sent;
   x.pongs_received = t.pongs_received;
   x.pings_late = t.pings_late;
-  if (run.config.is_object() && run.config.value("protocol", std::string()) == "http") {
+  // HTTP's answers: an http run's, or a WebSocket run's upgrades the server refused (a 101 is none).
+  const std::string protocol = run.config.is_object() ? run.config.value("protocol", std::string()) : "";
+  if (protocol == "http" || protocol == "websocket") {
     x.http_replies_2xx = t.replies_by_class[2];
     x.http_replies_3xx = t.replies_by_class[3];
     x.http_replies_4xx = t.replies_by_class[4];

@@ -125,7 +125,8 @@ std::vector<Row> connection_rows() {
       structured("results", "ping_rtt_histogram", sum, kHistogram, "the same for ping round trips"),
       RESULT(pings_sent, count, sum, "pings sent"),
       RESULT(pongs_received, count, sum, "answers to pings, whole and as the protocol allows (an echo that matched)"),
-      RESULT(http_replies_2xx, count, sum_if_all, "--protocol http: answers of status 2xx (null for other protocols)"),
+      RESULT(http_replies_2xx, count, sum_if_all,
+             "--protocol http: answers of status 2xx; websocket: upgrades refused with one (null for other protocols)"),
       RESULT(http_replies_3xx, count, sum_if_all, "answers of status 3xx"),
       RESULT(http_replies_4xx, count, sum_if_all, "answers of status 4xx"),
       RESULT(http_replies_5xx, count, sum_if_all, "answers of status 5xx (the server's own errors, 503 included)"),
@@ -183,7 +184,8 @@ std::vector<Row> kernel_and_memory_rows() {
           R"("minimum": 0}})",
           "errors by cause: eaddrnotavail, emfile_enfile, econnrefused, etimedout, econnreset, peer_closed, "
           "bad_echo, no_answer (pinged, never answered), bad_reply (an answer the protocol does not allow), refused "
-          "(the server said no in its protocol: a redis error reply), other")
+          "(the server said no in its protocol: a redis error reply, an MQTT refusal code, a WebSocket upgrade "
+          "refused), close_frame (the server closed in its protocol: a WebSocket close frame), other")
           .required(schema_requires),
       RESULT(errors_total, count, sum, "every error, all causes")
           .required(schema_requires)

@@ -13,8 +13,10 @@
 namespace c1m::net {
 
 void Pinger::greet(int fd, uint32_t nonce) {
-  unsigned char hello[128];
-  size_t len = proto::make_greeting(protocol_, nonce, worker_, static_cast<uint32_t>(fd), hello, sizeof hello);
+  static const proto::PingText kNoText;
+  unsigned char hello[proto::kMaxPingBytes];
+  size_t len = proto::make_greeting(protocol_, text_ ? *text_ : kNoText, nonce, worker_, static_cast<uint32_t>(fd),
+                                    hello, sizeof hello);
   if (len == 0) return;
   Conn& c = conns_[fd];
   c.ping_seq = 0;  // the greeting's answer is ping 0's
@@ -43,8 +45,7 @@ void Pinger::ping_some(int64_t elapsed_ns) {
     }
     size_t len = proto::make_ping(protocol_, text_ ? *text_ : kNoText, worker_, static_cast<uint32_t>(fd), ++c.ping_seq,
                                   ping, sizeof ping);
-    c.t_ns = monotonic_ns();
-    c.reply = {};
+    c.t_ns = monotonic_ns();  // the reply state is at a reply's start: the last one's reading left it so
     ssize_t w = ::send(fd, ping, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w != static_cast<ssize_t>(len)) {
       close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
@@ -84,25 +85,48 @@ bool Pinger::take(int fd, const unsigned char* data, size_t n) {
   Conn& c = conns_[fd];
   const ErrorClass bad = protocol_ == proto::Protocol::echo ? ErrorClass::bad_echo : ErrorClass::bad_reply;
   while (n > 0) {
-    if (c.t_ns == 0) {  // nothing asked: the server speaks unasked (redis says so why it refuses)
+    if (c.t_ns == 0 && !proto::server_speaks_unasked(protocol_)) {  // nothing asked (redis says so why it refuses)
       close_open(fd, protocol_ == proto::Protocol::redis && data[0] == '-' ? ErrorClass::refused : bad);
       return false;
     }
     proto::Read r = proto::read_reply(protocol_, c.reply, worker_, static_cast<uint32_t>(fd), c.ping_seq, data, n);
-    if (r.verdict == Verdict::refused || r.verdict == Verdict::bad) {
-      close_open(fd, r.verdict == Verdict::refused ? ErrorClass::refused : bad);
-      return false;
+    switch (r.verdict) {
+      case Verdict::more:
+        break;
+      case Verdict::answered:
+        if (c.t_ns != 0) answered(c, r.status);
+        break;
+      case Verdict::server_ping:
+        if (!pong(fd, data + r.payload_at, r.payload_len)) return false;
+        break;
+      case Verdict::refused:
+        if (r.status >= 200 && r.status < 600) ++counters_.replies_by_class[r.status / 100];  // a refused upgrade's
+        close_open(fd, ErrorClass::refused);
+        return false;
+      case Verdict::closed:
+        close_open(fd, ErrorClass::close_frame);
+        return false;
+      case Verdict::bad:
+        close_open(fd, bad);
+        return false;
     }
-    if (r.verdict == Verdict::answered) answered(c, r.status);
     data += r.used, n -= r.used;
   }
   return true;
 }
 
+bool Pinger::pong(int fd, const unsigned char* payload, size_t len) {
+  unsigned char out[2 + 4 + 125];
+  size_t size = proto::make_pong(protocol_, payload, len, out, sizeof out);
+  ssize_t w = ::send(fd, out, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (w == static_cast<ssize_t>(size)) return true;
+  close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
+  return false;
+}
+
 void Pinger::answered(Conn& c, uint16_t status) {
   if (c.ping_seq == 0) {  // the greeting's answer: the connection is ready to be pinged, no round trip yet
     c.t_ns = 0;
-    c.reply = {};
     return;
   }
   auto rtt_us = static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000);
@@ -112,7 +136,6 @@ void Pinger::answered(Conn& c, uint16_t status) {
   if (status >= 200 && status < 600) ++counters_.replies_by_class[status / 100];
   c.answered = 1;
   c.t_ns = 0;
-  c.reply = {};
 }
 
 void Pinger::close_open(int fd, ErrorClass why) {

@@ -45,6 +45,7 @@ class Pinger {
   // unasked. False when they closed the connection.
   bool take(int fd, const unsigned char* data, size_t n);
   void answered(Conn& c, uint16_t status);
+  bool pong(int fd, const unsigned char* payload, size_t len);  // answers the server's ping; false: closed
   void close_open(int fd, ErrorClass why);
 
   uint32_t worker_;
