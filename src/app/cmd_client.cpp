@@ -238,6 +238,11 @@ Command add_client_command(CLI::App& root) {
       ->capture_default_str();
   c->add_option("--http-path", o->http_path, "--protocol http: the path each ping GETs; websocket: the upgrade's")
       ->capture_default_str();
+  c->add_option("--target-name", o->target_name,
+                "what you call the server measured (\"nginx 1.22, 4 workers\"): the record's topology.target.name, "
+                "which compare shows beside the host")
+      ->envname("C1M_TARGET_NAME")
+      ->capture_default_str();
   add_run_options(c, *o);
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")
       ->capture_default_str();

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FUZZ_TIME=${FUZZ_TIME:-180}
-TARGETS=${TARGETS:-record merge collector compare plot units endpoints http}
+TARGETS=${TARGETS:-record merge collector compare plot units endpoints http reply}
 command -v clang++-14 >/dev/null || { echo "fuzz: installing clang-14 and its fuzzer runtime (Debian)"; apt-get install -y -qq clang-14 libclang-rt-14-dev >/dev/null; }
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 -DC1M_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target $(printf 'fuzz_%s ' $TARGETS) >/dev/null

@@ -220,6 +220,28 @@ else
   bad "haproxy: raw exit $(cat "$work/haproxy_raw.rc"), http exit $(cat "$work/haproxy_http.rc"): $(tail -2 "$work/haproxy_raw.out") $(tail -2 "$work/haproxy_http.out")"
 fi
 
+# The probe before the ramp: what the server says it is goes into the record; a target that speaks
+# another protocol, or where nothing listens, fails the run before it starts, in one line.
+software() { field "$work/$1.json" 'r["topology"]["target"]["software"]'; }
+if [[ "$(software redis)" =~ ^redis\ 7\. ]] && [[ "$(software http)" =~ ^nginx/1\. ]] && [[ "$(software ws)" =~ ^Python/.*websockets/10 ]] &&
+  [[ "$(software haproxy_http)" = None ]]; then
+  ok "the probe names each server in topology.target.software: '$(software redis)', '$(software http)', '$(software ws)'; haproxy says nothing (None)"
+else
+  bad "topology.target.software: redis '$(software redis)', nginx '$(software http)', websockets '$(software ws)', haproxy '$(software haproxy_http)'"
+fi
+run wrong --target "127.0.0.1:$redis_port" --protocol http --connections 100 --target-name "redis, asked for http"
+reason=$(field "$work/wrong.json" 'r["reason"]')
+if [ "$(cat "$work/wrong.rc")" = 1 ] && [[ "$reason" == *"(http): it closed the connection without answering: is it a http server?"* ]] &&
+  [ "$(field "$work/wrong.json" 'r["results"]["attempted"]')" = 0 ] && [ "$(field "$work/wrong.json" 'r["topology"]["target"]["name"]')" = "redis, asked for http" ]; then
+  ok "http asked of redis: the run failed before its ramp (0 attempted): $reason"
+else
+  bad "http asked of redis: exit $(cat "$work/wrong.rc"), reason $reason"
+fi
+run nobody --target "127.0.0.1:$(free_port)" --protocol mqtt --connections 100
+reason=$(field "$work/nobody.json" 'r["reason"]')
+[ "$(cat "$work/nobody.rc")" = 1 ] && [[ "$reason" == *"nothing listens there (connection refused)"* ]] &&
+  ok "mqtt to a port nothing listens on: the run failed before its ramp: $reason" || bad "a port nothing listens on: exit $(cat "$work/nobody.rc"), reason $reason"
+
 rc=0; "$c1m" client --target "127.0.0.1:$redis_port" --protocol raw --live 2s >"$work/nope.out" 2>&1 || rc=$?
 if [ "$rc" = 2 ] && grep -q "protocol raw sends nothing" "$work/nope.out"; then
   ok "--protocol raw with --live: exit 2, $(head -1 "$work/nope.out")"

@@ -72,6 +72,10 @@ void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
   if (!proto::has_path(c.protocol) && path != "/")
     throw UsageError("--http-path is for --protocol http or websocket (this run speaks " + o.protocol + ")");
   c.http_path = path;
+  bool plain = std::all_of(o.target_name.begin(), o.target_name.end(), [](char ch) { return ch >= ' ' && ch < 127; });
+  if (o.target_name.size() > 120 || !plain)
+    throw UsageError("--target-name: expected at most 120 printable characters");
+  c.target_name = o.target_name;
   // Host: the first target as given (an HTTP/1.1 request must name one).
   c.ping_text = proto::ping_text(c.protocol, path, c.plan.targets.empty() ? "localhost" : c.plan.targets[0].str());
 }

@@ -31,6 +31,7 @@ struct ClientOptions {
   std::string live = "0";         // after the hold, this long more with every connection pinged (the live hold)
   std::string protocol = "echo";  // what a held connection speaks: raw, echo, redis, http (core/proto/reply)
   std::string http_path = "/";    // --protocol http: the path each ping GETs
+  std::string target_name;        // what the user calls the server measured (the record's topology.target.name)
   std::string start_delay = "0";  // wait before the ramp (the lab sets each container's namespace up meanwhile)
   std::string start_file;         // then wait until this file exists (the lab's start line); empty: no wait
   std::string ramp_timeout = "10m";
@@ -87,6 +88,7 @@ struct ClientConfig {
   int64_t live_ns = 0;                  // the live hold after the idle one; 0: none (pings, if any, from the start)
   proto::Protocol protocol = proto::Protocol::echo;
   std::string http_path;                 // --protocol http: the path each ping GETs
+  std::string target_name;               // --target-name
   proto::PingText ping_text;             // the HTTP request each ping sends, made once
   int64_t start_delay_ns = 0;            // before anything is measured; SIGTERM in it is an interrupted run
   std::string start_file;                // after the delay, the ramp waits until it exists; empty: none

@@ -137,6 +137,13 @@ void compare_context(const ojson& base, const ojson& now, Comparison& c) {
     }
     diff_context(a, b, std::string(".") + part, c.context_differences);
   }
+  // The server measured: two servers on one host compare like two hosts (what it said it is, what
+  // the user named it); an older record without them is not held against a newer one.
+  for (const char* key : {"software", "name"}) {
+    const ojson::json_pointer at(std::string("/topology/target/") + key);
+    if (base.contains(at) && now.contains(at))
+      diff_context(base[at], now[at], std::string(".topology.target.") + key, c.context_differences);
+  }
   // What defines the experiment: a record that lacks a key (an older one) is not held against it.
   for (const char* key :
        {"/approach", "/config/protocol", "/config/per_client/protocol", "/config/per_client/http_path",

@@ -23,6 +23,7 @@
 #include "net/client/cpu_window.hpp"
 #include "net/client/server_watch.hpp"
 #include "net/client/start_wait.hpp"
+#include "net/client/target_probe.hpp"
 
 namespace c1m::net {
 namespace {
@@ -30,6 +31,8 @@ namespace {
 // How long the workers have to send their final reports once told to stop (a worker still silent
 // then is named in the record as lost).
 constexpr int kFinalReportsGraceMs = 30'000;
+// The target probe's time, a refused connect tried again within it (a server still starting).
+constexpr int64_t kProbeTimeoutNs = 3'000'000'000;
 
 // Runs the experiment: ramp, hold, stop, record.
 class ClientRunner {
@@ -61,6 +64,11 @@ class ClientRunner {
     if (start == StartWait::no_start_file) {
       finish_now("failed", "the start file " + r_.start_file + " did not appear within " +
                                std::to_string(kStartFileWaitNs / 1'000'000'000) + " s");
+      return build_record();
+    }
+
+    if (std::string why = probe(); !why.empty()) {
+      finish_now("failed", why);
       return build_record();
     }
 
@@ -113,6 +121,23 @@ class ClientRunner {
   }
 
  private:
+  // Names the target in the record (topology.target) and, for a server not c1m's own, probes it
+  // once: why the run cannot start against it, or "".
+  std::string probe() {
+    ojson& target = run_.topology["target"];
+    target = {{"address", r_.plan.targets.empty() ? ojson(nullptr) : ojson(r_.plan.targets[0].str())},
+              {"protocol", proto::protocol_name(r_.protocol)},
+              {"name", r_.target_name.empty() ? ojson(nullptr) : ojson(r_.target_name)},
+              {"software", nullptr},
+              {"probe_answer_ms", nullptr}};
+    if (r_.protocol == proto::Protocol::echo || r_.plan.targets.empty()) return "";
+    TargetProbe p = probe_target(r_.plan.targets[0], r_.protocol, r_.ping_text, kProbeTimeoutNs);
+    if (!p.software.empty()) target["software"] = p.software;
+    if (p.answer_ms) target["probe_answer_ms"] = *p.answer_ms;
+    if (p.error.empty()) return "";
+    return "--target " + r_.plan.targets[0].str() + " (" + proto::protocol_name(r_.protocol) + "): " + p.error;
+  }
+
   static PhaseRules phase_rules(const ClientConfig& c) {
     return {c.plan.connections, c.ramp_timeout_ns, c.ramp_timeout_text, c.stall_timeout_ns,
             c.hold_ns,          c.live_ns,         c.hold_until_server};

@@ -1,0 +1,180 @@
+#include "net/client/target_probe.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include "core/host/clock.hpp"
+#include "net/client/connect_socket.hpp"
+
+namespace c1m::net {
+namespace {
+
+using Verdict = proto::Read::Verdict;
+constexpr int64_t kRetryNs = 100'000'000;       // between refused connects
+constexpr int64_t kBannerWaitNs = 300'000'000;  // raw: how long a banner may take
+
+// One blocking-by-poll connection with a deadline.
+class ProbeSocket {
+ public:
+  explicit ProbeSocket(int64_t deadline_ns) : deadline_(deadline_ns) {}
+  ~ProbeSocket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // "" once connected, else why not.
+  std::string connect(const Endpoint& target) {
+    for (;;) {
+      int err = start_connect(nullptr, 0, target, SIZE_MAX, fd_);
+      if (err == 0 && wait(POLLOUT)) {
+        socklen_t len = sizeof err;
+        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      } else if (err == 0) {
+        err = ETIMEDOUT;
+      }
+      if (err == 0) return "";
+      if (fd_ >= 0) ::close(fd_), fd_ = -1;
+      if (err != ECONNREFUSED || monotonic_ns() + kRetryNs > deadline_)
+        return err == ECONNREFUSED ? "nothing listens there (connection refused)"
+               : err == ETIMEDOUT  ? "no answer to a connect within the probe's time"
+                                   : std::string("connect failed: ") + std::strerror(err);
+      ::usleep(kRetryNs / 1000);
+    }
+  }
+  bool send_all(const unsigned char* data, size_t n) {
+    return ::send(fd_, data, n, MSG_NOSIGNAL) == static_cast<ssize_t>(n);
+  }
+  // Bytes read (0: the server closed), or -1: nothing came by the deadline (or an error).
+  ssize_t read_some(unsigned char* buf, size_t cap, int64_t deadline_ns) {
+    if (!wait(POLLIN, deadline_ns)) return -1;
+    return ::recv(fd_, buf, cap, 0);
+  }
+
+ private:
+  bool wait(short events, int64_t deadline_ns = 0) {
+    const int64_t until = deadline_ns ? std::min(deadline_ns, deadline_) : deadline_;
+    for (;;) {
+      int64_t left = until - monotonic_ns();
+      if (left <= 0) return false;
+      pollfd p{fd_, events, 0};
+      int n = ::poll(&p, 1, static_cast<int>(left / 1'000'000) + 1);
+      if (n > 0) return true;
+      if (n < 0 && errno != EINTR) return false;
+    }
+  }
+  int fd_ = -1;
+  int64_t deadline_;
+};
+
+std::string printable(const std::string& s, size_t at = 0, size_t max = 80) {
+  std::string out;
+  for (size_t i = at; i < s.size() && out.size() < max && s[i] != '\r' && s[i] != '\n'; ++i)
+    out += std::isprint(static_cast<unsigned char>(s[i])) ? s[i] : '?';
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// The answer to what was just sent (ping `seq`): whole, a "no" in the protocol (the run counts it,
+// so the probe says nothing of it), or what went wrong.
+struct Answer {
+  std::string error;
+  bool refused = false;
+  bool silent = false;  // nothing came in the probe's time
+};
+Answer read_answer(ProbeSocket& sock, proto::Protocol p, proto::ReplyState& state, uint32_t seq, std::string& seen,
+                   int64_t deadline) {
+  unsigned char buf[4096];
+  for (;;) {
+    ssize_t n = sock.read_some(buf, sizeof buf, deadline);
+    if (n < 0) return {"it did not answer within the probe's time", false, true};
+    if (n == 0)
+      return {seen.empty() ? "it closed the connection without answering" : "it closed the connection mid-answer"};
+    seen.append(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
+    for (size_t at = 0; at < static_cast<size_t>(n);) {
+      proto::Read r = proto::read_reply(p, state, 0, 0, seq, buf + at, static_cast<size_t>(n) - at);
+      if (r.verdict == Verdict::bad)
+        return {"it answered what " + std::string(proto::protocol_name(p)) + " does not allow: '" +
+                printable(seen, 0, 60) + "'"};
+      if (r.verdict == Verdict::answered) return {};
+      if (r.verdict == Verdict::refused || r.verdict == Verdict::closed) return {"", true};
+      at += std::max<size_t>(r.used, 1);
+    }
+  }
+}
+
+// redis says its version to INFO: a bulk reply that holds "redis_version:7.0.15".
+std::string redis_version(ProbeSocket& sock, int64_t deadline) {
+  const char ask[] = "INFO server\r\n";
+  if (!sock.send_all(reinterpret_cast<const unsigned char*>(ask), sizeof ask - 1)) return "";
+  std::string got;
+  unsigned char buf[4096];
+  while (got.find("redis_version:") == std::string::npos ||
+         got.find('\n', got.find("redis_version:")) == std::string::npos) {
+    ssize_t n = sock.read_some(buf, sizeof buf, deadline);
+    if (n <= 0 || got.size() > 65536) return "";
+    got.append(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
+  }
+  return software_said(proto::Protocol::redis, got);
+}
+
+}  // namespace
+
+std::string software_said(proto::Protocol p, const std::string& bytes) {
+  if (p == proto::Protocol::redis) {
+    size_t at = bytes.find("redis_version:");
+    return at == std::string::npos ? "" : "redis " + printable(bytes, at + 14);
+  }
+  if (p == proto::Protocol::http || p == proto::Protocol::websocket) {
+    const size_t head_end = bytes.find("\r\n\r\n");
+    std::string lower(bytes.substr(0, head_end));
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    size_t at = lower.find("\r\nserver:");
+    if (at == std::string::npos) return "";
+    at += 9;
+    while (at < bytes.size() && bytes[at] == ' ') ++at;
+    return printable(bytes, at);
+  }
+  if (p == proto::Protocol::raw) return printable(bytes);
+  return "";
+}
+
+TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto::PingText& text, int64_t timeout_ns) {
+  TargetProbe probe;
+  const int64_t deadline = monotonic_ns() + timeout_ns;
+  ProbeSocket sock(deadline);
+  if (std::string why = sock.connect(target); !why.empty()) return probe.error = why, probe;
+  std::string seen;
+  if (p == proto::Protocol::raw) {  // nothing to ask: a banner, if the server says one
+    unsigned char buf[512];
+    ssize_t n = sock.read_some(buf, sizeof buf, monotonic_ns() + kBannerWaitNs);
+    if (n > 0) probe.software = software_said(p, std::string(reinterpret_cast<char*>(buf), static_cast<size_t>(n)));
+    return probe;
+  }
+  unsigned char out[proto::kMaxPingBytes];
+  const int64_t sent_ns = monotonic_ns();
+  // The greeting (seq 0), where the protocol has one, then one ping; a refusal ends the probe. A ping
+  // that is never answered after a greeting that was is the run's to count (errors.no_answer).
+  proto::ReplyState state{};
+  for (uint32_t seq : {0u, 1u}) {
+    size_t size = seq == 0 ? proto::make_greeting(p, text, 0, 0, 0, out, sizeof out)
+                           : proto::make_ping(p, text, 0, 0, seq, out, sizeof out);
+    if (size == 0) continue;
+    if (!sock.send_all(out, size)) return probe.error = "the connection failed while sending", probe;
+    Answer answer = read_answer(sock, p, state, seq, seen, deadline);
+    if (answer.silent && seq == 1 && probe.answer_ms) break;
+    if (!answer.error.empty())
+      return probe.error = answer.error + ": is it a " + proto::protocol_name(p) + " server?", probe;
+    if (!probe.answer_ms) probe.answer_ms = static_cast<double>(monotonic_ns() - sent_ns) / 1e6;
+    if (p == proto::Protocol::websocket && seq == 0) probe.software = software_said(p, seen);
+    if (answer.refused) return probe;
+  }
+  if (p == proto::Protocol::http) probe.software = software_said(p, seen);
+  if (p == proto::Protocol::redis) probe.software = redis_version(sock, deadline);
+  return probe;
+}
+
+}  // namespace c1m::net

@@ -1,0 +1,31 @@
+// Before the ramp, one connection to the run's first target that speaks the run's protocol once: a
+// target nothing listens on, or one that speaks another protocol than asked, is said in one line
+// before thousands of connections find it out; what the server says of itself (HTTP's Server
+// header, redis's redis_version, a raw listener's banner) names the target in the record.
+// c1m's own server (echo) is not probed: its /stats says what it is.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/plan/endpoints.hpp"
+#include "core/proto/reply.hpp"
+
+namespace c1m::net {
+
+struct TargetProbe {
+  std::string error;                // empty: it listens and answers in the protocol (a "no" in it counts)
+  std::string software;             // what the server said it is; empty: it did not say
+  std::optional<double> answer_ms;  // from the first byte sent to the whole first answer
+};
+
+// Connects (a refused connect is tried again until the timeout: a server still starting), speaks the
+// greeting and one ping, reads the answers with core/proto/reply, asks for the version where the
+// protocol can (redis's INFO), and closes.
+TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto::PingText& text, int64_t timeout_ns);
+
+// What a server's bytes say it is (pure, for the tests): HTTP's Server header, redis's
+// redis_version, or the first line of a raw listener's banner; printable, at most 80 characters.
+std::string software_said(proto::Protocol p, const std::string& bytes);
+
+}  // namespace c1m::net
