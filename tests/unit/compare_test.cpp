@@ -94,6 +94,19 @@ TEST(Compare, DifferentHostsListWhatDiffers) {
   EXPECT_NE(format_text(c).find("differ in where they ran"), std::string::npos);
 }
 
+TEST(Compare, TwoServersOnOneHostDifferAsTwoHostsDo) {
+  // The same experiment against two servers: a verdict, with the servers named as where it ran.
+  ojson base = fixture("base.json"), now = fixture("same.json");
+  base["topology"]["target"] = {{"software", "nginx/1.22.1"}, {"name", "nginx, 1 worker"}};
+  now["topology"]["target"] = {{"software", "nginx/1.25.3"}, {"name", "nginx, 1 worker"}};
+  Comparison c = compare_records(base, now, {});
+  EXPECT_TRUE(c.experiment_differences.empty());
+  ASSERT_EQ(c.context_differences.size(), 1u);
+  EXPECT_EQ(c.context_differences[0], "topology.target.software: nginx/1.22.1 -> nginx/1.25.3");
+  now["topology"].erase("target");  // an older record, which did not name its target
+  EXPECT_TRUE(compare_records(base, now, {}).context_differences.empty());
+}
+
 TEST(Compare, AContainersAddressesAreNotWhereItRan) {
   // The lab's collector gets new bridge addresses with every run: not a difference between hosts.
   ojson base = fixture("base.json"), now = fixture("base.json");

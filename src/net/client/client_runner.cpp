@@ -21,6 +21,7 @@
 #include "net/base/supervisor.hpp"
 #include "net/client/client_worker.hpp"
 #include "net/client/cpu_window.hpp"
+#include "net/client/series_sampler.hpp"
 #include "net/client/server_watch.hpp"
 #include "net/client/start_wait.hpp"
 #include "net/client/target_probe.hpp"
@@ -31,8 +32,6 @@ namespace {
 // How long the workers have to send their final reports once told to stop (a worker still silent
 // then is named in the record as lost).
 constexpr int kFinalReportsGraceMs = 30'000;
-// The target probe's time, a refused connect tried again within it (a server still starting).
-constexpr int64_t kProbeTimeoutNs = 3'000'000'000;
 
 // Runs the experiment: ramp, hold, stop, record.
 class ClientRunner {
@@ -67,7 +66,7 @@ class ClientRunner {
       return build_record();
     }
 
-    if (std::string why = probe(); !why.empty()) {
+    if (std::string why = name_and_probe_target(r_, run_.topology["target"]); !why.empty()) {
       finish_now("failed", why);
       return build_record();
     }
@@ -78,7 +77,7 @@ class ClientRunner {
     run_.ramp_start_ns = monotonic_ns();
     phases_.emplace(phase_rules(r_), run_.ramp_start_ns);
     ramp_ = open_window(run_.ramp_start_ns);
-    last_machine_cpu_ = ramp_.machine;
+    series_.start(run_.ramp_start_ns, ramp_.machine);
     std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
       ClientWorkerConfig cfg{r_.plan,
                              firsts[i],
@@ -121,23 +120,6 @@ class ClientRunner {
   }
 
  private:
-  // Names the target in the record (topology.target) and, for a server not c1m's own, probes it
-  // once: why the run cannot start against it, or "".
-  std::string probe() {
-    ojson& target = run_.topology["target"];
-    target = {{"address", r_.plan.targets.empty() ? ojson(nullptr) : ojson(r_.plan.targets[0].str())},
-              {"protocol", proto::protocol_name(r_.protocol)},
-              {"name", r_.target_name.empty() ? ojson(nullptr) : ojson(r_.target_name)},
-              {"software", nullptr},
-              {"probe_answer_ms", nullptr}};
-    if (r_.protocol == proto::Protocol::echo || r_.plan.targets.empty()) return "";
-    TargetProbe p = probe_target(r_.plan.targets[0], r_.protocol, r_.ping_text, kProbeTimeoutNs);
-    if (!p.software.empty()) target["software"] = p.software;
-    if (p.answer_ms) target["probe_answer_ms"] = *p.answer_ms;
-    if (p.error.empty()) return "";
-    return "--target " + r_.plan.targets[0].str() + " (" + proto::protocol_name(r_.protocol) + "): " + p.error;
-  }
-
   static PhaseRules phase_rules(const ClientConfig& c) {
     return {c.plan.connections, c.ramp_timeout_ns, c.ramp_timeout_text, c.stall_timeout_ns,
             c.hold_ns,          c.live_ns,         c.hold_until_server};
@@ -245,31 +227,12 @@ class ClientRunner {
   // A point of the series. finish() adds a last one, so the series ends when the run does: the lab's
   // merged ramp then shows every client up to its end, not to its last whole second.
   const SeriesPoint& add_series_point(const ClientCounters& t) {
-    int64_t now = monotonic_ns();
-    SeriesPoint p;
-    p.t_s = seconds(now - run_.ramp_start_ns);
-    p.established = t.established;
-    double since_last_s = seconds(now - (last_sample_ns_ ? last_sample_ns_ : run_.ramp_start_ns));
-    p.connect_rate_per_s =
-        since_last_s > 0 ? static_cast<double>(t.connected_total - last_connected_) / since_last_s : 0;
-    last_connected_ = t.connected_total;
-    p.ping_rtt_us = t.rtt_us.since(last_rtt_us_);
-    last_rtt_us_ = t.rtt_us;
-    // What the machine did in that second: a slow second beside the hypervisor's steal explains itself.
-    if (auto cpu = procfs::machine_cpu()) {
-      if (last_machine_cpu_ && since_last_s > 0) {
-        p.machine_busy_cores = procfs::busy_cores(*last_machine_cpu_, *cpu, since_last_s);
-        p.machine_steal_cores = procfs::steal_cores(*last_machine_cpu_, *cpu, since_last_s);
-      }
-      last_machine_cpu_ = cpu;
-    }
-    last_sample_ns_ = now;
-    p.errors = t.errors.total();
+    SeriesPoint p = series_.point(t, monotonic_ns());
     p.server_connections = poll_server();
     run_.series.push_back(p);
     // Kernel memory and counters are read at the peak, not after connections have gone.
-    if (t.established > 0 && t.established >= peak_sampled_) {
-      peak_sampled_ = t.established;
+    if (series_.at_peak(t.established)) {
+      series_.note_peak(t.established);
       run_.kernel_at_peak = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
     }
     return run_.series.back();
@@ -352,7 +315,7 @@ class ClientRunner {
     if (phase() == Phase::hold) measure_hold_cpu();
     if (phase() == Phase::live) measure_live();
     add_series_point(totals());
-    if (totals().established >= peak_sampled_) run_.kernel_at_peak = procfs::take_kernel_snapshot();
+    if (series_.at_peak(totals().established)) run_.kernel_at_peak = procfs::take_kernel_snapshot();
     finish_now(status, reason);
     write_status(run_.series.back(), totals());
     if (r_.live_progress) std::fprintf(stderr, "\n");
@@ -374,7 +337,8 @@ class ClientRunner {
     run_.server_connections_peak = server_.most_seen();
     run_.totals = totals();
     // Answers that came in while the workers stopped, after the last point: they belong to its second.
-    if (!run_.series.empty()) run_.series.back().ping_rtt_us.merge(run_.totals.rtt_us.since(last_rtt_us_));
+    if (!run_.series.empty())
+      run_.series.back().ping_rtt_us.merge(run_.totals.rtt_us.since(series_.rtt_at_last_point()));
     for (const auto& h : histograms_) {
       run_.histograms.connect_us.merge(h.connect_us);
       run_.histograms.rtt_us.merge(h.rtt_us);
@@ -401,11 +365,7 @@ class ClientRunner {
   std::optional<RunPhases> phases_;  // from the ramp's start
   CpuWindow ramp_, hold_, live_;
   uint64_t live_pings_start_ = 0;
-  uint64_t last_connected_ = 0;
-  CoarseHistogram last_rtt_us_;                         // the workers' round trips at the previous point
-  std::optional<procfs::MachineCpu> last_machine_cpu_;  // the machine's CPU at the previous point
-  int64_t last_sample_ns_ = 0;
-  uint64_t peak_sampled_ = 0;
+  SeriesSampler series_;
   mutable bool status_warned_ = false;
   ServerWatch server_;
 };

@@ -16,8 +16,11 @@ namespace c1m::net {
 namespace {
 
 using Verdict = proto::Read::Verdict;
+using ojson = nlohmann::ordered_json;
 constexpr int64_t kRetryNs = 100'000'000;       // between refused connects
 constexpr int64_t kBannerWaitNs = 300'000'000;  // raw: how long a banner may take
+// The probe's time, a refused connect tried again within it (a server still starting).
+constexpr int64_t kProbeTimeoutNs = 3'000'000'000;
 
 // One blocking-by-poll connection with a deadline.
 class ProbeSocket {
@@ -175,6 +178,20 @@ TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto:
   if (p == proto::Protocol::http) probe.software = software_said(p, seen);
   if (p == proto::Protocol::redis) probe.software = redis_version(sock, deadline);
   return probe;
+}
+
+std::string name_and_probe_target(const ClientConfig& r, ojson& target) {
+  target = {{"address", r.plan.targets.empty() ? ojson(nullptr) : ojson(r.plan.targets[0].str())},
+            {"protocol", proto::protocol_name(r.protocol)},
+            {"name", r.target_name.empty() ? ojson(nullptr) : ojson(r.target_name)},
+            {"software", nullptr},
+            {"probe_answer_ms", nullptr}};
+  if (r.protocol == proto::Protocol::echo || r.plan.targets.empty()) return "";
+  TargetProbe p = probe_target(r.plan.targets[0], r.protocol, r.ping_text, kProbeTimeoutNs);
+  if (!p.software.empty()) target["software"] = p.software;
+  if (p.answer_ms) target["probe_answer_ms"] = *p.answer_ms;
+  if (p.error.empty()) return "";
+  return "--target " + r.plan.targets[0].str() + " (" + proto::protocol_name(r.protocol) + "): " + p.error;
 }
 
 }  // namespace c1m::net

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "core/plan/client_config.hpp"
 #include "core/plan/endpoints.hpp"
 #include "core/proto/reply.hpp"
 
@@ -23,6 +24,10 @@ struct TargetProbe {
 // greeting and one ping, reads the answers with core/proto/reply, asks for the version where the
 // protocol can (redis's INFO), and closes.
 TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto::PingText& text, int64_t timeout_ns);
+
+// The record's topology.target for the run (its address, protocol, --target-name, what the probe
+// heard) and, for a server not c1m's own, the probe: why the run cannot start against it, or "".
+std::string name_and_probe_target(const ClientConfig& run, nlohmann::ordered_json& target);
 
 // What a server's bytes say it is (pure, for the tests): HTTP's Server header, redis's
 // redis_version, or the first line of a raw listener's banner; printable, at most 80 characters.
