@@ -243,6 +243,11 @@ Command add_client_command(CLI::App& root) {
                 "which compare shows beside the host")
       ->envname("C1M_TARGET_NAME")
       ->capture_default_str();
+  c->add_flag("--find-limit", o->find_limit,
+              "ramp towards --connections until the first sustained errors (1% of connects) or a stall, then hold "
+              "what was reached: the run is complete with the capacity (results.limit_connections) and what bound "
+              "it (topology.target.limit, and the reason)")
+      ->capture_default_str();
   add_run_options(c, *o);
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")
       ->capture_default_str();

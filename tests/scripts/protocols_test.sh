@@ -220,6 +220,33 @@ else
   bad "haproxy: raw exit $(cat "$work/haproxy_raw.rc"), http exit $(cat "$work/haproxy_http.rc"): $(tail -2 "$work/haproxy_raw.out") $(tail -2 "$work/haproxy_http.out")"
 fi
 
+# --find-limit: a limit set on the server (redis's maxclients, its process's file limit, mosquitto's
+# max_connections) is found, held, and named; the run is complete with the capacity it found.
+# mosquitto ends a connection past its cap with a close or, when the CONNECT crossed it, a reset.
+ulimit_redis=$(free_port) capped_mqtt=$(free_port)
+(ulimit -n 120 && exec redis-server --port "$ulimit_redis" --bind 127.0.0.1 --save '' --appendonly no) >"$work/redis-ulimit.log" 2>&1 &
+pids+=($!)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_connections 50\n' "$capped_mqtt" >"$work/mqtt-capped.conf"
+mosquitto -c "$work/mqtt-capped.conf" >"$work/mqtt-capped.log" 2>&1 &
+pids+=($!)
+wait_port "$ulimit_redis" && wait_port "$capped_mqtt"
+limit_ok() {  # NAME LOW HIGH CLASSES: complete, held within [LOW, HIGH], bound by one of CLASSES (a|b)
+  [ "$(cat "$work/$1.rc")" = 0 ] && [ "$(field "$work/$1.json" 'r["status"]')" = complete ] &&
+    [ "$(field "$work/$1.json" "$2 <= r['results']['limit_connections'] <= $3")" = True ] &&
+    [[ "$(field "$work/$1.json" 'r["topology"]["target"]["limit"]["bound_by"]')" =~ ^($4)$ ]]
+}
+run fl_maxclients --target "127.0.0.1:$small_redis" --protocol redis --connections 300 --find-limit
+run fl_ulimit --target "127.0.0.1:$ulimit_redis" --protocol redis --connections 300 --find-limit
+run fl_mqtt --target "127.0.0.1:$capped_mqtt" --protocol mqtt --connections 200 --find-limit
+for name in fl_maxclients:80:100:refused fl_ulimit:60:120:refused fl_mqtt:40:60:peer_closed\|econnreset; do
+  IFS=: read -r run low high class <<<"$name"
+  if limit_ok "$run" "$low" "$high" "$class"; then
+    ok "--find-limit ($run): $(field "$work/$run.json" 'r["reason"]')"
+  else
+    bad "--find-limit ($run): exit $(cat "$work/$run.rc"), $(field "$work/$run.json" 'r["status"], r["reason"], r["results"]["limit_connections"]')"
+  fi
+done
+
 # The probe before the ramp: what the server says it is goes into the record; a target that speaks
 # another protocol, or where nothing listens, fails the run before it starts, in one line.
 software() { field "$work/$1.json" 'r["topology"]["target"]["software"]'; }

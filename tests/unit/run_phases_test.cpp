@@ -48,6 +48,13 @@ auto settled(uint64_t established, uint64_t errors = 0) {
     v.quota_reached = established == 100;
   };
 }
+auto erring(uint64_t established, uint64_t errors) {
+  return [=](RunView& v) {
+    v.established = v.connected_total = established;
+    v.attempted = established + errors;
+    v.errors = errors;
+  };
+}
 auto server_at(uint64_t peak, bool silent = false) {
   return [=](RunView& v) {
     settled(100)(v);
@@ -126,6 +133,28 @@ const std::vector<Row>& table() {
          r.stall_timeout_ns = 0;
        },
        {{1, server_at(0, true), "hold"}, {60, server_at(0, true), ""}, {60.1, server_at(0, true), "complete"}}},
+      {"--find-limit: sustained errors stop the ramp; what it reached is held, and complete",
+       [](PhaseRules& r) { r.find_limit = true; },
+       {{0, erring(40, 9), ""},  // 9 errors: below the 10 that are sustained
+        {1, erring(40, 10), "stop_ramp"},
+        {2, erring(40, 30), ""},  // more errors as the ramp winds down: found already
+        {3, settled(40, 60), "hold"},
+        {8, settled(40, 60), "complete"}}},
+      {"--find-limit: a stall is the limit too, not a failure",
+       [](PhaseRules& r) { r.find_limit = true; },
+       {{0, ramping(70), ""},
+        {10, ramping(70), "stop_ramp"},
+        {11, settled(70), "hold"},
+        {16, settled(70), "complete"}}},
+      {"--find-limit: a ramp that reaches the target found no limit below it, and goes live",
+       [](PhaseRules& r) {
+         r.find_limit = true;
+         r.live_ns = 10 * kS;
+       },
+       {{1, settled(100), "hold"}, {6, settled(100, 2), "live"}, {16, settled(100, 2), "complete"}}},
+      {"--find-limit: nothing held is still a failure",
+       [](PhaseRules& r) { r.find_limit = true; },
+       {{0, erring(0, 50), "stop_ramp"}, {1, settled(0, 100), "failed:nothing to hold", E::shortfall}}},
   };
   return rows;
 }
@@ -134,6 +163,8 @@ std::string outcome(const Decision& d) {
   switch (d.action) {
     case Decision::Action::go_live:
       return "live";
+    case Decision::Action::stop_ramp:
+      return "stop_ramp";
     case Decision::Action::finish:
       return d.status == "complete" ? "complete" : "failed:" + d.reason;
     case Decision::Action::none:
@@ -169,6 +200,29 @@ TEST(RunPhases, EveryRowDecidesAsItSays) {
     }
     EXPECT_EQ(phases.phase(), Phase::stopping) << "every row ends its run";
   }
+}
+
+TEST(RunPhases, FindLimitSaysWhatEndedTheRamp) {
+  PhaseRules r = rules();
+  r.find_limit = true;
+  RunPhases by_errors(r, 0);
+  RunView v;
+  v.now_ns = kS;
+  v.established = v.connected_total = 40, v.attempted = 60, v.errors = 20;
+  EXPECT_EQ(by_errors.step(v).action, Decision::Action::stop_ramp);
+  EXPECT_EQ(by_errors.limit(), "errors");
+  RunPhases by_stall(r, 0);
+  v.errors = 0;
+  v.now_ns = 0;
+  by_stall.step(v);  // 40 added by now; none in the 10 s to come
+  v.now_ns = 10 * kS;
+  EXPECT_EQ(by_stall.step(v).action, Decision::Action::stop_ramp);
+  EXPECT_EQ(by_stall.limit(), "no connection added for 10.00s");
+  r.find_limit = false;
+  RunPhases without(r, 0);
+  v.errors = 20, v.now_ns = kS;
+  EXPECT_EQ(without.step(v).action, Decision::Action::none);
+  EXPECT_EQ(without.limit(), "");
 }
 
 TEST(RunPhases, AStoppedRunDecidesNothing) {

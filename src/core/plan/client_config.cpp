@@ -76,6 +76,7 @@ void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
   if (o.target_name.size() > 120 || !plain)
     throw UsageError("--target-name: expected at most 120 printable characters");
   c.target_name = o.target_name;
+  c.find_limit = o.find_limit;
   // Host: the first target as given (an HTTP/1.1 request must name one).
   c.ping_text = proto::ping_text(c.protocol, path, c.plan.targets.empty() ? "localhost" : c.plan.targets[0].str());
 }
@@ -204,6 +205,7 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
 ojson config_json(const ClientConfig& c) {
   return {{"connections", c.plan.connections},
           {"protocol", proto::protocol_name(c.protocol)},
+          {"find_limit", c.find_limit},
           {"http_path", proto::has_path(c.protocol) ? ojson(c.http_path) : ojson(nullptr)},
           {"workers", c.workers},
           {"rate_per_s", c.rate > 0 ? ojson(c.rate) : ojson(nullptr)},
@@ -236,6 +238,11 @@ ojson topology_json(const ClientConfig& c) {
   t["source_ports"] = c.plan.explicit_ports ? "planned" : "kernel";
   t["server_stats"] = c.server_stats ? ojson(c.server_stats->str()) : ojson(nullptr);
   return t;
+}
+
+PhaseRules phase_rules(const ClientConfig& c) {
+  return {c.plan.connections, c.ramp_timeout_ns, c.ramp_timeout_text, c.stall_timeout_ns,
+          c.hold_ns,          c.live_ns,         c.hold_until_server, c.find_limit};
 }
 
 }  // namespace c1m

@@ -14,6 +14,7 @@
 
 #include "core/plan/endpoints.hpp"
 #include "core/plan/plan.hpp"
+#include "core/plan/run_phases.hpp"
 #include "core/proto/reply.hpp"
 
 namespace c1m {
@@ -32,6 +33,7 @@ struct ClientOptions {
   std::string protocol = "echo";  // what a held connection speaks: raw, echo, redis, http (core/proto/reply)
   std::string http_path = "/";    // --protocol http: the path each ping GETs
   std::string target_name;        // what the user calls the server measured (the record's topology.target.name)
+  bool find_limit = false;        // ramp to the first sustained errors or a stall, hold what was reached
   std::string start_delay = "0";  // wait before the ramp (the lab sets each container's namespace up meanwhile)
   std::string start_file;         // then wait until this file exists (the lab's start line); empty: no wait
   std::string ramp_timeout = "10m";
@@ -89,6 +91,7 @@ struct ClientConfig {
   proto::Protocol protocol = proto::Protocol::echo;
   std::string http_path;                 // --protocol http: the path each ping GETs
   std::string target_name;               // --target-name
+  bool find_limit = false;               // --find-limit
   proto::PingText ping_text;             // the HTTP request each ping sends, made once
   int64_t start_delay_ns = 0;            // before anything is measured; SIGTERM in it is an interrupted run
   std::string start_file;                // after the delay, the ramp waits until it exists; empty: none
@@ -122,6 +125,8 @@ std::string derive_approach(const ConnectPlan& plan);
 
 // What the run record says of the configuration (its `config` and `topology` sections).
 nlohmann::ordered_json config_json(const ClientConfig& config);
+// What decides the run's phases (core/plan/run_phases), from its configuration.
+PhaseRules phase_rules(const ClientConfig& config);
 nlohmann::ordered_json topology_json(const ClientConfig& config);
 
 }  // namespace c1m

@@ -63,10 +63,24 @@ Decision RunPhases::step(const RunView& v) {
   return {};
 }
 
+std::optional<Decision> RunPhases::limit_found(const RunView& v) {
+  if (!rules_.find_limit || !limit_.empty() || v.settled) return std::nullopt;
+  if (v.errors >= sustained_errors(v.attempted))
+    limit_ = "errors";
+  else if (stalled(v.now_ns - progress_ns_) && v.established < rules_.target)
+    limit_ = "no connection added for " + format_duration_ns(v.now_ns - progress_ns_);
+  if (limit_.empty()) return std::nullopt;
+  Decision d;
+  d.action = Decision::Action::stop_ramp;
+  return d;
+}
+
 Decision RunPhases::ramp(const RunView& v) {
+  if (auto found = limit_found(v)) return *found;
   // A ramp that adds nothing for the stall timeout will not add the rest: a host limit bit (a full
   // conntrack table drops SYNs without an error). Stop now, with the limit, not at the ramp timeout.
-  if (stalled(v.now_ns - progress_ns_) && v.established < rules_.target)
+  // (--find-limit: the stall found the limit; the ramp's stop settles it.)
+  if (!rules_.find_limit && stalled(v.now_ns - progress_ns_) && v.established < rules_.target)
     return stall("no connection added for " + format_duration_ns(v.now_ns - progress_ns_) + " during the ramp");
   if (v.settled) {
     if (v.established == 0) return finish(false, "nothing to hold");
@@ -92,7 +106,7 @@ Decision RunPhases::hold(const RunView& v) {
   bool held = hold_from_ns_ >= 0 ? v.now_ns - hold_from_ns_ >= rules_.hold_ns
                                  : v.now_ns - ramp_start_ns_ > rules_.ramp_timeout_ns;
   if (!held) return {};
-  bool ok = v.quota_reached && v.errors == 0 && v.established == rules_.target;
+  bool ok = rules_.find_limit ? v.established > 0 : v.quota_reached && v.errors == 0 && v.established == rules_.target;
   if (ok && rules_.live_ns > 0 && hold_from_ns_ >= 0) {
     phase_ = Phase::live;
     live_started_ns_ = v.now_ns;
@@ -105,7 +119,7 @@ Decision RunPhases::hold(const RunView& v) {
 
 Decision RunPhases::live(const RunView& v) const {
   if (v.now_ns - live_started_ns_ < rules_.live_ns) return {};
-  return finish(v.errors == 0 && v.established == rules_.target);
+  return finish(rules_.find_limit ? v.established > 0 : v.errors == 0 && v.established == rules_.target);
 }
 
 // Waiting for the server to hold the whole target: give up once it cannot get there. This client's

@@ -3,6 +3,7 @@
 // I/O, so every way a run ends is a row in a test table (tests/unit/run_phases_test.cpp). The runner
 // (net/client/client_runner) feeds it and does what it decides: measure, signal the workers, stop.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,13 +21,21 @@ struct PhaseRules {
   int64_t hold_ns = 0;             // the idle hold
   int64_t live_ns = 0;             // the live hold after it (0: none)
   uint64_t hold_until_server = 0;  // the hold's clock waits for the server to hold this many (0: no wait)
+  // --find-limit: the first sustained errors, or a stall, end the ramp short of the target instead of
+  // the run; what was reached is held, and a run that holds anything is complete.
+  bool find_limit = false;
 };
+
+// --find-limit: errors are sustained once they reach this many of the connects attempted (1%, and at
+// least 10): a few resets in a million are noise, a server refusing is not.
+inline uint64_t sustained_errors(uint64_t attempted) { return std::max<uint64_t>(10, attempted / 100); }
 
 // What the run sees at one step.
 struct RunView {
   int64_t now_ns = 0;
   uint64_t established = 0;
   uint64_t connected_total = 0;  // connections ever completed: grows while the ramp makes progress
+  uint64_t attempted = 0;        // connects started
   uint64_t errors = 0;
   bool settled = false;        // every worker has reported and its ramp has ended
   bool quota_reached = false;  // every worker held its whole share at once
@@ -37,7 +46,7 @@ struct RunView {
 };
 
 struct Decision {
-  enum class Action { none, go_live, finish };
+  enum class Action { none, go_live, finish, stop_ramp };  // stop_ramp: --find-limit found the limit
   bool entered_hold = false;  // the ramp ended at this step (before any action): take the ramp's figures
   Action action = Action::none;
   std::string status;  // finish: complete or failed
@@ -59,6 +68,9 @@ class RunPhases {
   void stop() { phase_ = Phase::stopping; }
 
   Phase phase() const { return phase_; }
+  // --find-limit: what ended the ramp short ("errors", or the stall's "no connection added for ..."),
+  // or "" while nothing has (a ramp that reached the target found no limit below it).
+  const std::string& limit() const { return limit_; }
   const char* name() const;  // ramp, hold, live, stop
   // For a watcher: "wait" while the hold waits for the server to hold the whole target.
   const char* shown_name() const;
@@ -71,7 +83,11 @@ class RunPhases {
   std::optional<Decision> waiting_in_vain(const RunView& v);
   bool stalled(int64_t quiet_ns) const { return rules_.stall_timeout_ns > 0 && quiet_ns >= rules_.stall_timeout_ns; }
 
+  // --find-limit: the ramp stops at the first sustained errors or a stall (once).
+  std::optional<Decision> limit_found(const RunView& v);
+
   PhaseRules rules_;
+  std::string limit_;
   int64_t ramp_start_ns_;
   Phase phase_ = Phase::ramp;
   int64_t hold_started_ns_ = 0;

@@ -152,6 +152,7 @@ RunRecord build_client_record(const ClientRun& run) {
   x.pings_sent = t.pings_sent;
   x.pongs_received = t.pongs_received;
   x.pings_late = t.pings_late;
+  x.limit_connections = run.limit_connections;
   // HTTP's answers: an http run's, or a WebSocket run's upgrades the server refused (a 101 is none).
   const std::string protocol = run.config.is_object() ? run.config.value("protocol", std::string()) : "";
   if (protocol == "http" || protocol == "websocket") {

@@ -53,6 +53,7 @@ struct ClientRun {
   // the machine's busy and steal cores over it (/proc/stat: what the pings waited behind).
   std::optional<double> live_hold_s;  // results.live_hold_s: what it lasted (config.live_s: what --live asked)
   uint64_t live_pings = 0;
+  std::optional<uint64_t> limit_connections;  // --find-limit: what the target held when the run ended
   std::optional<double> live_cpu_cores_client, live_cpu_cores_server;
   std::optional<double> live_machine_busy_cores, live_machine_steal_cores;
 };

@@ -130,6 +130,10 @@ std::vector<Row> connection_rows() {
       RESULT(http_replies_3xx, count, sum_if_all, "answers of status 3xx"),
       RESULT(http_replies_4xx, count, sum_if_all, "answers of status 4xx"),
       RESULT(http_replies_5xx, count, sum_if_all, "answers of status 5xx (the server's own errors, 503 included)"),
+      RESULT(limit_connections, count, sum_if_all,
+             "--find-limit: the connections the target held when the run ended, its capacity; what bound it is "
+             "topology.target.limit (null: not asked)")
+          .compared(higher, "connections", 0),
       RESULT(source_port_fallbacks, count, sum,
              "planned source ports the kernel refused (each moved to a spare port, then to the kernel's search)"),
   };

@@ -56,6 +56,7 @@ struct RunResults {
   uint64_t pings_sent = 0, pongs_received = 0, source_port_fallbacks = 0;
   // --protocol http: answers by status class (null for other protocols).
   std::optional<uint64_t> http_replies_2xx, http_replies_3xx, http_replies_4xx, http_replies_5xx;
+  std::optional<uint64_t> limit_connections;  // --find-limit's capacity (topology.target.limit says what bound it)
   std::optional<double> hold_cpu_cores_client, hold_cpu_cores_server;
   // The ramp's CPU, as the floor probe measures its own: the machine's busy and steal seconds, busy
   // microseconds per connection made, each side's own processes' seconds.

@@ -5,15 +5,14 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <map>
-#include <memory>
 
 #include "core/host/atomic_file.hpp"
 #include "core/host/clock.hpp"
 #include "core/host/host.hpp"
 #include "core/host/procfs.hpp"
 #include "core/host/shortfall.hpp"
+#include "core/plan/limit_found.hpp"
 #include "core/plan/run_phases.hpp"
 #include "core/progress/progress.hpp"
 #include "core/record/record.hpp"
@@ -94,6 +93,7 @@ class ClientRunner {
       cfg.protocol = r_.protocol;
       cfg.ping_text = &r_.ping_text;
       cfg.nonce = static_cast<uint32_t>(run_.ramp_start_ns);
+      cfg.stop_on_signal = r_.find_limit;
       return run_client_worker(cfg);
     });
     if (!err.empty()) {
@@ -120,11 +120,6 @@ class ClientRunner {
   }
 
  private:
-  static PhaseRules phase_rules(const ClientConfig& c) {
-    return {c.plan.connections, c.ramp_timeout_ns, c.ramp_timeout_text, c.stall_timeout_ns,
-            c.hold_ns,          c.live_ns,         c.hold_until_server};
-  }
-
   Phase phase() const { return phases_ ? phases_->phase() : Phase::stopping; }
   const char* phase_name() const { return phases_ ? phases_->name() : "stop"; }
 
@@ -151,6 +146,7 @@ class ClientRunner {
     v.now_ns = monotonic_ns();
     v.established = t.established;
     v.connected_total = t.connected_total;
+    v.attempted = t.attempted;
     v.errors = t.errors.total();
     v.settled = all_reported && t.settled_ns >= 0;
     v.quota_reached = t.quota_reached_ns >= 0;
@@ -159,6 +155,13 @@ class ClientRunner {
     v.server_answered_ns = server_.answered_ns();
     v.server_error = server_.error();
     Decision d = phases_->step(v);
+    // --find-limit: the workers stop connecting once the limit is found and all of them listen for it.
+    if (!phases_->limit().empty() && !ramp_stopped_ && all_reported) {
+      ramp_stopped_ = true;
+      pool_.signal_all(SIGUSR2);
+      std::fprintf(stderr, "c1m client: --find-limit: the ramp stops at %s held (%s)\n",
+                   format_thousands(t.established).c_str(), phases_->limit().c_str());
+    }
     if (d.entered_hold) {
       hold_ = open_window(v.now_ns);
       measure_ramp_cpu();
@@ -175,6 +178,12 @@ class ClientRunner {
   // Why the run stopped adding connections: what was seen, the silent limit that bit with the numbers
   // read in each namespace (this one, and the server's from its /stats), then the shortfall.
   std::string stall_reason(const std::string& what) const {
+    std::string limit = silent_limit();
+    return "stalled: " + what + (limit.empty() ? "" : "; " + limit) + "; " + shortfall();
+  }
+
+  // The silent limit that bit, read in each namespace (this one, and the server's from its /stats).
+  std::string silent_limit() const {
     std::vector<NamespaceReading> readings;
     if (const auto& stats = server_.latest())
       readings.push_back({"the server's network namespace", stats->conntrack_count, stats->conntrack_max});
@@ -182,8 +191,7 @@ class ClientRunner {
     // Natively both ends share one namespace: name it once, as the server's.
     if (readings.empty() || !conntrack_full(readings[0]))
       readings.push_back({"this client's network namespace", own.conntrack_count, own.conntrack_max});
-    std::string limit = silent_limit_reached(readings);
-    return "stalled: " + what + (limit.empty() ? "" : "; " + limit) + "; " + shortfall();
+    return silent_limit_reached(readings);
   }
 
   std::string shortfall() const {
@@ -314,6 +322,7 @@ class ClientRunner {
       }
     if (phase() == Phase::hold) measure_hold_cpu();
     if (phase() == Phase::live) measure_live();
+    if (r_.find_limit) note_limit(status, reason);
     add_series_point(totals());
     if (series_.at_peak(totals().established)) run_.kernel_at_peak = procfs::take_kernel_snapshot();
     finish_now(status, reason);
@@ -323,6 +332,18 @@ class ClientRunner {
     // lab run whose host lost 1.3-1.8 of its 2 cores to the hypervisor in the seconds before the stop:
     // every worker of all 20 clients was "lost" from a run that held 1M with 0 errors.
     if (sup_) sup_->stop(kFinalReportsGraceMs);
+  }
+
+  // --find-limit: what the target held as the run ends and what bound it, in the record and its reason.
+  void note_limit(const std::string& status, std::string& reason) {
+    ojson& target = run_.topology["target"];
+    const std::string& ramp_limit = phases_->limit();
+    LimitFound found =
+        describe_limit(ramp_limit, totals().errors, totals().established, r_.plan.connections, target_called(target),
+                       ramp_limit.starts_with("no connection") ? silent_limit() : "");
+    target["limit"] = limit_json(found);
+    run_.limit_connections = found.held;
+    if (status == "complete") reason = found.line;
   }
 
   void finish_now(const std::string& status, const std::string& reason) {
@@ -348,7 +369,7 @@ class ClientRunner {
     append_clause(run_.reason, lost);
     // Errors counted as the workers ended (a live hold's pings never answered) fail a run that was
     // complete when it stopped.
-    if (run_.status == "complete" && run_.totals.errors.total() > 0) {
+    if (run_.status == "complete" && run_.totals.errors.total() > 0 && !r_.find_limit) {
       run_.status = "failed";
       append_clause(run_.reason, shortfall());
     }
@@ -366,6 +387,7 @@ class ClientRunner {
   CpuWindow ramp_, hold_, live_;
   uint64_t live_pings_start_ = 0;
   SeriesSampler series_;
+  bool ramp_stopped_ = false;  // --find-limit: the workers were told to stop connecting
   mutable bool status_warned_ = false;
   ServerWatch server_;
 };

@@ -86,6 +86,11 @@ class ClientWorker {
       go_live_ = new_event(base_.get(), SIGUSR1, EV_SIGNAL | EV_PERSIST, &ClientWorker::on_go_live, this, "SIGUSR1");
       add_event(go_live_.get(), nullptr, "SIGUSR1");
     }
+    if (cfg_.stop_on_signal) {
+      stop_ramp_ =
+          new_event(base_.get(), SIGUSR2, EV_SIGNAL | EV_PERSIST, &ClientWorker::on_stop_ramp, this, "SIGUSR2");
+      add_event(stop_ramp_.get(), nullptr, "SIGUSR2");
+    }
     if (cfg_.rate_per_s > 0 || cfg_.ping_interval_ns > 0)
       tick_ = new_event(base_.get(), -1, 0, &ClientWorker::on_tick, this, "the rate and ping tick");
     last_tick_ns_ = monotonic_ns();
@@ -269,6 +274,14 @@ class ClientWorker {
       std::fprintf(stderr, "c1m client worker %u: warning: %s\n", cfg_.index, why.c_str());
   }
 
+  // --find-limit found the limit: no more connects; those in flight end (or time out), and the worker
+  // settles with what it holds.
+  static void on_stop_ramp(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<ClientWorker*>(arg);
+    self->cfg_.quota = std::min(self->cfg_.quota, self->counters_.attempted);
+    self->check_settled();
+  }
+
   // The live hold begins: every connection is pinged once an interval from now on, starting afresh.
   static void on_go_live(evutil_socket_t, short, void* arg) {
     auto* self = static_cast<ClientWorker*>(arg);
@@ -305,6 +318,7 @@ class ClientWorker {
   EventPtr timeout_scan_;
   EventPtr tick_;
   EventPtr go_live_;
+  EventPtr stop_ramp_;
   bool pinging_ = false;
   int64_t last_tick_ns_ = 0;
   int64_t tick_period_ns_ = 0;  // 0: the tick is not armed

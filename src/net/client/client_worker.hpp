@@ -28,6 +28,8 @@ struct ClientWorkerConfig {
   proto::Protocol protocol = proto::Protocol::echo;  // what a ping is and how its answer reads
   const proto::PingText* ping_text = nullptr;        // the HTTP request, made once a run
   uint32_t nonce = 0;                                // this run's: MQTT client ids differ between runs
+  // --find-limit: SIGUSR2 from the parent ends the ramp where it is (what is open is held).
+  bool stop_on_signal = false;
 };
 
 int run_client_worker(const ClientWorkerConfig& config);

@@ -180,6 +180,12 @@ TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto:
   return probe;
 }
 
+std::string target_called(const ojson& target) {
+  for (const char* key : {"software", "name", "address"})
+    if (target.contains(key) && target[key].is_string()) return target[key].get<std::string>();
+  return "the target";
+}
+
 std::string name_and_probe_target(const ClientConfig& r, ojson& target) {
   target = {{"address", r.plan.targets.empty() ? ojson(nullptr) : ojson(r.plan.targets[0].str())},
             {"protocol", proto::protocol_name(r.protocol)},
