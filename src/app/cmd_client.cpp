@@ -18,6 +18,7 @@
 #include "app/cli.hpp"
 #include "core/host/atomic_file.hpp"
 #include "core/host/host.hpp"
+#include "core/host/process_tree.hpp"
 #include "core/plan/client_config.hpp"
 #include "core/record/record.hpp"
 #include "core/record/repetitions.hpp"
@@ -116,6 +117,8 @@ bool send_record(const std::optional<net::CollectorLink>& link, const ojson& rec
 
 int run_client(const ClientOptions& o) {
   ClientConfig c = resolve(o, probe_this_host());
+  if (c.target_pid > 0 && !procfs::tree_usage(c.target_pid))
+    throw UsageError("--target-pid " + std::to_string(c.target_pid) + ": no such process (start the server first)");
   // Before the workers fork: they inherit it. The record's limits say what was in force.
   if (std::string why = set_sched_policy(c.sched); !why.empty()) c.warnings.push_back(why);
   ojson host = host_fingerprint();
@@ -242,6 +245,10 @@ Command add_client_command(CLI::App& root) {
                 "what you call the server measured (\"nginx 1.22, 4 workers\"): the record's topology.target.name, "
                 "which compare shows beside the host")
       ->envname("C1M_TARGET_NAME")
+      ->capture_default_str();
+  c->add_option("--target-pid", o->target_pid,
+                "the server's process id: its CPU and resident memory (with its children's, read from /proc) "
+                "become the record's server figures, for a server without c1m's /stats")
       ->capture_default_str();
   c->add_flag("--find-limit", o->find_limit,
               "ramp towards --connections until the first sustained errors (1% of connects) or a stall, then hold "

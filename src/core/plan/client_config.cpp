@@ -77,6 +77,8 @@ void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
     throw UsageError("--target-name: expected at most 120 printable characters");
   c.target_name = o.target_name;
   c.find_limit = o.find_limit;
+  if (o.target_pid < 0) throw UsageError("--target-pid " + std::to_string(o.target_pid) + ": expected a process id");
+  c.target_pid = o.target_pid;
   // Host: the first target as given (an HTTP/1.1 request must name one).
   c.ping_text = proto::ping_text(c.protocol, path, c.plan.targets.empty() ? "localhost" : c.plan.targets[0].str());
 }

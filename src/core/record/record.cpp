@@ -80,6 +80,7 @@ void add_cpu_figures(const ClientRun& run, RunResults& x) {
   }
   x.ramp_cpu_client_s = run.ramp_cpu_client_s;
   if (run.server_stats) x.ramp_cpu_server_s = run.server_stats->ramp_cpu();
+  if (!run.server_stats && run.target_ramp_cpu_s) x.ramp_cpu_server_s = run.target_ramp_cpu_s;
   if (run.live_hold_s) {
     x.live_hold_s = run.live_hold_s;
     x.live_pings_per_s = static_cast<double>(run.live_pings) / *run.live_hold_s;
@@ -113,6 +114,8 @@ RunMemory memory_of(const ClientRun& run) {
   const ClientCounters& t = run.totals;
   m.user_bytes_per_connection_client = per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.established_peak);
   if (run.server_stats) m.user_bytes_per_connection_server = run.server_stats->user_bytes_per_connection;
+  if (!run.server_stats && run.target_user_bytes_per_connection)
+    m.user_bytes_per_connection_server = run.target_user_bytes_per_connection;
   return m;
 }
 

@@ -35,7 +35,7 @@ constexpr int kFinalReportsGraceMs = 30'000;
 // Runs the experiment: ramp, hold, stop, record.
 class ClientRunner {
  public:
-  explicit ClientRunner(const ClientConfig& config) : r_(config), server_(config.server_stats) {}
+  explicit ClientRunner(const ClientConfig& config) : r_(config), server_(config.server_stats, config.target_pid) {}
 
   // Runs the experiment once and returns its record.
   ojson run() {
@@ -77,24 +77,10 @@ class ClientRunner {
     phases_.emplace(phase_rules(r_), run_.ramp_start_ns);
     ramp_ = open_window(run_.ramp_start_ns);
     series_.start(run_.ramp_start_ns, ramp_.machine);
+    target_before_ = server_.read_target();
     std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
-      ClientWorkerConfig cfg{r_.plan,
-                             firsts[i],
-                             quotas[i],
-                             r_.rate / static_cast<double>(r_.workers),
-                             r_.in_flight_per_worker,
-                             r_.connect_timeout_ns,
-                             r_.ping_interval_ns,
-                             r_.live_ns > 0,
-                             static_cast<uint32_t>(i),
-                             static_cast<uint32_t>(r_.workers),
-                             control_fd};
-      cfg.live_sched = r_.live_sched.c_str();
-      cfg.protocol = r_.protocol;
-      cfg.ping_text = &r_.ping_text;
-      cfg.nonce = static_cast<uint32_t>(run_.ramp_start_ns);
-      cfg.stop_on_signal = r_.find_limit;
-      return run_client_worker(cfg);
+      const auto nonce = static_cast<uint32_t>(run_.ramp_start_ns);
+      return run_client_worker(worker_config(r_, static_cast<uint32_t>(i), firsts[i], quotas[i], control_fd, nonce));
     });
     if (!err.empty()) {
       finish_now("failed", err);
@@ -165,6 +151,8 @@ class ClientRunner {
     if (d.entered_hold) {
       hold_ = open_window(v.now_ns);
       measure_ramp_cpu();
+      if (auto held = server_.read_target(); held && target_before_)
+        note_target_cost(r_.target_pid, *target_before_, *held, t.established, run_);
     }
     if (d.action == Decision::Action::go_live) return go_live(v.now_ns);
     if (d.action != Decision::Action::finish) return;
@@ -256,7 +244,7 @@ class ClientRunner {
   // The server's CPU over a window counts from its first answer within it, not an earlier one.
   void note_server_cpu() {
     CpuWindow* w = phase() == Phase::hold ? &hold_ : phase() == Phase::live ? &live_ : nullptr;
-    if (w && !w->server && server_.answered_ns() > w->start_ns) w->server = server_.cpu();
+    if (auto cpu = server_.cpu(); w && !w->server && cpu && cpu->second > w->start_ns) w->server = cpu;
   }
 
   void print_progress(const SeriesPoint& p, const ClientCounters& t, bool last) {
@@ -387,7 +375,8 @@ class ClientRunner {
   CpuWindow ramp_, hold_, live_;
   uint64_t live_pings_start_ = 0;
   SeriesSampler series_;
-  bool ramp_stopped_ = false;  // --find-limit: the workers were told to stop connecting
+  std::optional<procfs::TreeUsage> target_before_;  // --target-pid: its process tree before the ramp
+  bool ramp_stopped_ = false;                       // --find-limit: the workers were told to stop connecting
   mutable bool status_warned_ = false;
   ServerWatch server_;
 };

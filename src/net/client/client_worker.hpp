@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 
+#include "core/plan/client_config.hpp"
 #include "core/plan/plan.hpp"
 #include "core/proto/reply.hpp"
 
@@ -31,6 +32,10 @@ struct ClientWorkerConfig {
   // --find-limit: SIGUSR2 from the parent ends the ramp where it is (what is open is held).
   bool stop_on_signal = false;
 };
+
+// Worker `index`'s share of the run: connections [first, first + quota) of the plan.
+ClientWorkerConfig worker_config(const ClientConfig& run, uint32_t index, uint64_t first, uint64_t quota,
+                                 int control_fd, uint32_t nonce);
 
 int run_client_worker(const ClientWorkerConfig& config);
 

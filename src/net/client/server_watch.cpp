@@ -14,7 +14,8 @@ constexpr int64_t kServerFreshNs = 3'000'000'000;
 
 }  // namespace
 
-ServerWatch::ServerWatch(std::optional<Endpoint> server) : server_(std::move(server)) {}
+ServerWatch::ServerWatch(std::optional<Endpoint> server, int target_pid)
+    : server_(std::move(server)), target_pid_(target_pid) {}
 ServerWatch::~ServerWatch() = default;
 
 void ServerWatch::start(event_base* base) {
@@ -27,6 +28,7 @@ void ServerWatch::stop() {
 }
 
 std::optional<uint64_t> ServerWatch::poll() {
+  if (target_pid_) read_target();
   if (!poller_) return std::nullopt;
   poller_->poll();
   take(poller_->latest(), poller_->answered_ns());
@@ -54,7 +56,17 @@ void ServerWatch::take(const std::optional<ServerStats>& s, int64_t answered_ns)
 
 bool ServerWatch::silent(int64_t now_ns) const { return answered_ns_ == 0 || now_ns - answered_ns_ > kServerFreshNs; }
 
+std::optional<procfs::TreeUsage> ServerWatch::read_target() {
+  if (!target_pid_) return std::nullopt;
+  target_ = procfs::tree_usage(target_pid_);
+  target_at_ns_ = monotonic_ns();
+  return target_;
+}
+
 std::optional<ServerWatch::CpuReading> ServerWatch::cpu() const {
+  if (target_pid_)
+    return target_ ? std::optional(CpuReading{static_cast<double>(target_->cpu_ns) / 1e9, target_at_ns_})
+                   : std::nullopt;
   if (!latest_) return std::nullopt;
   return CpuReading{latest_->cpu_seconds, answered_ns_};
 }

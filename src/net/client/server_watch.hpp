@@ -1,6 +1,7 @@
 // The server as one client sees it, from its /stats: polled on the client's loop without blocking
 // (net/http/stats_poller), its joint peak (monotonic: the most it held at once), whether it answers now,
-// and its CPU seconds with the moment it said so, for the CPU windows of the run.
+// and its CPU seconds with the moment it said so, for the CPU windows of the run. A server that is not
+// c1m's (--target-pid) has no /stats: its CPU is read from its process tree in /proc instead.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "core/host/process_tree.hpp"
 #include "core/plan/endpoints.hpp"
 #include "core/record/server_stats.hpp"
 
@@ -21,7 +23,7 @@ class ServerWatch {
  public:
   using CpuReading = std::pair<double, int64_t>;  // the server's CPU seconds, and when it said so
 
-  explicit ServerWatch(std::optional<Endpoint> server);
+  explicit ServerWatch(std::optional<Endpoint> server, int target_pid = 0);
   ~ServerWatch();
 
   // Opens the kept stats connection on the loop (as the ramp starts, long before it can fill any
@@ -41,6 +43,8 @@ class ServerWatch {
   const std::optional<ServerStats>& latest() const { return latest_; }
   const std::string& error() const { return error_; }
   std::optional<CpuReading> cpu() const;
+  // --target-pid: the server's process tree, read now (poll() reads it too); nullopt: none, or gone.
+  std::optional<procfs::TreeUsage> read_target();
   // Its cores from a reading at a window's start to its latest, when they are at least a second apart
   // (its answers come when they come, not when the window opened or closed).
   std::optional<double> cores_since(const std::optional<CpuReading>& start) const;
@@ -49,6 +53,9 @@ class ServerWatch {
   void take(const std::optional<ServerStats>& stats, int64_t answered_ns);
 
   std::optional<Endpoint> server_;
+  int target_pid_ = 0;
+  std::optional<procfs::TreeUsage> target_;  // its latest reading, and when
+  int64_t target_at_ns_ = 0;
   std::unique_ptr<StatsPoller> poller_;  // on the client's loop, while it runs
   std::optional<ServerStats> latest_;
   int64_t answered_ns_ = 0;

@@ -180,6 +180,21 @@ TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto:
   return probe;
 }
 
+void note_target_cost(int pid, const procfs::TreeUsage& before, const procfs::TreeUsage& held, uint64_t connections,
+                      ClientRun& run) {
+  const double cpu_s = static_cast<double>(held.cpu_ns - std::min(held.cpu_ns, before.cpu_ns)) / 1e9;
+  const double grown = static_cast<double>(held.rss_bytes) - static_cast<double>(before.rss_bytes);
+  run.target_ramp_cpu_s = cpu_s;
+  if (connections > 0) run.target_user_bytes_per_connection = grown / static_cast<double>(connections);
+  run.topology["target"]["process"] = {{"pid", pid},
+                                       {"command", held.command},
+                                       {"processes", held.processes},
+                                       {"rss_before_bytes", before.rss_bytes},
+                                       {"rss_held_bytes", held.rss_bytes},
+                                       {"held_connections", connections},
+                                       {"ramp_cpu_s", cpu_s}};
+}
+
 std::string target_called(const ojson& target) {
   for (const char* key : {"software", "name", "address"})
     if (target.contains(key) && target[key].is_string()) return target[key].get<std::string>();

@@ -8,9 +8,11 @@
 #include <optional>
 #include <string>
 
+#include "core/host/process_tree.hpp"
 #include "core/plan/client_config.hpp"
 #include "core/plan/endpoints.hpp"
 #include "core/proto/reply.hpp"
+#include "core/record/record.hpp"
 
 namespace c1m::net {
 
@@ -28,6 +30,12 @@ TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto:
 // The record's topology.target for the run (its address, protocol, --target-name, what the probe
 // heard) and, for a server not c1m's own, the probe: why the run cannot start against it, or "".
 std::string name_and_probe_target(const ClientConfig& run, nlohmann::ordered_json& target);
+
+// --target-pid: the server's own cost from its process tree read before the ramp and once the
+// target is held: its CPU over the ramp and resident bytes a connection into the run (the record's
+// server figures), and topology.target.process with the readings.
+void note_target_cost(int pid, const procfs::TreeUsage& before, const procfs::TreeUsage& held, uint64_t connections,
+                      ClientRun& run);
 
 // What a sentence calls the target: what it said it is, else its --target-name, else its address.
 std::string target_called(const nlohmann::ordered_json& target);
