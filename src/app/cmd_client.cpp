@@ -208,6 +208,34 @@ void add_run_options(CLI::App* c, ClientOptions& opts) {
                 "count --hold from when the server holds this many (one of many clients; bounded by --ramp-timeout)");
 }
 
+// The server measured: its protocol, its name and process, and finding its limit.
+void add_target_options(CLI::App* c, ClientOptions& o) {
+  c->add_option("--protocol", o.protocol,
+                "what a held connection speaks: raw (connect and hold, any listener), echo (c1m server), redis "
+                "(PING, +PONG), http (keep-alive GET of --http-path), mqtt (3.1.1 CONNECT, then PINGREQ), websocket "
+                "(upgrade at --http-path, then ping frames)")
+      ->capture_default_str();
+  c->add_option("--http-path", o.http_path, "--protocol http: the path each ping GETs; websocket: the upgrade's")
+      ->capture_default_str();
+  c->add_option("--target-name", o.target_name,
+                "what you call the server measured (\"nginx 1.22, 4 workers\"): the record's topology.target.name, "
+                "which compare shows beside the host")
+      ->envname("C1M_TARGET_NAME")
+      ->capture_default_str();
+  c->add_option("--target-pid", o.target_pid,
+                "the server's process id: its CPU and resident memory (with its children's, read from /proc) "
+                "become the record's server figures, for a server without c1m's /stats")
+      ->capture_default_str();
+  c->add_option("--slo-p99", o.slo_p99,
+                "with --find-limit and --ping-interval: the ramp's pings answered in a second whose p99 passes this "
+                "for 3 s in a row is the limit too (\"50ms\")");
+  c->add_flag("--find-limit", o.find_limit,
+              "ramp towards --connections until the first sustained errors (1% of connects) or a stall, then hold "
+              "what was reached: the run is complete with the capacity (results.limit_connections) and what bound "
+              "it (topology.target.limit, and the reason)")
+      ->capture_default_str();
+}
+
 Command add_client_command(CLI::App& root) {
   auto o = std::make_shared<ClientOptions>();  // core/plan/client_config.hpp
   CLI::App* c = root.add_subcommand("client", "open, hold and measure N connections");
@@ -234,27 +262,7 @@ Command add_client_command(CLI::App& root) {
       ->envname("C1M_START_FILE");
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")
       ->capture_default_str();
-  c->add_option("--protocol", o->protocol,
-                "what a held connection speaks: raw (connect and hold, any listener), echo (c1m server), redis "
-                "(PING, +PONG), http (keep-alive GET of --http-path), mqtt (3.1.1 CONNECT, then PINGREQ), websocket "
-                "(upgrade at --http-path, then ping frames)")
-      ->capture_default_str();
-  c->add_option("--http-path", o->http_path, "--protocol http: the path each ping GETs; websocket: the upgrade's")
-      ->capture_default_str();
-  c->add_option("--target-name", o->target_name,
-                "what you call the server measured (\"nginx 1.22, 4 workers\"): the record's topology.target.name, "
-                "which compare shows beside the host")
-      ->envname("C1M_TARGET_NAME")
-      ->capture_default_str();
-  c->add_option("--target-pid", o->target_pid,
-                "the server's process id: its CPU and resident memory (with its children's, read from /proc) "
-                "become the record's server figures, for a server without c1m's /stats")
-      ->capture_default_str();
-  c->add_flag("--find-limit", o->find_limit,
-              "ramp towards --connections until the first sustained errors (1% of connects) or a stall, then hold "
-              "what was reached: the run is complete with the capacity (results.limit_connections) and what bound "
-              "it (topology.target.limit, and the reason)")
-      ->capture_default_str();
+  add_target_options(c, *o);
   add_run_options(c, *o);
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")
       ->capture_default_str();

@@ -268,6 +268,18 @@ for name in fl_maxclients:80:100:refused fl_ulimit:60:120:refused fl_mqtt:40:60:
   fi
 done
 
+# --slo-p99: an objective no server meets (20 us) ends a paced ramp within its first seconds.
+run fl_slo --target "127.0.0.1:$redis_port" --protocol redis --connections 900 --rate 150 --find-limit \
+  --slo-p99 20us --ping-interval 200ms
+if limit_ok fl_slo 1 899 slo && [[ "$(field "$work/fl_slo.json" 'r["reason"]')" == *"the latency objective, ping p99 over 20us for 3 s"* ]]; then
+  ok "--find-limit --slo-p99 20us: $(field "$work/fl_slo.json" 'r["reason"]')"
+else
+  bad "--slo-p99: exit $(cat "$work/fl_slo.rc"), $(field "$work/fl_slo.json" 'r["status"], r["reason"]')"
+fi
+rc=0; "$c1m" client --target "127.0.0.1:$redis_port" --protocol redis --slo-p99 50ms >"$work/nope.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "add --find-limit and --ping-interval" "$work/nope.out" && ok "--slo-p99 alone: exit 2, named" ||
+  bad "--slo-p99 alone: exit $rc, $(cat "$work/nope.out")"
+
 # The probe before the ramp: what the server says it is goes into the record; a target that speaks
 # another protocol, or where nothing listens, fails the run before it starts, in one line.
 software() { field "$work/$1.json" 'r["topology"]["target"]["software"]'; }

@@ -41,6 +41,13 @@ TEST(LimitFound, TheClientsOwnLimitsAreNamedAsTheClients) {
   EXPECT_NE(f.line.find("the limit found is the client's"), std::string::npos) << f.line;
 }
 
+TEST(LimitFound, TheLatencyObjectiveIsALimitOfItsOwn) {
+  LimitFound f = describe_limit("ping p99 over 50.00ms for 3 s", counts({}), 42000, 100000, "nginx/1.22.1", "");
+  EXPECT_EQ(f.bound_by, "slo");
+  EXPECT_EQ(f.line,
+            "nginx/1.22.1 held 42,000 of the 100,000 asked: the latency objective, ping p99 over 50.00ms for 3 s");
+}
+
 TEST(LimitFound, ReachingTheCeilingFindsNoLimitBelowIt) {
   LimitFound f = describe_limit("", counts({}), 300, 300, "nginx/1.22.1", "");
   EXPECT_EQ(f.bound_by, "none");

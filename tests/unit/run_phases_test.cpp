@@ -55,6 +55,12 @@ auto erring(uint64_t established, uint64_t errors) {
     v.errors = errors;
   };
 }
+auto slo_over(uint64_t established, uint32_t seconds) {
+  return [=](RunView& v) {
+    ramping(established)(v);
+    v.slo_over_s = seconds;
+  };
+}
 auto server_at(uint64_t peak, bool silent = false) {
   return [=](RunView& v) {
     settled(100)(v);
@@ -152,6 +158,16 @@ const std::vector<Row>& table() {
          r.live_ns = 10 * kS;
        },
        {{1, settled(100), "hold"}, {6, settled(100, 2), "live"}, {16, settled(100, 2), "complete"}}},
+      {"--find-limit with --slo-p99: three seconds over it in a row stop the ramp",
+       [](PhaseRules& r) {
+         r.find_limit = true;
+         r.slo_p99_ns = 50'000'000;
+         r.slo_p99_text = "50ms";
+       },
+       {{0, slo_over(40, 2), ""},
+        {1, slo_over(60, 3), "stop_ramp"},
+        {2, settled(60), "hold"},
+        {7, settled(60), "complete"}}},
       {"--find-limit: nothing held is still a failure",
        [](PhaseRules& r) { r.find_limit = true; },
        {{0, erring(0, 50), "stop_ramp"}, {1, settled(0, 100), "failed:nothing to hold", E::shortfall}}},

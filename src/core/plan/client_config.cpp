@@ -164,6 +164,14 @@ ClientConfig resolve(const ClientOptions& o, const HostProbe& host) {
   c.hold_ns = require(parse_duration_ns(o.hold), "--hold", o.hold);
   c.ping_interval_ns = duration_at_least("--ping-interval", o.ping_interval, 10'000'000, "10ms", true);
   c.live_ns = duration_at_least("--live", o.live, 1'000'000'000, "1s", true);
+  if (!o.slo_p99.empty()) {
+    c.slo_p99_ns = duration_at_least("--slo-p99", o.slo_p99, 1'000, "1us", false);
+    c.slo_p99_text = o.slo_p99;
+    if (!o.find_limit || c.ping_interval_ns == 0)
+      throw UsageError(
+          "--slo-p99 " + o.slo_p99 +
+          ": it bounds --find-limit's ramp by its pings' round trip: add --find-limit and --ping-interval");
+  }
   c.start_delay_ns = require(parse_duration_ns(o.start_delay), "--start-delay", o.start_delay);
   if (c.start_delay_ns > 600'000'000'000) throw UsageError("--start-delay '" + o.start_delay + "': at most 10m");
   c.start_file = o.start_file;
@@ -208,6 +216,7 @@ ojson config_json(const ClientConfig& c) {
   return {{"connections", c.plan.connections},
           {"protocol", proto::protocol_name(c.protocol)},
           {"find_limit", c.find_limit},
+          {"slo_p99_ms", c.slo_p99_ns ? ojson(static_cast<double>(c.slo_p99_ns) / 1e6) : ojson(nullptr)},
           {"http_path", proto::has_path(c.protocol) ? ojson(c.http_path) : ojson(nullptr)},
           {"workers", c.workers},
           {"rate_per_s", c.rate > 0 ? ojson(c.rate) : ojson(nullptr)},
@@ -243,8 +252,18 @@ ojson topology_json(const ClientConfig& c) {
 }
 
 PhaseRules phase_rules(const ClientConfig& c) {
-  return {c.plan.connections, c.ramp_timeout_ns, c.ramp_timeout_text, c.stall_timeout_ns,
-          c.hold_ns,          c.live_ns,         c.hold_until_server, c.find_limit};
+  PhaseRules r;
+  r.target = c.plan.connections;
+  r.ramp_timeout_ns = c.ramp_timeout_ns;
+  r.ramp_timeout_text = c.ramp_timeout_text;
+  r.stall_timeout_ns = c.stall_timeout_ns;
+  r.hold_ns = c.hold_ns;
+  r.live_ns = c.live_ns;
+  r.hold_until_server = c.hold_until_server;
+  r.find_limit = c.find_limit;
+  r.slo_p99_ns = c.slo_p99_ns;
+  r.slo_p99_text = c.slo_p99_text;
+  return r;
 }
 
 }  // namespace c1m

@@ -35,6 +35,7 @@ struct ClientOptions {
   std::string target_name;        // what the user calls the server measured (the record's topology.target.name)
   bool find_limit = false;        // ramp to the first sustained errors or a stall, hold what was reached
   int target_pid = 0;             // the server's process (and its children), read for its own cost
+  std::string slo_p99;            // --find-limit's latency objective for the ramp's pings ("50ms"; "": none)
   std::string start_delay = "0";  // wait before the ramp (the lab sets each container's namespace up meanwhile)
   std::string start_file;         // then wait until this file exists (the lab's start line); empty: no wait
   std::string ramp_timeout = "10m";
@@ -94,6 +95,8 @@ struct ClientConfig {
   std::string target_name;               // --target-name
   bool find_limit = false;               // --find-limit
   int target_pid = 0;                    // --target-pid (0: none)
+  int64_t slo_p99_ns = 0;                // --slo-p99 (0: none)
+  std::string slo_p99_text;              // as given
   proto::PingText ping_text;             // the HTTP request each ping sends, made once
   int64_t start_delay_ns = 0;            // before anything is measured; SIGTERM in it is an interrupted run
   std::string start_file;                // after the delay, the ramp waits until it exists; empty: none

@@ -50,6 +50,10 @@ LimitFound describe_limit(const std::string& ramp_limit, const ErrorCounts& erro
   if (ramp_limit.empty() && f.count == 0) {
     f.bound_by = "none";
     f.line = head + ": no limit below that (ask for more with --connections)";
+  } else if (ramp_limit.starts_with("ping p99")) {
+    f.bound_by = "slo";
+    f.count = 0;
+    f.line = head + ": the latency objective, " + ramp_limit;
   } else if (ramp_limit.empty() || ramp_limit == "errors") {
     f.bound_by = error_class_name(top);
     f.line = head + ": " + cause(top, f.count);

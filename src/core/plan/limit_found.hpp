@@ -14,7 +14,7 @@ namespace c1m {
 struct LimitFound {
   uint64_t held = 0;     // open when the run ended: the capacity found
   uint64_t asked = 0;    // --connections: the ceiling the ramp would have stopped at
-  std::string bound_by;  // an error class's name, "stall", or "none" (the ceiling was reached)
+  std::string bound_by;  // an error class's name, "stall", "slo" (--slo-p99), or "none" (the ceiling was reached)
   uint64_t count = 0;    // how many of that class
   std::string line;      // "redis 7.0.15 held 100 of the 300 asked: the server said no in its protocol ..."
 };

@@ -67,6 +67,8 @@ std::optional<Decision> RunPhases::limit_found(const RunView& v) {
   if (!rules_.find_limit || !limit_.empty() || v.settled) return std::nullopt;
   if (v.errors >= sustained_errors(v.attempted))
     limit_ = "errors";
+  else if (rules_.slo_p99_ns > 0 && v.slo_over_s >= kSloSeconds)
+    limit_ = "ping p99 over " + rules_.slo_p99_text + " for " + std::to_string(v.slo_over_s) + " s";
   else if (stalled(v.now_ns - progress_ns_) && v.established < rules_.target)
     limit_ = "no connection added for " + format_duration_ns(v.now_ns - progress_ns_);
   if (limit_.empty()) return std::nullopt;

@@ -24,7 +24,12 @@ struct PhaseRules {
   // --find-limit: the first sustained errors, or a stall, end the ramp short of the target instead of
   // the run; what was reached is held, and a run that holds anything is complete.
   bool find_limit = false;
+  // --slo-p99 (with --find-limit): the ramp's pings' p99 past this for kSloSeconds in a row is the
+  // limit too (0: no objective).
+  int64_t slo_p99_ns = 0;
+  std::string slo_p99_text;  // as the user gave it, for the reason
 };
+inline constexpr uint32_t kSloSeconds = 3;
 
 // --find-limit: errors are sustained once they reach this many of the connects attempted (1%, and at
 // least 10): a few resets in a million are noise, a server refusing is not.
@@ -36,6 +41,7 @@ struct RunView {
   uint64_t established = 0;
   uint64_t connected_total = 0;  // connections ever completed: grows while the ramp makes progress
   uint64_t attempted = 0;        // connects started
+  uint32_t slo_over_s = 0;       // the last seconds in a row whose pings' p99 passed --slo-p99
   uint64_t errors = 0;
   bool settled = false;        // every worker has reported and its ramp has ended
   bool quota_reached = false;  // every worker held its whole share at once

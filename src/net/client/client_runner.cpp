@@ -133,6 +133,7 @@ class ClientRunner {
     v.established = t.established;
     v.connected_total = t.connected_total;
     v.attempted = t.attempted;
+    v.slo_over_s = slo_over_s_;
     v.errors = t.errors.total();
     v.settled = all_reported && t.settled_ns >= 0;
     v.quota_reached = t.quota_reached_ns >= 0;
@@ -199,6 +200,9 @@ class ClientRunner {
     if (phase() == Phase::stopping) return;
     ClientCounters t = totals();
     const SeriesPoint& p = add_series_point(t);
+    if (r_.slo_p99_ns > 0)  // --slo-p99: this second's answers against the objective
+      slo_over_s_ =
+          p.ping_rtt_us.count() > 0 && p.ping_rtt_us.quantile(0.99) * 1000 > r_.slo_p99_ns ? slo_over_s_ + 1 : 0;
     print_progress(p, t, false);
     write_status(p, t);
   }
@@ -376,7 +380,9 @@ class ClientRunner {
   uint64_t live_pings_start_ = 0;
   SeriesSampler series_;
   std::optional<procfs::TreeUsage> target_before_;  // --target-pid: its process tree before the ramp
-  bool ramp_stopped_ = false;                       // --find-limit: the workers were told to stop connecting
+  bool ramp_stopped_ = false;
+  uint32_t slo_over_s_ = 0;  // --slo-p99: seconds in a row over it                       // --find-limit: the workers
+                             // were told to stop connecting
   mutable bool status_warned_ = false;
   ServerWatch server_;
 };

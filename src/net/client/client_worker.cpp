@@ -353,7 +353,7 @@ ClientWorkerConfig worker_config(const ClientConfig& r, uint32_t index, uint64_t
   cfg.max_in_flight = r.in_flight_per_worker;
   cfg.connect_timeout_ns = r.connect_timeout_ns;
   cfg.ping_interval_ns = r.ping_interval_ns;
-  cfg.ping_after_signal = r.live_ns > 0;
+  cfg.ping_after_signal = r.live_ns > 0 && r.slo_p99_ns == 0;  // an objective watches the ramp's pings
   cfg.index = index;
   cfg.workers = static_cast<uint32_t>(r.workers);
   cfg.control_fd = control_fd;
