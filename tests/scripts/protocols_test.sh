@@ -119,6 +119,17 @@ run() {  # NAME ARGS...: a client run, its record in $work/NAME.json, its output
   set -e
 }
 
+# failed_with RUN CLASS AT_LEAST WHAT: the run failed (exit 1) with at least AT_LEAST errors of CLASS.
+failed_with() {
+  local n
+  n=$(field "$work/$1.json" "r['results']['errors'].get('$2', 0)")
+  if [ "$(cat "$work/$1.rc")" = 1 ] && [ "$n" -ge "$3" ]; then
+    ok "$4 ($n $2)"
+  else
+    bad "$4: exit $(cat "$work/$1.rc"), $n $2 (at least $3 expected): $(tail -3 "$work/$1.out")"
+  fi
+}
+
 run redis --target "127.0.0.1:$redis_port" --protocol redis --connections 500 --live 2s --ping-interval 1s
 if [ "$(cat "$work/redis.rc")" = 0 ] && [ "$(field "$work/redis.json" 'r["status"]')" = complete ] &&
   [ "$(field "$work/redis.json" 'r["results"]["errors_total"]')" = 0 ] &&
@@ -129,12 +140,7 @@ else
 fi
 
 run full --target "127.0.0.1:$small_redis" --protocol redis --connections 300 --live 2s --ping-interval 1s
-refused=$(field "$work/full.json" 'r["results"]["errors"].get("refused", 0)')
-if [ "$(cat "$work/full.rc")" = 1 ] && [ "$refused" -ge 150 ] && [ "$(field "$work/full.json" 'r["status"]')" = failed ]; then
-  ok "redis-server --maxclients 100: the server's 'max number of clients' replies counted as refused ($refused), the run failed"
-else
-  bad "a full redis: exit $(cat "$work/full.rc"), refused $refused: $(tail -3 "$work/full.out")"
-fi
+failed_with full refused 150 "redis-server --maxclients 100: its 'max number of clients' replies counted, the run failed"
 
 run http --target "127.0.0.1:$http_port" --protocol http --connections 500 --live 2s --ping-interval 1s
 if [ "$(cat "$work/http.rc")" = 0 ] && [ "$(field "$work/http.json" 'r["results"]["errors_total"]')" = 0 ] &&
@@ -174,12 +180,7 @@ else
 fi
 
 run mqtt_no --target "127.0.0.1:$closed_mqtt" --protocol mqtt --connections 100 --live 2s --ping-interval 1s
-refused=$(field "$work/mqtt_no.json" 'r["results"]["errors"].get("refused", 0)')
-if [ "$(cat "$work/mqtt_no.rc")" = 1 ] && [ "$refused" = 100 ]; then
-  ok "mosquitto with allow_anonymous false: its CONNACK refusals counted as refused ($refused of 100), the run failed"
-else
-  bad "mosquitto refusing: exit $(cat "$work/mqtt_no.rc"), refused $refused: $(tail -3 "$work/mqtt_no.out")"
-fi
+failed_with mqtt_no refused 100 "mosquitto with allow_anonymous false: its CONNACK refusals counted, the run failed"
 
 run raw --target "127.0.0.1:$http_port" --protocol raw --connections 300
 if [ "$(cat "$work/raw.rc")" = 0 ] && [ "$(field "$work/raw.json" 'r["results"]["established_peak_client"]')" = 300 ] &&
@@ -190,12 +191,7 @@ else
 fi
 
 run idle --target "127.0.0.1:$idle_port" --protocol http --connections 200 --live 4s --ping-interval 3s
-closed=$(field "$work/idle.json" 'r["results"]["errors"].get("peer_closed", 0)')
-if [ "$(cat "$work/idle.rc")" = 1 ] && [ "$closed" -ge 150 ]; then
-  ok "nginx with keepalive_timeout 1s, pinged every 3 s: its closes of idle connections counted as peer_closed ($closed of 200)"
-else
-  bad "nginx closing idle connections: exit $(cat "$work/idle.rc"), peer_closed $closed: $(tail -3 "$work/idle.out")"
-fi
+failed_with idle peer_closed 150 "nginx with keepalive_timeout 1s, pinged every 3 s: its closes of idle connections counted"
 
 # websockets pings each client every second and closes one whose pong is late by a second: 0 errors
 # over 5 s says the client answers the server's pings as well as its own being answered.
@@ -208,28 +204,13 @@ else
 fi
 
 run ws_deaf --target "127.0.0.1:$ws_deaf" --protocol websocket --connections 100 --live 2s --ping-interval 1s
-unanswered=$(field "$work/ws_deaf.json" 'r["results"]["errors"].get("no_answer", 0)')
-if [ "$(cat "$work/ws_deaf.rc")" = 1 ] && [ "$unanswered" = 100 ] && [ "$(field "$work/ws_deaf.json" 'r["results"]["pongs_received"]')" = 0 ]; then
-  ok "a WebSocket server that drops pings: $unanswered of 100 counted as no_answer, $(field "$work/ws_deaf.json" 'r["results"]["pings_late"]') pings late, the run failed"
-else
-  bad "a WebSocket server that drops pings: exit $(cat "$work/ws_deaf.rc"), no_answer $unanswered: $(tail -3 "$work/ws_deaf.out")"
-fi
+failed_with ws_deaf no_answer 100 "a WebSocket server that drops pings: $(field "$work/ws_deaf.json" 'r["results"]["pongs_received"]') pongs, the run failed"
 
 run ws_closes --target "127.0.0.1:$ws_closes" --protocol websocket --connections 100 --live 2s --ping-interval 1s
-closes=$(field "$work/ws_closes.json" 'r["results"]["errors"].get("close_frame", 0)')
-if [ "$(cat "$work/ws_closes.rc")" = 1 ] && [ "$closes" = 100 ]; then
-  ok "a WebSocket server that closes after a second: its close frames counted as close_frame ($closes of 100)"
-else
-  bad "a WebSocket server's close frames: exit $(cat "$work/ws_closes.rc"), close_frame $closes: $(tail -3 "$work/ws_closes.out")"
-fi
+failed_with ws_closes close_frame 100 "a WebSocket server that closes after a second: its close frames counted"
 
 run ws_on_http --target "127.0.0.1:$http_port" --protocol websocket --connections 50 --live 2s --ping-interval 1s
-refused=$(field "$work/ws_on_http.json" 'r["results"]["errors"].get("refused", 0)')
-if [ "$(cat "$work/ws_on_http.rc")" = 1 ] && [ "$refused" = 50 ]; then
-  ok "websocket against nginx, which does not upgrade: each answer that is not 101 counted as refused ($refused of 50), its status class counted ($(field "$work/ws_on_http.json" 'r["results"]["http_replies_2xx"]') 2xx)"
-else
-  bad "websocket against a plain HTTP server: exit $(cat "$work/ws_on_http.rc"), refused $refused: $(tail -3 "$work/ws_on_http.out")"
-fi
+failed_with ws_on_http refused 50 "websocket against nginx, which does not upgrade: each answer not 101 counted ($(field "$work/ws_on_http.json" 'r["results"]["http_replies_2xx"]') of them 2xx)"
 
 run haproxy_raw --target "127.0.0.1:$haproxy_tcp" --protocol raw --connections 300
 run haproxy_http --target "127.0.0.1:$haproxy_http" --protocol http --connections 300 --live 2s --ping-interval 1s
