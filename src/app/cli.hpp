@@ -35,5 +35,6 @@ Command add_collect_command(CLI::App& root);
 Command add_compare_command(CLI::App& root);
 Command add_plot_command(CLI::App& root);
 Command add_watch_command(CLI::App& root);
+Command add_meter_command(CLI::App& root);
 
 }  // namespace c1m::app

@@ -1,5 +1,6 @@
 // `c1m watch`: the lab's progress while a run goes on, from the participants' own counts: each
-// client's status file in the run directory and the server's /stats. lab-up runs it beside the
+// client's status file in the run directory and the server's /stats (or, for a server that is not
+// c1m's, its network namespace's established count, read from /proc). lab-up runs it beside the
 // clients; it ends when every client has said how it ended, on SIGTERM/SIGINT, or at --timeout.
 #include <signal.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "app/cli.hpp"
 #include "core/host/clock.hpp"
@@ -21,6 +23,7 @@ namespace {
 
 struct WatchOptions {
   std::string server_stats;
+  int target_pid = 0;
   std::string dir;
   std::string connections;
   uint64_t clients = 1;
@@ -48,20 +51,28 @@ std::vector<ojson> read_statuses(const std::string& dir) {
 int run_watch(const WatchOptions& o) {
   uint64_t target = require(parse_count(o.connections), "--connections", o.connections);
   int64_t timeout_ns = require(parse_duration_ns(o.timeout), "--timeout", o.timeout);
-  const Endpoint server_stats = single_endpoint("--server-stats", o.server_stats);
+  if (o.server_stats.empty() == (o.target_pid == 0))
+    throw UsageError("give one of --server-stats (c1m's server) and --target-pid (a server that is not c1m's)");
+  std::optional<net::HttpConnection> stats;  // kept open: it still answers when the server's table is full
+  if (!o.server_stats.empty()) stats.emplace(single_endpoint("--server-stats", o.server_stats));
+  const std::string snmp = "/proc/" + std::to_string(o.target_pid) + "/net/snmp";
   if (!std::filesystem::is_directory(o.dir)) throw UsageError("--dir " + o.dir + ": not a directory");
   bool tty = o.progress == "tty" || (o.progress == "auto" && isatty(STDOUT_FILENO));
   signal(SIGTERM, [](int) { g_stop = 1; });
   signal(SIGINT, [](int) { g_stop = 1; });
 
-  net::HttpConnection stats(server_stats);  // kept open: it still answers when the server's table is full
   const int64_t start = monotonic_ns();
   std::string last_phase;
   for (uint64_t tick = 0;; ++tick) {
     double elapsed = seconds(monotonic_ns() - start);
     std::optional<uint64_t> server;
-    if (auto r = stats.get("/stats", 500); r.status == 200)
-      if (auto s = server_stats_from_json(ojson::parse(r.body, nullptr, false))) server = s->connections;
+    if (stats) {
+      if (auto r = stats->get("/stats", 500); r.status == 200)
+        if (auto s = server_stats_from_json(ojson::parse(r.body, nullptr, false))) server = s->connections;
+    } else if (auto text = procfs::read_text(snmp)) {
+      auto counters = procfs::parse_netstat(*text);
+      if (counters.count("Tcp.CurrEstab")) server = counters["Tcp.CurrEstab"];
+    }
     LabProgress p = summarize_lab(read_statuses(o.dir), server, o.clients, target);
     bool end = p.phase == "done" || g_stop || elapsed * 1e9 > static_cast<double>(timeout_ns);
     std::string line = "lab: " + progress_line(p, elapsed);
@@ -85,7 +96,9 @@ Command add_watch_command(CLI::App& root) {
   auto o = std::make_shared<WatchOptions>();
   CLI::App* c =
       root.add_subcommand("watch", "show a lab run's progress from the clients' status files and the server's /stats");
-  c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT")->required();
+  c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT");
+  c->add_option("--target-pid", o->target_pid,
+                "or, for a server that is not c1m's, a process of it: its network namespace's established count");
   c->add_option("--dir", o->dir, "the run directory the clients write their status files into (--status-file)")
       ->required();
   c->add_option("--connections,-n", o->connections, "the run's target, all clients together")->required();

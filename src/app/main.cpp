@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   root.require_subcommand(1);
   std::vector<Command> commands = {add_server_command(root),    add_client_command(root),  add_doctor_command(root),
                                    add_host_tune_command(root), add_collect_command(root), add_compare_command(root),
-                                   add_plot_command(root),      add_watch_command(root)};
+                                   add_plot_command(root),      add_watch_command(root),   add_meter_command(root)};
   // CLI11 only says "a subcommand is required"; name the word it did not know.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     if (!known) {
       std::fprintf(stderr,
                    "c1m: unknown command '%s' (commands: server, client, doctor, host-tune, collect, compare, plot, "
-                   "watch; see c1m --help)\n",
+                   "watch, meter; see c1m --help)\n",
                    argv[1]);
       return kExitUsage;
     }

@@ -9,6 +9,7 @@
 #include "core/record/plot.hpp"
 #include "core/record/record.hpp"
 #include "core/record/record_file.hpp"
+#include "core/record/target_meter.hpp"
 #include "record_fixtures.hpp"
 #include "schema_check.hpp"
 
@@ -176,6 +177,52 @@ TEST(Collect, ClientsThatNeverHeldTogetherFailTheRun) {
   EXPECT_EQ(m["status"], "failed");
   EXPECT_NE(m["reason"].get<std::string>().find("never held all 1000 at once (its peak: 500)"), std::string::npos)
       << m["reason"];
+}
+
+// The lab's FIND_LIMIT against a server that is not c1m's: each client found its share of the limit
+// (one none: the other filled the server first), and c1m meter reported the server's side.
+TEST(Collect, ALimitFoundIsEveryClientsTogetherAndTheRunsAnswer) {
+  CollectRequest req = two_clients();
+  const uint64_t held[] = {300, 0}, refused[] = {200, 500};
+  for (int i = 0; i < 2; ++i) {
+    ojson& r = req.clients[i].record;
+    r["results"]["established_peak_client"] = held[i];
+    r["results"]["limit_connections"] = held[i];
+    r["results"]["errors"]["refused"] = refused[i];
+    r["results"]["errors"]["etimedout"] = 0;
+    r["results"]["errors_total"] = refused[i];
+    r["server"] = nullptr;
+    r["topology"]["target"] = {{"address", "198.18.0.2:6379"},
+                               {"protocol", "redis"},
+                               {"software", i == 0 ? ojson("redis 7.0.15") : ojson(nullptr)},
+                               {"limit",
+                                {{"held", held[i]},
+                                 {"asked", 500},
+                                 {"bound_by", "refused"},
+                                 {"count", refused[i]},
+                                 {"said", "x held some: the server said no (its own count)"}}}};
+  }
+  TargetMeter meter(0);
+  TargetSample s;
+  s.usage.kernel_bytes = 1'000'000;
+  meter.add(s);
+  s.established = 300, s.mono_ns = 1'000'000'000, *s.usage.kernel_bytes += 300 * 1540;
+  meter.add(s);
+  req.server = Participant{"target", "", to_json(meter.report({{"listen", {"198.18.0.2:6379"}}})), ""};
+  ojson m = merge_client_records(req);
+  EXPECT_EQ(m["status"], "complete") << m["reason"];
+  const ojson& limit = m["topology"]["target"]["limit"];
+  EXPECT_EQ(limit["held"], 300);
+  EXPECT_EQ(limit["asked"], 1000);
+  EXPECT_EQ(limit["bound_by"], "refused");
+  EXPECT_EQ(limit["said"],
+            "redis 7.0.15 held 300 of the 1,000 asked by 2 clients together: the server said no in its protocol (700 "
+            "refused: a full server's error, a refusal code, an upgrade declined)");
+  EXPECT_EQ(m["reason"], limit["said"]) << "the limit found is the run's answer";
+  EXPECT_EQ(m["topology"]["target"]["software"], "redis 7.0.15") << "the client the server told what it is";
+  EXPECT_EQ(m["results"]["limit_connections"], 300);
+  EXPECT_EQ(m["results"]["established_peak_server"], 300) << "all that were held, not all that were asked";
+  EXPECT_DOUBLE_EQ(m["memory"]["kernel_bytes_per_connection_server"].get<double>(), 1540.0);
 }
 
 TEST(Collect, AMissingParticipantIsNamedAndFailsTheRun) {

@@ -171,6 +171,18 @@ const std::vector<Row>& table() {
       {"--find-limit: nothing held is still a failure",
        [](PhaseRules& r) { r.find_limit = true; },
        {{0, erring(0, 50), "stop_ramp"}, {1, settled(0, 100), "failed:nothing to hold", E::shortfall}}},
+      {"--find-limit, one client of many: the others filled the server first, a finding with 0 held",
+       [](PhaseRules& r) {
+         r.find_limit = true;
+         r.one_of_many = true;
+       },
+       {{0, erring(0, 50), "stop_ramp"}, {1, settled(0, 100), "hold"}, {6, settled(0, 100), "complete"}}},
+      {"--find-limit, one client of many: nothing held and no limit found is still a failure",
+       [](PhaseRules& r) {
+         r.find_limit = true;
+         r.one_of_many = true;
+       },
+       {{1, settled(0), "failed:nothing to hold", E::shortfall}}},
   };
   return rows;
 }

@@ -1,8 +1,10 @@
 #include "core/collector/collect.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "build_info.hpp"
+#include "core/plan/limit_found.hpp"
 #include "core/record/run_record.hpp"
 #include "core/record/server_stats.hpp"
 #include "core/units.hpp"
@@ -131,7 +133,67 @@ uint64_t add_server(const CollectRequest& req, const std::vector<RunRecord>& rec
   out.results.tcpext_delta_server = stats->tcpext_since_start;
   out.results.ramp_cpu_server_s = stats->ramp_cpu();
   out.memory.user_bytes_per_connection_server = stats->user_bytes_per_connection;
+  out.memory.kernel_bytes_per_connection_server = stats->kernel_bytes_per_connection;
   return stats->connections_peak;
+}
+
+// The server measured, as the first client that named it did; with --find-limit, what all the
+// clients held together and what bound most of them: an error class said with all the clients' errors
+// (`errors`, merged), a stall or an objective in the words of a client it bound.
+ojson merged_target(const std::vector<RunRecord>& records, const std::map<std::string, uint64_t>& errors) {
+  ojson target = nullptr;
+  uint64_t held = 0, asked = 0, count = 0;
+  std::map<std::string, uint64_t> bound_by;
+  std::vector<ojson> limits;
+  for (const auto& r : records) {
+    if (!r.topology.is_object() || !r.topology.contains("target") || !r.topology["target"].is_object()) continue;
+    const ojson& t = r.topology["target"];
+    if (target.is_null() || (!target["software"].is_string() && t.value("software", ojson(nullptr)).is_string()))
+      target = t;  // the first that the server told what it is
+    if (!t.contains("limit") || !t["limit"].is_object()) continue;
+    const ojson& l = t["limit"];
+    held += count_in(l, "held").value_or(0);
+    asked += count_in(l, "asked").value_or(0);
+    count += count_in(l, "count").value_or(0);
+    if (l.contains("bound_by") && l["bound_by"].is_string()) ++bound_by[l["bound_by"].get<std::string>()];
+    limits.push_back(l);
+  }
+  if (limits.size() < 2) return target;
+  std::string most;
+  for (const auto& [name, n] : bound_by)
+    if (most.empty() || n > bound_by[most]) most = name;
+  // A client that held some and was bound as most were says the cause best.
+  std::string cause;
+  for (int pass = 0; pass < 2 && cause.empty(); ++pass)
+    for (const auto& l : limits)
+      if (l.value("bound_by", ojson("")) == most && (pass == 1 || count_in(l, "held").value_or(0) > 0) &&
+          l.value("said", ojson("")).is_string()) {
+        const std::string said = l["said"].get<std::string>();
+        if (size_t colon = said.find(": "); colon != std::string::npos) cause = said.substr(colon + 2);
+        if (!cause.empty()) break;
+      }
+  std::string who = "the target";
+  for (const char* key : {"software", "name", "address"})
+    if (target.contains(key) && target[key].is_string()) {
+      who = target[key].get<std::string>();
+      break;
+    }
+  ErrorCounts all;
+  for (size_t k = 0; k < kErrorClassCount; ++k)
+    if (auto it = errors.find(error_class_name(static_cast<ErrorClass>(k))); it != errors.end())
+      all.by_class[k] = it->second;
+  if (most != "stall" && most != "slo" && most != "none") {
+    const std::string said = describe_limit("errors", all, held, asked, who, "").line;
+    if (size_t colon = said.find(": "); colon != std::string::npos) cause = said.substr(colon + 2);
+  }
+  target["limit"] = {
+      {"held", held},
+      {"asked", asked},
+      {"bound_by", most.empty() ? ojson(nullptr) : ojson(most)},
+      {"count", count},
+      {"said", who + " held " + format_thousands(held) + " of the " + format_thousands(asked) + " asked by " +
+                   std::to_string(limits.size()) + " clients together" + (cause.empty() ? "" : ": " + cause)}};
+  return target;
 }
 
 // What was asked beside what ran (the lab's preflight may have cut the run to what the host holds),
@@ -158,6 +220,7 @@ void add_config_and_topology(const CollectRequest& req, const ClientsRead& in, c
                                   ? ojson(nullptr)
                                   : records[0].topology.value("targets", ojson(nullptr))},
                   {"server_listen", stats ? stats->context.value("listen", ojson(nullptr)) : ojson(nullptr)}};
+  if (ojson target = merged_target(records, out.results.errors); !target.is_null()) out.topology["target"] = target;
 }
 
 // The status: the records' (merge), then who never reported, then whether all were held at once.
@@ -169,6 +232,8 @@ void judge(const CollectRequest& req, const ClientsRead& in, uint64_t connection
   if (req.clients.empty()) out.status = "failed";
   for (const auto& p : in.problems) add(p);
   // Every client reached its share, but not necessarily at the same moment: the server's joint peak says.
+  // With --find-limit, all that were held, not all that were asked.
+  if (out.results.limit_connections) connections = *out.results.limit_connections;
   if (server_known && server_peak < connections && out.status == "complete") {
     out.status = "failed";
     add("the server never held all " + std::to_string(connections) +
@@ -185,6 +250,10 @@ void judge(const CollectRequest& req, const ClientsRead& in, uint64_t connection
     add("the server " + req.server->name + " never sent its report (" + req.server->problem + ")");
   }
   if (!reason.empty()) out.reason = reason;
+  // A limit found is the run's answer: its sentence is the reason of a complete run.
+  const ojson::json_pointer said("/target/limit/said");
+  if (!out.reason && out.topology.contains(said) && out.topology[said].is_string())
+    out.reason = out.topology[said].get<std::string>();
 }
 
 // The server's line among the participants, when it said it takes part.

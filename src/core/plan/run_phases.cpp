@@ -63,6 +63,10 @@ Decision RunPhases::step(const RunView& v) {
   return {};
 }
 
+bool RunPhases::limit_held(const RunView& v) const {
+  return v.established > 0 || (rules_.one_of_many && !limit_.empty());
+}
+
 std::optional<Decision> RunPhases::limit_found(const RunView& v) {
   if (!rules_.find_limit || !limit_.empty() || v.settled) return std::nullopt;
   if (v.errors >= sustained_errors(v.attempted))
@@ -84,8 +88,12 @@ Decision RunPhases::ramp(const RunView& v) {
   // (--find-limit: the stall found the limit; the ramp's stop settles it.)
   if (!rules_.find_limit && stalled(v.now_ns - progress_ns_) && v.established < rules_.target)
     return stall("no connection added for " + format_duration_ns(v.now_ns - progress_ns_) + " during the ramp");
+  // A ramp refused so fast that it settled before a step saw its errors found the limit all the same.
+  if (v.settled && rules_.find_limit && limit_.empty() && v.errors > 0 && v.errors >= sustained_errors(v.attempted))
+    limit_ = "errors";
   if (v.settled) {
-    if (v.established == 0) return finish(false, "nothing to hold");
+    if (v.established == 0 && !(rules_.find_limit && rules_.one_of_many && !limit_.empty()))
+      return finish(false, "nothing to hold");
     phase_ = Phase::hold;
     hold_started_ns_ = v.now_ns;
     Decision d;
@@ -108,7 +116,7 @@ Decision RunPhases::hold(const RunView& v) {
   bool held = hold_from_ns_ >= 0 ? v.now_ns - hold_from_ns_ >= rules_.hold_ns
                                  : v.now_ns - ramp_start_ns_ > rules_.ramp_timeout_ns;
   if (!held) return {};
-  bool ok = rules_.find_limit ? v.established > 0 : v.quota_reached && v.errors == 0 && v.established == rules_.target;
+  bool ok = rules_.find_limit ? limit_held(v) : v.quota_reached && v.errors == 0 && v.established == rules_.target;
   if (ok && rules_.live_ns > 0 && hold_from_ns_ >= 0) {
     phase_ = Phase::live;
     live_started_ns_ = v.now_ns;
@@ -121,7 +129,7 @@ Decision RunPhases::hold(const RunView& v) {
 
 Decision RunPhases::live(const RunView& v) const {
   if (v.now_ns - live_started_ns_ < rules_.live_ns) return {};
-  return finish(rules_.find_limit ? v.established > 0 : v.errors == 0 && v.established == rules_.target);
+  return finish(rules_.find_limit ? limit_held(v) : v.errors == 0 && v.established == rules_.target);
 }
 
 // Waiting for the server to hold the whole target: give up once it cannot get there. This client's

@@ -24,6 +24,9 @@ struct PhaseRules {
   // --find-limit: the first sustained errors, or a stall, end the ramp short of the target instead of
   // the run; what was reached is held, and a run that holds anything is complete.
   bool find_limit = false;
+  // One client of a run of many (the lab's): with --find-limit, a limit found before this client got
+  // any share (the others filled the server) is a finding, and its run is complete with 0 held.
+  bool one_of_many = false;
   // --slo-p99 (with --find-limit): the ramp's pings' p99 past this for kSloSeconds in a row is the
   // limit too (0: no objective).
   int64_t slo_p99_ns = 0;
@@ -91,6 +94,8 @@ class RunPhases {
 
   // --find-limit: the ramp stops at the first sustained errors or a stall (once).
   std::optional<Decision> limit_found(const RunView& v);
+  // --find-limit: the run held what it found (for one client of many, a limit found counts with 0 held).
+  bool limit_held(const RunView& v) const;
 
   PhaseRules rules_;
   std::string limit_;

@@ -222,6 +222,10 @@ std::vector<Row> kernel_and_memory_rows() {
              "the server workers' RSS growth over the connections they held, from the server")
           .required(schema_requires)
           .compared(lower, "bytes", 5),
+      MEMORY(kernel_bytes_per_connection_server, figure, custom,
+             "a server not c1m's, in the lab: its cgroup's kernel memory growth (v1 memory.kmem.usage_in_bytes, v2 "
+             "memory.stat kernel) from before the ramp to its peak, over the connections it held (c1m meter)")
+          .compared(lower, "bytes", 50),
   };
 }
 

@@ -93,6 +93,7 @@ struct RunMemory {
   ojson slab_caches;       // per-cache deltas, or null
   ojson slab_caches_note;  // why they are null
   std::optional<double> user_bytes_per_connection_client, user_bytes_per_connection_server;
+  std::optional<double> kernel_bytes_per_connection_server;  // a foreign server's cgroup (c1m meter)
 };
 
 struct RunRecord {

@@ -13,14 +13,14 @@ ojson opt_json(const std::optional<uint64_t>& v) { return v ? ojson(*v) : ojson(
 ojson opt_json(const std::optional<std::string>& v) { return v ? ojson(*v) : ojson(nullptr); }
 
 // The keys of the document that are not the context's: what from_json takes out before the rest.
-constexpr const char* kOwnKeys[] = {"kind", "schema_version", "tool", "connections", "connections_peak",
-                                    "accepted_total", "closed_by_peer", "reset_by_peer", "echoed_bytes", "errors",
-                                    "accept_paused", "spread_fallbacks", "workers", "workers_alive", "listeners",
-                                    "open_fds", "cpu_seconds", "ramp_cpu_seconds", "rss_bytes", "rss_baseline_bytes",
-                                    "user_bytes_per_connection", "tcpext_since_start", "conntrack", "workers_lost",
-                                    "workers_sched_policy", "workers_lost_reason", "ended_because",
-                                    // a report to the collector names its sender: not part of the stats
-                                    "participant", "name", "role", "run", "participant_key", "token"};
+constexpr const char* kOwnKeys[] = {
+    "kind", "schema_version", "tool", "connections", "connections_peak", "accepted_total", "closed_by_peer",
+    "reset_by_peer", "echoed_bytes", "errors", "accept_paused", "spread_fallbacks", "workers", "workers_alive",
+    "listeners", "open_fds", "cpu_seconds", "ramp_cpu_seconds", "rss_bytes", "rss_baseline_bytes",
+    "user_bytes_per_connection", "kernel_bytes_per_connection", "tcpext_since_start", "conntrack", "workers_lost",
+    "workers_sched_policy", "workers_lost_reason", "ended_because",
+    // a report to the collector names its sender: not part of the stats
+    "participant", "name", "role", "run", "participant_key", "token"};
 
 // Reads typed keys of a document, naming the first one that is not what it should be.
 class Reader {
@@ -143,6 +143,7 @@ ojson to_json(const ServerStats& s) {
   j["rss_bytes"] = s.rss_bytes;
   j["rss_baseline_bytes"] = s.rss_baseline_bytes;
   j["user_bytes_per_connection"] = opt_json(s.user_bytes_per_connection);
+  if (s.kernel_bytes_per_connection) j["kernel_bytes_per_connection"] = *s.kernel_bytes_per_connection;
   j["tcpext_since_start"] = s.tcpext_since_start;
   j["conntrack"] = {{"count", opt_json(s.conntrack_count)}, {"max", opt_json(s.conntrack_max)}};
   for (const auto& [k, v] : s.context.items()) j[k] = v;
@@ -178,6 +179,7 @@ std::optional<ServerStats> server_stats_from_json(const ojson& j, std::string* w
   in.count("rss_bytes", s.rss_bytes);
   in.count("rss_baseline_bytes", s.rss_baseline_bytes);
   in.number("user_bytes_per_connection", s.user_bytes_per_connection);
+  in.number("kernel_bytes_per_connection", s.kernel_bytes_per_connection);
   in.object("tcpext_since_start", s.tcpext_since_start);
   in.array("workers_lost", s.workers_lost);
   in.text("workers_sched_policy", s.workers_sched_policy);

@@ -33,6 +33,9 @@ struct ServerStats {
   uint64_t rss_bytes = 0;
   uint64_t rss_baseline_bytes = 0;
   std::optional<double> user_bytes_per_connection;
+  // Kernel memory a held connection, as a cgroup charged it (c1m meter, for a server not c1m's); null
+  // where nothing read a cgroup.
+  std::optional<double> kernel_bytes_per_connection;
   ojson tcpext_since_start = ojson::object();  // its namespace's TcpExt counters since it started
   // Its namespace's conntrack table: where a lab's server fills first. Null where tracking is not loaded.
   std::optional<uint64_t> conntrack_count, conntrack_max;

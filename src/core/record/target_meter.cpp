@@ -1,0 +1,60 @@
+#include "core/record/target_meter.hpp"
+
+#include "build_info.hpp"
+#include "core/record/record.hpp"  // per_connection
+
+namespace c1m {
+namespace {
+
+ojson usage_json(const TargetSample& s) {
+  auto opt = [](const std::optional<uint64_t>& v) { return v ? ojson(*v) : ojson(nullptr); };
+  return {{"established", s.established},
+          {"memory_bytes", s.usage.memory_bytes},
+          {"user_bytes", s.usage.user_bytes},
+          {"kernel_bytes", opt(s.usage.kernel_bytes)},
+          {"socket_bytes", opt(s.usage.socket_bytes)},
+          {"cpu_s", static_cast<double>(s.usage.cpu_ns) / 1e9}};
+}
+
+}  // namespace
+
+void TargetMeter::add(const TargetSample& s) {
+  if (!first_) first_ = s;
+  // The ramp starts at the last reading before the count first rises above where it began (the
+  // CPU of accepting the first connections falls inside it), and ends when all expected are held,
+  // or, when nothing is expected, at the peak.
+  const bool not_risen_yet = !peak_ || peak_->established <= first_->established;
+  if (not_risen_yet && s.established <= first_->established) ramp_start_ = s;
+  if (!peak_ || s.established > peak_->established) peak_ = s;
+  if (!ramp_end_ && expect_ > 0 && s.established >= first_->established + expect_) ramp_end_ = s;
+  last_ = s;
+}
+
+ServerStats TargetMeter::report(const ojson& context) const {
+  ServerStats r;
+  r.context = context.is_object() ? context : ojson::object();
+  r.version = kVersion;
+  r.git_sha = kGitSha;
+  if (!first_) return r;
+  const uint64_t base = first_->established;
+  r.connections = last_->established > base ? last_->established - base : 0;
+  r.connections_peak = peak();
+  r.cpu_seconds = static_cast<double>(last_->usage.cpu_ns - first_->usage.cpu_ns) / 1e9;
+  const TargetSample& end = ramp_end_ ? *ramp_end_ : *peak_;
+  if (ramp_start_ && r.connections_peak > 0 && end.mono_ns >= ramp_start_->mono_ns)
+    r.ramp_cpu_seconds = static_cast<double>(end.usage.cpu_ns - ramp_start_->usage.cpu_ns) / 1e9;
+  r.rss_bytes = last_->usage.user_bytes;
+  r.rss_baseline_bytes = first_->usage.user_bytes;
+  r.user_bytes_per_connection = per_connection(peak_->usage.user_bytes, first_->usage.user_bytes, r.connections_peak);
+  if (peak_->usage.kernel_bytes && first_->usage.kernel_bytes)
+    r.kernel_bytes_per_connection =
+        per_connection(*peak_->usage.kernel_bytes, *first_->usage.kernel_bytes, r.connections_peak);
+  return r;
+}
+
+ojson TargetMeter::readings() const {
+  if (!first_) return nullptr;
+  return {{"before", usage_json(*first_)}, {"at_peak", usage_json(*peak_)}, {"now", usage_json(*last_)}};
+}
+
+}  // namespace c1m
