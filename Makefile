@@ -9,7 +9,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 export COMPOSE
 
 .PHONY: help setup build build-asan format fuzz test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
-        images lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench gate-trials soak
+        images target-image lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench gate-trials soak
 
 help:
 	@echo "make setup         install build and test dependencies (Debian packages; idempotent)"
@@ -18,6 +18,8 @@ help:
 	@echo "make doctor        can this host hold the run? (N=1000000)"
 	@echo "make host-tune     apply the host sysctls the run needs (root; says each change)"
 	@echo "make lab-up        images, network, containers, the default experiment, a record in results/"
+	@echo "                   (TARGET=IMAGE PROTOCOL=redis|http|mqtt|websocket|raw [TARGET_PORT=] [FIND_LIMIT=1]: your server instead)"
+	@echo "make target-image  a FROM-scratch image of a Debian-packaged server for TARGET= (SERVER=redis|nginx|mosquitto, or BIN= PORT=)"
 	@echo "make lab-status    what runs in the lab and how many connections each holds"
 	@echo "make lab-down      remove the lab: containers, network, veth"
 	@echo "make swarm-up      the lab as a Docker Swarm stack (C1M_SWARM_NODES=file; without it a two-node swarm here)"
@@ -97,6 +99,9 @@ clean:
 
 images: build
 	@lab/lab.sh images
+
+target-image: setup
+	@lab/target-image.sh
 
 lab-up: build
 	@lab/lab.sh up

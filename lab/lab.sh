@@ -42,6 +42,7 @@ need_docker() {
 }
 
 . lab/lab_settings.sh  # resolve_settings, doctor, preflight, way_out
+. lab/lab_target.sh    # TARGET=IMAGE: the user's server in c1m's server's place
 
 build_images() {
   local stage=build/image sha version
@@ -103,6 +104,7 @@ C1M_RESULTS_UID=$(stat -c %u results)
 C1M_RESULTS_GID=$(stat -c %g results)
 C1M_CONTAINER_RUNTIME=docker/$(docker version -f '{{.Server.Version}}' 2>/dev/null)
 C1M_COMPOSE_VERSION=$($COMPOSE version --short 2>/dev/null || echo unknown)
+$(target_env)
 ENV
 }
 
@@ -156,6 +158,7 @@ service_ids() {  # SERVICE [docker ps flags]: the ids of that service's containe
 up() {
   resolve_settings
   need_docker
+  check_target
   preflight
   build_images
   make_parent
@@ -166,12 +169,13 @@ up() {
   mkdir -p "$RUN_DIR" results
   rm -f build/lab/last-record
   chmod 0777 "$RUN_DIR"  # the clients run as nobody
+  write_target_override
   write_env
   # The collector lives across runs (recreated only when its settings change); server and clients are this run's.
   compose rm -sf server client >/dev/null 2>&1 || true
   compose up -d collector 2>&1 | grep -v "is up-to-date" || true
   wait_for "$COLLECTOR/health" "the collector"
-  say "$APPROACH: $N connections from $CLIENTS client container(s) to $C1M_SERVER_IP:$PORTS on macvlan over $C1M_PARENT, run $RUN_ID"
+  say "$APPROACH: $N connections from $CLIENTS client container(s) to ${TARGET:+$TARGET at }$C1M_SERVER_IP:$PORTS ($PROTOCOL) on macvlan over $C1M_PARENT, run $RUN_ID"
   compose up -d server 2>&1 | grep -v "is up-to-date" || true
   # Each container is a cgroup and the CPU is shared between cgroups (see C1M_SCHED above). Set here:
   # docker-compose 1.29 takes no cpu_shares from a variable. Each participant reads its own back.
@@ -180,7 +184,12 @@ up() {
     docker update --cpus "$C1M_SERVER_CPUS" "$(service_ids server)" >/dev/null || die "C1M_SERVER_CPUS=$C1M_SERVER_CPUS: docker update --cpus refused it"
     say "the server container is capped at $C1M_SERVER_CPUS cores (C1M_SERVER_CPUS)"
   fi
-  wait_for "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" "the server's /stats"
+  if [ -n "$TARGET" ]; then
+    wait_for_listener
+    start_meter
+  else
+    wait_for "http://127.0.0.1:${C1M_ADMIN_PORT:-9100}/stats" "the server's /stats"
+  fi
   if [ -n "${C1M_SERVER_QDISC:-}" ]; then
     shape_server "$(service_ids server)" || die "C1M_SERVER_QDISC=$C1M_SERVER_QDISC: tc refused it on the server's lab interface (above)"
     say "the server's lab interface sends through: $C1M_SERVER_QDISC (C1M_SERVER_QDISC)"
@@ -198,7 +207,8 @@ up() {
   local started_s=$SECONDS
   # Where the preflight cut N, the record says what was asked and what cut it.
   local asked=""; [ -n "$LIMIT_NOTE" ] && asked=$WANTED
-  C1M_JOIN_RUN=$RUN_ID C1M_RUN_CLIENTS=$CLIENTS C1M_HOLD_UNTIL_SERVER=$N C1M_START_FILE=/run/go \
+  # A target has no /stats to count from: each client holds HOLD from its own ramp's end.
+  C1M_JOIN_RUN=$RUN_ID C1M_RUN_CLIENTS=$CLIENTS C1M_HOLD_UNTIL_SERVER=$([ -n "$TARGET" ] && echo 0 || echo "$N") C1M_START_FILE=/run/go \
     C1M_RUN_ASKED=$asked C1M_RUN_CUT_BY=$LIMIT_NOTE \
     compose up -d --scale client="$CLIENTS" client 2>&1 | grep -v "is up-to-date" || true
   if [ -n "${C1M_CLIENT_CPUS:-}" ]; then  # before the start line: the whole ramp runs capped
@@ -212,9 +222,10 @@ up() {
   touch "$RUN_DIR/go"
   say "$(service_ids client | wc -l) client container(s) started in $(( SECONDS - started_s )) s; they ramp from now"
   # The run as it goes, from the participants' own counts (it ends when every client has ended).
-  "$C1M" watch --server-stats "127.0.0.1:${C1M_ADMIN_PORT:-9100}" --dir "$RUN_DIR" -n "$N" --clients "$CLIENTS" --timeout 16m &
+  "$C1M" watch $([ -n "$TARGET" ] && echo "--target-pid $(target_pid)" || echo "--server-stats 127.0.0.1:${C1M_ADMIN_PORT:-9100}") \
+    --dir "$RUN_DIR" -n "$N" --clients "$CLIENTS" --timeout 16m &
   local watcher=$! weigher=""
-  if [ "$C1M_SERVER_CPU_SHARES_HELD" != "$C1M_SERVER_CPU_SHARES" ]; then
+  if [ "$C1M_SERVER_CPU_SHARES_HELD" != "$C1M_SERVER_CPU_SHARES" ] && [ -z "$TARGET" ]; then
     weigh_server_when_held & weigher=$!
   fi
   # Bounded: each client stops by itself: a ramp or a wait that adds nothing for C1M_STALL_TIMEOUT,
@@ -227,6 +238,7 @@ up() {
   kill "$watcher" $weigher 2>/dev/null || true
   wait "$watcher" $weigher 2>/dev/null || true
   explain_missing "$RUN_DIR"
+  stop_meter
   local record status=0
   record=$(await_record "$RUN_ID") || exit 2
   echo "$record" > build/lab/last-record  # for scripts (make ci-bench), rather than reading the summary
@@ -339,7 +351,12 @@ print("server: %d connections held (peak %d), %d/%d workers, errors %d" % (
 
 status() {
   docker ps -a --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}}\t{{.Status}}' | sort
-  server_status "127.0.0.1:${C1M_ADMIN_PORT:-9100}"
+  local pid
+  if grep -q '^COMPOSE_FILE=' .env 2>/dev/null && pid=$(target_pid); then
+    echo "target: $(awk '/^Tcp:/ && ++n == 2 {print $10}' "/proc/$pid/net/snmp") connections established in its namespace"
+  else
+    server_status "127.0.0.1:${C1M_ADMIN_PORT:-9100}"
+  fi
   if health=$(curl -sf "$COLLECTOR/health" 2>/dev/null); then
     echo "collector: $health"
   else

@@ -5,6 +5,7 @@
 # --- settings, validated before anything starts ---------------------------------------------------
 resolve_settings() {
   APPROACH=${APPROACH:-multi-ip}
+  resolve_target
   case "$APPROACH" in
     multi-ip) CLIENTS=${CLIENTS:-20}; PORTS=${C1M_SERVER_PORTS:-9000}; C1M_SCHED=${C1M_SCHED:-normal} ;;
     multi-port) CLIENTS=${CLIENTS:-1}; PORTS=${C1M_SERVER_PORTS:-9000-9019}; C1M_SCHED=${C1M_SCHED:-batch} ;;

@@ -214,25 +214,32 @@ void add_target_options(CLI::App* c, ClientOptions& o) {
                 "what a held connection speaks: raw (connect and hold, any listener), echo (c1m server), redis "
                 "(PING, +PONG), http (keep-alive GET of --http-path), mqtt (3.1.1 CONNECT, then PINGREQ), websocket "
                 "(upgrade at --http-path, then ping frames)")
+      ->envname("C1M_PROTOCOL")
       ->capture_default_str();
   c->add_option("--http-path", o.http_path, "--protocol http: the path each ping GETs; websocket: the upgrade's")
+      ->envname("C1M_HTTP_PATH")
       ->capture_default_str();
   c->add_option("--target-name", o.target_name,
                 "what you call the server measured (\"nginx 1.22, 4 workers\"): the record's topology.target.name, "
                 "which compare shows beside the host")
       ->envname("C1M_TARGET_NAME")
       ->capture_default_str();
+  c->add_option("--target-image", o.target_image,
+                "the container image the server runs from (the lab's TARGET): the record's topology.target.image")
+      ->envname("C1M_TARGET_IMAGE");
   c->add_option("--target-pid", o.target_pid,
                 "the server's process id: its CPU and resident memory (with its children's, read from /proc) "
                 "become the record's server figures, for a server without c1m's /stats")
       ->capture_default_str();
   c->add_option("--slo-p99", o.slo_p99,
                 "with --find-limit and --ping-interval: the ramp's pings answered in a second whose p99 passes this "
-                "for 3 s in a row is the limit too (\"50ms\")");
+                "for 3 s in a row is the limit too (\"50ms\")")
+      ->envname("C1M_SLO_P99");
   c->add_flag("--find-limit", o.find_limit,
               "ramp towards --connections until the first sustained errors (1% of connects) or a stall, then hold "
               "what was reached: the run is complete with the capacity (results.limit_connections) and what bound "
               "it (topology.target.limit, and the reason)")
+      ->envname("C1M_FIND_LIMIT")
       ->capture_default_str();
 }
 
@@ -277,7 +284,9 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--repeat", o->repeat, "run the experiment N times; the record keeps every repetition")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT, read for its side of the count");
+  // Also from the environment: the lab passes none (an empty one) when its server is not c1m's.
+  c->add_option("--server-stats", o->server_stats, "the server's --admin ADDRESS:PORT, read for its side of the count")
+      ->envname("C1M_SERVER_STATS");
   c->add_option("--json", o->json, "write the run record here (- for stdout; {hostname} is replaced)");
   c->add_option("--approach", o->approach, "label for the record")
       ->check(CLI::IsMember({"auto", "multi-ip", "multi-port", "custom"}))

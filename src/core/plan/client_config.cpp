@@ -76,6 +76,11 @@ void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
   if (o.target_name.size() > 120 || !plain)
     throw UsageError("--target-name: expected at most 120 printable characters");
   c.target_name = o.target_name;
+  bool image_plain =
+      std::all_of(o.target_image.begin(), o.target_image.end(), [](char ch) { return ch > ' ' && ch < 127; });
+  if (o.target_image.size() > 200 || !image_plain)
+    throw UsageError("--target-image: expected an image reference, at most 200 printable characters without spaces");
+  c.target_image = o.target_image;
   c.find_limit = o.find_limit;
   if (o.target_pid < 0) throw UsageError("--target-pid " + std::to_string(o.target_pid) + ": expected a process id");
   c.target_pid = o.target_pid;
@@ -261,6 +266,7 @@ PhaseRules phase_rules(const ClientConfig& c) {
   r.live_ns = c.live_ns;
   r.hold_until_server = c.hold_until_server;
   r.find_limit = c.find_limit;
+  r.one_of_many = !c.run_id.empty() && c.run_clients > 1;
   r.slo_p99_ns = c.slo_p99_ns;
   r.slo_p99_text = c.slo_p99_text;
   return r;

@@ -33,6 +33,7 @@ struct ClientOptions {
   std::string protocol = "echo";  // what a held connection speaks: raw, echo, redis, http (core/proto/reply)
   std::string http_path = "/";    // --protocol http: the path each ping GETs
   std::string target_name;        // what the user calls the server measured (the record's topology.target.name)
+  std::string target_image;       // the container image it runs from, where it does (topology.target.image)
   bool find_limit = false;        // ramp to the first sustained errors or a stall, hold what was reached
   int target_pid = 0;             // the server's process (and its children), read for its own cost
   std::string slo_p99;            // --find-limit's latency objective for the ramp's pings ("50ms"; "": none)
@@ -93,6 +94,7 @@ struct ClientConfig {
   proto::Protocol protocol = proto::Protocol::echo;
   std::string http_path;                 // --protocol http: the path each ping GETs
   std::string target_name;               // --target-name
+  std::string target_image;              // --target-image
   bool find_limit = false;               // --find-limit
   int target_pid = 0;                    // --target-pid (0: none)
   int64_t slo_p99_ns = 0;                // --slo-p99 (0: none)

@@ -205,6 +205,7 @@ std::string name_and_probe_target(const ClientConfig& r, ojson& target) {
   target = {{"address", r.plan.targets.empty() ? ojson(nullptr) : ojson(r.plan.targets[0].str())},
             {"protocol", proto::protocol_name(r.protocol)},
             {"name", r.target_name.empty() ? ojson(nullptr) : ojson(r.target_name)},
+            {"image", r.target_image.empty() ? ojson(nullptr) : ojson(r.target_image)},
             {"software", nullptr},
             {"probe_answer_ms", nullptr}};
   if (r.protocol == proto::Protocol::echo || r.plan.targets.empty()) return "";
