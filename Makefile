@@ -63,6 +63,7 @@ test-asan: build-asan
 test-lab: build
 	@COMPOSE=docker-compose tests/lab/lab_test.sh
 	@COMPOSE="docker compose" tests/lab/lab_test.sh
+	@tests/lab/target_test.sh
 	@tests/lab/ci_bench_test.sh
 	@tests/lab/host_limit_test.sh
 	@tests/lab/swarm_test.sh

@@ -13,6 +13,7 @@
 #include "app/cli.hpp"
 #include "core/host/cgroup.hpp"
 #include "core/host/clock.hpp"
+#include "core/host/process_tree.hpp"
 #include "core/host/procfs.hpp"
 #include "core/record/record.hpp"   // tcpext_delta
 #include "core/record/summary.hpp"  // format_figure
@@ -90,7 +91,7 @@ int run_meter(const MeterOptions& o) {
       ended = "the server's process " + std::to_string(o.pid) + " has gone";
       break;
     }
-    meter.add({monotonic_ns(), *established, *usage});
+    meter.add({monotonic_ns(), unix_ms(), *established, *usage});
     kernel_now = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches, proc);
     if (g_stop) {
       ended = "the lab stopped it: every client had ended";
@@ -99,12 +100,17 @@ int run_meter(const MeterOptions& o) {
     timespec pause{static_cast<time_t>(interval_ns / 1'000'000'000), static_cast<long>(interval_ns % 1'000'000'000)};
     nanosleep(&pause, nullptr);  // a signal cuts it short: the next reading is the last
   }
+  // Its processes' file limit: a server that holds about that many is bound by its files.
+  const auto nofile = procfs::parse_limits_nofile(procfs::read_text(proc + "/limits").value_or(""));
+  const size_t processes = procfs::process_tree(o.pid).size();
   ojson context = {{"listen", o.listen.empty() ? ojson(nullptr) : ojson::array({o.listen})},
+                   {"limits", {{"nofile_soft", nofile ? ojson(*nofile) : ojson(nullptr)}, {"processes", processes}}},
                    {"meter",
                     {{"pid", o.pid},
                      {"cgroup", {{"version", at->version}, {"path", at->path}, {"memory_dir", at->memory_dir}}},
                      {"socket_accounting", usage ? ojson(socket_accounting(*at, *usage)) : ojson(nullptr)},
-                     {"readings", meter.readings()}}}};
+                     {"readings", meter.readings()},
+                     {"cpu_series", meter.cpu_series()}}}};
   ServerStats report = meter.report(context);
   report.tcpext_since_start = tcpext_delta(kernel_before, kernel_now);
   report.ended_because = ended;

@@ -131,3 +131,24 @@ TEST(TargetMeter, WithNothingExpectedTheRampEndsAtThePeak) {
 
 }  // namespace
 }  // namespace c1m
+
+namespace c1m {
+namespace {
+// redis past maxclients: the refused are in its namespace's count between the kernel's handshake and
+// redis's close, so the transient peak (31,517) is not what it held (19,968, steady).
+TEST(TargetMeter, WhatItHeldIsTheSteadyCountNotTheTransientPeak) {
+  TargetMeter m(40000);
+  m.add(sample(0, 0, 1'000'000, 1'000'000, 0));
+  m.add(sample(1, 31517, 9'000'000, 9'000'000, 0.5));
+  m.add(sample(2, 19968, 5'992'000, 4'000'000, 0.6));
+  m.add(sample(3, 19968, 5'992'000, 4'000'000, 0.6));
+  m.add(sample(4, 0, 1'500'000, 1'100'000, 0.7));
+  ServerStats r = m.report(nullptr);
+  EXPECT_EQ(r.connections_peak, 19968u);
+  EXPECT_DOUBLE_EQ(r.user_bytes_per_connection.value_or(-1), 250.0);
+  EXPECT_NEAR(r.kernel_bytes_per_connection.value_or(-1), 150.24, 0.01);
+  EXPECT_EQ(m.readings()["at_peak"]["established"], 31517u);
+  EXPECT_EQ(m.readings()["held"]["established"], 19968u);
+}
+}  // namespace
+}  // namespace c1m

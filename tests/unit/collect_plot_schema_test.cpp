@@ -223,6 +223,48 @@ TEST(Collect, ALimitFoundIsEveryClientsTogetherAndTheRunsAnswer) {
   EXPECT_EQ(m["results"]["limit_connections"], 300);
   EXPECT_EQ(m["results"]["established_peak_server"], 300) << "all that were held, not all that were asked";
   EXPECT_DOUBLE_EQ(m["memory"]["kernel_bytes_per_connection_server"].get<double>(), 1540.0);
+  EXPECT_EQ(m["reason"].get<std::string>().find("files"), std::string::npos) << "no file limit was read";
+  // A server at its processes' file limit: its files bound it, and the sentence says so.
+  req.server->record["limits"] = {{"nofile_soft", 310}, {"processes", 1}};
+  m = merge_client_records(req);
+  EXPECT_NE(m["reason"].get<std::string>().find(
+                "; its files bound it: 300 is 96% of the 310 its 1 process(es) may open (ulimit -n 310)"),
+            std::string::npos)
+      << m["reason"];
+  req.server->record["limits"] = {{"nofile_soft", 310}, {"processes", 3}};  // nginx's master and workers
+  EXPECT_EQ(merge_client_records(req)["reason"].get<std::string>().find("files"), std::string::npos);
+}
+
+// The live hold's CPU of a server measured from outside: its readings over the seconds both clients
+// were live (the last 10 s of each, the second ending 2 s after the first).
+TEST(Collect, AMeteredServersLiveCpuIsItsReadingsOverTheLiveHold) {
+  CollectRequest req = two_clients();
+  const int64_t end_ms = parse_iso8601_ms("2026-11-24T09:01:00.000Z");
+  for (int i = 0; i < 2; ++i) {
+    ojson& r = req.clients[i].record;
+    r["ended_at"] = iso8601_utc(end_ms + 2000 * i);
+    r["results"]["live_hold_s"] = 10.0;
+    r["results"]["live_pings_per_s"] = 500.0;
+    r["results"]["live_cpu_cores_server"] = nullptr;  // no /stats to read it from
+    r["server"] = nullptr;
+  }
+  TargetMeter meter(0);
+  for (int s = 0; s <= 30; ++s) {
+    TargetSample t;
+    t.mono_ns = int64_t{s} * 1'000'000'000;
+    t.unix_ms = end_ms - 20'000 + 1000 * s;
+    t.established = 1000;
+    t.usage.cpu_ns = static_cast<uint64_t>(s) * (s <= 10 ? 100'000'000 : 300'000'000);  // 0.3 cores once live
+    meter.add(t);
+  }
+  req.server = Participant{"target", "", to_json(meter.report(nullptr)), ""};
+  // The report keeps its readings where the merge looks for them (cmd_meter puts them there).
+  req.server->record["meter"] = {{"cpu_series", meter.cpu_series()}};
+  ojson m = merge_client_records(req);
+  EXPECT_NEAR(m["results"]["live_cpu_cores_server"].get<double>(), 0.3, 1e-9);
+  EXPECT_NEAR(m["results"]["live_cpu_cores_per_1k_pings_per_s_server"].get<double>(), 0.3, 1e-9);
+  req.clients[1].record["results"]["live_hold_s"] = nullptr;  // a client with no live hold: not measured
+  EXPECT_TRUE(merge_client_records(req)["results"]["live_cpu_cores_server"].is_null());
 }
 
 TEST(Collect, AMissingParticipantIsNamedAndFailsTheRun) {

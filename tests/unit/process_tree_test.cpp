@@ -68,3 +68,14 @@ TEST(ProcessTree, TheParentIsReadAfterTheCommandsLastParenthesis) {
 
 }  // namespace
 }  // namespace c1m::procfs
+
+namespace c1m::procfs {
+TEST(ProcessTree, TheOpenFilesLimitIsTheSoftOne) {
+  EXPECT_EQ(parse_limits_nofile("Limit                     Soft Limit           Hard Limit           Units\n"
+                                "Max processes             95000                95000                processes\n"
+                                "Max open files            20000                40000                files\n"),
+            20000u);
+  EXPECT_FALSE(parse_limits_nofile("Max open files            unlimited            unlimited            files\n"));
+  EXPECT_FALSE(parse_limits_nofile(""));
+}
+}  // namespace c1m::procfs

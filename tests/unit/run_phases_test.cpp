@@ -183,6 +183,12 @@ const std::vector<Row>& table() {
          r.one_of_many = true;
        },
        {{1, settled(0), "failed:nothing to hold", E::shortfall}}},
+      {"--find-limit, one client of many: all connected, then all refused in the hold, is a limit found",
+       [](PhaseRules& r) {
+         r.find_limit = true;
+         r.one_of_many = true;
+       },
+       {{1, settled(100), "hold"}, {2, settled(0, 100), ""}, {6, settled(0, 100), "complete"}}},
   };
   return rows;
 }

@@ -104,6 +104,30 @@ ClientsRead read_clients(const CollectRequest& req) {
   return in;
 }
 
+// A server measured from outside (c1m meter) has no /stats for the clients to read its CPU from in
+// the live hold: its readings, once a second on the wall clock, give it over the seconds every client
+// was live (each client's live hold ends as its record does).
+std::optional<double> live_cores_from_meter(const std::vector<RunRecord>& records, const ojson& report) {
+  const ojson::json_pointer at("/meter/cpu_series");
+  if (records.empty() || !report.is_object() || !report.contains(at) || !report[at].is_array()) return std::nullopt;
+  int64_t from_ms = INT64_MIN, to_ms = INT64_MAX;
+  for (const auto& r : records) {
+    if (!r.results.live_hold_s || *r.results.live_hold_s <= 0) return std::nullopt;
+    from_ms = std::max(from_ms, r.ended_unix_ms - static_cast<int64_t>(*r.results.live_hold_s * 1000));
+    to_ms = std::min(to_ms, r.ended_unix_ms);
+  }
+  std::optional<std::pair<int64_t, double>> first, last;
+  for (const auto& p : report[at]) {
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number_integer() || !p[1].is_number()) return std::nullopt;
+    const std::pair<int64_t, double> point{p[0].get<int64_t>(), p[1].get<double>()};
+    if (point.first < from_ms || point.first > to_ms) continue;
+    if (!first) first = point;
+    last = point;
+  }
+  if (!first || last->first - first->first < 1000 || last->second < first->second) return std::nullopt;
+  return (last->second - first->second) / (static_cast<double>(last->first - first->first) / 1000.0);
+}
+
 // The server: its own report when it sent one, else the latest stats a client saw (each client's
 // record carries the server's stats as that client last saw them; the server's peak is monotonic).
 // Its figures go into `out`; the peak it held at once is returned (0 when nothing is known of it).
@@ -134,6 +158,10 @@ uint64_t add_server(const CollectRequest& req, const std::vector<RunRecord>& rec
   out.results.ramp_cpu_server_s = stats->ramp_cpu();
   out.memory.user_bytes_per_connection_server = stats->user_bytes_per_connection;
   out.memory.kernel_bytes_per_connection_server = stats->kernel_bytes_per_connection;
+  if (!out.results.live_cpu_cores_server && req.server) {
+    out.results.live_cpu_cores_server = live_cores_from_meter(records, req.server->record);
+    derive_per_unit_figures(out.results);
+  }
   return stats->connections_peak;
 }
 
@@ -223,6 +251,23 @@ void add_config_and_topology(const CollectRequest& req, const ClientsRead& in, c
   if (ojson target = merged_target(records, out.results.errors); !target.is_null()) out.topology["target"] = target;
 }
 
+// A limit found at the server's own file limit (its processes' open-files limit, which c1m meter reads)
+// was its files, whatever its protocol said when it refused: the sentence says so.
+void note_file_limit(const std::optional<ServerStats>& stats, RunRecord& out) {
+  const ojson::json_pointer said("/target/limit/said");
+  if (!stats || !out.results.limit_connections || !out.topology.contains(said) || !out.topology[said].is_string())
+    return;
+  const ojson limits = stats->context.value("limits", ojson::object());
+  const auto nofile = count_in(limits, "nofile_soft"), processes = count_in(limits, "processes");
+  if (!nofile || !processes || *processes == 0) return;
+  const uint64_t files = *nofile * *processes, held = *out.results.limit_connections;
+  if (held * 100 < files * 95) return;  // short of it by more than 5%: something else bound
+  out.topology[said] = out.topology[said].get<std::string>() + "; its files bound it: " + format_thousands(held) +
+                       " is " + std::to_string(held * 100 / files) + "% of the " + format_thousands(files) + " its " +
+                       std::to_string(*processes) + " process(es) may open (ulimit -n " + format_thousands(*nofile) +
+                       ")";
+}
+
 // The status: the records' (merge), then who never reported, then whether all were held at once.
 void judge(const CollectRequest& req, const ClientsRead& in, uint64_t connections, uint64_t server_peak,
            bool server_known, RunRecord& out) {
@@ -284,6 +329,7 @@ ojson merge_client_records(const CollectRequest& req) {
   std::optional<ServerStats> stats;
   const uint64_t server_peak = add_server(req, in.records, out, stats);
   add_config_and_topology(req, in, stats, out);
+  note_file_limit(stats, out);
   judge(req, in, out.config["connections"].get<uint64_t>(), server_peak, stats.has_value(), out);
   ojson participants = in.participants;
   if (req.server) participants.push_back(server_participant(*req.server));

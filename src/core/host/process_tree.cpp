@@ -26,6 +26,17 @@ std::optional<int> parse_stat_ppid(std::string_view text) {
   return ppid;
 }
 
+std::optional<uint64_t> parse_limits_nofile(std::string_view text) {
+  size_t at = text.find("Max open files");
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = text.substr(at + 14);
+  rest.remove_prefix(std::min(rest.find_first_not_of(' '), rest.size()));
+  uint64_t soft = 0;
+  auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), soft);
+  if (ec != std::errc() || end == rest.data()) return std::nullopt;
+  return soft;
+}
+
 std::vector<int> process_tree(int root, const std::string& proc_root) {
   if (!read_text(proc_root + "/" + std::to_string(root) + "/stat")) return {};
   std::multimap<int, int> children;  // parent -> child, for every process listed

@@ -23,6 +23,9 @@ struct TreeUsage {
   size_t processes = 0;
   std::string command;  // the root's (comm)
 };
+// /proc/PID/limits: the soft "Max open files" (nullopt: unlimited or not there).
+std::optional<uint64_t> parse_limits_nofile(std::string_view limits_text);
+
 // A reading of the tree now; nullopt when the root is gone.
 std::optional<TreeUsage> tree_usage(int root, const std::string& proc_root = "/proc");
 

@@ -63,6 +63,13 @@ Decision RunPhases::step(const RunView& v) {
   return {};
 }
 
+// A ramp that settled before its errors came (a server that completes the handshake, then refuses in
+// its protocol a moment later) found the limit all the same.
+void RunPhases::note_late_errors(const RunView& v) {
+  if (rules_.find_limit && limit_.empty() && v.errors > 0 && v.errors >= sustained_errors(v.attempted))
+    limit_ = "errors";
+}
+
 bool RunPhases::limit_held(const RunView& v) const {
   return v.established > 0 || (rules_.one_of_many && !limit_.empty());
 }
@@ -88,9 +95,7 @@ Decision RunPhases::ramp(const RunView& v) {
   // (--find-limit: the stall found the limit; the ramp's stop settles it.)
   if (!rules_.find_limit && stalled(v.now_ns - progress_ns_) && v.established < rules_.target)
     return stall("no connection added for " + format_duration_ns(v.now_ns - progress_ns_) + " during the ramp");
-  // A ramp refused so fast that it settled before a step saw its errors found the limit all the same.
-  if (v.settled && rules_.find_limit && limit_.empty() && v.errors > 0 && v.errors >= sustained_errors(v.attempted))
-    limit_ = "errors";
+  if (v.settled) note_late_errors(v);
   if (v.settled) {
     if (v.established == 0 && !(rules_.find_limit && rules_.one_of_many && !limit_.empty()))
       return finish(false, "nothing to hold");
@@ -116,6 +121,7 @@ Decision RunPhases::hold(const RunView& v) {
   bool held = hold_from_ns_ >= 0 ? v.now_ns - hold_from_ns_ >= rules_.hold_ns
                                  : v.now_ns - ramp_start_ns_ > rules_.ramp_timeout_ns;
   if (!held) return {};
+  note_late_errors(v);
   bool ok = rules_.find_limit ? limit_held(v) : v.quota_reached && v.errors == 0 && v.established == rules_.target;
   if (ok && rules_.live_ns > 0 && hold_from_ns_ >= 0) {
     phase_ = Phase::live;

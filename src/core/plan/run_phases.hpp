@@ -96,6 +96,7 @@ class RunPhases {
   std::optional<Decision> limit_found(const RunView& v);
   // --find-limit: the run held what it found (for one client of many, a limit found counts with 0 held).
   bool limit_held(const RunView& v) const;
+  void note_late_errors(const RunView& v);
 
   PhaseRules rules_;
   std::string limit_;

@@ -139,7 +139,7 @@ void compare_context(const ojson& base, const ojson& now, Comparison& c) {
   }
   // The server measured: two servers on one host compare like two hosts (what it said it is, what
   // the user named it); an older record without them is not held against a newer one.
-  for (const char* key : {"software", "name"}) {
+  for (const char* key : {"software", "name", "image"}) {
     const ojson::json_pointer at(std::string("/topology/target/") + key);
     if (base.contains(at) && now.contains(at))
       diff_context(base[at], now[at], std::string(".topology.target.") + key, c.context_differences);

@@ -1,5 +1,7 @@
 #include "core/record/target_meter.hpp"
 
+#include <algorithm>
+
 #include "build_info.hpp"
 #include "core/record/record.hpp"  // per_connection
 
@@ -26,8 +28,18 @@ void TargetMeter::add(const TargetSample& s) {
   const bool not_risen_yet = !peak_ || peak_->established <= first_->established;
   if (not_risen_yet && s.established <= first_->established) ramp_start_ = s;
   if (!peak_ || s.established > peak_->established) peak_ = s;
+  // Held: as many as a second ago, give or take 1%. A server that refuses (redis past maxclients) has
+  // the refused in its namespace's count for a moment, between the kernel's handshake and its close:
+  // the peak is not what it held.
+  const uint64_t step = last_ ? (s.established > last_->established ? s.established - last_->established
+                                                                    : last_->established - s.established)
+                              : UINT64_MAX;
+  if (step <= std::max<uint64_t>(10, s.established / 100) && s.established > first_->established &&
+      (!held_ || s.established > held_->established))
+    held_ = s;
   if (!ramp_end_ && expect_ > 0 && s.established >= first_->established + expect_) ramp_end_ = s;
   last_ = s;
+  cpu_series_.push_back({s.unix_ms, static_cast<double>(s.usage.cpu_ns) / 1e9});
 }
 
 ServerStats TargetMeter::report(const ojson& context) const {
@@ -40,21 +52,25 @@ ServerStats TargetMeter::report(const ojson& context) const {
   r.connections = last_->established > base ? last_->established - base : 0;
   r.connections_peak = peak();
   r.cpu_seconds = static_cast<double>(last_->usage.cpu_ns - first_->usage.cpu_ns) / 1e9;
-  const TargetSample& end = ramp_end_ ? *ramp_end_ : *peak_;
+  const TargetSample& held = held_ ? *held_ : *peak_;
+  const TargetSample& end = ramp_end_ ? *ramp_end_ : held;
   if (ramp_start_ && r.connections_peak > 0 && end.mono_ns >= ramp_start_->mono_ns)
     r.ramp_cpu_seconds = static_cast<double>(end.usage.cpu_ns - ramp_start_->usage.cpu_ns) / 1e9;
   r.rss_bytes = last_->usage.user_bytes;
   r.rss_baseline_bytes = first_->usage.user_bytes;
-  r.user_bytes_per_connection = per_connection(peak_->usage.user_bytes, first_->usage.user_bytes, r.connections_peak);
-  if (peak_->usage.kernel_bytes && first_->usage.kernel_bytes)
+  r.user_bytes_per_connection = per_connection(held.usage.user_bytes, first_->usage.user_bytes, r.connections_peak);
+  if (held.usage.kernel_bytes && first_->usage.kernel_bytes)
     r.kernel_bytes_per_connection =
-        per_connection(*peak_->usage.kernel_bytes, *first_->usage.kernel_bytes, r.connections_peak);
+        per_connection(*held.usage.kernel_bytes, *first_->usage.kernel_bytes, r.connections_peak);
   return r;
 }
 
 ojson TargetMeter::readings() const {
   if (!first_) return nullptr;
-  return {{"before", usage_json(*first_)}, {"at_peak", usage_json(*peak_)}, {"now", usage_json(*last_)}};
+  return {{"before", usage_json(*first_)},
+          {"held", usage_json(held_ ? *held_ : *peak_)},
+          {"at_peak", usage_json(*peak_)},
+          {"now", usage_json(*last_)}};
 }
 
 }  // namespace c1m

@@ -14,6 +14,7 @@ namespace c1m {
 
 struct TargetSample {
   int64_t mono_ns = 0;
+  int64_t unix_ms = 0;       // the same moment on the wall clock, which the clients' records share
   uint64_t established = 0;  // the namespace's Tcp CurrEstab (/proc/PID/net/snmp)
   procfs::CgroupUsage usage;
 };
@@ -24,16 +25,23 @@ class TargetMeter {
   explicit TargetMeter(uint64_t expect) : expect_(expect) {}
   void add(const TargetSample& s);
   bool empty() const { return !first_; }
-  uint64_t peak() const { return peak_ ? peak_->established - first_->established : 0; }
+  // The most it held (steady for a reading), above where it began; the transient peak where none was.
+  uint64_t peak() const {
+    const auto& at = held_ ? held_ : peak_;
+    return at ? at->established - first_->established : 0;
+  }
 
   // The account so far; `context` is kept beside the figures (listen, limits, where it was read).
   ServerStats report(const ojson& context) const;
-  // {before, at_peak, now}: each reading's established count and cgroup figures, for the record.
+  // {before, held, at_peak, now}: each reading's established count and cgroup figures, for the record.
   ojson readings() const;
+  // [[unix_ms, cpu_s], ...] once a reading: the collector takes the live hold's CPU from it.
+  const ojson& cpu_series() const { return cpu_series_; }
 
  private:
   uint64_t expect_;
-  std::optional<TargetSample> first_, ramp_start_, ramp_end_, peak_, last_;
+  std::optional<TargetSample> first_, ramp_start_, ramp_end_, peak_, held_, last_;
+  ojson cpu_series_ = ojson::array();
 };
 
 }  // namespace c1m
