@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "app/cli.hpp"
+#include "core/host/atomic_file.hpp"
 #include "core/host/cgroup.hpp"
 #include "core/host/clock.hpp"
 #include "core/host/process_tree.hpp"
@@ -52,21 +53,44 @@ std::string socket_accounting(const procfs::CgroupPaths& at, const procfs::Cgrou
          "kernel_bytes is what the kernel charged this cgroup, beside the host's slab a socket in the record";
 }
 
+// The server's cgroup, which must be readable here with its network namespace; else why not.
+procfs::CgroupPaths server_cgroup(int pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  auto text = procfs::read_text(proc + "/cgroup");
+  if (pid <= 0 || !text) throw UsageError("--pid " + std::to_string(pid) + ": no such process");
+  auto at = procfs::parse_proc_cgroup(*text);
+  if (!at) throw UsageError("--pid " + std::to_string(pid) + ": its cgroup is neither version 1 nor 2");
+  if (!procfs::read_cgroup(*at) || !established_in(proc))
+    throw UsageError("--pid " + std::to_string(pid) + ": its cgroup (" + at->memory_dir +
+                     ") or network namespace cannot be read here (run as root, on the server's host)");
+  return *at;
+}
+
+// What the report keeps beside the figures: where it listens, its processes' file limit (a server
+// that holds about that many is bound by its files), and where and how it was read.
+ojson meter_context(const MeterOptions& o, const procfs::CgroupPaths& at,
+                    const std::optional<procfs::CgroupUsage>& usage, const TargetMeter& meter) {
+  const std::string proc = "/proc/" + std::to_string(o.pid);
+  const auto nofile = procfs::parse_limits_nofile(procfs::read_text(proc + "/limits").value_or(""));
+  return {
+      {"listen", o.listen.empty() ? ojson(nullptr) : ojson::array({o.listen})},
+      {"limits",
+       {{"nofile_soft", nofile ? ojson(*nofile) : ojson(nullptr)}, {"processes", procfs::process_tree(o.pid).size()}}},
+      {"meter",
+       {{"pid", o.pid},
+        {"cgroup", {{"version", at.version}, {"path", at.path}, {"memory_dir", at.memory_dir}}},
+        {"socket_accounting", usage ? ojson(socket_accounting(at, *usage)) : ojson(nullptr)},
+        {"readings", meter.readings()},
+        {"cpu_series", meter.cpu_series()}}}};
+}
+
 int run_meter(const MeterOptions& o) {
   const uint64_t expect = require(parse_count(o.expect), "--expect", o.expect);
   const int64_t interval_ns = require(parse_duration_ns(o.interval), "--interval", o.interval);
   const int64_t duration_ns = require(parse_duration_ns(o.duration), "--duration", o.duration);
   if (interval_ns < 100'000'000) throw UsageError("--interval " + o.interval + ": at least 100ms");
   const std::string proc = "/proc/" + std::to_string(o.pid);
-  auto cgroup_text = procfs::read_text(proc + "/cgroup");
-  if (o.pid <= 0 || !cgroup_text) throw UsageError("--pid " + std::to_string(o.pid) + ": no such process");
-  auto at = procfs::parse_proc_cgroup(*cgroup_text);
-  if (!at)
-    throw UsageError("--pid " + std::to_string(o.pid) + ": its cgroup is neither version 1 nor 2 (" + proc +
-                     "/cgroup)");
-  if (!procfs::read_cgroup(*at) || !established_in(proc))
-    throw UsageError("--pid " + std::to_string(o.pid) + ": its cgroup (" + at->memory_dir +
-                     ") or network namespace cannot be read here (run as root, on the server's host)");
+  const procfs::CgroupPaths at = server_cgroup(o.pid);
   std::unique_ptr<net::CollectorLink> link;
   if (!o.report_to.empty()) {
     if (o.run_id.empty()) throw UsageError("--report-to needs --run-id: the run the server takes part in");
@@ -86,7 +110,7 @@ int run_meter(const MeterOptions& o) {
   std::optional<procfs::CgroupUsage> usage;
   for (const int64_t start = monotonic_ns(); monotonic_ns() - start < duration_ns;) {
     auto established = established_in(proc);
-    usage = procfs::read_cgroup(*at);
+    usage = procfs::read_cgroup(at);
     if (!established || !usage) {
       ended = "the server's process " + std::to_string(o.pid) + " has gone";
       break;
@@ -100,26 +124,14 @@ int run_meter(const MeterOptions& o) {
     timespec pause{static_cast<time_t>(interval_ns / 1'000'000'000), static_cast<long>(interval_ns % 1'000'000'000)};
     nanosleep(&pause, nullptr);  // a signal cuts it short: the next reading is the last
   }
-  // Its processes' file limit: a server that holds about that many is bound by its files.
-  const auto nofile = procfs::parse_limits_nofile(procfs::read_text(proc + "/limits").value_or(""));
-  const size_t processes = procfs::process_tree(o.pid).size();
-  ojson context = {{"listen", o.listen.empty() ? ojson(nullptr) : ojson::array({o.listen})},
-                   {"limits", {{"nofile_soft", nofile ? ojson(*nofile) : ojson(nullptr)}, {"processes", processes}}},
-                   {"meter",
-                    {{"pid", o.pid},
-                     {"cgroup", {{"version", at->version}, {"path", at->path}, {"memory_dir", at->memory_dir}}},
-                     {"socket_accounting", usage ? ojson(socket_accounting(*at, *usage)) : ojson(nullptr)},
-                     {"readings", meter.readings()},
-                     {"cpu_series", meter.cpu_series()}}}};
-  ServerStats report = meter.report(context);
+  ServerStats report = meter.report(meter_context(o, at, usage, meter));
   report.tcpext_since_start = tcpext_delta(kernel_before, kernel_now);
   report.ended_because = ended;
   ojson body = to_json(report);
-  if (!o.json.empty()) {
-    std::FILE* f = o.json == "-" ? stdout : std::fopen(o.json.c_str(), "w");
-    if (f) std::fprintf(f, "%s\n", body.dump(2).c_str());
-    if (f && f != stdout) std::fclose(f);
-  }
+  if (o.json == "-") std::printf("%s\n", body.dump(2).c_str());
+  if (!o.json.empty() && o.json != "-")
+    if (std::string e = write_file_atomically(o.json, body.dump(2) + "\n"); !e.empty())
+      std::fprintf(stderr, "c1m meter: the report was not written to %s: %s\n", o.json.c_str(), e.c_str());
   std::fprintf(stderr,
                "c1m meter: %s: peak %llu connections, ramp CPU %s s, %s user and %s kernel bytes a connection\n",
                ended.c_str(), static_cast<unsigned long long>(report.connections_peak),
