@@ -9,7 +9,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 export COMPOSE
 
 .PHONY: help setup build build-asan format fuzz test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
-        images target-image lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench gate-trials soak
+        images target-image bench-targets lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench gate-trials soak
 
 help:
 	@echo "make setup         install build and test dependencies (Debian packages; idempotent)"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-swarm   1M through the two-node swarm here beside the compose lab's 1M (a ratio)"
 	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
 	@echo "make bench-lab     both approaches at 1M in the container lab"
+	@echo "make bench-targets redis, mosquitto and nginx in the lab at up to N=1000000 or their limit, beside the live floor"
 	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints, HTTP heads, replies (FUZZ_TIME=180 s each)"
 	@echo "make soak          the collector under 50 participants x 20 runs, SIGKILLs and hostile peers: every 2xx on disk once"
 	@echo "make ci-bench      what a CI job runs: both approaches at N=20000, 5 runs each, against results/baselines/<host>/"
@@ -130,6 +131,9 @@ bench-lab: build
 
 bench-swarm: build
 	@lab/bench-swarm.sh
+
+bench-targets: build
+	@lab/bench-targets.sh
 
 ci-bench: build
 	@lab/ci-bench.sh
