@@ -40,11 +40,16 @@ class ClientRunner {
   // Runs the experiment once and returns its record.
   ojson run() {
     run_.run_id = new_run_id();
+    // The probe goes before the start line: the lab's clients then each meet an idle server, not one
+    // that the first ramps have filled (a full mosquitto closes a new connection as it comes).
+    ojson target;
+    const std::string probe_failed = name_and_probe_target(r_, target);
     StartWait start = wait_to_start(r_.start_delay_ns, r_.start_file);
     run_.approach = r_.approach;
     run_.workers = r_.workers;
     run_.config = config_json(r_);
     run_.topology = topology_json(r_);
+    run_.topology["target"] = target;
     run_.limits = process_limits();
     run_.host = host_fingerprint();
     run_.sysctls = {{"namespaced", namespaced_sysctls()}, {"host", host_sysctls()}};
@@ -65,8 +70,8 @@ class ClientRunner {
       return build_record();
     }
 
-    if (std::string why = name_and_probe_target(r_, run_.topology["target"]); !why.empty()) {
-      finish_now("failed", why);
+    if (!probe_failed.empty()) {
+      finish_now("failed", probe_failed);
       return build_record();
     }
 
