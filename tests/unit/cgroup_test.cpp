@@ -152,3 +152,24 @@ TEST(TargetMeter, WhatItHeldIsTheSteadyCountNotTheTransientPeak) {
 }
 }  // namespace
 }  // namespace c1m
+
+namespace c1m {
+namespace {
+// nginx at 1M: the kernel's count is steady before its workers have accepted them all; the last
+// reading of the plateau has what it keeps a connection. A plateau that wears away slowly does not
+// carry the reading with it.
+TEST(TargetMeter, TheLastReadingOfThePlateauIsWhatItHeld) {
+  TargetMeter m(0);
+  m.add(sample(0, 0, 0, 0, 0));
+  m.add(sample(1, 10000, 0, 5'000'000, 1));
+  m.add(sample(2, 10000, 0, 9'000'000, 2));   // steady: not yet all accepted
+  m.add(sample(3, 10000, 0, 13'000'000, 3));  // all accepted: 1,300 B a connection
+  m.add(sample(4, 9950, 0, 13'000'000, 4));   // still on the plateau
+  ServerStats r = m.report(nullptr);
+  EXPECT_EQ(r.connections_peak, 9950u);
+  EXPECT_NEAR(r.kernel_bytes_per_connection.value_or(-1), 13'000'000.0 / 9950, 1e-6);
+  for (uint64_t n = 9900, t = 5; n > 9000; n -= 90, ++t) m.add(sample(static_cast<int64_t>(t), n, 0, 13'000'000, 5));
+  EXPECT_GE(m.report(nullptr).connections_peak, 9800u) << "a slow decline is not the plateau";
+}
+}  // namespace
+}  // namespace c1m

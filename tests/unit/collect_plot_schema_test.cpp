@@ -233,6 +233,18 @@ TEST(Collect, ALimitFoundIsEveryClientsTogetherAndTheRunsAnswer) {
       << m["reason"];
   req.server->record["limits"] = {{"nofile_soft", 310}, {"processes", 3}};  // nginx's master and workers
   EXPECT_EQ(merge_client_records(req)["reason"].get<std::string>().find("files"), std::string::npos);
+  // mosquitto past its files: the clients held 300 by the kernel's handshake, it took 290 of them.
+  req.server->record["connections_peak"] = 290;
+  req.server->record["limits"] = {{"nofile_soft", 300}, {"processes", 1}};
+  m = merge_client_records(req);
+  EXPECT_EQ(m["status"], "complete") << m["reason"];
+  EXPECT_EQ(m["results"]["limit_connections"], 290);
+  EXPECT_EQ(m["topology"]["target"]["limit"]["held"], 290);
+  EXPECT_EQ(m["reason"],
+            "redis 7.0.15 held 290 of the 1,000 asked by 2 clients together: the server said no in its protocol (700 "
+            "refused: a full server's error, a refusal code, an upgrade declined); the clients held 300: 10 waited in "
+            "its accept queue, never taken; its files bound it: 290 is 96% of the 300 its 1 process(es) may open "
+            "(ulimit -n 300)");
 }
 
 // The live hold's CPU of a server measured from outside: its readings over the seconds both clients

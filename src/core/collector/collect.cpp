@@ -251,6 +251,28 @@ void add_config_and_topology(const CollectRequest& req, const ClientsRead& in, c
   if (ojson target = merged_target(records, out.results.errors); !target.is_null()) out.topology["target"] = target;
 }
 
+// --find-limit: the clients count a connection held once the kernel has completed its handshake; a
+// server at its limit may never take some of them from its accept queue (mosquitto past its files).
+// Where the server's own steady count is lower, that is its capacity, and the sentence says the rest.
+void take_the_servers_count(const std::optional<ServerStats>& stats, uint64_t server_peak, RunRecord& out) {
+  const ojson::json_pointer limit("/target/limit");
+  if (!stats || !out.results.limit_connections || server_peak >= *out.results.limit_connections ||
+      !out.topology.contains(limit) || !out.topology[limit].is_object())
+    return;
+  const uint64_t clients = *out.results.limit_connections;
+  out.results.limit_connections = server_peak;
+  ojson& l = out.topology[limit];
+  l["held"] = server_peak;
+  const std::string said = l.value("said", std::string());
+  const std::string from = format_thousands(clients);
+  size_t at = said.find(" held " + from + " of ");
+  l["said"] = (at == std::string::npos ? said
+                                       : said.substr(0, at) + " held " + format_thousands(server_peak) +
+                                             said.substr(at + 6 + from.size())) +
+              "; the clients held " + from + ": " + format_thousands(clients - server_peak) +
+              " waited in its accept queue, never taken";
+}
+
 // A limit found at the server's own file limit (its processes' open-files limit, which c1m meter reads)
 // was its files, whatever its protocol said when it refused: the sentence says so.
 void note_file_limit(const std::optional<ServerStats>& stats, RunRecord& out) {
@@ -329,6 +351,7 @@ ojson merge_client_records(const CollectRequest& req) {
   std::optional<ServerStats> stats;
   const uint64_t server_peak = add_server(req, in.records, out, stats);
   add_config_and_topology(req, in, stats, out);
+  take_the_servers_count(stats, server_peak, out);
   note_file_limit(stats, out);
   judge(req, in, out.config["connections"].get<uint64_t>(), server_peak, stats.has_value(), out);
   ojson participants = in.participants;

@@ -28,15 +28,19 @@ void TargetMeter::add(const TargetSample& s) {
   const bool not_risen_yet = !peak_ || peak_->established <= first_->established;
   if (not_risen_yet && s.established <= first_->established) ramp_start_ = s;
   if (!peak_ || s.established > peak_->established) peak_ = s;
-  // Held: as many as a second ago, give or take 1%. A server that refuses (redis past maxclients) has
-  // the refused in its namespace's count for a moment, between the kernel's handshake and its close:
-  // the peak is not what it held.
-  const uint64_t step = last_ ? (s.established > last_->established ? s.established - last_->established
-                                                                    : last_->established - s.established)
-                              : UINT64_MAX;
-  if (step <= std::max<uint64_t>(10, s.established / 100) && s.established > first_->established &&
-      (!held_ || s.established > held_->established))
+  // Held: as many as a reading ago, give or take 1%. A server that refuses (redis past maxclients) has
+  // the refused in its namespace's count for a moment, between the kernel's handshake and its close,
+  // so the peak is not what it held. On the highest such plateau the last reading is taken: the
+  // count is the kernel's, and a server still accepting from its queues (nginx's 67 workers at 1M)
+  // has not yet allocated what it keeps a connection.
+  auto near = [](uint64_t a, uint64_t b) {
+    return (a > b ? a - b : b - a) <= std::max<uint64_t>(10, std::max(a, b) / 100);
+  };
+  if (last_ && near(s.established, last_->established) && s.established > first_->established &&
+      (s.established > plateau_top_ || near(s.established, plateau_top_))) {
+    plateau_top_ = std::max(plateau_top_, s.established);
     held_ = s;
+  }
   if (!ramp_end_ && expect_ > 0 && s.established >= first_->established + expect_) ramp_end_ = s;
   last_ = s;
   cpu_series_.push_back({s.unix_ms, static_cast<double>(s.usage.cpu_ns) / 1e9});

@@ -41,6 +41,7 @@ class TargetMeter {
  private:
   uint64_t expect_;
   std::optional<TargetSample> first_, ramp_start_, ramp_end_, peak_, held_, last_;
+  uint64_t plateau_top_ = 0;  // the highest steady count; held_ is the last reading near it
   ojson cpu_series_ = ojson::array();
 };
 
