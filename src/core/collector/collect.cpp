@@ -201,7 +201,7 @@ ojson merged_target(const std::vector<RunRecord>& records, const std::map<std::s
         if (!cause.empty()) break;
       }
   std::string who = "the target";
-  for (const char* key : {"software", "name", "address"})
+  for (const char* key : {"software", "name", "image", "address"})
     if (target.contains(key) && target[key].is_string()) {
       who = target[key].get<std::string>();
       break;
@@ -211,8 +211,11 @@ ojson merged_target(const std::vector<RunRecord>& records, const std::map<std::s
     if (auto it = errors.find(error_class_name(static_cast<ErrorClass>(k))); it != errors.end())
       all.by_class[k] = it->second;
   if (most != "stall" && most != "slo" && most != "none") {
-    const std::string said = describe_limit("errors", all, held, asked, who, "").line;
-    if (size_t colon = said.find(": "); colon != std::string::npos) cause = said.substr(colon + 2);
+    // The class all the clients counted most is what bound, said with their counts together.
+    const LimitFound found = describe_limit("errors", all, held, asked, who, "");
+    if (size_t colon = found.line.find(": "); colon != std::string::npos) cause = found.line.substr(colon + 2);
+    most = found.bound_by;
+    count = found.count;
   }
   target["limit"] = {
       {"held", held},
