@@ -6,11 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 C1M=${C1M:-build/c1m}
-passed=0 failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "  ok    $what"; else failed=$((failed + 1)); echo "  FAIL  $what"; fi
-}
+. tests/lab/check.sh  # check DESCRIPTION COMMAND...: counted in passed, failed
 contains() { [[ "$1" == *"$2"* ]] || { echo "    not found: $2"; return 1; }; }
 if ! docker info >/dev/null 2>&1; then
   echo "SKIPPED: ci-bench test: no Docker engine answers here; make ci-bench was not tested"

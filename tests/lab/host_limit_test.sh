@@ -8,11 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 C1M=${C1M:-build/c1m}
 LIMIT=6000
-passed=0 failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "  ok    $what"; else failed=$((failed + 1)); echo "  FAIL  $what"; fi
-}
+. tests/lab/check.sh  # check DESCRIPTION COMMAND...: counted in passed, failed
 skip() { echo "SKIPPED: host-limit test: $*"; exit 0; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root to lower net.netfilter.nf_conntrack_max; nothing was tested"

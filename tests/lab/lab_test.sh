@@ -3,16 +3,8 @@
 # the record, not from logs. Without a Docker engine it says SKIPPED and why; it never passes silently.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-passed=0 failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "  ok    $what"; else failed=$((failed + 1)); echo "  FAIL  $what"; fi
-}
-
-if ! docker info >/dev/null 2>&1; then
-  echo "SKIPPED: lab test: no Docker engine answers here (docker info failed); the lab was not tested"
-  exit 0
-fi
+. tests/lab/check.sh  # check DESCRIPTION COMMAND...: counted in passed, failed
+skip_without_docker "lab test" "the lab was not tested"
 # Under the compose tool given (the Makefile runs it under each): Debian's docker-compose and the v2 plugin.
 COMPOSE=${COMPOSE:-$(docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)}
 export COMPOSE

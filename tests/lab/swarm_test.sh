@@ -6,11 +6,7 @@
 # range. Then swarm-down, and checks nothing is left. Says SKIPPED and why where it cannot run.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-passed=0 failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "  ok    $what"; else failed=$((failed + 1)); echo "  FAIL  $what"; fi
-}
+. tests/lab/check.sh  # check DESCRIPTION COMMAND...: counted in passed, failed
 skip() { echo "SKIPPED: swarm test: $*; the swarm lab was not tested"; exit 0; }
 
 docker info >/dev/null 2>&1 || skip "no Docker engine answers here (docker info failed)"

@@ -4,15 +4,8 @@
 # cgroup and namespace from the host. Asserts from the records. Without a Docker engine it says SKIPPED.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-passed=0 failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@"; then passed=$((passed + 1)); echo "  ok    $what"; else failed=$((failed + 1)); echo "  FAIL  $what"; fi
-}
-if ! docker info >/dev/null 2>&1; then
-  echo "SKIPPED: lab target test: no Docker engine answers here (docker info failed); TARGET= was not tested"
-  exit 0
-fi
+. tests/lab/check.sh  # check DESCRIPTION COMMAND...: counted in passed, failed
+skip_without_docker "lab target test" "TARGET= was not tested"
 echo "lab target test: redis and nginx images in the server's place, 20 client containers on macvlan"
 trap 'lab/lab.sh down >/dev/null 2>&1' EXIT
 
