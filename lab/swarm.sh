@@ -198,6 +198,7 @@ render_stack() {
   # resolves a name once at start. No fixed addresses: a stack drops ipv4_address (moby/moby#24170).
   {
     echo "C1M_SERVER_IP=server"
+    echo "C1M_SERVER_STATS=server:9100"
     echo "C1M_COLLECTOR_IP=collector"
     echo "C1M_JOIN_RUN=$RUN_ID"
     echo "C1M_RUN_CLIENTS=$CLIENTS"
@@ -242,6 +243,7 @@ up() {
   local asked_held=${C1M_SERVER_CPU_SHARES_HELD:-1024}
   resolve_settings
   C1M_SERVER_CPU_SHARES_HELD=$asked_held  # not the compose lab's live-hold weighting: Swarm has no shares
+  [ -z "$TARGET" ] || die "TARGET=$TARGET: only the compose lab runs a server that is not c1m's (make lab-up TARGET=...)"
   [ "$C1M_CONNTRACK" = on ] ||
     die "C1M_CONNTRACK=off: only the compose lab (lab-up enters each container's namespace; a swarm's are on other hosts)"
   local shares

@@ -103,6 +103,14 @@ TEST(Compare, TwoServersOnOneHostDifferAsTwoHostsDo) {
   EXPECT_TRUE(c.experiment_differences.empty());
   ASSERT_EQ(c.context_differences.size(), 1u);
   EXPECT_EQ(c.context_differences[0], "topology.target.software: nginx/1.22.1 -> nginx/1.25.3");
+  // The same software from two images (the lab's TARGET=): the image is where it ran too.
+  base["topology"]["target"]["image"] = "c1m-target-nginx@sha256:aaaaaaaaaaaa";
+  now["topology"]["target"] = base["topology"]["target"];
+  now["topology"]["target"]["image"] = "c1m-target-nginx@sha256:bbbbbbbbbbbb";
+  c = compare_records(base, now, {});
+  ASSERT_EQ(c.context_differences.size(), 1u);
+  EXPECT_EQ(c.context_differences[0],
+            "topology.target.image: c1m-target-nginx@sha256:aaaaaaaaaaaa -> c1m-target-nginx@sha256:bbbbbbbbbbbb");
   now["topology"].erase("target");  // an older record, which did not name its target
   EXPECT_TRUE(compare_records(base, now, {}).context_differences.empty());
 }
