@@ -37,14 +37,6 @@ struct MeterOptions {
 
 volatile sig_atomic_t g_stop = 0;
 
-std::optional<uint64_t> established_in(const std::string& proc_dir) {
-  auto snmp = procfs::read_text(proc_dir + "/net/snmp");
-  if (!snmp) return std::nullopt;
-  auto all = procfs::parse_netstat(*snmp);
-  auto it = all.find("Tcp.CurrEstab");
-  return it == all.end() ? std::nullopt : std::optional(it->second);
-}
-
 // Why a reading of the server's cgroup says what it says, for the record.
 std::string socket_accounting(const procfs::CgroupPaths& at, const procfs::CgroupUsage& u) {
   if (at.version == 2) return "cgroup v2: memory.stat sock is its socket buffers, counted always";
@@ -60,7 +52,7 @@ procfs::CgroupPaths server_cgroup(int pid) {
   if (pid <= 0 || !text) throw UsageError("--pid " + std::to_string(pid) + ": no such process");
   auto at = procfs::parse_proc_cgroup(*text);
   if (!at) throw UsageError("--pid " + std::to_string(pid) + ": its cgroup is neither version 1 nor 2");
-  if (!procfs::read_cgroup(*at) || !established_in(proc))
+  if (!procfs::read_cgroup(*at) || !procfs::established_in_namespace(proc))
     throw UsageError("--pid " + std::to_string(pid) + ": its cgroup (" + at->memory_dir +
                      ") or network namespace cannot be read here (run as root, on the server's host)");
   return *at;
@@ -109,7 +101,7 @@ int run_meter(const MeterOptions& o) {
   std::string ended = "it ran for --duration " + o.duration;
   std::optional<procfs::CgroupUsage> usage;
   for (const int64_t start = monotonic_ns(); monotonic_ns() - start < duration_ns;) {
-    auto established = established_in(proc);
+    auto established = procfs::established_in_namespace(proc);
     usage = procfs::read_cgroup(at);
     if (!established || !usage) {
       ended = "the server's process " + std::to_string(o.pid) + " has gone";

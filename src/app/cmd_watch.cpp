@@ -55,7 +55,7 @@ int run_watch(const WatchOptions& o) {
     throw UsageError("give one of --server-stats (c1m's server) and --target-pid (a server that is not c1m's)");
   std::optional<net::HttpConnection> stats;  // kept open: it still answers when the server's table is full
   if (!o.server_stats.empty()) stats.emplace(single_endpoint("--server-stats", o.server_stats));
-  const std::string snmp = "/proc/" + std::to_string(o.target_pid) + "/net/snmp";
+  const std::string target_proc = "/proc/" + std::to_string(o.target_pid);
   if (!std::filesystem::is_directory(o.dir)) throw UsageError("--dir " + o.dir + ": not a directory");
   bool tty = o.progress == "tty" || (o.progress == "auto" && isatty(STDOUT_FILENO));
   signal(SIGTERM, [](int) { g_stop = 1; });
@@ -69,9 +69,8 @@ int run_watch(const WatchOptions& o) {
     if (stats) {
       if (auto r = stats->get("/stats", 500); r.status == 200)
         if (auto s = server_stats_from_json(ojson::parse(r.body, nullptr, false))) server = s->connections;
-    } else if (auto text = procfs::read_text(snmp)) {
-      auto counters = procfs::parse_netstat(*text);
-      if (counters.count("Tcp.CurrEstab")) server = counters["Tcp.CurrEstab"];
+    } else {
+      server = procfs::established_in_namespace(target_proc);
     }
     LabProgress p = summarize_lab(read_statuses(o.dir), server, o.clients, target);
     bool end = p.phase == "done" || g_stop || elapsed * 1e9 > static_cast<double>(timeout_ns);

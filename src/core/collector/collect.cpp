@@ -200,12 +200,7 @@ ojson merged_target(const std::vector<RunRecord>& records, const std::map<std::s
         if (size_t colon = said.find(": "); colon != std::string::npos) cause = said.substr(colon + 2);
         if (!cause.empty()) break;
       }
-  std::string who = "the target";
-  for (const char* key : {"software", "name", "image", "address"})
-    if (target.contains(key) && target[key].is_string()) {
-      who = target[key].get<std::string>();
-      break;
-    }
+  const std::string who = target_called(target);
   ErrorCounts all;
   for (size_t k = 0; k < kErrorClassCount; ++k)
     if (auto it = errors.find(error_class_name(static_cast<ErrorClass>(k))); it != errors.end())

@@ -154,6 +154,14 @@ KernelSnapshot take_kernel_snapshot(SlabDetail detail, const std::string& root) 
   return s;
 }
 
+std::optional<uint64_t> established_in_namespace(const std::string& proc_dir) {
+  auto snmp = read_text(proc_dir + "/net/snmp");
+  if (!snmp) return std::nullopt;
+  auto all = parse_netstat(*snmp);
+  auto it = all.find("Tcp.CurrEstab");
+  return it == all.end() ? std::nullopt : std::optional(it->second);
+}
+
 uint64_t self_rss_bytes() {
   auto t = read_text("/proc/self/statm");
   if (!t) return 0;

@@ -60,6 +60,10 @@ enum class SlabDetail { with_caches, without_caches };
 KernelSnapshot take_kernel_snapshot(SlabDetail detail = SlabDetail::with_caches,
                                     const std::string& proc_root = "/proc");
 
+// The established TCP connections of a process's network namespace (Tcp: CurrEstab of PROC_DIR/net/snmp,
+// PROC_DIR being /proc/PID): the kernel's own count, cheap at a million. nullopt: no such process.
+std::optional<uint64_t> established_in_namespace(const std::string& proc_dir);
+
 uint64_t self_rss_bytes();
 // File descriptors this process has open: the entries of /proc/self/fd (the one readdir holds is
 // not counted). A walk of the table: read it once, not once a second with 20,000 open.

@@ -65,6 +65,12 @@ LimitFound describe_limit(const std::string& ramp_limit, const ErrorCounts& erro
   return f;
 }
 
+std::string target_called(const nlohmann::ordered_json& target) {
+  for (const char* key : {"software", "name", "image", "address"})
+    if (target.is_object() && target.contains(key) && target[key].is_string()) return target[key].get<std::string>();
+  return "the target";
+}
+
 nlohmann::ordered_json limit_json(const LimitFound& f) {
   return {{"held", f.held}, {"asked", f.asked}, {"bound_by", f.bound_by}, {"count", f.count}, {"said", f.line}};
 }

@@ -27,4 +27,8 @@ LimitFound describe_limit(const std::string& ramp_limit, const ErrorCounts& erro
 
 nlohmann::ordered_json limit_json(const LimitFound& limit);
 
+// What a record's topology.target is called in a sentence: what the server said it is, else the name
+// the user gave it, its image, or its address.
+std::string target_called(const nlohmann::ordered_json& target);
+
 }  // namespace c1m

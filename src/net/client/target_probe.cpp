@@ -195,12 +195,6 @@ void note_target_cost(int pid, const procfs::TreeUsage& before, const procfs::Tr
                                        {"ramp_cpu_s", cpu_s}};
 }
 
-std::string target_called(const ojson& target) {
-  for (const char* key : {"software", "name", "address"})
-    if (target.contains(key) && target[key].is_string()) return target[key].get<std::string>();
-  return "the target";
-}
-
 std::string name_and_probe_target(const ClientConfig& r, ojson& target) {
   target = {{"address", r.plan.targets.empty() ? ojson(nullptr) : ojson(r.plan.targets[0].str())},
             {"protocol", proto::protocol_name(r.protocol)},

@@ -37,9 +37,6 @@ std::string name_and_probe_target(const ClientConfig& run, nlohmann::ordered_jso
 void note_target_cost(int pid, const procfs::TreeUsage& before, const procfs::TreeUsage& held, uint64_t connections,
                       ClientRun& run);
 
-// What a sentence calls the target: what it said it is, else its --target-name, else its address.
-std::string target_called(const nlohmann::ordered_json& target);
-
 // What a server's bytes say it is (pure, for the tests): HTTP's Server header, redis's
 // redis_version, or the first line of a raw listener's banner; printable, at most 80 characters.
 std::string software_said(proto::Protocol p, const std::string& bytes);
