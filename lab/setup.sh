@@ -2,7 +2,7 @@
 # make setup: install what building and testing need, from Debian's archive. Idempotent: installs
 # only what is missing, so a second run is a no-op.
 set -euo pipefail
-need=(cmake ninja-build g++ binutils pkg-config libevent-dev nlohmann-json3-dev libcli11-dev libgtest-dev clang-format python3 iproute2 procps curl)
+need=(cmake ninja-build g++ binutils pkg-config libevent-dev libssl-dev openssl nlohmann-json3-dev libcli11-dev libgtest-dev clang-format python3 iproute2 procps curl)
 # Real servers the tests speak to on loopback in their own protocols (tests/scripts/protocols_test.sh):
 # installed, never started as services (the test starts its own, on ports it picks).
 need+=(redis-server nginx-light mosquitto haproxy python3-websockets)

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/plan/tls_settings.hpp"
 #include "core/usage.hpp"  // UsageError, require, single_endpoint
 
 namespace c1m::app {
@@ -36,5 +37,8 @@ Command add_compare_command(CLI::App& root);
 Command add_plot_command(CLI::App& root);
 Command add_watch_command(CLI::App& root);
 Command add_meter_command(CLI::App& root);
+
+// --tls and its settings (app/tls_options.cpp): the client's verify and name, the server's certificate.
+void add_tls_options(CLI::App* command, TlsSettings& tls, bool server);
 
 }  // namespace c1m::app

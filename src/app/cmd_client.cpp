@@ -28,6 +28,7 @@
 #include "net/client/client_runner.hpp"
 #include "net/http/collector_link.hpp"
 #include "net/http/http_client.hpp"
+#include "net/tls/tls_context.hpp"
 
 namespace c1m::app {
 namespace {
@@ -117,6 +118,10 @@ bool send_record(const std::optional<net::CollectorLink>& link, const ojson& rec
 
 int run_client(const ClientOptions& o) {
   ClientConfig c = resolve(o, probe_this_host());
+  if (c.tls.on) {  // said now, not as a failed record: the settings are the user's to fix
+    std::string why;
+    if (!tls::make_client_context(c.tls, why)) throw UsageError("--tls: " + why);
+  }
   if (c.target_pid > 0 && !procfs::tree_usage(c.target_pid))
     throw UsageError("--target-pid " + std::to_string(c.target_pid) + ": no such process (start the server first)");
   // Before the workers fork: they inherit it. The record's limits say what was in force.
@@ -270,6 +275,7 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--ping-interval", o->ping_interval, "ping every connection this often (0: no pings)")
       ->capture_default_str();
   add_target_options(c, *o);
+  add_tls_options(c, o->tls, false);
   add_run_options(c, *o);
   c->add_option("--ramp-timeout", o->ramp_timeout, "fail the run if the ramp has not settled by then")
       ->capture_default_str();

@@ -13,6 +13,7 @@
 #include "net/http/http_service.hpp"
 #include "net/server/server_service.hpp"
 #include "net/server/server_worker.hpp"
+#include "net/tls/tls_context.hpp"
 
 namespace c1m::app {
 namespace {
@@ -43,7 +44,13 @@ int run_server(const ServerOptions& o) {
     admin_fd = net::HttpService::open_socket(*c.admin);
     if (admin_fd < 0) throw UsageError("--admin cannot listen on " + c.admin->str() + ": " + std::strerror(errno));
   }
-  net::ServerService service(std::move(c));
+  tls::SslCtxPtr tls;
+  if (c.tls.on) {
+    std::string why;
+    tls = tls::make_server_context(c.tls, why);
+    if (!tls) throw UsageError("--tls: " + why);
+  }
+  net::ServerService service(std::move(c), std::move(tls));
   return service.run(admin_fd);
 }
 
@@ -71,6 +78,7 @@ Command add_server_command(CLI::App& root) {
   s->add_option("--live-sched", o->live_sched, kLiveSchedHelp)
       ->check(CLI::IsMember({"batch", "normal"}))
       ->capture_default_str();
+  add_tls_options(s, o->tls, true);
   s->add_flag("--no-echo", o->no_echo, "do not echo ping frames (hold only)");
   s->add_flag("--share-ports", o->share_ports,
               "listen beside another process's SO_REUSEPORT listeners (the kernel splits the connections)");

@@ -7,9 +7,12 @@
 
 #include "app/cli.hpp"
 #include "build_info.hpp"
+#include "net/tls/tls_memory.hpp"
 
 int main(int argc, char** argv) {
   using namespace c1m::app;
+  // Before the TLS library allocates anything: its heap is then counted byte for byte (--tls).
+  c1m::tls::count_library_memory();
   // A peer that hangs up mid-reply (a stats poller that timed out) must cost an EPIPE, not the process,
   // whichever write forgot MSG_NOSIGNAL (libevent's bufferevents write without it).
   signal(SIGPIPE, SIG_IGN);

@@ -57,6 +57,8 @@ TEST(Procfs, MeminfoInBytes) {
 TEST(Procfs, StatmRss) {
   EXPECT_EQ(parse_statm_rss_bytes(fixture("statm"), 4096).value(), 440u * 4096);
   EXPECT_FALSE(parse_statm_rss_bytes("", 4096).has_value());
+  EXPECT_EQ(parse_statm_anon_bytes(fixture("statm"), 4096).value(), (440u - 411u) * 4096);
+  EXPECT_FALSE(parse_statm_anon_bytes("765 440", 4096).has_value());
 }
 
 TEST(Procfs, StatCpuSurvivesParenthesesInTheName) {

@@ -121,6 +121,14 @@ std::optional<uint64_t> parse_statm_rss_bytes(std::string_view text, uint64_t pa
   return *pages * page_size;
 }
 
+std::optional<uint64_t> parse_statm_anon_bytes(std::string_view text, uint64_t page_size) {
+  auto w = words_of(text.substr(0, text.find('\n')));
+  if (w.size() < 3) return std::nullopt;
+  auto resident = to_u64(w[1]), shared = to_u64(w[2]);
+  if (!resident || !shared) return std::nullopt;
+  return (*resident - std::min(*resident, *shared)) * page_size;
+}
+
 KernelSnapshot take_kernel_snapshot(SlabDetail detail, const std::string& root) {
   KernelSnapshot s;
   if (auto t = read_text(root + "/meminfo")) {
@@ -162,10 +170,10 @@ std::optional<uint64_t> established_in_namespace(const std::string& proc_dir) {
   return it == all.end() ? std::nullopt : std::optional(it->second);
 }
 
-uint64_t self_rss_bytes() {
+uint64_t self_anon_rss_bytes() {
   auto t = read_text("/proc/self/statm");
   if (!t) return 0;
-  return parse_statm_rss_bytes(*t, static_cast<uint64_t>(sysconf(_SC_PAGESIZE))).value_or(0);
+  return parse_statm_anon_bytes(*t, static_cast<uint64_t>(sysconf(_SC_PAGESIZE))).value_or(0);
 }
 
 uint64_t self_open_fds() {

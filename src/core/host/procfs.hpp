@@ -33,6 +33,8 @@ std::map<std::string, uint64_t> parse_netstat(std::string_view text);
 
 // /proc/self/statm: resident set size in bytes (second field, pages).
 std::optional<uint64_t> parse_statm_rss_bytes(std::string_view text, uint64_t page_size);
+// Its private part: resident less the file-backed and shared pages (third field), i.e. RssAnon.
+std::optional<uint64_t> parse_statm_anon_bytes(std::string_view text, uint64_t page_size);
 
 // The caches that make up a socket's kernel cost.
 inline constexpr const char* kSocketCaches[] = {"TCP", "sock_inode_cache", "filp", "dentry", "eventpoll_epi"};
@@ -64,7 +66,10 @@ KernelSnapshot take_kernel_snapshot(SlabDetail detail = SlabDetail::with_caches,
 // PROC_DIR being /proc/PID): the kernel's own count, cheap at a million. nullopt: no such process.
 std::optional<uint64_t> established_in_namespace(const std::string& proc_dir);
 
-uint64_t self_rss_bytes();
+// This process's resident anonymous memory (statm resident - shared): what its own data costs. The
+// static binary's code pages are file-backed and shared by every worker: the first TLS handshake
+// pages in ~3 MB of the library's code a worker, which is no connection's.
+uint64_t self_anon_rss_bytes();
 // File descriptors this process has open: the entries of /proc/self/fd (the one readdir holds is
 // not counted). A walk of the table: read it once, not once a second with 20,000 open.
 uint64_t self_open_fds();

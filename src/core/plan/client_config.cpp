@@ -82,6 +82,13 @@ void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
     throw UsageError("--target-image: expected an image reference, at most 200 printable characters without spaces");
   c.target_image = o.target_image;
   c.find_limit = o.find_limit;
+  const TlsSettings plain_tcp;
+  if (!o.tls.on && (o.tls.verify || !o.tls.ca_file.empty() || !o.tls.server_name.empty() ||
+                    o.tls.group != plain_tcp.group || o.tls.cipher != plain_tcp.cipher))
+    throw UsageError("--tls-verify, --tls-ca, --tls-server-name, --tls-group and --tls-cipher are for --tls");
+  if (o.tls.verify && o.tls.ca_file.empty())
+    throw UsageError("--tls-verify needs --tls-ca FILE: the certificates to trust");
+  c.tls = o.tls;
   if (o.target_pid < 0) throw UsageError("--target-pid " + std::to_string(o.target_pid) + ": expected a process id");
   c.target_pid = o.target_pid;
   // Host: the first target as given (an HTTP/1.1 request must name one).
@@ -221,6 +228,7 @@ ojson config_json(const ClientConfig& c) {
   return {{"connections", c.plan.connections},
           {"protocol", proto::protocol_name(c.protocol)},
           {"find_limit", c.find_limit},
+          {"tls", tls_json(c.tls, false)},
           {"slo_p99_ms", c.slo_p99_ns ? ojson(static_cast<double>(c.slo_p99_ns) / 1e6) : ojson(nullptr)},
           {"http_path", proto::has_path(c.protocol) ? ojson(c.http_path) : ojson(nullptr)},
           {"workers", c.workers},

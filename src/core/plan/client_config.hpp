@@ -15,6 +15,7 @@
 #include "core/plan/endpoints.hpp"
 #include "core/plan/plan.hpp"
 #include "core/plan/run_phases.hpp"
+#include "core/plan/tls_settings.hpp"
 #include "core/proto/reply.hpp"
 
 namespace c1m {
@@ -35,6 +36,7 @@ struct ClientOptions {
   std::string target_name;        // what the user calls the server measured (the record's topology.target.name)
   std::string target_image;       // the container image it runs from, where it does (topology.target.image)
   bool find_limit = false;        // ramp to the first sustained errors or a stall, hold what was reached
+  TlsSettings tls;                // --tls and its settings
   int target_pid = 0;             // the server's process (and its children), read for its own cost
   std::string slo_p99;            // --find-limit's latency objective for the ramp's pings ("50ms"; "": none)
   std::string start_delay = "0";  // wait before the ramp (the lab sets each container's namespace up meanwhile)
@@ -96,6 +98,7 @@ struct ClientConfig {
   std::string target_name;               // --target-name
   std::string target_image;              // --target-image
   bool find_limit = false;               // --find-limit
+  TlsSettings tls;                       // --tls (net/client/client_tls)
   int target_pid = 0;                    // --target-pid (0: none)
   int64_t slo_p99_ns = 0;                // --slo-p99 (0: none)
   std::string slo_p99_text;              // as given

@@ -29,6 +29,16 @@ const char* error_class_name(ErrorClass c) {
       return "refused";
     case ErrorClass::close_frame:
       return "close_frame";
+    case ErrorClass::tls_handshake:
+      return "tls_handshake";
+    case ErrorClass::tls_verify:
+      return "tls_verify";
+    case ErrorClass::tls_stalled:
+      return "tls_stalled";
+    case ErrorClass::tls_alert:
+      return "tls_alert";
+    case ErrorClass::tls_key_update:
+      return "tls_key_update";
     case ErrorClass::other:
       return "other";
     case ErrorClass::count_:
@@ -87,6 +97,7 @@ void ClientCounters::merge(const ClientCounters& o) {
       (quota_reached_ns < 0 || o.quota_reached_ns < 0) ? -1 : std::max(quota_reached_ns, o.quota_reached_ns);
   settled_ns = (settled_ns < 0 || o.settled_ns < 0) ? -1 : std::max(settled_ns, o.settled_ns);
   errors.merge(o.errors);
+  tls.merge(o.tls);
 }
 
 void ServerCounters::merge(const ServerCounters& o) {
@@ -104,6 +115,17 @@ void ServerCounters::merge(const ServerCounters& o) {
   accept_paused += o.accept_paused;
   spread_fallbacks += o.spread_fallbacks;
   errors.merge(o.errors);
+  tls.merge(o.tls);
+}
+
+void TlsCounters::merge(const TlsCounters& o) {
+  handshakes += o.handshakes;
+  tickets += o.tickets;
+  library_bytes += o.library_bytes;
+  library_bytes_at_peak += o.library_bytes_at_peak;
+  library_peak_bytes += o.library_peak_bytes;  // an upper bound: the workers' peaks need not coincide
+  held_state_bytes += o.held_state_bytes;
+  if (first_error[0] == 0) first_error = o.first_error;
 }
 
 }  // namespace c1m

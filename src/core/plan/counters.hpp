@@ -12,17 +12,22 @@ namespace c1m {
 
 // Why a connection failed or ended, by the errno behind it. The names are the JSON keys.
 enum class ErrorClass : uint8_t {
-  eaddrnotavail,  // no free source port for (source, target): range too small or too few pairs
-  emfile_enfile,  // per-process or system file limit
-  econnrefused,   // nobody listening, or the accept queue reset us
-  etimedout,      // connect timeout: accept queue full, SYNs dropped, conntrack full
-  econnreset,     // the peer reset an established connection
-  peer_closed,    // the peer closed an established connection cleanly
-  bad_echo,       // the peer echoed something other than what was sent
-  no_answer,      // pinged, never answered by the end of the run (a live hold)
-  bad_reply,      // the server answered what its protocol does not allow (redis, http)
-  refused,        // the server said no in its protocol (a redis error reply: max clients reached)
-  close_frame,    // the server ended the connection in its protocol (a WebSocket close frame)
+  eaddrnotavail,   // no free source port for (source, target): range too small or too few pairs
+  emfile_enfile,   // per-process or system file limit
+  econnrefused,    // nobody listening, or the accept queue reset us
+  etimedout,       // connect timeout: accept queue full, SYNs dropped, conntrack full
+  econnreset,      // the peer reset an established connection
+  peer_closed,     // the peer closed an established connection cleanly
+  bad_echo,        // the peer echoed something other than what was sent
+  no_answer,       // pinged, never answered by the end of the run (a live hold)
+  bad_reply,       // the server answered what its protocol does not allow (redis, http)
+  refused,         // the server said no in its protocol (a redis error reply: max clients reached)
+  close_frame,     // the server ended the connection in its protocol (a WebSocket close frame)
+  tls_handshake,   // the TLS handshake failed: the peer refused a version, group or cipher, or spoke no TLS
+  tls_verify,      // --tls-verify: the server's certificate did not verify, or named another host
+  tls_stalled,     // the TLS handshake did not end within the connect timeout
+  tls_alert,       // the peer sent a TLS alert on an established connection (close_notify is peer_closed)
+  tls_key_update,  // the peer asked for a TLS key update (the held state cannot follow one)
   other,
   count_
 };
@@ -37,6 +42,18 @@ struct ErrorCounts {
   uint64_t operator[](ErrorClass c) const { return by_class[static_cast<size_t>(c)]; }
   uint64_t total() const;
   void merge(const ErrorCounts& o);
+};
+
+// A worker's TLS (all zero without --tls). The library's heap is counted exactly (net/tls/tls_memory).
+struct TlsCounters {
+  uint64_t handshakes = 0;                // completed
+  uint64_t tickets = 0;                   // client: session tickets the server sent after handshakes
+  uint64_t library_bytes = 0;             // the library's heap now, above what it held at the worker's start
+  uint64_t library_bytes_at_peak = 0;     // the same while the connections were at their peak
+  uint64_t library_peak_bytes = 0;        // the most it ever held at once (handshakes in flight)
+  uint64_t held_state_bytes = 0;          // client: c1m's own TLS state of its open connections
+  std::array<char, 96> first_error = {};  // the first failure, in the library's words
+  void merge(const TlsCounters& o);
 };
 
 // A client worker's counters. Times are CLOCK_MONOTONIC nanoseconds, comparable across processes.
@@ -62,6 +79,7 @@ struct ClientCounters {
   int64_t quota_reached_ns = -1;  // when established first reached quota; -1 never
   int64_t settled_ns = -1;        // when every attempt had succeeded or failed; -1 not yet
   ErrorCounts errors;
+  TlsCounters tls;
   void merge(const ClientCounters& o);
 };
 
@@ -81,6 +99,7 @@ struct ServerCounters {
   uint64_t accept_paused = 0;     // times the listener was paused for lack of file descriptors
   uint64_t spread_fallbacks = 0;  // listeners left to the kernel's hash (the source-port steering was refused)
   ErrorCounts errors;
+  TlsCounters tls;
   void merge(const ServerCounters& o);
 };
 

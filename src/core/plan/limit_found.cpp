@@ -29,6 +29,10 @@ std::string cause(ErrorClass c, uint64_t n) {
       return "source ports ran out (" + k + "): the limit found is the client's; add addresses or ports";
     case ErrorClass::no_answer:
       return k + " connections never answered a ping";
+    case ErrorClass::tls_handshake:
+      return "TLS handshakes failed (" + k + ")";
+    case ErrorClass::tls_stalled:
+      return "TLS handshakes did not end in time (" + k + "): the server's CPU, or a full accept queue";
     default:
       return k + " errors of class " + error_class_name(c);
   }

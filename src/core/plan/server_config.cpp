@@ -19,6 +19,11 @@ ServerConfig resolve_server(const ServerOptions& o, uint64_t nofile, const NameR
   c.spread = o.spread, c.sched = o.sched, c.live_sched = o.live_sched;
   c.backlog = o.backlog, c.echo = !o.no_echo, c.share_ports = o.share_ports;
   c.nofile = nofile;
+  const TlsSettings plain_tcp;
+  if (!o.tls.on && (!o.tls.cert_file.empty() || !o.tls.key_file.empty() || o.tls.tickets != plain_tcp.tickets ||
+                    o.tls.group != plain_tcp.group || o.tls.cipher != plain_tcp.cipher))
+    throw UsageError("--tls-cert, --tls-key, --tls-tickets, --tls-group and --tls-cipher are for --tls");
+  c.tls = o.tls;
   c.capacity = o.max_per_worker.empty() ? worker_capacity(nofile)
                                         : require(parse_count(o.max_per_worker), "--max-per-worker", o.max_per_worker);
   if (c.capacity == 0) throw UsageError("--max-per-worker must be at least 1");

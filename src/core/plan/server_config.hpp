@@ -9,6 +9,7 @@
 
 #include "core/host/host.hpp"  // resolve_host_name
 #include "core/plan/endpoints.hpp"
+#include "core/plan/tls_settings.hpp"
 
 namespace c1m {
 
@@ -30,6 +31,7 @@ struct ServerOptions {
   bool no_echo = false;
   bool share_ports = false;  // join ports another process already listens on (SO_REUSEPORT)
   std::string run_token;     // the collector's token, sent with hello and report
+  TlsSettings tls;
 };
 
 struct ServerConfig {
@@ -45,6 +47,7 @@ struct ServerConfig {
   uint64_t capacity = 0;  // connections a worker holds before it stops listening
   size_t workers = 0;
   uint64_t nofile = 0;  // the open-files limit the workers inherit
+  TlsSettings tls;      // --tls: every connection's handshake, then its echoes, through the library
 };
 
 // The kernel spreads connections over SO_REUSEPORT listeners by hash, unevenly: at 1M over 52 workers

@@ -114,6 +114,12 @@ RunMemory memory_of(const ClientRun& run) {
   const ClientCounters& t = run.totals;
   m.user_bytes_per_connection_client = per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.established_peak);
   if (run.server_stats) m.user_bytes_per_connection_server = run.server_stats->user_bytes_per_connection;
+  if (run.config.is_object() && run.config.value("tls", ojson(nullptr)).is_object())
+    m.tls_library_bytes_per_connection_client =
+        t.established_peak > 0 ? std::optional<double>(static_cast<double>(t.tls.library_bytes_at_peak) /
+                                                       static_cast<double>(t.established_peak))
+                               : std::nullopt;
+  if (run.server_stats) m.tls_library_bytes_per_connection_server = run.server_stats->tls_library_bytes_per_connection;
   if (!run.server_stats && run.target_user_bytes_per_connection)
     m.user_bytes_per_connection_server = run.target_user_bytes_per_connection;
   return m;
@@ -156,6 +162,11 @@ RunRecord build_client_record(const ClientRun& run) {
   x.pongs_received = t.pongs_received;
   x.pings_late = t.pings_late;
   x.limit_connections = run.limit_connections;
+  if (run.config.is_object() && run.config.value("tls", ojson(nullptr)).is_object()) {
+    x.tls_handshakes = t.tls.handshakes;
+    x.tls_tickets = t.tls.tickets;
+    x.tls_library_peak_bytes_client = t.tls.library_peak_bytes;
+  }
   // HTTP's answers: an http run's, or a WebSocket run's upgrades the server refused (a 101 is none).
   const std::string protocol = run.config.is_object() ? run.config.value("protocol", std::string()) : "";
   if (protocol == "http" || protocol == "websocket") {

@@ -134,6 +134,12 @@ std::vector<Row> connection_rows() {
              "--find-limit: the connections the target held when the run ended, its capacity; what bound it is "
              "topology.target.limit (null: not asked)")
           .compared(higher, "connections", 0),
+      RESULT(tls_handshakes, count, sum_if_all, "--tls: TLS handshakes the client completed (null: no TLS)"),
+      RESULT(tls_tickets, count, sum_if_all,
+             "--tls: session tickets servers sent after handshakes, read and let go (each costs the server work)"),
+      RESULT(tls_library_peak_bytes_client, count, sum_if_all,
+             "--tls: the most the client's TLS library held at once, all workers (its handshakes in flight), "
+             "counted through its allocation functions"),
       RESULT(source_port_fallbacks, count, sum,
              "planned source ports the kernel refused (each moved to a spare port, then to the kernel's search)"),
   };
@@ -189,7 +195,11 @@ std::vector<Row> kernel_and_memory_rows() {
           "errors by cause: eaddrnotavail, emfile_enfile, econnrefused, etimedout, econnreset, peer_closed, "
           "bad_echo, no_answer (pinged, never answered), bad_reply (an answer the protocol does not allow), refused "
           "(the server said no in its protocol: a redis error reply, an MQTT refusal code, a WebSocket upgrade "
-          "refused), close_frame (the server closed in its protocol: a WebSocket close frame), other")
+          "refused), close_frame (the server closed in its protocol: a WebSocket close frame), tls_handshake (a TLS "
+          "handshake "
+          "failed), tls_verify (the server's certificate did not verify), tls_stalled (a handshake did not end in the "
+          "connect timeout), tls_alert (an alert on an established connection), tls_key_update (the peer asked for "
+          "a key update), other")
           .required(schema_requires),
       RESULT(errors_total, count, sum, "every error, all causes")
           .required(schema_requires)
@@ -215,17 +225,25 @@ std::vector<Row> kernel_and_memory_rows() {
       structured("memory", "slab_caches_note", widest, R"({"type": ["string", "null"]})",
                  "why slab_caches is null, when it is"),
       MEMORY(user_bytes_per_connection_client, figure, custom,
-             "the client workers' RSS growth over the connections they held (merged: weighted by each client's peak)")
+             "the client workers' resident anonymous memory (statm resident - shared) growth over the connections "
+             "they held (merged: weighted by each client's peak)")
           .required(schema_requires)
           .compared(lower, "bytes", 5),
       MEMORY(user_bytes_per_connection_server, figure, custom,
-             "the server workers' RSS growth over the connections they held, from the server")
+             "the server workers' resident anonymous memory growth over the connections they held, from the server")
           .required(schema_requires)
           .compared(lower, "bytes", 5),
       MEMORY(kernel_bytes_per_connection_server, figure, custom,
              "a server not c1m's, in the lab: its cgroup's kernel memory growth (v1 memory.kmem.usage_in_bytes, v2 "
              "memory.stat kernel) from before the ramp to its peak, over the connections it held (c1m meter)")
           .compared(lower, "bytes", 50),
+      MEMORY(tls_library_bytes_per_connection_client, figure, custom,
+             "--tls: the client's TLS library heap at the peak over the connections held, counted through its "
+             "allocation functions (c1m keeps a held connection's keys itself: these are what the library kept)")
+          .compared(lower, "bytes", 5),
+      MEMORY(tls_library_bytes_per_connection_server, figure, custom,
+             "--tls: the same for c1m's server, from its stats (its held connections keep the library's object)")
+          .compared(lower, "bytes", 5),
   };
 }
 

@@ -207,7 +207,8 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
   for (const auto& f : record_fields())
     if (f.kind != FigureKind::structured) merge_by_rule(f, clients, widest, m);
   // What no rule says: the structures, the time to target on one clock, the machine's CPU.
-  double user_growth = 0;
+  double user_growth = 0, tls_growth = 0;
+  bool all_tls = true;
   bool all_reached = true, all_settled = true;
   int64_t reached_ms = 0, settled_ms = 0;
   for (const auto& c : clients) {
@@ -218,6 +219,10 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     x.rtt_us.merge(r.rtt_us);
     user_growth +=
         c.memory.user_bytes_per_connection_client.value_or(0) * static_cast<double>(r.established_peak_client);
+    if (c.memory.tls_library_bytes_per_connection_client)
+      tls_growth += *c.memory.tls_library_bytes_per_connection_client * static_cast<double>(r.established_peak_client);
+    else
+      all_tls = false;
     if (r.time_to_target_s)
       reached_ms =
           std::max(reached_ms, c.started_unix_ms + static_cast<int64_t>(std::llround(*r.time_to_target_s * 1000)));
@@ -248,8 +253,11 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     m.memory.slab_caches = widest->memory.slab_caches;
     m.memory.slab_caches_note = widest->memory.slab_caches_note;
   }
-  if (x.established_peak_client)
+  if (x.established_peak_client) {
     m.memory.user_bytes_per_connection_client = user_growth / static_cast<double>(x.established_peak_client);
+    if (all_tls)
+      m.memory.tls_library_bytes_per_connection_client = tls_growth / static_cast<double>(x.established_peak_client);
+  }
   m.series = merged_series(clients, m.started_unix_ms);
   return m;
 }

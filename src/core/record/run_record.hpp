@@ -57,6 +57,9 @@ struct RunResults {
   // --protocol http: answers by status class (null for other protocols).
   std::optional<uint64_t> http_replies_2xx, http_replies_3xx, http_replies_4xx, http_replies_5xx;
   std::optional<uint64_t> limit_connections;  // --find-limit's capacity (topology.target.limit says what bound it)
+  // --tls (null without): handshakes done, session tickets the server sent, and the most the client's
+  // TLS library held at once (its handshakes in flight).
+  std::optional<uint64_t> tls_handshakes, tls_tickets, tls_library_peak_bytes_client;
   std::optional<double> hold_cpu_cores_client, hold_cpu_cores_server;
   // The ramp's CPU, as the floor probe measures its own: the machine's busy and steal seconds, busy
   // microseconds per connection made, each side's own processes' seconds.
@@ -94,6 +97,8 @@ struct RunMemory {
   ojson slab_caches_note;  // why they are null
   std::optional<double> user_bytes_per_connection_client, user_bytes_per_connection_server;
   std::optional<double> kernel_bytes_per_connection_server;  // a foreign server's cgroup (c1m meter)
+  // --tls: the TLS library's heap a held connection, counted exactly (net/tls/tls_memory).
+  std::optional<double> tls_library_bytes_per_connection_client, tls_library_bytes_per_connection_server;
 };
 
 struct RunRecord {

@@ -17,8 +17,8 @@ constexpr const char* kOwnKeys[] = {
     "kind", "schema_version", "tool", "connections", "connections_peak", "accepted_total", "closed_by_peer",
     "reset_by_peer", "echoed_bytes", "errors", "accept_paused", "spread_fallbacks", "workers", "workers_alive",
     "listeners", "open_fds", "cpu_seconds", "ramp_cpu_seconds", "rss_bytes", "rss_baseline_bytes",
-    "user_bytes_per_connection", "kernel_bytes_per_connection", "tcpext_since_start", "conntrack", "workers_lost",
-    "workers_sched_policy", "workers_lost_reason", "ended_because",
+    "user_bytes_per_connection", "kernel_bytes_per_connection", "tls_handshakes", "tls_library_bytes_per_connection",
+    "tcpext_since_start", "conntrack", "workers_lost", "workers_sched_policy", "workers_lost_reason", "ended_because",
     // a report to the collector names its sender: not part of the stats
     "participant", "name", "role", "run", "participant_key", "token"};
 
@@ -110,6 +110,12 @@ ServerStats server_stats_of(const ServerCounters& t, uint64_t peak, size_t worke
   s.rss_bytes = t.rss_bytes;
   s.rss_baseline_bytes = t.rss_baseline_bytes;
   s.user_bytes_per_connection = per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.connections_peak);
+  if (context.is_object() && context.value("tls", ojson(nullptr)).is_object()) {
+    s.tls_handshakes = t.tls.handshakes;
+    if (t.connections_peak > 0)
+      s.tls_library_bytes_per_connection =
+          static_cast<double>(t.tls.library_bytes_at_peak) / static_cast<double>(t.connections_peak);
+  }
   s.tcpext_since_start = tcpext_delta(kernel_at_start, kernel_now);
   s.conntrack_count = kernel_now.conntrack_count;
   s.conntrack_max = kernel_now.conntrack_max;
@@ -144,6 +150,8 @@ ojson to_json(const ServerStats& s) {
   j["rss_baseline_bytes"] = s.rss_baseline_bytes;
   j["user_bytes_per_connection"] = opt_json(s.user_bytes_per_connection);
   if (s.kernel_bytes_per_connection) j["kernel_bytes_per_connection"] = *s.kernel_bytes_per_connection;
+  if (s.tls_handshakes) j["tls_handshakes"] = *s.tls_handshakes;
+  if (s.tls_handshakes) j["tls_library_bytes_per_connection"] = opt_json(s.tls_library_bytes_per_connection);
   j["tcpext_since_start"] = s.tcpext_since_start;
   j["conntrack"] = {{"count", opt_json(s.conntrack_count)}, {"max", opt_json(s.conntrack_max)}};
   for (const auto& [k, v] : s.context.items()) j[k] = v;
@@ -180,6 +188,8 @@ std::optional<ServerStats> server_stats_from_json(const ojson& j, std::string* w
   in.count("rss_baseline_bytes", s.rss_baseline_bytes);
   in.number("user_bytes_per_connection", s.user_bytes_per_connection);
   in.number("kernel_bytes_per_connection", s.kernel_bytes_per_connection);
+  in.count("tls_handshakes", s.tls_handshakes);
+  in.number("tls_library_bytes_per_connection", s.tls_library_bytes_per_connection);
   in.object("tcpext_since_start", s.tcpext_since_start);
   in.array("workers_lost", s.workers_lost);
   in.text("workers_sched_policy", s.workers_sched_policy);

@@ -7,7 +7,7 @@
 
 namespace c1m::net {
 
-enum class ConnState : uint8_t { free, connecting, open };
+enum class ConnState : uint8_t { free, connecting, handshaking, open };  // handshaking: --tls's, after the connect
 
 // Trivial, so the table can come zeroed from calloc and its pages count only once connections use
 // them. 24 bytes: what the client's memory a connection is made of (26-33 B measured at 1M with the

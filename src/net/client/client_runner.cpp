@@ -43,7 +43,7 @@ class ClientRunner {
     // The probe goes before the start line: the lab's clients then each meet an idle server, not one
     // that the first ramps have filled (a full mosquitto closes a new connection as it comes).
     ojson target;
-    const std::string probe_failed = name_and_probe_target(r_, target);
+    const std::string probe_failed = name_and_probe_target(r_, tls_, target);
     StartWait start = wait_to_start(r_.start_delay_ns, r_.start_file);
     run_.approach = r_.approach;
     run_.workers = r_.workers;
@@ -85,7 +85,8 @@ class ClientRunner {
     target_before_ = server_.read_target();
     std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
       const auto nonce = static_cast<uint32_t>(run_.ramp_start_ns);
-      return run_client_worker(worker_config(r_, static_cast<uint32_t>(i), firsts[i], quotas[i], control_fd, nonce));
+      return run_client_worker(
+          worker_config(r_, static_cast<uint32_t>(i), firsts[i], quotas[i], control_fd, nonce, tls_.get()));
     });
     if (!err.empty()) {
       finish_now("failed", err);
@@ -169,8 +170,7 @@ class ClientRunner {
     finish(d.status, reason);
   }
 
-  // Why the run stopped adding connections: what was seen, the silent limit that bit with the numbers
-  // read in each namespace (this one, and the server's from its /stats), then the shortfall.
+  // Why the run stopped adding connections: what was seen, the silent limit that bit, the shortfall.
   std::string stall_reason(const std::string& what) const {
     std::string limit = silent_limit();
     return "stalled: " + what + (limit.empty() ? "" : "; " + limit) + "; " + shortfall();
@@ -375,6 +375,7 @@ class ClientRunner {
   }
 
   const ClientConfig& r_;
+  tls::SslCtxPtr tls_;  // --tls: the workers inherit it
   ClientRun run_;
   WorkerPool pool_;
   Supervisor* sup_ = nullptr;

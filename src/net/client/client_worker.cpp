@@ -1,6 +1,7 @@
 #include "net/client/client_worker.hpp"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <type_traits>
 
 #include "core/host/clock.hpp"
@@ -28,6 +30,7 @@
 #include "net/client/client_conn.hpp"
 #include "net/client/connect_socket.hpp"
 #include "net/client/pinger.hpp"
+#include "net/tls/tls_memory.hpp"
 
 namespace c1m::net {
 namespace {
@@ -73,7 +76,14 @@ class ClientWorker {
     held_ = std::make_unique<HoldSet>(base_.get(), &ClientWorker::on_ready, this);
     if (!held_->ok()) return 1;
     counters_.quota = cfg_.quota;
-    counters_.rss_baseline_bytes = procfs::self_rss_bytes();
+    counters_.rss_baseline_bytes = procfs::self_anon_rss_bytes();
+    if (cfg_.tls != nullptr) {
+      tls_ = std::make_unique<ClientTls>(cfg_.tls, cfg_.tls_settings->server_name, cfg_.tls_settings->verify, slots_,
+                                         counters_.tls);
+      if (!tls_->ok()) return 1;
+      pinger_.use_tls(tls_.get());
+      tls_meter_.emplace();
+    }
     if (cfg_.quota == 0) counters_.quota_reached_ns = counters_.settled_ns = monotonic_ns();
 
     WorkerEvents lifecycle(
@@ -164,13 +174,14 @@ class ClientWorker {
     auto* w = static_cast<ClientWorker*>(self);
     if (w->conns_[fd].state == ConnState::connecting)
       w->connect_done(fd, events);
+    else if (w->conns_[fd].state == ConnState::handshaking)
+      w->handshake_step(fd, w->tls_->advance(fd));
     else if (w->conns_[fd].state == ConnState::open && (events & ~static_cast<uint32_t>(EPOLLOUT)) != 0)
       w->pinger_.readable(fd, events);
   }
 
   void connect_done(int fd, uint32_t events) {
     Conn& c = conns_[fd];
-    --counters_.in_flight;
     int err = 0;
     // A failed connect shows as EPOLLERR or EPOLLHUP, so only those need SO_ERROR's reason: one
     // syscall a connection less in a ramp (the floor probe asks every connection).
@@ -180,22 +191,49 @@ class ClientWorker {
       if (err == 0) err = ECONNRESET;  // hung up with its reason already read
     }
     if (err != 0) {
+      --counters_.in_flight;
       c.state = ConnState::free;
       ::close(fd);
       counters_.errors.add(classify_errno(err));
     } else {
-      int64_t t = monotonic_ns();
-      histograms_.connect_us.record(static_cast<uint64_t>((t - c.t_ns) / 1000));
-      c = Conn{0, 0, ConnState::open, 0, {}};
-      ++counters_.connected_total;
-      ++counters_.established;
-      if (counters_.established > counters_.established_peak) counters_.established_peak = counters_.established;
-      if (counters_.established == cfg_.quota && counters_.quota_reached_ns < 0) counters_.quota_reached_ns = t;
-      pinger_.greet(fd, cfg_.nonce);  // what the protocol says first, if anything (MQTT's CONNECT)
-      // Edge-triggered: what arrived with the connect (a peer's bytes, its hang-up) is not reported again.
-      if (c.state == ConnState::open && (events & (EPOLLIN | EPOLLRDHUP)) != 0) pinger_.readable(fd, events);
+      histograms_.connect_us.record(static_cast<uint64_t>((monotonic_ns() - c.t_ns) / 1000));
+      if (tls_) {  // in flight (and under the connect timeout) until its handshake ends too
+        c.state = ConnState::handshaking;
+        return handshake_step(fd, tls_->start(fd));
+      }
+      --counters_.in_flight;
+      opened(fd, events);
     }
     launch();
+  }
+
+  void handshake_step(int fd, ClientTls::Step step) {
+    if (step.kind == ClientTls::Step::more) return;
+    --counters_.in_flight;
+    if (step.kind == ClientTls::Step::failed) {
+      conns_[fd].state = ConnState::free;
+      ::close(fd);
+      counters_.errors.add(step.why);
+    } else {
+      // What came after the server's last handshake record (session tickets, an early reply) was in
+      // the report the handshake read; edge-triggered, it is not reported again: read it now.
+      opened(fd, EPOLLIN);
+    }
+    launch();
+  }
+
+  // A connection is up (and, with --tls, its handshake done): counted, greeted, read.
+  void opened(int fd, uint32_t events) {
+    Conn& c = conns_[fd];
+    int64_t t = monotonic_ns();
+    c = Conn{0, 0, ConnState::open, 0, {}};
+    ++counters_.connected_total;
+    ++counters_.established;
+    if (counters_.established > counters_.established_peak) counters_.established_peak = counters_.established;
+    if (counters_.established == cfg_.quota && counters_.quota_reached_ns < 0) counters_.quota_reached_ns = t;
+    pinger_.greet(fd, cfg_.nonce);  // what the protocol says first, if anything (MQTT's CONNECT)
+    // Edge-triggered: what arrived with the connect (a peer's bytes, its hang-up) is not reported again.
+    if (c.state == ConnState::open && (events & (EPOLLIN | EPOLLRDHUP)) != 0) pinger_.readable(fd, events);
   }
 
   // Drops finished connects from the front of the queue and times out the expired ones.
@@ -206,14 +244,17 @@ class ClientWorker {
     while (!q.empty()) {
       const PendingConnect p = q.front();
       Conn& c = self->conns_[p.fd];
-      bool still_this_connect = c.state == ConnState::connecting && c.t_ns == p.started_ns;
+      bool still_this_connect =
+          (c.state == ConnState::connecting || c.state == ConnState::handshaking) && c.t_ns == p.started_ns;
       if (still_this_connect && now - p.started_ns < self->cfg_.connect_timeout_ns) break;
       q.pop_front();
       if (still_this_connect) {
         --self->counters_.in_flight;
+        bool handshaking = c.state == ConnState::handshaking;
+        if (handshaking) self->tls_->forget(p.fd);
         c.state = ConnState::free;
         ::close(p.fd);
-        self->counters_.errors.add(ErrorClass::etimedout);
+        self->counters_.errors.add(handshaking ? ErrorClass::tls_stalled : ErrorClass::etimedout);
       }
     }
     if (self->counters_.in_flight == 0) event_del(self->timeout_scan_.get());
@@ -221,8 +262,12 @@ class ClientWorker {
   }
 
   void check_settled() {
-    if (counters_.settled_ns < 0 && counters_.attempted == cfg_.quota && counters_.in_flight == 0)
+    if (counters_.settled_ns < 0 && counters_.attempted == cfg_.quota && counters_.in_flight == 0) {
       counters_.settled_ns = monotonic_ns();
+      // The handshakes' heap goes back to the system: what stays resident is what the held connections
+      // keep (results.tls_library_peak_bytes_client says what the handshakes took meanwhile).
+      if (tls_) malloc_trim(0);
+    }
   }
 
   static void on_tick(evutil_socket_t, short, void* arg) {
@@ -294,8 +339,10 @@ class ClientWorker {
 
   void send_report(bool final) {
     if (!final && std::memcmp(&counters_, &last_sent_, sizeof counters_) == 0) return;
-    counters_.rss_bytes = procfs::self_rss_bytes();
-    if (counters_.established == counters_.established_peak) counters_.rss_at_peak_bytes = counters_.rss_bytes;
+    counters_.rss_bytes = procfs::self_anon_rss_bytes();
+    bool at_peak = counters_.established == counters_.established_peak;
+    if (at_peak) counters_.rss_at_peak_bytes = counters_.rss_bytes;
+    if (tls_meter_) tls_meter_->read_into(counters_.tls, at_peak);
     send_message(cfg_.control_fd, MessageType::client_counters, cfg_.index, &counters_, sizeof counters_);
     last_sent_ = counters_;
     if (!final) return;
@@ -315,6 +362,8 @@ class ClientWorker {
   std::deque<PendingConnect> pending_;
   EventBasePtr base_;
   std::unique_ptr<HoldSet> held_;
+  std::unique_ptr<ClientTls> tls_;  // --tls
+  std::optional<tls::LibraryMeter> tls_meter_;
   EventPtr timeout_scan_;
   EventPtr tick_;
   EventPtr go_live_;
@@ -341,28 +390,6 @@ int run_client_worker(const ClientWorkerConfig& config) {
     std::fprintf(stderr, "c1m client worker %u: %s\n", config.index, e.what());
     return 1;
   }
-}
-
-ClientWorkerConfig worker_config(const ClientConfig& r, uint32_t index, uint64_t first, uint64_t quota, int control_fd,
-                                 uint32_t nonce) {
-  ClientWorkerConfig cfg;
-  cfg.plan = r.plan;
-  cfg.first = first;
-  cfg.quota = quota;
-  cfg.rate_per_s = r.rate / static_cast<double>(r.workers);
-  cfg.max_in_flight = r.in_flight_per_worker;
-  cfg.connect_timeout_ns = r.connect_timeout_ns;
-  cfg.ping_interval_ns = r.ping_interval_ns;
-  cfg.ping_after_signal = r.live_ns > 0 && r.slo_p99_ns == 0;  // an objective watches the ramp's pings
-  cfg.index = index;
-  cfg.workers = static_cast<uint32_t>(r.workers);
-  cfg.control_fd = control_fd;
-  cfg.live_sched = r.live_sched.c_str();
-  cfg.protocol = r.protocol;
-  cfg.ping_text = &r.ping_text;
-  cfg.nonce = nonce;
-  cfg.stop_on_signal = r.find_limit;
-  return cfg;
 }
 
 }  // namespace c1m::net

@@ -4,6 +4,8 @@
 // every interval. Reports counters to the parent twice a second when they change, and its latency
 // histograms when told to stop.
 #pragma once
+#include <openssl/ssl.h>
+
 #include <cstdint>
 
 #include "core/plan/client_config.hpp"
@@ -31,11 +33,14 @@ struct ClientWorkerConfig {
   uint32_t nonce = 0;                                // this run's: MQTT client ids differ between runs
   // --find-limit: SIGUSR2 from the parent ends the ramp where it is (what is open is held).
   bool stop_on_signal = false;
+  // --tls: the parent's client context (net/tls/tls_context), and the name to send and check.
+  SSL_CTX* tls = nullptr;
+  const TlsSettings* tls_settings = nullptr;
 };
 
 // Worker `index`'s share of the run: connections [first, first + quota) of the plan.
 ClientWorkerConfig worker_config(const ClientConfig& run, uint32_t index, uint64_t first, uint64_t quota,
-                                 int control_fd, uint32_t nonce);
+                                 int control_fd, uint32_t nonce, SSL_CTX* tls);
 
 int run_client_worker(const ClientWorkerConfig& config);
 

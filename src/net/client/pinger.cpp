@@ -22,8 +22,14 @@ void Pinger::greet(int fd, uint32_t nonce) {
   c.ping_seq = 0;  // the greeting's answer is ping 0's
   c.t_ns = monotonic_ns();
   c.reply = {};
-  ssize_t w = ::send(fd, hello, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (w != static_cast<ssize_t>(len)) close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
+  send_all(fd, hello, len);
+}
+
+bool Pinger::send_all(int fd, const unsigned char* data, size_t len) {
+  ssize_t w = tls_ ? tls_->send(fd, data, len) : ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (w == static_cast<ssize_t>(len)) return true;
+  close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
+  return false;
 }
 
 void Pinger::ping_some(int64_t elapsed_ns) {
@@ -46,12 +52,7 @@ void Pinger::ping_some(int64_t elapsed_ns) {
     size_t len = proto::make_ping(protocol_, text_ ? *text_ : kNoText, worker_, static_cast<uint32_t>(fd), ++c.ping_seq,
                                   ping, sizeof ping);
     c.t_ns = monotonic_ns();  // the reply state is at a reply's start: the last one's reading left it so
-    ssize_t w = ::send(fd, ping, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w != static_cast<ssize_t>(len)) {
-      close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
-      continue;
-    }
-    ++counters_.pings_sent;
+    if (send_all(fd, ping, len)) ++counters_.pings_sent;
   }
 }
 
@@ -63,20 +64,47 @@ void Pinger::readable(int fd, uint32_t events) {
 }
 
 bool Pinger::read_some(int fd, uint32_t events) {
+  if (tls_) return read_record(fd, events);
   unsigned char buf[4096];
   ssize_t n;
   do n = ::recv(fd, buf, sizeof buf, 0);
   while (n < 0 && errno == EINTR);
   if (n > 0) return take(fd, buf, static_cast<size_t>(n));
-  Conn& c = conns_[fd];
-  if (n == 0) {
-    // A body read to the connection's end is answered by the end; the close itself is the server's.
-    if (c.t_ns != 0 && proto::end_is_answer(protocol_, c.reply)) answered(c, c.reply.status & 0x3ff);
-    close_open(fd, (events & EPOLLERR) ? ErrorClass::econnreset : ErrorClass::peer_closed);
-  } else if (errno != EAGAIN) {
+  if (n == 0)
+    read_ended(fd, events);
+  else if (errno != EAGAIN)
     close_open(fd, classify_errno(errno));
-  }
   return false;
+}
+
+// Every whole record waiting: its edge is reported once, and one read may not take them all.
+bool Pinger::read_record(int fd, uint32_t events) {
+  static unsigned char buf[tls::kMaxRecordSize];  // a worker is one thread; too big for its stack's taste
+  for (;;) {
+    ClientTls::Received r = tls_->receive(fd, buf);
+    switch (r.kind) {
+      case ClientTls::Received::data:
+        if (!take(fd, r.at, r.size)) return false;
+        continue;
+      case ClientTls::Received::nothing_yet:
+        // A part record and the peer gone: the rest never comes.
+        if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) read_ended(fd, events);
+        return false;
+      case ClientTls::Received::closed:
+        read_ended(fd, events);
+        return false;
+      case ClientTls::Received::failed:
+        close_open(fd, r.why);
+        return false;
+    }
+  }
+}
+
+void Pinger::read_ended(int fd, uint32_t events) {
+  // A body read to the connection's end is answered by the end; the close itself is the server's.
+  Conn& c = conns_[fd];
+  if (c.t_ns != 0 && proto::end_is_answer(protocol_, c.reply)) answered(c, c.reply.status & 0x3ff);
+  close_open(fd, (events & EPOLLERR) ? ErrorClass::econnreset : ErrorClass::peer_closed);
 }
 
 bool Pinger::take(int fd, const unsigned char* data, size_t n) {
@@ -118,10 +146,7 @@ bool Pinger::take(int fd, const unsigned char* data, size_t n) {
 bool Pinger::pong(int fd, const unsigned char* payload, size_t len) {
   unsigned char out[2 + 4 + 125];
   size_t size = proto::make_pong(protocol_, payload, len, out, sizeof out);
-  ssize_t w = ::send(fd, out, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (w == static_cast<ssize_t>(size)) return true;
-  close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
-  return false;
+  return send_all(fd, out, size);
 }
 
 void Pinger::answered(Conn& c, uint16_t status) {
@@ -139,6 +164,7 @@ void Pinger::answered(Conn& c, uint16_t status) {
 }
 
 void Pinger::close_open(int fd, ErrorClass why) {
+  if (tls_) tls_->forget(fd);
   ::close(fd);  // also leaves the hold set
   conns_[fd].state = ConnState::free;
   --counters_.established;

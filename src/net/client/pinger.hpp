@@ -10,6 +10,7 @@
 #include "core/plan/counters.hpp"
 #include "core/proto/reply.hpp"
 #include "net/client/client_conn.hpp"
+#include "net/client/client_tls.hpp"
 
 namespace c1m::net {
 
@@ -30,6 +31,8 @@ class Pinger {
   void greet(int fd, uint32_t nonce);
   // Pings the slots due in elapsed_ns of an interval, from where the last call stopped.
   void ping_some(int64_t elapsed_ns);
+  // --tls: every byte goes through the connection's record layer.
+  void use_tls(ClientTls* tls) { tls_ = tls; }
   // From the first slot again, with nothing due (the live hold begins).
   void restart() { budget_ = 0, cursor_ = 0; }
   // Reads all that an epoll report announced on an open connection (edge-triggered: it is not
@@ -40,7 +43,11 @@ class Pinger {
   void count_unanswered();
 
  private:
-  bool read_some(int fd, uint32_t events);  // false once nothing more waits, or the connection closed
+  bool read_some(int fd, uint32_t events);    // false once nothing more waits, or the connection closed
+  bool read_record(int fd, uint32_t events);  // the same over TLS: one record's data
+  void read_ended(int fd, uint32_t events);   // the server ended the connection (read its end)
+  // Sends all of data (in a TLS record, with --tls); false when it could not and the connection was closed.
+  bool send_all(int fd, const unsigned char* data, size_t len);
   // Bytes that came: the reply to the outstanding ping, or (none outstanding) the server speaking
   // unasked. False when they closed the connection.
   bool take(int fd, const unsigned char* data, size_t n);
@@ -56,6 +63,7 @@ class Pinger {
   size_t slots_;
   ClientCounters& counters_;
   ClientHistograms& histograms_;
+  ClientTls* tls_ = nullptr;
   double budget_ = 0;  // slots due and not yet visited
   size_t cursor_ = 0;  // the next slot to visit
 };

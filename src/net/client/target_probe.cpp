@@ -11,6 +11,7 @@
 
 #include "core/host/clock.hpp"
 #include "net/client/connect_socket.hpp"
+#include "net/tls/tls_context.hpp"
 
 namespace c1m::net {
 namespace {
@@ -48,11 +49,46 @@ class ProbeSocket {
       ::usleep(kRetryNs / 1000);
     }
   }
+  // --tls: the handshake over the connection, after which every byte goes through the library. ""
+  // once done, else why not; `said` gets what was settled (version, cipher, group, time).
+  std::string handshake(SSL_CTX* ctx, const std::string& server_name, ojson& said) {
+    ssl_.reset(SSL_new(ctx));
+    if (!ssl_ || SSL_set_fd(ssl_.get(), fd_) != 1) return "out of memory for a TLS handshake";
+    if (!server_name.empty()) SSL_set_tlsext_host_name(ssl_.get(), server_name.c_str());
+    const int64_t started = monotonic_ns();
+    for (;;) {
+      int r = SSL_connect(ssl_.get());
+      if (r == 1) break;
+      int e = SSL_get_error(ssl_.get(), r);
+      if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT))
+        continue;
+      std::string words = tls::last_library_error();
+      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) words = "no TLS answer within the probe's time";
+      if (words.empty()) words = "the server closed the connection during the handshake";
+      return "the TLS handshake failed: " + words + " (is it a TLS server?)";
+    }
+    const char* group = SSL_group_to_name(ssl_.get(), SSL_get_negotiated_group(ssl_.get()));
+    said = {{"version", SSL_get_version(ssl_.get())},
+            {"cipher", SSL_get_cipher_name(ssl_.get())},
+            {"group", group != nullptr ? ojson(group) : ojson(nullptr)},
+            {"handshake_ms", static_cast<double>(monotonic_ns() - started) / 1e6}};
+    return "";
+  }
   bool send_all(const unsigned char* data, size_t n) {
+    if (ssl_) return SSL_write(ssl_.get(), data, static_cast<int>(n)) == static_cast<int>(n);
     return ::send(fd_, data, n, MSG_NOSIGNAL) == static_cast<ssize_t>(n);
   }
   // Bytes read (0: the server closed), or -1: nothing came by the deadline (or an error).
   ssize_t read_some(unsigned char* buf, size_t cap, int64_t deadline_ns) {
+    if (ssl_) {
+      for (;;) {
+        int n = SSL_read(ssl_.get(), buf, static_cast<int>(cap));
+        if (n > 0) return n;
+        int e = SSL_get_error(ssl_.get(), n);
+        if (e == SSL_ERROR_ZERO_RETURN) return 0;
+        if (e != SSL_ERROR_WANT_READ || !wait(POLLIN, deadline_ns)) return -1;
+      }
+    }
     if (!wait(POLLIN, deadline_ns)) return -1;
     return ::recv(fd_, buf, cap, 0);
   }
@@ -71,6 +107,7 @@ class ProbeSocket {
   }
   int fd_ = -1;
   int64_t deadline_;
+  tls::SslPtr ssl_;  // --tls; freed before the fd closes (the destructor's order)
 };
 
 std::string printable(const std::string& s, size_t at = 0, size_t max = 80) {
@@ -145,11 +182,16 @@ std::string software_said(proto::Protocol p, const std::string& bytes) {
   return "";
 }
 
-TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto::PingText& text, int64_t timeout_ns) {
+TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto::PingText& text, int64_t timeout_ns,
+                         SSL_CTX* tls, const std::string& server_name) {
   TargetProbe probe;
   const int64_t deadline = monotonic_ns() + timeout_ns;
   ProbeSocket sock(deadline);
   if (std::string why = sock.connect(target); !why.empty()) return probe.error = why, probe;
+  if (tls != nullptr) {
+    if (std::string why = sock.handshake(tls, server_name, probe.tls); !why.empty()) return probe.error = why, probe;
+    if (p == proto::Protocol::echo) return probe;  // c1m's own server: its /stats says the rest
+  }
   std::string seen;
   if (p == proto::Protocol::raw) {  // nothing to ask: a banner, if the server says one
     unsigned char buf[512];
@@ -195,16 +237,22 @@ void note_target_cost(int pid, const procfs::TreeUsage& before, const procfs::Tr
                                        {"ramp_cpu_s", cpu_s}};
 }
 
-std::string name_and_probe_target(const ClientConfig& r, ojson& target) {
+std::string name_and_probe_target(const ClientConfig& r, tls::SslCtxPtr& tls, ojson& target) {
   target = {{"address", r.plan.targets.empty() ? ojson(nullptr) : ojson(r.plan.targets[0].str())},
             {"protocol", proto::protocol_name(r.protocol)},
             {"name", r.target_name.empty() ? ojson(nullptr) : ojson(r.target_name)},
             {"image", r.target_image.empty() ? ojson(nullptr) : ojson(r.target_image)},
             {"software", nullptr},
             {"probe_answer_ms", nullptr}};
-  if (r.protocol == proto::Protocol::echo || r.plan.targets.empty()) return "";
-  TargetProbe p = probe_target(r.plan.targets[0], r.protocol, r.ping_text, kProbeTimeoutNs);
+  if (r.tls.on) {
+    std::string why;
+    if (tls = tls::make_client_context(r.tls, why); !tls) return "--tls: " + why;
+  }
+  if ((r.protocol == proto::Protocol::echo && !tls) || r.plan.targets.empty()) return "";
+  TargetProbe p =
+      probe_target(r.plan.targets[0], r.protocol, r.ping_text, kProbeTimeoutNs, tls.get(), r.tls.server_name);
   if (!p.software.empty()) target["software"] = p.software;
+  if (tls) target["tls"] = p.tls.is_null() ? ojson(nullptr) : p.tls;
   if (p.answer_ms) target["probe_answer_ms"] = *p.answer_ms;
   if (p.error.empty()) return "";
   return "--target " + r.plan.targets[0].str() + " (" + proto::protocol_name(r.protocol) + "): " + p.error;

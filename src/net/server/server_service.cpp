@@ -25,13 +25,19 @@ ojson server_context(const ServerConfig& c) {
   context["spread"] = c.spread;
   context["sched"] = c.sched;
   context["live_sched"] = c.live_sched;
+  context["tls"] = tls_json(c.tls, true);
+  if (c.tls.on) {
+    context["tls"]["library"] = tls::library_version();
+    context["tls"]["kernel_tls"] = tls::kernel_tls_available() ? "available, not used" : "absent";
+  }
   return context;
 }
 
 }  // namespace
 
-ServerService::ServerService(ServerConfig config)
+ServerService::ServerService(ServerConfig config, tls::SslCtxPtr tls)
     : c_(std::move(config)),
+      tls_(std::move(tls)),
       kernel_at_start_(procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches)),
       context_(server_context(c_)),
       first_listeners_(c_.workers),
@@ -77,6 +83,7 @@ bool ServerService::spawn_workers(int admin_fd) {
                            c_.spread == "port-block",
                            first_listeners_[i]};
     cfg.live_sched = c_.live_sched.c_str();
+    cfg.tls = tls_.get();
     return run_server_worker(cfg);
   });
   close_first_listeners(c_.workers);  // the workers have theirs

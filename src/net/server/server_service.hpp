@@ -18,6 +18,7 @@
 #include "net/base/worker_pool.hpp"
 #include "net/http/collector_link.hpp"
 #include "net/http/http_service.hpp"
+#include "net/tls/tls_context.hpp"
 
 namespace c1m::net {
 
@@ -25,7 +26,8 @@ using ojson = nlohmann::ordered_json;
 
 class ServerService {
  public:
-  explicit ServerService(ServerConfig config);
+  // tls: the context --tls made (null: plain TCP); the workers inherit it.
+  ServerService(ServerConfig config, tls::SslCtxPtr tls);
   ~ServerService();
   // Forks the workers and serves until a signal or --duration, then prints (and writes, with --json)
   // the final stats. `admin_fd`: the --admin socket, open, or -1. The exit status: 1 when a worker
@@ -45,6 +47,7 @@ class ServerService {
   int finish();
 
   const ServerConfig c_;
+  tls::SslCtxPtr tls_;
   const procfs::KernelSnapshot kernel_at_start_;
   const ojson context_;  // what the stats say of where the server runs: listen, limits, host, sysctls
   WorkerPool pool_;

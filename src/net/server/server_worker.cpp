@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "core/host/host.hpp"
 #include "core/host/procfs.hpp"
@@ -22,6 +23,8 @@
 #include "net/base/sockaddr.hpp"
 #include "net/base/worker_events.hpp"
 #include "net/base/worker_pool.hpp"
+#include "net/server/server_tls.hpp"
+#include "net/tls/tls_memory.hpp"
 
 namespace c1m::net {
 
@@ -73,7 +76,11 @@ class ServerWorker {
     if (!held_->ok()) return fatal("cannot create the hold set");
     reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!open_listeners()) return 1;
-    counters_.rss_baseline_bytes = procfs::self_rss_bytes();
+    counters_.rss_baseline_bytes = procfs::self_anon_rss_bytes();
+    if (cfg_.tls != nullptr) {
+      tls_ = std::make_unique<ServerTls>(cfg_.tls, cfg_.capacity + kDrainSpare + kFdSlack, counters_.tls);
+      tls_meter_.emplace();
+    }
     // Counted, not assumed: everything open now but the listeners (control, epoll, reserve, stdio,
     // whatever was inherited). Connections and listeners are then counted as they open and close.
     uint64_t open_now = procfs::self_open_fds();
@@ -103,6 +110,7 @@ class ServerWorker {
   static constexpr uint64_t kDrainSpare = 48;
   // A full worker listens again only once this many connections have left, so it does not flap.
   static constexpr uint64_t kRelistenMargin = 64;
+  static constexpr uint64_t kFdSlack = 128;  // the worker's own fds below its connections'
 
   bool open_listeners() {
     std::vector<int> given;
@@ -189,11 +197,17 @@ class ServerWorker {
       ::close(fd);
       return;
     }
+    if (tls_ && !tls_->accept(fd)) {
+      counters_.errors.add(ErrorClass::other);
+      ::close(fd);
+      return;
+    }
     ++counters_.connections;
     if (counters_.connections > counters_.connections_peak) counters_.connections_peak = counters_.connections;
   }
 
   void drop(int fd) {
+    if (tls_) tls_->forget(fd);
     ::close(fd);
     --counters_.connections;
     if (listeners_.empty() && counters_.connections + kRelistenMargin < cfg_.capacity) open_listeners();
@@ -204,6 +218,7 @@ class ServerWorker {
   // Echo whatever arrives. The frame is fixed-size and opaque: nothing in it is trusted or parsed.
   // A peer that does not read its echoes fills its socket buffer and is dropped, never buffered for.
   void serve(int fd) {
+    if (tls_) return serve_tls(fd);
     char buf[4096];
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n > 0) {
@@ -227,6 +242,27 @@ class ServerWorker {
     drop(fd);
   }
 
+  // The same over TLS: the library reads the records, finishes the handshake, seals the echo.
+  void serve_tls(int fd) {
+    ServerTls::Served r = tls_->serve(fd, cfg_.echo);
+    counters_.echoed_bytes += r.echoed;
+    if (r.echoed > 0 && !echoing_) start_echoing();
+    switch (r.kind) {
+      case ServerTls::Served::open:
+        return;
+      case ServerTls::Served::closed:
+        ++counters_.closed_by_peer;
+        break;
+      case ServerTls::Served::reset:
+        ++counters_.reset_by_peer;
+        break;
+      case ServerTls::Served::failed:
+        counters_.errors.add(r.why);
+        break;
+    }
+    drop(fd);
+  }
+
   // The first ping of a live hold: from now on this worker's wake-ups are in a ping's round trip.
   void start_echoing() {
     echoing_ = true;
@@ -236,9 +272,10 @@ class ServerWorker {
 
   void send_counters(bool final) {
     if (!final && std::memcmp(&counters_, &last_sent_, sizeof counters_) == 0) return;
-    counters_.rss_bytes = procfs::self_rss_bytes();
+    counters_.rss_bytes = procfs::self_anon_rss_bytes();
     if (counters_.connections == counters_.connections_peak) counters_.rss_at_peak_bytes = counters_.rss_bytes;
     counters_.open_fds = counters_.connections + counters_.listeners + own_fds_;
+    if (tls_meter_) tls_meter_->read_into(counters_.tls, counters_.connections == counters_.connections_peak);
     send_message(cfg_.control_fd, MessageType::server_counters, cfg_.index, &counters_, sizeof counters_);
     last_sent_ = counters_;
     if (final) send_message(cfg_.control_fd, MessageType::final_done, cfg_.index, nullptr, 0);
@@ -249,8 +286,10 @@ class ServerWorker {
   std::unique_ptr<HoldSet> held_;
   std::vector<EventPtr> listeners_;
   UniqueFd reserve_fd_;
-  uint64_t own_fds_ = 0;  // open at start, listeners apart: see run()
-  bool echoing_ = false;  // has echoed a ping: runs under the live policy
+  uint64_t own_fds_ = 0;            // open at start, listeners apart: see run()
+  bool echoing_ = false;            // has echoed a ping: runs under the live policy
+  std::unique_ptr<ServerTls> tls_;  // --tls
+  std::optional<tls::LibraryMeter> tls_meter_;
   ServerCounters counters_;
   ServerCounters last_sent_;
 };

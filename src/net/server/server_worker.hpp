@@ -2,6 +2,8 @@
 // spreads connections over the workers), holds each connection with one event and no buffer, and
 // echoes fixed-size ping frames when asked.
 #pragma once
+#include <openssl/ssl.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +24,7 @@ struct ServerWorkerConfig {
   // `listen`), so slot k is the same worker in every port's group; empty: the worker opens its own.
   std::vector<int> first_listener_fds;
   const char* live_sched = "normal";  // the scheduling policy from the first bytes echoed (core/host)
+  SSL_CTX* tls = nullptr;             // --tls: the parent's context (net/tls/tls_context); null: plain TCP
 };
 
 // Runs until SIGTERM/SIGINT or until the parent goes away; returns the exit status.

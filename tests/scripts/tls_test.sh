@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# TLS on loopback, both ends and against real servers from Debian's archive: c1m's server (echo,
+# its library bytes a connection), nginx with ssl (HTTPS keep-alive, its session tickets read and
+# counted), haproxy terminating TLS in front of c1m's plain server, mosquitto's MQTT over TLS,
+# openssl s_server sending a key update (its own error class); a certificate that does not verify,
+# a plain server to a TLS client, and bad certificate files (one line, exit 2). Bounded: a few
+# thousand connections, live holds of 2-3 s.
+#   tls_test.sh C1M_BINARY
+set -euo pipefail
+c1m=$1
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+passed=0 failed=0
+ok() { echo "ok    $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+for tool in openssl nginx haproxy mosquitto; do
+  command -v "$tool" >/dev/null || { echo "FAIL  $tool is not installed (make setup installs it)"; exit 1; }
+done
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+field() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+# A CA, a certificate it signs for c1m.test, and another CA that signed nothing here.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=c1m-test-ca \
+  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=c1m.test -keyout "$work/server.key" \
+  -out "$work/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:c1m.test\n' >"$work/san.ext"
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 2 \
+  -extfile "$work/san.ext" -out "$work/server.pem" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=other-ca \
+  -keyout "$work/other.key" -out "$work/other.pem" 2>/dev/null
+cat "$work/server.pem" "$work/server.key" >"$work/server-bundle.pem"
+# mosquitto run as root drops to its own user, which must read them (test keys, made for this run).
+chmod 755 "$work" && chmod 644 "$work"/*.key
+
+# 1. c1m to c1m over TLS: every ping answered, the client's held state small, the server's library counted.
+port=$(free_port) admin=$(free_port)
+"$c1m" server --listen "127.0.0.1:$port" --admin "127.0.0.1:$admin" --expect 3000 --tls --duration 60s \
+  >"$work/server.log" 2>&1 &
+pids+=($!)
+wait_port "$admin"
+"$c1m" client --target "127.0.0.1:$port" --tls -n 3000 --hold 1s --ping-interval 1s --live 3s \
+  --server-stats "127.0.0.1:$admin" --json "$work/echo.json" --progress off >"$work/echo.log" 2>&1 || true
+r=$work/echo.json
+check "c1m echo over TLS: 3,000 held, 0 errors, 3,000 handshakes, every ping answered" \
+  '[ "$(field "$r" "(r[\"status\"], r[\"results\"][\"established_peak_client\"], r[\"results\"][\"errors_total\"], r[\"results\"][\"tls_handshakes\"], r[\"results\"][\"pongs_received\"] >= 6000)")" = "('"'"'complete'"'"', 3000, 0, 3000, True)" ]'
+check "the record says TLS 1.3, its cipher and group, and that kernel TLS was not used" \
+  '[ "$(field "$r" "(r[\"topology\"][\"target\"][\"tls\"][\"version\"], r[\"topology\"][\"target\"][\"tls\"][\"group\"], r[\"server\"][\"tls\"][\"kernel_tls\"] in (\"absent\", \"available, not used\"))")" = "('"'"'TLSv1.3'"'"', '"'"'x25519'"'"', True)" ]'
+check "the client's TLS library keeps nothing a held connection (under 8 B), the server's keeps its object (over 4 KB)" \
+  '[ "$(field "$r" "r[\"memory\"][\"tls_library_bytes_per_connection_client\"] < 8 and r[\"memory\"][\"tls_library_bytes_per_connection_server\"] > 4096")" = True ]'
+echo "    client: $(field "$r" "round(r['memory']['user_bytes_per_connection_client'])") B user, $(field "$r" "round(r['memory']['tls_library_bytes_per_connection_client'], 1)") B library a connection; server: $(field "$r" "round(r['memory']['tls_library_bytes_per_connection_server'])") B library; handshake peak $(field "$r" "r['results']['tls_library_peak_bytes_client']") B"
+
+# 2. A plain server to a TLS client: the probe says so, before any connection is opened.
+plain=$(free_port)
+"$c1m" server --listen "127.0.0.1:$plain" --expect 100 --duration 30s >"$work/plain.log" 2>&1 &
+pids+=($!)
+wait_port "$plain"
+status=0
+"$c1m" client --target "127.0.0.1:$plain" --tls -n 10 --hold 1s --json "$work/plain.json" --progress off \
+  >"$work/plain-client.log" 2>&1 || status=$?
+check "a plain server to a TLS client: failed, the reason names the handshake (exit $status)" \
+  '[ "$status" = 1 ] && field "$work/plain.json" "r[\"reason\"]" | grep -q "TLS handshake failed.*is it a TLS server"'
+
+# 3. nginx with ssl: HTTPS keep-alive, its session tickets read and counted; the certificate verified.
+https=$(free_port)
+cat >"$work/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+  server {
+    listen 127.0.0.1:$https ssl;
+    ssl_certificate $work/server.pem;
+    ssl_certificate_key $work/server.key;
+    ssl_protocols TLSv1.3;
+    location / { return 200 "ok\n"; }
+  }
+}
+CONF
+nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" >"$work/nginx.log" 2>&1 &
+pids+=($!)
+wait_port "$https"
+"$c1m" client --target "127.0.0.1:$https" --tls --tls-verify --tls-ca "$work/ca.pem" --tls-server-name c1m.test \
+  --protocol http -n 300 --hold 1s --ping-interval 1s --live 2s --json "$work/nginx.json" --progress off \
+  >"$work/nginx-client.log" 2>&1 || true
+r=$work/nginx.json
+check "nginx over TLS, verified: 300 held, 0 errors, 2xx answers, its tickets counted" \
+  '[ "$(field "$r" "(r[\"status\"], r[\"results\"][\"established_peak_client\"], r[\"results\"][\"errors_total\"], r[\"results\"][\"http_replies_2xx\"] >= 300, r[\"results\"][\"tls_tickets\"] >= 300)")" = "('"'"'complete'"'"', 300, 0, True, True)" ]'
+status=0
+"$c1m" client --target "127.0.0.1:$https" --tls --tls-verify --tls-ca "$work/other.pem" --protocol http -n 5 \
+  --hold 1s --json "$work/wrongca.json" --progress off >"$work/wrongca.log" 2>&1 || status=$?
+check "a certificate from another CA is refused by name" \
+  '[ "$status" = 1 ] && field "$work/wrongca.json" "r[\"reason\"]" | grep -q "certificate verify failed"'
+
+# 4. haproxy terminating TLS in TCP mode in front of c1m's plain echo server.
+hap=$(free_port) backend=$(free_port)
+"$c1m" server --listen "127.0.0.1:$backend" --expect 1000 --duration 60s >"$work/backend.log" 2>&1 &
+pids+=($!)
+cat >"$work/haproxy.cfg" <<CONF
+global
+  maxconn 4000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend tls_in
+  bind 127.0.0.1:$hap ssl crt $work/server-bundle.pem ssl-min-ver TLSv1.3
+  default_backend echo
+backend echo
+  server c1m 127.0.0.1:$backend
+CONF
+haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+pids+=($!)
+wait_port "$hap"
+"$c1m" client --target "127.0.0.1:$hap" --tls -n 500 --hold 1s --ping-interval 1s --live 2s \
+  --json "$work/haproxy.json" --progress off >"$work/haproxy-client.log" 2>&1 || true
+r=$work/haproxy.json
+check "haproxy (TLS in TCP mode) to c1m's echo: 500 held, 0 errors, pings answered" \
+  '[ "$(field "$r" "(r[\"status\"], r[\"results\"][\"established_peak_client\"], r[\"results\"][\"errors_total\"], r[\"results\"][\"pongs_received\"] >= 500)")" = "('"'"'complete'"'"', 500, 0, True)" ]'
+
+# 5. mosquitto's MQTT over TLS.
+mqtts=$(free_port)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\ncertfile %s\nkeyfile %s\ntls_version tlsv1.3\n' \
+  "$mqtts" "$work/server.pem" "$work/server.key" >"$work/mqtt.conf"
+mosquitto -c "$work/mqtt.conf" >"$work/mqtt.log" 2>&1 &
+pids+=($!)
+wait_port "$mqtts"
+"$c1m" client --target "127.0.0.1:$mqtts" --tls --protocol mqtt -n 200 --hold 1s --ping-interval 1s --live 2s \
+  --json "$work/mqtt.json" --progress off >"$work/mqtt-client.log" 2>&1 || true
+r=$work/mqtt.json
+check "mosquitto over TLS: 200 held, 0 errors, PINGREQs answered" \
+  '[ "$(field "$r" "(r[\"status\"], r[\"results\"][\"established_peak_client\"], r[\"results\"][\"errors_total\"], r[\"results\"][\"pongs_received\"] >= 200)")" = "('"'"'complete'"'"', 200, 0, True)" ]'
+
+# 6. openssl s_server sends a key update ("k" on its input; not with -quiet, which ignores its
+# commands): the held state cannot follow one, so the connection ends in its own class.
+sport=$(free_port)
+mkfifo "$work/s_in"
+openssl s_server -accept "127.0.0.1:$sport" -cert "$work/server.pem" -key "$work/server.key" -tls1_3 \
+  <"$work/s_in" >"$work/s_server.log" 2>&1 &
+pids+=($!)
+exec 7>"$work/s_in"
+wait_port "$sport"
+"$c1m" client --target "127.0.0.1:$sport" --tls --protocol raw -n 1 --hold 3s --json "$work/keyupdate.json" \
+  --progress off >"$work/keyupdate.log" 2>&1 &
+client=$!
+sleep 1.5
+echo k >&7
+wait $client || true
+exec 7>&-
+check "a key update from openssl s_server ends the connection as tls_key_update" \
+  '[ "$(field "$work/keyupdate.json" "r[\"results\"][\"errors\"].get(\"tls_key_update\")")" = 1 ]'
+
+# 7. Bad input: one line, exit 2.
+status=0
+"$c1m" server --listen "127.0.0.1:$(free_port)" --tls --tls-cert "$work/server.pem" --tls-key "$work/other.key" \
+  >"$work/mismatch.log" 2>&1 || status=$?
+check "a key that does not match its certificate: exit 2, named" \
+  '[ "$status" = 2 ] && [ "$(wc -l <"$work/mismatch.log")" = 1 ] && grep -q "does not match the certificate" "$work/mismatch.log"'
+status=0
+"$c1m" server --listen "127.0.0.1:$(free_port)" --tls --tls-cert "$work/nothere.pem" --tls-key "$work/server.key" \
+  >"$work/missing.log" 2>&1 || status=$?
+check "a missing certificate: exit 2, named" '[ "$status" = 2 ] && grep -q "cannot read the certificate" "$work/missing.log"'
+status=0
+"$c1m" client --target "127.0.0.1:$port" --tls-verify -n 1 >"$work/noflag.log" 2>&1 || status=$?
+check "--tls-verify without --tls: exit 2, named" '[ "$status" = 2 ] && grep -q "are for --tls" "$work/noflag.log"'
+status=0
+"$c1m" client --target "127.0.0.1:$port" --tls --tls-group nosuch -n 1 >"$work/group.log" 2>&1 || status=$?
+check "an unknown key-exchange group: exit 2, named" '[ "$status" = 2 ] && grep -q "nosuch" "$work/group.log"'
+
+echo "tls: $passed passed, $failed failed"
+[ "$failed" = 0 ]
