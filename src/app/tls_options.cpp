@@ -20,6 +20,12 @@ void add_tls_options(CLI::App* c, TlsSettings& t, bool server) {
     c->add_option("--tls-tickets", t.tickets, "session tickets sent after each handshake")
         ->check(CLI::Range(0, 10))
         ->capture_default_str();
+    c->add_option("--tls-held", t.held,
+                  "what a held connection keeps: keys (its traffic keys; the library's object freed after the "
+                  "handshake) or library (the library's object, as most servers keep it)")
+        ->check(CLI::IsMember({"keys", "library"}))
+        ->envname("C1M_TLS_HELD")
+        ->capture_default_str();
   } else {
     c->add_flag("--tls-verify", t.verify,
                 "refuse a server whose certificate does not verify against --tls-ca (and, with "

@@ -21,8 +21,8 @@ ServerConfig resolve_server(const ServerOptions& o, uint64_t nofile, const NameR
   c.nofile = nofile;
   const TlsSettings plain_tcp;
   if (!o.tls.on && (!o.tls.cert_file.empty() || !o.tls.key_file.empty() || o.tls.tickets != plain_tcp.tickets ||
-                    o.tls.group != plain_tcp.group || o.tls.cipher != plain_tcp.cipher))
-    throw UsageError("--tls-cert, --tls-key, --tls-tickets, --tls-group and --tls-cipher are for --tls");
+                    o.tls.held != plain_tcp.held || o.tls.group != plain_tcp.group || o.tls.cipher != plain_tcp.cipher))
+    throw UsageError("--tls-cert, --tls-key, --tls-tickets, --tls-held, --tls-group and --tls-cipher are for --tls");
   c.tls = o.tls;
   c.capacity = o.max_per_worker.empty() ? worker_capacity(nofile)
                                         : require(parse_count(o.max_per_worker), "--max-per-worker", o.max_per_worker);

@@ -26,7 +26,7 @@ void Pinger::greet(int fd, uint32_t nonce) {
 }
 
 bool Pinger::send_all(int fd, const unsigned char* data, size_t len) {
-  ssize_t w = tls_ ? tls_->send(fd, data, len) : ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  ssize_t w = tls_ ? tls_->keys().send(fd, data, len) : ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
   if (w == static_cast<ssize_t>(len)) return true;
   close_open(fd, w < 0 ? classify_errno(errno) : ErrorClass::other);
   return false;
@@ -81,19 +81,19 @@ bool Pinger::read_some(int fd, uint32_t events) {
 bool Pinger::read_record(int fd, uint32_t events) {
   static unsigned char buf[tls::kMaxRecordSize];  // a worker is one thread; too big for its stack's taste
   for (;;) {
-    ClientTls::Received r = tls_->receive(fd, buf);
+    tls::HeldKeys::Received r = tls_->keys().receive(fd, buf);
     switch (r.kind) {
-      case ClientTls::Received::data:
+      case tls::HeldKeys::Received::data:
         if (!take(fd, r.at, r.size)) return false;
         continue;
-      case ClientTls::Received::nothing_yet:
+      case tls::HeldKeys::Received::nothing_yet:
         // A part record and the peer gone: the rest never comes.
         if ((events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) read_ended(fd, events);
         return false;
-      case ClientTls::Received::closed:
+      case tls::HeldKeys::Received::closed:
         read_ended(fd, events);
         return false;
-      case ClientTls::Received::failed:
+      case tls::HeldKeys::Received::failed:
         close_open(fd, r.why);
         return false;
     }

@@ -84,6 +84,7 @@ bool ServerService::spawn_workers(int admin_fd) {
                            first_listeners_[i]};
     cfg.live_sched = c_.live_sched.c_str();
     cfg.tls = tls_.get();
+    cfg.tls_keeps_library = c_.tls.held == "library";
     return run_server_worker(cfg);
   });
   close_first_listeners(c_.workers);  // the workers have theirs

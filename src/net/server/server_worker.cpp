@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -78,7 +80,8 @@ class ServerWorker {
     if (!open_listeners()) return 1;
     counters_.rss_baseline_bytes = procfs::self_anon_rss_bytes();
     if (cfg_.tls != nullptr) {
-      tls_ = std::make_unique<ServerTls>(cfg_.tls, cfg_.capacity + kDrainSpare + kFdSlack, counters_.tls);
+      tls_ = std::make_unique<ServerTls>(cfg_.tls, cfg_.tls_keeps_library, cfg_.capacity + kDrainSpare + kFdSlack,
+                                         counters_.tls);
       tls_meter_.emplace();
     }
     // Counted, not assumed: everything open now but the listeners (control, epoll, reserve, stdio,
@@ -192,7 +195,10 @@ class ServerWorker {
     // live hold's first interval sent 133k segments/s at 1M against 100k/s after it.
     int zero = 0;
     setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
-    if (!held_->add(fd)) {  // fs.epoll.max_user_watches, or memory
+    // A TLS connection holding keys only leaves a part record in the kernel: edge-triggered, it wakes
+    // the worker when more comes, not until then.
+    uint32_t events = tls_ && tls_->holds_keys_only() ? HoldSet::kHoldEvents | EPOLLET : HoldSet::kHoldEvents;
+    if (!held_->add(fd, events)) {  // fs.epoll.max_user_watches, or memory
       counters_.errors.add(classify_errno(errno));
       ::close(fd);
       return;
@@ -272,6 +278,12 @@ class ServerWorker {
 
   void send_counters(bool final) {
     if (!final && std::memcmp(&counters_, &last_sent_, sizeof counters_) == 0) return;
+    // Handshakes stopped since the last report: their heap goes back to the system, so what stays
+    // resident is what the held connections keep (a client worker does so once its ramp settles).
+    if (tls_ && counters_.tls.handshakes == last_sent_.tls.handshakes && counters_.tls.handshakes > trimmed_at_) {
+      malloc_trim(0);
+      trimmed_at_ = counters_.tls.handshakes;
+    }
     counters_.rss_bytes = procfs::self_anon_rss_bytes();
     if (counters_.connections == counters_.connections_peak) counters_.rss_at_peak_bytes = counters_.rss_bytes;
     counters_.open_fds = counters_.connections + counters_.listeners + own_fds_;
@@ -290,6 +302,7 @@ class ServerWorker {
   bool echoing_ = false;            // has echoed a ping: runs under the live policy
   std::unique_ptr<ServerTls> tls_;  // --tls
   std::optional<tls::LibraryMeter> tls_meter_;
+  uint64_t trimmed_at_ = 0;  // handshakes done when the heap was last given back
   ServerCounters counters_;
   ServerCounters last_sent_;
 };

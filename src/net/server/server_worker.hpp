@@ -25,6 +25,7 @@ struct ServerWorkerConfig {
   std::vector<int> first_listener_fds;
   const char* live_sched = "normal";  // the scheduling policy from the first bytes echoed (core/host)
   SSL_CTX* tls = nullptr;             // --tls: the parent's context (net/tls/tls_context); null: plain TCP
+  bool tls_keeps_library = false;     // --tls-held library: a held connection keeps the library's object
 };
 
 // Runs until SIGTERM/SIGINT or until the parent goes away; returns the exit status.
