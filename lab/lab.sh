@@ -175,7 +175,7 @@ up() {
   compose rm -sf server client >/dev/null 2>&1 || true
   compose up -d collector 2>&1 | grep -v "is up-to-date" || true
   wait_for "$COLLECTOR/health" "the collector"
-  say "$APPROACH: $N connections from $CLIENTS client container(s) to ${TARGET:+$TARGET at }$C1M_SERVER_IP:$PORTS ($PROTOCOL) on macvlan over $C1M_PARENT, run $RUN_ID"
+  say "$APPROACH: $N connections from $CLIENTS client container(s) to ${TARGET:+$TARGET at }$C1M_SERVER_IP:$PORTS ($PROTOCOL$([ "${C1M_TLS:-0}" = 1 ] && echo " over TLS")) on macvlan over $C1M_PARENT, run $RUN_ID"
   compose up -d server 2>&1 | grep -v "is up-to-date" || true
   # Each container is a cgroup and the CPU is shared between cgroups (see C1M_SCHED above). Set here:
   # docker-compose 1.29 takes no cpu_shares from a variable. Each participant reads its own back.

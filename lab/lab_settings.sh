@@ -84,7 +84,7 @@ resolve_settings() {
 # every connection), 20 (source, target) pairs, the clients' own port range, one stats poller each.
 doctor() {
   "$C1M" doctor --connections "$N" --both-ends-here --in-containers --pairs "$PAIRS" --client-port-range "$C1M_PORT_RANGE" \
-    --stats-pollers "$CLIENTS" $([ "$C1M_CONNTRACK" = off ] && echo --untracked) "$@"
+    --stats-pollers "$CLIENTS" --tls "$(doctor_tls)" $([ "$C1M_CONNTRACK" = off ] && echo --untracked) "$@"
 }
 
 # Down to two significant figures, then to a whole share per client: 254,486 -> 250,000.

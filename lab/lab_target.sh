@@ -18,6 +18,13 @@ resolve_target() {
   [[ "$PROTOCOL" =~ ^(raw|echo|redis|http|mqtt|websocket)$ ]] ||
     die "PROTOCOL=$PROTOCOL: unknown protocol (raw, echo, redis, http, mqtt or websocket)"
   C1M_HTTP_PATH=${HTTP_PATH:-/}
+  # TLS=1: every connection over TLS 1.3 (the target speaks it on TARGET_PORT; c1m's server gets
+  # --tls); TLS_HELD=library has c1m's server keep the library's object instead of keys only.
+  C1M_TLS=${TLS:-0}
+  [[ "$C1M_TLS" =~ ^[01]$ ]] || die "TLS=$C1M_TLS: expected 1 or 0"
+  C1M_TLS_HELD=${TLS_HELD:-keys}
+  [[ "$C1M_TLS_HELD" =~ ^(keys|library)$ ]] || die "TLS_HELD=$C1M_TLS_HELD: expected keys or library"
+  [ "$C1M_TLS" = 1 ] || [ -z "${TLS_HELD:-}" ] || die "TLS_HELD=$TLS_HELD needs TLS=1"
   TARGET_NAME=${TARGET_NAME:-}
   [ -n "$TARGET" ] || { [ -z "${TARGET_PORT:-}${TARGET_ARGS:-}" ] || die "TARGET_PORT and TARGET_ARGS need TARGET=IMAGE"; return 0; }
   [[ "$TARGET" =~ ^[A-Za-z0-9][A-Za-z0-9._/:@-]*$ ]] || die "TARGET=$TARGET: not an image reference"
@@ -84,6 +91,14 @@ target_env() {
   echo "C1M_FIND_LIMIT=$C1M_FIND_LIMIT"
   echo "C1M_SLO_P99=$C1M_SLO_P99"
   echo "C1M_TARGET_NAME=$TARGET_NAME"
+  echo "C1M_TLS=$C1M_TLS"
+  echo "C1M_TLS_HELD=$C1M_TLS_HELD"
+}
+
+# What the doctor is told of TLS: the state each held connection keeps (none without TLS).
+doctor_tls() {
+  [ "${C1M_TLS:-0}" = 1 ] || { echo none; return; }
+  echo "${C1M_TLS_HELD:-keys}"
 }
 
 # The target's main process, seen from the host (its namespaces and cgroup are read through it).

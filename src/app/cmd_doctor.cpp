@@ -24,6 +24,7 @@ struct DoctorOptions {
   bool quiet = false;
   bool print_max = false;
   bool dry_run = false;
+  std::string tls = "none";
 };
 
 uint64_t parse_connections(const DoctorOptions& o) {
@@ -34,7 +35,7 @@ uint64_t parse_connections(const DoctorOptions& o) {
 
 RunShape shape_of(const DoctorOptions& o) {
   RunShape s{parse_connections(o), o.both_ends_here, o.in_containers, o.pairs,
-             std::nullopt,         o.stats_pollers,  o.untracked};
+             std::nullopt,         o.stats_pollers,  o.untracked,     o.tls == "none" ? "" : o.tls};
   if (!o.client_port_range.empty()) {
     s.client_port_range = parse_port_range(o.client_port_range);
     if (!s.client_port_range)
@@ -126,6 +127,11 @@ void add_shape_flags(CLI::App* c, DoctorOptions& o) {
               "the run's namespaces track no connection (the lab's C1M_CONNTRACK=off): conntrack does not limit it");
   c->add_option("--stats-pollers", o.stats_pollers, "client processes polling the server's /stats once a second")
       ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  c->add_option("--tls", o.tls,
+                "the run speaks TLS: keys (each side holds keys only, ~200 B a connection) or library (the server "
+                "keeps the library's object, ~14 KB)")
+      ->check(CLI::IsMember({"none", "keys", "library"}))
       ->capture_default_str();
 }
 

@@ -68,6 +68,28 @@ TEST(Doctor, MemoryLimitsASmallHost) {
               static_cast<double>(r.max_connections * 2), 1.0);
 }
 
+TEST(Doctor, TlsAddsItsStateToEachConnectionsMemory) {
+  HostFacts f = roomy_host();
+  f.mem_available_bytes = 24ull << 30;
+  RunShape plain = native_pairs(2'000'000, 1000), keys = plain, library = plain;
+  keys.tls = "keys";
+  library.tls = "library";
+  auto held = [&](const RunShape& s) { return diagnose(f, s).findings; };
+  auto memory_need = [&](const RunShape& s) {
+    for (const auto& x : held(s))
+      if (x.name == "memory") return x.need;
+    return std::string();
+  };
+  EXPECT_NE(memory_need(plain).find("(10600 B kernel memory per connection)"), std::string::npos) << memory_need(plain);
+  EXPECT_NE(memory_need(keys).find("11000 B a connection: kernel memory and 400 B of TLS state"), std::string::npos)
+      << memory_need(keys);
+  EXPECT_NE(memory_need(library).find("24800 B a connection: kernel memory and 14200 B of TLS state"),
+            std::string::npos)
+      << memory_need(library);
+  // A server keeping the library's object holds fewer on the same memory.
+  EXPECT_LT(diagnose(f, library).max_connections, diagnose(f, keys).max_connections);
+}
+
 TEST(Doctor, AdviceNeverBlocks) {
   HostFacts f = roomy_host();
   f.somaxconn = 4096;

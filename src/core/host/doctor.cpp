@@ -43,13 +43,23 @@ struct Diagnosis {
   void advice(Finding fi) { r.findings.push_back(std::move(fi)); }
 };
 
+// What TLS adds to a connection's user memory on this host: each side here holds its keys, or the
+// server its library object.
+uint64_t tls_bytes(const RunShape& shape, uint64_t sides) {
+  if (shape.tls.empty()) return 0;
+  if (shape.tls == "library") return kTlsLibraryServerBytes + (sides - 1) * kTlsKeysBytesPerSide;
+  return sides * kTlsKeysBytesPerSide;
+}
+
 void check_memory_and_files(Diagnosis& d) {
   const HostFacts& f = d.f;
   const uint64_t n = d.n;
-  uint64_t socket_bytes = kEstimatedKernelBytesPerSocket * d.per_conn_sockets;
+  const uint64_t tls = tls_bytes(d.shape, d.per_conn_sockets);
+  uint64_t socket_bytes = kEstimatedKernelBytesPerSocket * d.per_conn_sockets + tls;
   d.limit({"memory", format_count(static_cast<double>(f.mem_available_bytes) / 1e9) + " GB available",
            format_count(static_cast<double>(n * socket_bytes) / 1e9) + " GB (" + num(socket_bytes) +
-               " B kernel memory per connection)",
+               (tls ? " B a connection: kernel memory and " + num(tls) + " B of TLS state)"
+                    : " B kernel memory per connection)"),
            true, true, "a host with more memory, or fewer connections"},
           f.mem_available_bytes * 9 / 10 / socket_bytes);
   uint64_t files_free = f.file_max > f.files_allocated ? f.file_max - f.files_allocated : 0;

@@ -45,6 +45,11 @@ struct DoctorReport {
 
 // Kernel memory per socket used for the estimate: the Slab growth measured on kernel 6.18.
 inline constexpr uint64_t kEstimatedKernelBytesPerSocket = 5300;
+// What --tls adds to a connection's memory, measured at 19,000 on this machine (docs/benchmarks.md):
+// a side holding keys only (c1m's client; its server by default) ~200 B of user memory; a server
+// keeping the library's object (--tls-held library) ~14 KB.
+inline constexpr uint64_t kTlsKeysBytesPerSide = 200;
+inline constexpr uint64_t kTlsLibraryServerBytes = 14000;
 // Connections per (source, target) pair in the default experiments (1M over 20 pairs).
 inline constexpr uint64_t kDefaultPairs = 20;
 // Every limit keeps this share free for what the run does not control (other processes, the
@@ -70,6 +75,8 @@ struct RunShape {
   uint64_t stats_pollers = 1;
   // The lab's namespaces track none of its connections (C1M_CONNTRACK=off: a NOTRACK rule in each).
   bool untracked = false;
+  // --tls: "keys" (both sides hold keys only), "library" (the server keeps the library's object); "": none.
+  std::string tls;
 };
 
 // Each limit against the run's shape; the verdict is the largest run every limit allows.
