@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 export COMPOSE
 
-.PHONY: help setup build build-asan format fuzz test test-unit test-integration test-asan test-lab bench-native bench-lab doctor host-tune lab-collect \
+.PHONY: help setup build build-asan format fuzz test test-unit test-integration test-asan test-lab bench-native bench-lab bench-tls doctor host-tune lab-collect \
         images target-image bench-targets lab-up lab-down lab-status swarm-up swarm-down swarm-status bench-swarm run-srv run-cli clean ci-bench gate-trials soak
 
 help:
@@ -29,6 +29,7 @@ help:
 	@echo "make bench-swarm   1M through the two-node swarm here beside the compose lab's 1M (a ratio)"
 	@echo "make bench-native  both approaches at 1M on loopback, beside the floor probe"
 	@echo "make bench-lab     both approaches at 1M in the container lab"
+	@echo "make bench-tls     N=1000000 TLS 1.3 connections on loopback, both ends here, beside the crypto and live floors"
 	@echo "make bench-targets redis, mosquitto and nginx in the lab at up to N=1000000 or their limit, beside the live floor"
 	@echo "make fuzz          libFuzzer over the record reader, merge, collector, compare, plot, units, endpoints, HTTP heads, replies (FUZZ_TIME=180 s each)"
 	@echo "make soak          the collector under 50 participants x 20 runs, SIGKILLs and hostile peers: every 2xx on disk once"
@@ -130,6 +131,9 @@ lab-collect: build
 
 bench-lab: build
 	@lab/bench-lab.sh
+
+bench-tls: build
+	@lab/bench-tls.sh
 
 bench-swarm: build
 	@lab/bench-swarm.sh

@@ -2,7 +2,8 @@
 # make bench-native: both of the article's approaches at 1,000,000 connections on loopback, both ends
 # on this host, beside the floor probe (../shared/floor) run in the same session. Not a test: it
 # measures. Every run is bounded (ramp timeout, hold, server --duration) and stops by itself.
-# SERVER_ARGS / CLIENT_ARGS add flags to every c1m server / client it starts (to try a setting).
+# SERVER_ARGS / CLIENT_ARGS add flags to every c1m server / client it starts (to try a setting);
+# SERVER_DURATION (600 s) bounds each server.
 # ROUNDS=k repeats floor-then-approaches k times and ends with each approach's median ratio: this
 # machine's floor alone moves by a fifth between runs, so one ratio says little.
 # LIVE=60s adds a live hold after HOLD: every connection pinged once a PING_INTERVAL (30s); the floor
@@ -127,7 +128,7 @@ run_approach() {  # approach, server --listen, client --source, client --target
   local collect_log="$RESULTS/.collect-$file.log"
   "$C1M" collect --listen 127.0.0.1:9200 --expect-count 1 --out "$RESULTS" --approach "$approach" --deadline 15m >"$collect_log" 2>&1 &
   local collector=$!
-  "$C1M" server --listen "$listen" --expect "$N" --admin 127.0.0.1:9100 --duration 600 ${SERVER_ARGS:-} >/dev/null 2>"$RESULTS/.server.log" &
+  "$C1M" server --listen "$listen" --expect "$N" --admin 127.0.0.1:9100 --duration "${SERVER_DURATION:-600}" ${SERVER_ARGS:-} >/dev/null 2>"$RESULTS/.server.log" &
   local server=$!
   sleep 1
   local rc=0
