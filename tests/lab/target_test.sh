@@ -4,7 +4,7 @@
 # cgroup and namespace from the host. Asserts from the records. Without a Docker engine it says SKIPPED.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-. tests/lab/check.sh  # check DESCRIPTION COMMAND...: counted in passed, failed
+. tests/lab/check.sh  # check, field, lab_run
 skip_without_docker "lab target test" "TARGET= was not tested"
 echo "lab target test: redis and nginx images in the server's place, 20 client containers on macvlan"
 trap 'lab/lab.sh down >/dev/null 2>&1' EXIT
@@ -26,18 +26,8 @@ check "an image that is not there: named, exit 2" bad "no such image here" TARGE
 check "an unknown protocol: named, exit 2" bad "unknown protocol" TARGET=c1m-target-redis PROTOCOL=gopher N=2000
 check "TARGET with APPROACH=multi-port: named, exit 2" bad "APPROACH=multi-ip" TARGET=c1m-target-redis APPROACH=multi-port N=2000
 
-# field RECORD EXPR: a Python expression over the record r
-field() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
-run() {  # NAME env assignments...: lab-up; its record's path in $record
-  local name=$1; shift
-  out=$(env "$@" lab/lab.sh up 2>&1); rc=$?
-  echo "$out" | grep -E "^(lab: (multi|TARGET|done)|c1m (collect|meter))" | sed 's/^/    /'
-  record=$(cat build/lab/last-record 2>/dev/null)
-  [ "$rc" -eq 0 ] && [ -n "$record" ] || { echo "    $name: exit $rc"; echo "$out" | tail -5 | sed 's/^/    /'; record=/dev/null; }
-}
-
 rm -f build/lab/last-record
-run redis TARGET=c1m-target-redis PROTOCOL=redis N=2000 HOLD=4s C1M_PING_INTERVAL=1s
+lab_run redis TARGET=c1m-target-redis PROTOCOL=redis N=2000 HOLD=4s C1M_PING_INTERVAL=1s
 check "redis: 2,000 held, complete" test "$(field "$record" 'r["status"], r["results"]["established_peak_client"]')" = "('complete', 2000)"
 check "redis: the record names it (software, image, protocol, port)" \
   test "$(field "$record" '[all((t["software"] == "redis 7.0.15", t["image"].startswith("c1m-target-redis@sha256:"), t["protocol"] == "redis", t["address"].endswith(":6379"))) for t in [r["topology"]["target"]]][0]')" = True
@@ -58,7 +48,7 @@ for tool in "docker compose" docker-compose; do
 done
 
 rm -f build/lab/last-record
-run find-limit TARGET=c1m-target-redis PROTOCOL=redis FIND_LIMIT=1 N=1000 HOLD=2s \
+lab_run find-limit TARGET=c1m-target-redis PROTOCOL=redis FIND_LIMIT=1 N=1000 HOLD=2s \
   "TARGET_ARGS=--port 6379 --protected-mode no --save '' --maxclients 300"
 check "FIND_LIMIT=1, redis --maxclients 300: complete, 300 held, bound by refused" \
   test "$(field "$record" 'r["status"], r["results"]["limit_connections"], r["topology"]["target"]["limit"]["bound_by"]')" = "('complete', 300, 'refused')"
@@ -66,7 +56,7 @@ check "FIND_LIMIT=1: the reason says it" \
   test "$(field "$record" 'r["reason"].startswith("redis 7.0.15 held 300 of the 1,000 asked by 20 clients together: the server said no")')" = True
 
 rm -f build/lab/last-record
-run nginx TARGET=c1m-target-nginx PROTOCOL=http N=2000 HOLD=3s LIVE=4s C1M_PING_INTERVAL=1s
+lab_run nginx TARGET=c1m-target-nginx PROTOCOL=http N=2000 HOLD=3s LIVE=4s C1M_PING_INTERVAL=1s
 check "nginx: 2,000 held over HTTP keep-alive, complete, every answer 2xx" \
   test "$(field "$record" 'r["status"], r["results"]["established_peak_client"], r["results"]["http_replies_2xx"] >= 0.98 * r["results"]["pings_sent"] > 0')" = "('complete', 2000, True)"
 check "nginx: the record names it" test "$(field "$record" 'r["topology"]["target"]["software"]')" = "nginx/1.22.1"

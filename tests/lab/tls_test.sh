@@ -4,7 +4,7 @@
 # from the records. Without a Docker engine it says SKIPPED.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-. tests/lab/check.sh  # check DESCRIPTION COMMAND...: counted in passed, failed
+. tests/lab/check.sh  # check, field, lab_run
 skip_without_docker "lab TLS test" "TLS=1 was not tested"
 echo "lab TLS test: 20 client containers to c1m's server over TLS 1.3 on macvlan"
 trap 'lab/lab.sh down >/dev/null 2>&1' EXIT
@@ -20,17 +20,8 @@ check "TLS=2: named, exit 2" bad "TLS=2: expected 1 or 0" TLS=2 N=2000
 check "TLS_HELD=all: named, exit 2" bad "TLS_HELD=all: expected keys or library" TLS=1 TLS_HELD=all N=2000
 check "TLS_HELD without TLS=1: named, exit 2" bad "needs TLS=1" TLS_HELD=library N=2000
 
-field() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
-run() {  # NAME env assignments...: lab-up; its record's path in $record
-  local name=$1; shift
-  out=$(env "$@" lab/lab.sh up 2>&1); rc=$?
-  echo "$out" | grep -E "^(lab: (multi|done)|c1m collect)" | sed 's/^/    /'
-  record=$(cat build/lab/last-record 2>/dev/null)
-  [ "$rc" -eq 0 ] && [ -n "$record" ] || { echo "    $name: exit $rc"; echo "$out" | tail -5 | sed 's/^/    /'; record=/dev/null; }
-}
-
 rm -f build/lab/last-record
-run keys TLS=1 N=2000 HOLD=3s C1M_PING_INTERVAL=1s
+lab_run keys TLS=1 N=2000 HOLD=3s C1M_PING_INTERVAL=1s
 check "TLS=1: 2,000 held over TLS, complete, 0 errors, 2,000 handshakes" \
   test "$(field "$record" '(r["status"], r["results"]["established_peak_client"], r["results"]["errors_total"], r["results"]["tls_handshakes"])')" = "('complete', 2000, 0, 2000)"
 check "TLS=1: every ping answered (2% in flight at the stop)" \
@@ -45,7 +36,7 @@ for tool in "docker compose" docker-compose; do
 done
 
 rm -f build/lab/last-record
-run library TLS=1 TLS_HELD=library N=2000 HOLD=2s
+lab_run library TLS=1 TLS_HELD=library N=2000 HOLD=2s
 check "TLS_HELD=library: 2,000 held, the server's library object counted (over 4 KB a connection)" \
   test "$(field "$record" '(r["results"]["established_peak_client"], r["memory"]["tls_library_bytes_per_connection_server"] > 4096)')" = "(2000, True)"
 echo "    the server's library: $(field "$record" 'round(r["memory"]["tls_library_bytes_per_connection_server"])') B a connection"

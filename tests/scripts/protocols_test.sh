@@ -10,25 +10,10 @@
 #   protocols_test.sh C1M_BINARY
 set -euo pipefail
 c1m=$1
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap - EXIT
-passed=0 failed=0
-ok() { echo "ok    $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
-for tool in redis-server nginx mosquitto haproxy; do
-  command -v "$tool" >/dev/null || { echo "FAIL  $tool is not installed (make setup installs it)"; exit 1; }
-done
+. "$(dirname "$0")/loopback.sh"  # work, pids, ok/bad, need_tools, free_port, wait_port
+need_tools redis-server nginx mosquitto haproxy
 # Debian's python3 (not a virtualenv's or pyenv's that may be first on PATH) has python3-websockets.
 /usr/bin/python3 -c 'import websockets' 2>/dev/null || { echo "FAIL  python3-websockets is not installed (make setup installs it)"; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 # field RECORD EXPR: a Python expression over the record r. answered_all(r, n): at least n pings, each
 # answered but those sent in the run's last instant (still on their way when it stopped: no error;
 # one never answered is errors.no_answer, checked apart), at most 2% of them on a loaded host.

@@ -8,23 +8,9 @@
 #   tls_test.sh C1M_BINARY
 set -euo pipefail
 c1m=$1
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-passed=0 failed=0
-ok() { echo "ok    $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL  $*"; failed=$((failed + 1)); }
+. "$(dirname "$0")/loopback.sh"  # work, pids, ok/bad, need_tools, free_port, wait_port
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-for tool in openssl nginx haproxy mosquitto; do
-  command -v "$tool" >/dev/null || { echo "FAIL  $tool is not installed (make setup installs it)"; exit 1; }
-done
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+need_tools openssl nginx haproxy mosquitto
 field() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
 # A CA, a certificate it signs for c1m.test, and another CA that signed nothing here.
