@@ -8,9 +8,15 @@
 # CPU a handshake on each side, and each side's bytes a held connection by layer: the kernel's, the
 # TLS library's (counted through its allocation functions), the program's. Not a test: it measures.
 # Every run is bounded (ramp timeout 30 min, the server's --duration) and stops by itself.
+# Then c1m's client against real TLS servers from Debian's archive on loopback, HTTPS keep-alive
+# with the same live hold: nginx (a worker per 15,000 connections) and haproxy (HTTP mode, one
+# process), each to TARGET_N or the limit it meets (--find-limit names it), its own resident bytes a
+# connection read from its processes (--target-pid).
 #   N, LIVE (60s), PING_INTERVAL (30s), HOLD (10s), TLS_HELD (keys, or library: c1m's server keeps the library's object)
+#   TARGETS ["nginx haproxy"; "" for none], TARGET_N [100000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+C1M=${C1M:-build/c1m}
 N=${N:-1000000}
 LIVE=${LIVE:-60s}
 TLS_HELD=${TLS_HELD:-keys}
@@ -30,7 +36,7 @@ cores=$(nproc)
 floor=$(python3 -c "
 x, s, v, cores, n = $x25519_per_s, $sign_per_s, $verify_per_s, $cores, $N
 us = 4e6 / x + 1e6 / s + 1e6 / v  # each side makes a key share and derives the secret; the server signs, the client verifies
-print(f'{us:.1f} {cores * 1e6 / us:.0f} {n / (cores * 1e6 / us):.1f}')")
+print(f'{us:.1f} {cores * 1e6 / us:.0f} {n / (cores * 1e6 / us):.3f}')")
 read -r floor_us floor_rate floor_s <<<"$floor"
 say "crypto floor (openssl speed, one core): X25519 $x25519_per_s op/s, P-256 sign $sign_per_s/s, verify $verify_per_s/s"
 say "  a handshake's crypto: $floor_us us; $cores cores: $floor_rate handshakes/s, $N in $floor_s s"
@@ -60,4 +66,84 @@ for side in ("client", "server"):
 print(f"  the client's handshakes in flight took at most {f(x['tls_library_peak_bytes_client'])} B of library heap")
 print(f"  live: {f(x.get('live_pings_per_s'))} pings/s, rtt p99 {f((r['results'].get('ping_rtt_ms') or {}).get('p99'), '{:.1f}')} ms")
 PY
+
+# The real servers: a certificate for them, each started on a free port, measured, stopped.
+TARGETS=${TARGETS-nginx haproxy}
+TARGET_N=${TARGET_N:-100000}
+work=$(mktemp -d)
+target_pid=""
+stop_target() { [ -z "$target_pid" ] || { kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null || true; target_pid=""; }; }
+trap 'stop_target; rm -rf "$work"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=c1m-bench \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+cat "$work/cert.pem" "$work/key.pem" >"$work/bundle.pem"
+port=9443
+for target in $TARGETS; do
+  case "$target" in
+    nginx)
+      workers=$(( TARGET_N / 15000 + 1 ))
+      cat >"$work/nginx.conf" <<CONF
+daemon off;
+worker_processes $workers;
+worker_rlimit_nofile 20000;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 19000; }
+http {
+  access_log off;
+  client_body_temp_path $work; proxy_temp_path $work; fastcgi_temp_path $work; uwsgi_temp_path $work; scgi_temp_path $work;
+  keepalive_timeout 3600s;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$port ssl backlog=65535 reuseport;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    ssl_protocols TLSv1.3;
+    location / { return 200 "ok\\n"; }
+  }
+}
+CONF
+      nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" >"$work/nginx.log" 2>&1 &
+      target_pid=$! name="nginx $(nginx -v 2>&1 | sed 's|.*/||'), $workers workers" ;;
+    haproxy)
+      cat >"$work/haproxy.cfg" <<CONF
+global
+  maxconn $TARGET_N
+defaults
+  mode http
+  timeout client 3600s
+  timeout http-keep-alive 3600s
+frontend https
+  bind 127.0.0.1:$port ssl crt $work/bundle.pem ssl-min-ver TLSv1.3
+  http-request return status 200 content-type text/plain string ok
+CONF
+      haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
+      target_pid=$! name="haproxy $(haproxy -v | head -1 | awk '{print $3}')" ;;
+    *) say "bench-tls: TARGETS: $target has no preset (nginx, haproxy)"; continue ;;
+  esac
+  sleep 2
+  trecord=results/$stamp-tls-$target.json
+  say "$target over TLS: up to $TARGET_N connections ($name, pid $target_pid)"
+  "$C1M" client --target "127.0.0.1:$port" --source "127.0.0.2-127.0.0.21" --tls --protocol http -n "$TARGET_N" \
+    --find-limit --target-pid "$target_pid" --target-name "$name" --hold "${HOLD:-10s}" --live "$LIVE" \
+    --ping-interval "${PING_INTERVAL:-30s}" --ramp-timeout 30m --json "$trecord" --progress plain 2>&1 |
+    grep -v "^ramp \|^hold \|^live " | tee -a "$summary" || true
+  stop_target
+  [ -s "$trecord" ] && python3 - "$trecord" "$floor_s" "$N" <<'PY' | tee -a "$summary"
+import json, sys
+r = json.load(open(sys.argv[1])); floor_s = float(sys.argv[2]) / float(sys.argv[3])  # the crypto floor's a handshake
+x, m = r["results"], r["memory"]
+held = x["established_peak_client"]
+ttt = x["time_to_target_s"] or x["ramp_duration_s"]
+def f(v, fmt="{:,.0f}"): return "n/a" if v is None else fmt.format(v)
+print(f"  {r['topology']['target'].get('name')}: {r['status']}, held {held:,}: {r.get('reason') or 'no limit below that'}")
+print(f"  ramp {f(ttt, '{:.1f}')} s = {f(ttt / (floor_s * held) if ttt and held else None, '{:.2f}')}x the crypto floor's time for as many; "
+      f"its CPU {f(x.get('ramp_cpu_server_s'), '{:.1f}')} s ({f(x['ramp_cpu_server_s'] * 1e6 / held if x.get('ramp_cpu_server_s') and held else None)} us a handshake), "
+      f"c1m client's {f(x.get('ramp_cpu_client_s'), '{:.1f}')} s")
+print(f"  its resident bytes a connection {f(m['user_bytes_per_connection_server'])}; c1m client's {f(m['user_bytes_per_connection_client'])} "
+      f"(TLS library {f(m['tls_library_bytes_per_connection_client'], '{:.1f}')}); tickets {f(x['tls_tickets'])}")
+print(f"  live: {f(x.get('live_pings_per_s'))} pings/s, rtt p99 {f((x.get('ping_rtt_ms') or {}).get('p99'), '{:.1f}')} ms, errors {x['errors_total']}")
+PY
+  port=$(( port + 1 ))
+done
 say "summary: $summary; record: $record"
