@@ -118,7 +118,7 @@ frontend https
   http-request return status 200 content-type text/plain string ok
 CONF
       haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
-      target_pid=$! name="haproxy $(haproxy -v | head -1 | awk '{print $3}')" ;;
+      target_pid=$! name="haproxy $(haproxy -v 2>&1 | awk 'NR == 1 {print $3}')" ;;  # awk reads it all: no SIGPIPE
     *) say "bench-tls: TARGETS: $target has no preset (nginx, haproxy)"; continue ;;
   esac
   sleep 2
