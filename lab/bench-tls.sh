@@ -72,7 +72,7 @@ TARGETS=${TARGETS-nginx haproxy}
 TARGET_N=${TARGET_N:-100000}
 work=$(mktemp -d)
 target_pid=""
-stop_target() { [ -z "$target_pid" ] || { kill "$target_pid" 2>/dev/null; wait "$target_pid" 2>/dev/null || true; target_pid=""; }; }
+stop_target() { [ -z "$target_pid" ] || { kill "$target_pid" 2>/dev/null || true; wait "$target_pid" 2>/dev/null || true; target_pid=""; }; }
 trap 'stop_target; rm -rf "$work"' EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=c1m-bench \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
@@ -106,9 +106,13 @@ CONF
       nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log" >"$work/nginx.log" 2>&1 &
       target_pid=$! name="nginx $(nginx -v 2>&1 | sed 's|.*/||'), $workers workers" ;;
     haproxy)
+      # One process, which needs two files a connection (2 x maxconn + 17): under this host's 20,000,
+      # at most 9,991 connections. Its maxconn says so rather than haproxy refusing to start.
+      maxconn=$(( ($(ulimit -Hn) - 17) / 2 ))
+      (( maxconn < TARGET_N )) || maxconn=$TARGET_N
       cat >"$work/haproxy.cfg" <<CONF
 global
-  maxconn $TARGET_N
+  maxconn $maxconn
 defaults
   mode http
   timeout client 3600s
@@ -118,10 +122,11 @@ frontend https
   http-request return status 200 content-type text/plain string ok
 CONF
       haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
-      target_pid=$! name="haproxy $(haproxy -v 2>&1 | awk 'NR == 1 {print $3}')" ;;  # awk reads it all: no SIGPIPE
+      target_pid=$! name="haproxy $(haproxy -v 2>&1 | awk 'NR == 1 {print $3}'), maxconn $maxconn" ;;  # awk reads it all
     *) say "bench-tls: TARGETS: $target has no preset (nginx, haproxy)"; continue ;;
   esac
   sleep 2
+  kill -0 "$target_pid" 2>/dev/null || { say "$target did not start: $(tail -3 "$work/$target.log" | tr '\n' ' ')"; continue; }
   trecord=results/$stamp-tls-$target.json
   say "$target over TLS: up to $TARGET_N connections ($name, pid $target_pid)"
   "$C1M" client --target "127.0.0.1:$port" --source "127.0.0.2-127.0.0.21" --tls --protocol http -n "$TARGET_N" \
