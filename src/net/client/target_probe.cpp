@@ -248,7 +248,9 @@ std::string name_and_probe_target(const ClientConfig& r, tls::SslCtxPtr& tls, oj
     std::string why;
     if (tls = tls::make_client_context(r.tls, why); !tls) return "--tls: " + why;
   }
-  if ((r.protocol == proto::Protocol::echo && !tls) || r.plan.targets.empty()) return "";
+  // c1m's own server is probed only over TLS, and not in a lab run: its server takes the run's
+  // account from the first connection it sees, and a probe's closing would end that account early.
+  if ((r.protocol == proto::Protocol::echo && (!tls || !r.run_id.empty())) || r.plan.targets.empty()) return "";
   TargetProbe p =
       probe_target(r.plan.targets[0], r.protocol, r.ping_text, kProbeTimeoutNs, tls.get(), r.tls.server_name);
   if (!p.software.empty()) target["software"] = p.software;
