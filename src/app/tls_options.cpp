@@ -33,6 +33,10 @@ void add_tls_options(CLI::App* c, TlsSettings& t, bool server) {
     c->add_option("--tls-ca", t.ca_file, "the certificates to trust, PEM (for --tls-verify)");
     c->add_option("--tls-server-name", t.server_name, "the name sent as SNI and checked with --tls-verify")
         ->envname("C1M_TLS_SERVER_NAME");
+    c->add_flag("--tls-resume", t.resume,
+                "resume sessions: each connection waits for the server's session ticket, and the next "
+                "handshake of its worker resumes the latest (the server must send tickets)")
+        ->envname("C1M_TLS_RESUME");
   }
 }
 

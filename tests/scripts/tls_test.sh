@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # TLS on loopback, both ends and against real servers from Debian's archive: c1m's server (echo,
-# its library bytes a connection, checked against its resident growth), nginx with ssl (HTTPS
-# keep-alive, its session tickets read and counted), haproxy terminating TLS in front of c1m's plain
-# server, mosquitto's MQTT over TLS, python3-websockets over TLS (wss), redis over TLS,
-# openssl s_server sending a key update (its own error class); a certificate that does not verify,
-# a plain server to a TLS client, and bad certificate files (one line, exit 2). Bounded: a few
-# thousand connections, live holds of 2-3 s.
+# its library bytes a connection, checked against its resident growth; tickets and resumption),
+# nginx with ssl (HTTPS keep-alive, its session tickets read, counted and resumed), haproxy
+# terminating TLS in front of c1m's plain server (and, past its maxconn, handshakes that never end),
+# mosquitto's MQTT over TLS, python3-websockets over TLS (wss), redis over TLS, openssl s_server
+# sending a key update (its own error class); a certificate that does not verify, a group the server
+# refuses, a server with no tickets to resume, a plain server to a TLS client, and bad certificate
+# files (one line, exit 2). Bounded: a few thousand connections, live holds of 2-3 s.
 #   tls_test.sh C1M_BINARY
 set -euo pipefail
 c1m=$1
@@ -69,6 +70,31 @@ else
 fi
 echo "    server: resident growth $(field "$r" "round(r['memory']['user_bytes_per_connection_server'])") B a connection"
 
+# 1c. Resumption: c1m's server holding keys and sending a ticket after each handshake; the client
+# waits for each ticket and resumes the latest its worker read (a worker's first handshakes are full).
+rport=$(free_port) radmin=$(free_port)
+"$c1m" server --listen "127.0.0.1:$rport" --admin "127.0.0.1:$radmin" --expect 2000 --tls --tls-tickets 1 \
+  --duration 60s >"$work/rserver.log" 2>&1 &
+pids+=($!)
+wait_port "$radmin"
+"$c1m" client --target "127.0.0.1:$rport" --tls --tls-resume -n 2000 --hold 1s --ping-interval 1s --live 2s \
+  --server-stats "127.0.0.1:$radmin" --json "$work/resume.json" --progress off >"$work/resume.log" 2>&1 || true
+r=$work/resume.json
+check "--tls-resume to c1m's server (keys, --tls-tickets 1): 2,000 held, 0 errors, pings answered, over half resumed, the server counting the same" \
+  '[ "$(field "$r" "(r[\"status\"], r[\"results\"][\"established_peak_client\"], r[\"results\"][\"errors_total\"], r[\"results\"][\"pongs_received\"] >= 2000, r[\"results\"][\"tls_resumed\"] > 1000, r[\"server\"][\"tls_resumed\"] == r[\"results\"][\"tls_resumed\"])")" = "('"'"'complete'"'"', 2000, 0, True, True, True)" ]'
+echo "    resumed $(field "$r" "r['results']['tls_resumed']") of 2,000; handshake p50 $(field "$r" "r['results']['tls_handshake_latency_ms']['p50']") ms"
+# No tickets (the first server sends none), or a group the server does not take: the probe says so.
+status=0
+"$c1m" client --target "127.0.0.1:$port" --tls --tls-resume -n 10 --hold 1s --json "$work/noticket.json" \
+  --progress off >"$work/noticket.log" 2>&1 || status=$?
+check "--tls-resume to a server sending no tickets: failed before the ramp, named (exit $status)" \
+  '[ "$status" = 1 ] && field "$work/noticket.json" "r[\"reason\"]" | grep -q "sent no session ticket"'
+status=0
+"$c1m" client --target "127.0.0.1:$port" --tls --tls-group P-256 -n 10 --hold 1s --json "$work/group.json" \
+  --progress off >"$work/group-client.log" 2>&1 || status=$?
+check "a group the server refuses (P-256 to X25519 only): failed before the ramp, its alert named (exit $status)" \
+  '[ "$status" = 1 ] && field "$work/group.json" "r[\"reason\"]" | grep -q "server refused the TLS handshake.*handshake failure"'
+
 # 2. A plain server to a TLS client: the probe says so, before any connection is opened.
 plain=$(free_port)
 "$c1m" server --listen "127.0.0.1:$plain" --expect 100 --duration 30s >"$work/plain.log" 2>&1 &
@@ -109,6 +135,12 @@ wait_port "$https"
 r=$work/nginx.json
 check "nginx over TLS, verified: 300 held, 0 errors, 2xx answers, its tickets counted" \
   '[ "$(field "$r" "(r[\"status\"], r[\"results\"][\"established_peak_client\"], r[\"results\"][\"errors_total\"], r[\"results\"][\"http_replies_2xx\"] >= 300, r[\"results\"][\"tls_tickets\"] >= 300)")" = "('"'"'complete'"'"', 300, 0, True, True)" ]'
+# The ramp's first 200 handshakes are in flight before any ticket has come: full; the rest resume.
+"$c1m" client --target "127.0.0.1:$https" --tls --tls-resume --protocol http -n 600 --hold 1s \
+  --json "$work/nginx-resume.json" --progress off >"$work/nginx-resume.log" 2>&1 || true
+r=$work/nginx-resume.json
+check "nginx, --tls-resume: 600 held, 0 errors, over half the handshakes resumed from its tickets" \
+  '[ "$(field "$r" "(r[\"status\"], r[\"results\"][\"established_peak_client\"], r[\"results\"][\"errors_total\"], r[\"results\"][\"tls_resumed\"] > 300)")" = "('"'"'complete'"'"', 600, 0, True)" ]'
 status=0
 "$c1m" client --target "127.0.0.1:$https" --tls --tls-verify --tls-ca "$work/other.pem" --protocol http -n 5 \
   --hold 1s --json "$work/wrongca.json" --progress off >"$work/wrongca.log" 2>&1 || status=$?
@@ -116,7 +148,7 @@ check "a certificate from another CA is refused by name" \
   '[ "$status" = 1 ] && field "$work/wrongca.json" "r[\"reason\"]" | grep -q "certificate verify failed"'
 
 # 4. haproxy terminating TLS in TCP mode in front of c1m's plain echo server.
-hap=$(free_port) backend=$(free_port)
+hap=$(free_port) hap_full=$(free_port) backend=$(free_port)
 "$c1m" server --listen "127.0.0.1:$backend" --expect 1000 --duration 60s >"$work/backend.log" 2>&1 &
 pids+=($!)
 cat >"$work/haproxy.cfg" <<CONF
@@ -130,6 +162,10 @@ defaults
 frontend tls_in
   bind 127.0.0.1:$hap ssl crt $work/server-bundle.pem ssl-min-ver TLSv1.3
   default_backend echo
+frontend tls_full
+  maxconn 20
+  bind 127.0.0.1:$hap_full ssl crt $work/server-bundle.pem ssl-min-ver TLSv1.3
+  default_backend echo
 backend echo
   server c1m 127.0.0.1:$backend
 CONF
@@ -141,6 +177,14 @@ wait_port "$hap"
 r=$work/haproxy.json
 check "haproxy (TLS in TCP mode) to c1m's echo: 500 held, 0 errors, pings answered" \
   '[ "$(field "$r" "(r[\"status\"], r[\"results\"][\"established_peak_client\"], r[\"results\"][\"errors_total\"], r[\"results\"][\"pongs_received\"] >= 500)")" = "('"'"'complete'"'"', 500, 0, True)" ]'
+
+# A handshake that never ends: past the frontend's maxconn, haproxy accepts no more, so the kernel
+# completes the TCP connect and nobody answers the ClientHello: tls_stalled at the connect timeout.
+"$c1m" client --target "127.0.0.1:$hap_full" --tls -n 40 --hold 1s --connect-timeout 2s \
+  --json "$work/stalled.json" --progress off >"$work/stalled.log" 2>&1 || true
+r=$work/stalled.json
+check "TLS handshakes that never end (haproxy past its maxconn of 20): 20 held, 20 tls_stalled, named" \
+  '[ "$(field "$r" "(r[\"results\"][\"established_peak_client\"], r[\"results\"][\"errors\"][\"tls_stalled\"])")" = "(20, 20)" ] && grep -q "did not end within the connect timeout" "$work/stalled.log"'
 
 # 5. mosquitto's MQTT over TLS.
 mqtts=$(free_port)

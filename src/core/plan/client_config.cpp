@@ -83,9 +83,10 @@ void resolve_protocol(const ClientOptions& o, ClientConfig& c) {
   c.target_image = o.target_image;
   c.find_limit = o.find_limit;
   const TlsSettings plain_tcp;
-  if (!o.tls.on && (o.tls.verify || !o.tls.ca_file.empty() || !o.tls.server_name.empty() ||
+  if (!o.tls.on && (o.tls.verify || !o.tls.ca_file.empty() || !o.tls.server_name.empty() || o.tls.resume ||
                     o.tls.group != plain_tcp.group || o.tls.cipher != plain_tcp.cipher))
-    throw UsageError("--tls-verify, --tls-ca, --tls-server-name, --tls-group and --tls-cipher are for --tls");
+    throw UsageError(
+        "--tls-verify, --tls-ca, --tls-server-name, --tls-resume, --tls-group and --tls-cipher are for --tls");
   if (o.tls.verify && o.tls.ca_file.empty())
     throw UsageError("--tls-verify needs --tls-ca FILE: the certificates to trust");
   c.tls = o.tls;

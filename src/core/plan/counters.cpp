@@ -118,9 +118,16 @@ void ServerCounters::merge(const ServerCounters& o) {
   tls.merge(o.tls);
 }
 
+void ClientHistograms::merge(const ClientHistograms& o) {
+  connect_us.merge(o.connect_us);
+  rtt_us.merge(o.rtt_us);
+  tls_handshake_us.merge(o.tls_handshake_us);
+}
+
 void TlsCounters::merge(const TlsCounters& o) {
   handshakes += o.handshakes;
   tickets += o.tickets;
+  resumed += o.resumed;
   library_bytes += o.library_bytes;
   library_bytes_at_peak += o.library_bytes_at_peak;
   library_peak_bytes += o.library_peak_bytes;  // an upper bound: the workers' peaks need not coincide

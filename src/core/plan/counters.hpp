@@ -47,7 +47,8 @@ struct ErrorCounts {
 // A worker's TLS (all zero without --tls). The library's heap is counted exactly (net/tls/tls_memory).
 struct TlsCounters {
   uint64_t handshakes = 0;                // completed
-  uint64_t tickets = 0;                   // client: session tickets the server sent after handshakes
+  uint64_t tickets = 0;                   // session tickets: the client read, the server sent
+  uint64_t resumed = 0;                   // handshakes that resumed a session (a ticket's PSK)
   uint64_t library_bytes = 0;             // the library's heap now, above what it held at the worker's start
   uint64_t library_bytes_at_peak = 0;     // the same while the connections were at their peak
   uint64_t library_peak_bytes = 0;        // the most it ever held at once (handshakes in flight)
@@ -107,6 +108,8 @@ struct ServerCounters {
 struct ClientHistograms {
   Histogram connect_us;
   Histogram rtt_us;
+  Histogram tls_handshake_us;  // --tls: from the TCP connect's end to the keys in place
+  void merge(const ClientHistograms& o);
 };
 
 static_assert(std::is_trivially_copyable_v<ClientCounters>);

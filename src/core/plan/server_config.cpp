@@ -23,10 +23,6 @@ ServerConfig resolve_server(const ServerOptions& o, uint64_t nofile, const NameR
   if (!o.tls.on && (!o.tls.cert_file.empty() || !o.tls.key_file.empty() || o.tls.tickets != plain_tcp.tickets ||
                     o.tls.held != plain_tcp.held || o.tls.group != plain_tcp.group || o.tls.cipher != plain_tcp.cipher))
     throw UsageError("--tls-cert, --tls-key, --tls-tickets, --tls-held, --tls-group and --tls-cipher are for --tls");
-  // The library seals the tickets with the server's traffic key as the handshake ends, so a server
-  // that then holds keys only would not know where that key's sequence stands.
-  if (o.tls.tickets > 0 && o.tls.held == "keys")
-    throw UsageError("--tls-tickets needs --tls-held library: a server holding keys only sends no tickets");
   c.tls = o.tls;
   c.capacity = o.max_per_worker.empty() ? worker_capacity(nofile)
                                         : require(parse_count(o.max_per_worker), "--max-per-worker", o.max_per_worker);

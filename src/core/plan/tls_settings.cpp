@@ -16,6 +16,7 @@ nlohmann::ordered_json tls_json(const TlsSettings& s, bool server) {
     j["verify"] = s.verify;
     j["ca_file"] = s.verify ? nlohmann::ordered_json(s.ca_file) : nlohmann::ordered_json(nullptr);
     j["server_name"] = s.server_name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.server_name);
+    j["resume"] = s.resume;
     j["held_state"] =
         "c1m's record layer: traffic keys and sequence numbers, the library's object freed after the "
         "handshake";

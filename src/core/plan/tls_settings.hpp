@@ -18,6 +18,9 @@ struct TlsSettings {
   std::string cipher = "TLS_AES_128_GCM_SHA256";
   bool release_buffers = true;  // SSL_MODE_RELEASE_BUFFERS: an idle connection holds no read or write buffer
   int tickets = 0;              // server: session tickets sent after each handshake (OpenSSL's default is 2)
+  // client: each connection waits for the server's session ticket, and the worker's next handshake
+  // resumes the latest one (a PSK handshake: no certificate, no signature)
+  bool resume = false;
   // server: what a held connection keeps: "keys" (its traffic keys, the library's object freed after
   // the handshake, as c1m's client does) or "library" (the library's object, as most servers do).
   std::string held = "keys";

@@ -158,14 +158,19 @@ RunRecord build_client_record(const ClientRun& run) {
   // The whole distributions, so records from many clients merge into exact percentiles.
   x.connect_us = run.histograms.connect_us;
   x.rtt_us = run.histograms.rtt_us;
+  x.tls_handshake_us = run.histograms.tls_handshake_us;
   x.pings_sent = t.pings_sent;
   x.pongs_received = t.pongs_received;
   x.pings_late = t.pings_late;
   x.limit_connections = run.limit_connections;
   if (run.config.is_object() && run.config.value("tls", ojson(nullptr)).is_object()) {
     x.tls_handshakes = t.tls.handshakes;
+    x.tls_resumed = t.tls.resumed;
     x.tls_tickets = t.tls.tickets;
     x.tls_library_peak_bytes_client = t.tls.library_peak_bytes;
+    if (t.tls.first_error[0] != 0)
+      x.tls_first_error =
+          std::string(t.tls.first_error.data(), strnlen(t.tls.first_error.data(), t.tls.first_error.size()));
   }
   // HTTP's answers: an http run's, or a WebSocket run's upgrades the server refused (a 101 is none).
   const std::string protocol = run.config.is_object() ? run.config.value("protocol", std::string()) : "";

@@ -82,6 +82,8 @@ Row structured(const char* section, const char* key, MergeRule merge, const char
 
 constexpr const char* kLatency = R"({"$ref": "#/$defs/latency"})";
 constexpr const char* kHistogram = R"({"$ref": "#/$defs/histogram"})";
+constexpr const char* kLatencyOrNull = R"({"oneOf": [{"$ref": "#/$defs/latency"}, {"type": "null"}]})";
+constexpr const char* kHistogramOrNull = R"({"oneOf": [{"$ref": "#/$defs/histogram"}, {"type": "null"}]})";
 constexpr const char* kCounts = R"({"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}})";
 
 // The table, in the order of the record, its schema and its docs: in three parts (a function each).
@@ -123,6 +125,15 @@ std::vector<Row> connection_rows() {
       structured("results", "connect_latency_histogram", sum, kHistogram,
                  "sparse buckets of connect latency in microseconds, so records merge exactly"),
       structured("results", "ping_rtt_histogram", sum, kHistogram, "the same for ping round trips"),
+      structured("results", "tls_handshake_latency_ms", custom, kLatencyOrNull,
+                 "--tls: each handshake's time from the TCP connect's end to its keys in place (with --tls-resume, "
+                 "its session ticket read), the same summary (null: no TLS)")
+          .percentiles("p50 p99", 0.1, [](const RunRecord& r) { return &r.results.tls_handshake_us; }),
+      structured("results", "tls_handshake_latency_histogram", sum, kHistogramOrNull,
+                 "the same as sparse buckets in microseconds (null: no TLS)"),
+      structured("results", "tls_first_error", custom, R"({"type": ["string", "null"]})",
+                 "--tls: the first TLS failure, in the library's words or c1m's (\"no session ticket came ...\"); "
+                 "the classes count them all (null: none)"),
       RESULT(pings_sent, count, sum, "pings sent"),
       RESULT(pongs_received, count, sum, "answers to pings, whole and as the protocol allows (an echo that matched)"),
       RESULT(http_replies_2xx, count, sum_if_all,
@@ -135,6 +146,9 @@ std::vector<Row> connection_rows() {
              "topology.target.limit (null: not asked)")
           .compared(higher, "connections", 0),
       RESULT(tls_handshakes, count, sum_if_all, "--tls: TLS handshakes the client completed (null: no TLS)"),
+      RESULT(tls_resumed, count, sum_if_all,
+             "--tls: handshakes that resumed a session from a ticket (--tls-resume; a PSK handshake: no "
+             "certificate, no signature)"),
       RESULT(tls_tickets, count, sum_if_all,
              "--tls: session tickets servers sent after handshakes, read and let go (each costs the server work)"),
       RESULT(tls_library_peak_bytes_client, count, sum_if_all,

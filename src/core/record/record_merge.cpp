@@ -217,6 +217,8 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
     for (const auto& [k, v] : r.tcpext_delta) x.tcpext_delta[k] += v;
     x.connect_us.merge(r.connect_us);
     x.rtt_us.merge(r.rtt_us);
+    x.tls_handshake_us.merge(r.tls_handshake_us);
+    if (x.tls_first_error.is_null()) x.tls_first_error = r.tls_first_error;
     user_growth +=
         c.memory.user_bytes_per_connection_client.value_or(0) * static_cast<double>(r.established_peak_client);
     if (c.memory.tls_library_bytes_per_connection_client)

@@ -241,6 +241,10 @@ bool read_figures(Reader& in, const ojson& res, const ojson* mem, RunRecord& r) 
   in.summary(R("ping_rtt_ms"), P("ping_rtt_ms"));
   x.connect_us = in.histogram(R("connect_latency_histogram"), P("connect_latency_histogram"));
   x.rtt_us = in.histogram(R("ping_rtt_histogram"), P("ping_rtt_histogram"));
+  in.summary(R("tls_handshake_latency_ms"), P("tls_handshake_latency_ms"));
+  if (const ojson* h = R("tls_handshake_latency_histogram"); h && !h->is_null())
+    x.tls_handshake_us = in.histogram(h, P("tls_handshake_latency_histogram"));
+  if (const ojson* e = R("tls_first_error"); e && e->is_string()) x.tls_first_error = *e;
   if (const ojson* c = R("ramp_cpu_machine_counters")) {
     bool whole = c->is_object();
     for (const char* k : {"busy_s_start", "busy_s_end", "steal_s_start", "steal_s_end"}) {

@@ -96,18 +96,22 @@ ojson RunRecord::to_json() const {
 
   // The figures in the field table's order: its scalars from their members, the structures here.
   const RunResults& x = results;
-  ojson structures = {{"connect_latency_ms", latency_summary_ms(x.connect_us)},
-                      {"ping_rtt_ms", latency_summary_ms(x.rtt_us)},
-                      {"connect_latency_histogram", histogram_json(x.connect_us)},
-                      {"ping_rtt_histogram", histogram_json(x.rtt_us)},
-                      {"ramp_cpu_machine_counters", x.ramp_cpu_machine_counters},
-                      {"errors", x.errors},
-                      {"tcpext_delta", x.tcpext_delta},
-                      {"sockstat_before", x.sockstat_before},
-                      {"sockstat_at_peak", x.sockstat_at_peak},
-                      {"conntrack_at_peak", x.conntrack_at_peak},
-                      {"slab_caches", memory.slab_caches},
-                      {"slab_caches_note", memory.slab_caches_note}};
+  ojson structures = {
+      {"connect_latency_ms", latency_summary_ms(x.connect_us)},
+      {"ping_rtt_ms", latency_summary_ms(x.rtt_us)},
+      {"connect_latency_histogram", histogram_json(x.connect_us)},
+      {"ping_rtt_histogram", histogram_json(x.rtt_us)},
+      {"tls_handshake_latency_ms", x.tls_handshakes ? latency_summary_ms(x.tls_handshake_us) : nullptr},
+      {"tls_handshake_latency_histogram", x.tls_handshakes ? histogram_json(x.tls_handshake_us) : nullptr},
+      {"tls_first_error", x.tls_first_error},
+      {"ramp_cpu_machine_counters", x.ramp_cpu_machine_counters},
+      {"errors", x.errors},
+      {"tcpext_delta", x.tcpext_delta},
+      {"sockstat_before", x.sockstat_before},
+      {"sockstat_at_peak", x.sockstat_at_peak},
+      {"conntrack_at_peak", x.conntrack_at_peak},
+      {"slab_caches", memory.slab_caches},
+      {"slab_caches_note", memory.slab_caches_note}};
   if (x.tcpext_delta_server) structures["tcpext_delta_server"] = *x.tcpext_delta_server;  // merged records only
   r["results"] = ojson::object();
   r["memory"] = ojson::object();

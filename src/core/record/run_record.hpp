@@ -53,13 +53,15 @@ struct RunResults {
   std::optional<double> ramp_duration_s;
   std::optional<double> connect_rate_per_s;
   Histogram connect_us, rtt_us;  // written as summaries (ms) and sparse histograms (us)
+  Histogram tls_handshake_us;    // --tls: the same (null without TLS)
   uint64_t pings_sent = 0, pongs_received = 0, source_port_fallbacks = 0;
   // --protocol http: answers by status class (null for other protocols).
   std::optional<uint64_t> http_replies_2xx, http_replies_3xx, http_replies_4xx, http_replies_5xx;
   std::optional<uint64_t> limit_connections;  // --find-limit's capacity (topology.target.limit says what bound it)
-  // --tls (null without): handshakes done, session tickets the server sent, and the most the client's
-  // TLS library held at once (its handshakes in flight).
-  std::optional<uint64_t> tls_handshakes, tls_tickets, tls_library_peak_bytes_client;
+  // --tls (null without): handshakes done, of them resumed, session tickets the server sent, and the
+  // most the client's TLS library held at once (its handshakes in flight).
+  std::optional<uint64_t> tls_handshakes, tls_resumed, tls_tickets, tls_library_peak_bytes_client;
+  ojson tls_first_error;  // the first TLS failure in the library's words (or c1m's), null if none
   std::optional<double> hold_cpu_cores_client, hold_cpu_cores_server;
   // The ramp's CPU, as the floor probe measures its own: the machine's busy and steal seconds, busy
   // microseconds per connection made, each side's own processes' seconds.

@@ -17,8 +17,9 @@ constexpr const char* kOwnKeys[] = {
     "kind", "schema_version", "tool", "connections", "connections_peak", "accepted_total", "closed_by_peer",
     "reset_by_peer", "echoed_bytes", "errors", "accept_paused", "spread_fallbacks", "workers", "workers_alive",
     "listeners", "open_fds", "cpu_seconds", "ramp_cpu_seconds", "rss_bytes", "rss_baseline_bytes",
-    "user_bytes_per_connection", "kernel_bytes_per_connection", "tls_handshakes", "tls_library_bytes_per_connection",
-    "tcpext_since_start", "conntrack", "workers_lost", "workers_sched_policy", "workers_lost_reason", "ended_because",
+    "user_bytes_per_connection", "kernel_bytes_per_connection", "tls_handshakes", "tls_resumed", "tls_tickets_sent",
+    "tls_library_bytes_per_connection", "tcpext_since_start", "conntrack", "workers_lost", "workers_sched_policy",
+    "workers_lost_reason", "ended_because",
     // a report to the collector names its sender: not part of the stats
     "participant", "name", "role", "run", "participant_key", "token"};
 
@@ -112,6 +113,8 @@ ServerStats server_stats_of(const ServerCounters& t, uint64_t peak, size_t worke
   s.user_bytes_per_connection = per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.connections_peak);
   if (context.is_object() && context.value("tls", ojson(nullptr)).is_object()) {
     s.tls_handshakes = t.tls.handshakes;
+    s.tls_resumed = t.tls.resumed;
+    s.tls_tickets_sent = t.tls.tickets;
     if (t.connections_peak > 0)
       s.tls_library_bytes_per_connection =
           static_cast<double>(t.tls.library_bytes_at_peak) / static_cast<double>(t.connections_peak);
@@ -151,6 +154,8 @@ ojson to_json(const ServerStats& s) {
   j["user_bytes_per_connection"] = opt_json(s.user_bytes_per_connection);
   if (s.kernel_bytes_per_connection) j["kernel_bytes_per_connection"] = *s.kernel_bytes_per_connection;
   if (s.tls_handshakes) j["tls_handshakes"] = *s.tls_handshakes;
+  if (s.tls_handshakes) j["tls_resumed"] = opt_json(s.tls_resumed);
+  if (s.tls_handshakes) j["tls_tickets_sent"] = opt_json(s.tls_tickets_sent);
   if (s.tls_handshakes) j["tls_library_bytes_per_connection"] = opt_json(s.tls_library_bytes_per_connection);
   j["tcpext_since_start"] = s.tcpext_since_start;
   j["conntrack"] = {{"count", opt_json(s.conntrack_count)}, {"max", opt_json(s.conntrack_max)}};
@@ -189,6 +194,8 @@ std::optional<ServerStats> server_stats_from_json(const ojson& j, std::string* w
   in.number("user_bytes_per_connection", s.user_bytes_per_connection);
   in.number("kernel_bytes_per_connection", s.kernel_bytes_per_connection);
   in.count("tls_handshakes", s.tls_handshakes);
+  in.count("tls_resumed", s.tls_resumed);
+  in.count("tls_tickets_sent", s.tls_tickets_sent);
   in.number("tls_library_bytes_per_connection", s.tls_library_bytes_per_connection);
   in.object("tcpext_since_start", s.tcpext_since_start);
   in.array("workers_lost", s.workers_lost);

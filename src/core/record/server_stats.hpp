@@ -36,9 +36,9 @@ struct ServerStats {
   // Kernel memory a held connection, as a cgroup charged it (c1m meter, for a server not c1m's); null
   // where nothing read a cgroup.
   std::optional<double> kernel_bytes_per_connection;
-  // --tls: handshakes completed, and the TLS library's heap a held connection at the peak (counted
-  // exactly, net/tls/tls_memory); null without TLS.
-  std::optional<uint64_t> tls_handshakes;
+  // --tls: handshakes completed, of them resumed, session tickets sent, and the TLS library's heap a
+  // held connection at the peak (counted exactly, net/tls/tls_memory); null without TLS.
+  std::optional<uint64_t> tls_handshakes, tls_resumed, tls_tickets_sent;
   std::optional<double> tls_library_bytes_per_connection;
   ojson tcpext_since_start = ojson::object();  // its namespace's TcpExt counters since it started
   // Its namespace's conntrack table: where a lab's server fills first. Null where tracking is not loaded.

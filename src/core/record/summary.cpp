@@ -80,6 +80,13 @@ std::string client_summary(const RunRecord& r, const std::string& record_path) {
     out += "  ping rtt     p50 " + format_figure(ms_at(x.rtt_us, 0.5), "%.3f") + " ms, p99 " +
            format_figure(ms_at(x.rtt_us, 0.99), "%.3f") + " ms over " + format_figure(num(x.rtt_us.count()), "%.0f") +
            " pings\n";
+  if (x.tls_handshakes)
+    out += "  tls          " + format_figure(num(x.tls_handshakes), "%.0f") + " handshakes (" +
+           format_figure(num(x.tls_resumed), "%.0f") + " resumed), p50 " +
+           format_figure(ms_at(x.tls_handshake_us, 0.5), "%.3f") + " ms, p99 " +
+           format_figure(ms_at(x.tls_handshake_us, 0.99), "%.3f") + " ms; " +
+           format_figure(num(x.tls_tickets), "%.0f") + " tickets" +
+           (x.tls_first_error.is_string() ? "; first error: " + x.tls_first_error.get<std::string>() : "") + "\n";
   out += ramp_cpu_and_live_lines(x);
   out += "  hold cpu     client " + format_figure(x.hold_cpu_cores_client, "%.4f") + " cores, server " +
          format_figure(x.hold_cpu_cores_server, "%.4f") + " cores\n";

@@ -358,8 +358,7 @@ class ClientRunner {
     if (!run_.series.empty())
       run_.series.back().ping_rtt_us.merge(run_.totals.rtt_us.since(series_.rtt_at_last_point()));
     for (const auto& h : histograms_) {
-      run_.histograms.connect_us.merge(h.connect_us);
-      run_.histograms.rtt_us.merge(h.rtt_us);
+      run_.histograms.merge(h);
     }
     std::string lost = pool_.describe_lost();
     if (!lost.empty() && run_.status == "complete") run_.status = "failed";

@@ -78,8 +78,7 @@ class ClientWorker {
     counters_.quota = cfg_.quota;
     counters_.rss_baseline_bytes = procfs::self_anon_rss_bytes();
     if (cfg_.tls != nullptr) {
-      tls_ = std::make_unique<ClientTls>(cfg_.tls, cfg_.tls_settings->server_name, cfg_.tls_settings->verify, slots_,
-                                         counters_.tls);
+      tls_ = std::make_unique<ClientTls>(cfg_.tls, *cfg_.tls_settings, slots_, counters_.tls);
       if (!tls_->ok()) return 1;
       pinger_.use_tls(tls_.get());
       tls_meter_.emplace();
@@ -215,6 +214,7 @@ class ClientWorker {
       ::close(fd);
       counters_.errors.add(step.why);
     } else {
+      histograms_.tls_handshake_us.record(static_cast<uint64_t>(step.took_ns / 1000));
       // What came after the server's last handshake record (session tickets, an early reply) was in
       // the report the handshake read; edge-triggered, it is not reported again: read it now.
       opened(fd, EPOLLIN);
@@ -251,7 +251,7 @@ class ClientWorker {
       if (still_this_connect) {
         --self->counters_.in_flight;
         bool handshaking = c.state == ConnState::handshaking;
-        if (handshaking) self->tls_->forget(p.fd);
+        if (handshaking) self->tls_->stalled(p.fd);
         c.state = ConnState::free;
         ::close(p.fd);
         self->counters_.errors.add(handshaking ? ErrorClass::tls_stalled : ErrorClass::etimedout);

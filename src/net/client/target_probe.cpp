@@ -65,6 +65,10 @@ class ProbeSocket {
       std::string words = tls::last_library_error();
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) words = "no TLS answer within the probe's time";
       if (words.empty()) words = "the server closed the connection during the handshake";
+      // An alert is a TLS server saying no: to what was offered (--tls-group, --tls-cipher, TLS 1.3).
+      if (words.find("alert") != std::string::npos)
+        return "the server refused the TLS handshake: " + words +
+               " (does it take TLS 1.3, the --tls-group and the --tls-cipher offered?)";
       return "the TLS handshake failed: " + words + " (is it a TLS server?)";
     }
     const char* group = SSL_group_to_name(ssl_.get(), SSL_get_negotiated_group(ssl_.get()));
@@ -73,6 +77,20 @@ class ProbeSocket {
             {"group", group != nullptr ? ojson(group) : ojson(nullptr)},
             {"handshake_ms", static_cast<double>(monotonic_ns() - started) / 1e6}};
     return "";
+  }
+  // Whether the server sent a session ticket within a second of the handshake (read by the library,
+  // peeking: an answer that came first stays unread); `said` gets "session_ticket".
+  bool await_ticket(ojson& said) {
+    const int64_t until = monotonic_ns() + 1'000'000'000;
+    auto resumable = [this] { return SSL_SESSION_is_resumable(SSL_get0_session(ssl_.get())) == 1; };
+    unsigned char byte;
+    while (!resumable()) {
+      int r = SSL_peek(ssl_.get(), &byte, 1);
+      if (r > 0 || SSL_get_error(ssl_.get(), r) != SSL_ERROR_WANT_READ || !wait(POLLIN, until)) break;
+    }
+    tls::last_library_error();
+    said["session_ticket"] = resumable();
+    return resumable();
   }
   bool send_all(const unsigned char* data, size_t n) {
     if (ssl_) return SSL_write(ssl_.get(), data, static_cast<int>(n)) == static_cast<int>(n);
@@ -183,13 +201,18 @@ std::string software_said(proto::Protocol p, const std::string& bytes) {
 }
 
 TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto::PingText& text, int64_t timeout_ns,
-                         SSL_CTX* tls, const std::string& server_name) {
+                         SSL_CTX* tls, const std::string& server_name, bool want_ticket) {
   TargetProbe probe;
   const int64_t deadline = monotonic_ns() + timeout_ns;
   ProbeSocket sock(deadline);
   if (std::string why = sock.connect(target); !why.empty()) return probe.error = why, probe;
   if (tls != nullptr) {
     if (std::string why = sock.handshake(tls, server_name, probe.tls); !why.empty()) return probe.error = why, probe;
+    if (want_ticket && !sock.await_ticket(probe.tls))
+      return probe.error =
+                 "--tls-resume: the server sent no session ticket within 1 s (c1m's server sends them "
+                 "with --tls-tickets N)",
+             probe;
     if (p == proto::Protocol::echo) return probe;  // c1m's own server: its /stats says the rest
   }
   std::string seen;
@@ -251,8 +274,8 @@ std::string name_and_probe_target(const ClientConfig& r, tls::SslCtxPtr& tls, oj
   // c1m's own server is probed only over TLS, and not in a lab run: its server takes the run's
   // account from the first connection it sees, and a probe's closing would end that account early.
   if ((r.protocol == proto::Protocol::echo && (!tls || !r.run_id.empty())) || r.plan.targets.empty()) return "";
-  TargetProbe p =
-      probe_target(r.plan.targets[0], r.protocol, r.ping_text, kProbeTimeoutNs, tls.get(), r.tls.server_name);
+  TargetProbe p = probe_target(r.plan.targets[0], r.protocol, r.ping_text, kProbeTimeoutNs, tls.get(),
+                               r.tls.server_name, r.tls.resume);
   if (!p.software.empty()) target["software"] = p.software;
   if (tls) target["tls"] = p.tls.is_null() ? ojson(nullptr) : p.tls;
   if (p.answer_ms) target["probe_answer_ms"] = *p.answer_ms;

@@ -27,10 +27,11 @@ struct TargetProbe {
 };
 
 // Connects (a refused connect is tried again until the timeout: a server still starting), with `tls`
-// does a TLS handshake (sending server_name, if any), speaks the greeting and one ping, reads the
-// answers with core/proto/reply, asks for the version where the protocol can (redis's INFO), and closes.
+// does a TLS handshake (sending server_name, if any; with want_ticket, waiting for a session ticket),
+// speaks the greeting and one ping, reads the answers with core/proto/reply, asks for the version
+// where the protocol can (redis's INFO), and closes.
 TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto::PingText& text, int64_t timeout_ns,
-                         SSL_CTX* tls = nullptr, const std::string& server_name = "");
+                         SSL_CTX* tls = nullptr, const std::string& server_name = "", bool want_ticket = false);
 
 // The record's topology.target for the run (its address, protocol, --target-name, what the probe
 // heard) and, for a server not c1m's own or over TLS, the probe: why the run cannot start against

@@ -16,7 +16,7 @@ ServerTls::ServerTls(SSL_CTX* ctx, bool keep_library, size_t slots, TlsCounters&
       ssl_(slots, nullptr),
       keys_(keep_library ? 0 : slots, counters),
       counters_(counters) {
-  if (!keep_library_) tls::capture_secrets(ctx_);
+  tls::capture_secrets(ctx_);  // the secrets for the keys, and the tickets counted in both modes
 }
 
 ServerTls::~ServerTls() {
@@ -31,7 +31,7 @@ bool ServerTls::accept(int fd) {
     return false;
   }
   SSL_set_accept_state(s);
-  if (!keep_library_) SSL_set_app_data(s, &secrets_[fd]);  // a node's address stays put
+  SSL_set_app_data(s, &secrets_[fd]);  // a node's address stays put
   ssl_[static_cast<size_t>(fd)] = s;
   return true;
 }
@@ -69,7 +69,13 @@ ServerTls::Served ServerTls::handshake(int fd, SSL* s) {
   int r = SSL_do_handshake(s);
   if (r != 1) return ended(s, r);
   ++counters_.handshakes;
-  if (keep_library_) return {};
+  if (SSL_session_reused(s) == 1) ++counters_.resumed;
+  counters_.tickets += secrets_[fd].tickets_sent;
+  if (keep_library_) {
+    SSL_set_app_data(s, nullptr);
+    secrets_.erase(fd);
+    return {};
+  }
   // Keys only: the library's object goes; what the client sent after its Finished is still in the
   // kernel (the library reads no further than the record it needs).
   std::string why = keys_.take(fd, s, secrets_[fd], true);

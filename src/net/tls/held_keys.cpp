@@ -29,9 +29,22 @@ void on_key_log(const SSL* ssl, const char* line) {
   if (size_t n = secret_of(line, "SERVER_TRAFFIC_SECRET_0", s->server)) s->server_len = n;
 }
 
+void on_message(int write_p, int, int content_type, const void* buf, size_t len, SSL* ssl, void*) {
+  auto* s = static_cast<HandshakeSecrets*>(SSL_get_app_data(ssl));
+  if (s == nullptr) return;
+  constexpr uint8_t kNewSessionTicket = 4;
+  if (write_p != 0 && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+      static_cast<const uint8_t*>(buf)[0] == kNewSessionTicket)
+    ++s->tickets_sent;
+  if (write_p == 0 && content_type == SSL3_RT_HEADER && s->count_reads) ++s->records_read;
+}
+
 }  // namespace
 
-void capture_secrets(SSL_CTX* ctx) { SSL_CTX_set_keylog_callback(ctx, on_key_log); }
+void capture_secrets(SSL_CTX* ctx) {
+  SSL_CTX_set_keylog_callback(ctx, on_key_log);
+  SSL_CTX_set_msg_callback(ctx, on_message);
+}
 
 HeldKeys::HeldKeys(size_t slots, TlsCounters& counters)
     : slots_(slots), counters_(counters), keys_(static_cast<TrafficKeys*>(std::calloc(slots, sizeof(TrafficKeys)))) {}
@@ -51,6 +64,10 @@ std::string HeldKeys::take(int fd, const SSL* ssl, const HandshakeSecrets& s, bo
     k = {};
     return std::string("no traffic keys for the suite ") + (name != nullptr ? name : "(none)");
   }
+  // The library may have protected records with these keys already: the server its tickets, the
+  // client (resuming) the tickets it read.
+  k.out.seq = server ? s.tickets_sent : 0;
+  k.in.seq = server ? 0 : s.records_read;
   k.suite = suite;
   counters_.held_state_bytes += sizeof(TrafficKeys);
   return "";

@@ -17,10 +17,18 @@
 
 namespace c1m::tls {
 
-// A handshake's application traffic secrets, as the library's key-log hook gives them.
+// A handshake's application traffic secrets, as the library's key-log hook gives them, and the
+// records the library protected with them before handing the connection over: each one moved that
+// direction's sequence number on.
 struct HandshakeSecrets {
   std::array<uint8_t, 48> client{}, server{};
   size_t client_len = 0, server_len = 0;
+  // Server: the session tickets its handshake sent (OpenSSL sends each as a record of its own).
+  uint64_t tickets_sent = 0;
+  // Client: records the library read once the handshake had ended (the session tickets a resuming
+  // client waits for); counted only while `count_reads` is set.
+  bool count_reads = false;
+  uint64_t records_read = 0;
 };
 // From now on, each handshake of `ctx` fills the HandshakeSecrets its SSL's app data points to
 // (SSL_set_app_data); an SSL without one is left alone.

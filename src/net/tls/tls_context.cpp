@@ -145,7 +145,10 @@ SslCtxPtr make_client_context(const TlsSettings& s, std::string& error) {
   } else {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   }
-  SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);  // no resumption: every handshake is full
+  // Resuming, the client keeps sessions itself (net/client/client_tls: one a worker, the latest);
+  // otherwise every handshake is full.
+  SSL_CTX_set_session_cache_mode(
+      ctx.get(), s.resume ? SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE : SSL_SESS_CACHE_OFF);
   return ctx;
 }
 
