@@ -13,6 +13,8 @@
 # process), each to TARGET_N or the limit it meets (--find-limit names it), its own resident bytes a
 # connection read from its processes (--target-pid).
 #   N, LIVE (60s), PING_INTERVAL (30s), HOLD (10s), TLS_HELD (keys, or library: c1m's server keeps the library's object)
+#   RESUME (1: the client resumes sessions from the servers' tickets, c1m's server sending one a
+#   handshake; the crypto floor is then a resumed handshake's: its key exchange alone)
 #   TARGETS ["nginx haproxy"; "" for none], TARGET_N [100000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,10 @@ C1M=${C1M:-build/c1m}
 N=${N:-1000000}
 LIVE=${LIVE:-60s}
 TLS_HELD=${TLS_HELD:-keys}
+RESUME=${RESUME:-0}
+[[ "$RESUME" =~ ^[01]$ ]] || { echo "bench-tls: RESUME=$RESUME: expected 0 or 1" >&2; exit 2; }
+resume_server="" resume_client=""
+[ "$RESUME" = 1 ] && resume_server="--tls-tickets 1" resume_client="--tls-resume"
 [[ "$TLS_HELD" =~ ^(keys|library)$ ]] || { echo "bench-tls: TLS_HELD=$TLS_HELD: expected keys or library" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "bench-tls: openssl is not installed (make setup)" >&2; exit 2; }
 mkdir -p results
@@ -34,14 +40,16 @@ x25519_per_s=$(awk '/ecdh \(X25519\)/ {print $NF}' <<<"$speed")
 read -r sign_per_s verify_per_s < <(awk '/ecdsa \(nistp256\)/ {print $(NF-1), $NF}' <<<"$speed")
 cores=$(nproc)
 floor=$(python3 -c "
-x, s, v, cores, n = $x25519_per_s, $sign_per_s, $verify_per_s, $cores, $N
-us = 4e6 / x + 1e6 / s + 1e6 / v  # each side makes a key share and derives the secret; the server signs, the client verifies
+x, s, v, cores, n, resume = $x25519_per_s, $sign_per_s, $verify_per_s, $cores, $N, $RESUME
+us = 4e6 / x  # each side makes a key share and derives the secret
+if not resume: us += 1e6 / s + 1e6 / v  # and, not resuming, the server signs and the client verifies
 print(f'{us:.1f} {cores * 1e6 / us:.0f} {n / (cores * 1e6 / us):.3f}')")
 read -r floor_us floor_rate floor_s <<<"$floor"
 say "crypto floor (openssl speed, one core): X25519 $x25519_per_s op/s, P-256 sign $sign_per_s/s, verify $verify_per_s/s"
-say "  a handshake's crypto: $floor_us us; $cores cores: $floor_rate handshakes/s, $N in $floor_s s"
+say "  a$([ "$RESUME" = 1 ] && echo " resumed") handshake's crypto: $floor_us us; $cores cores: $floor_rate handshakes/s, $N in $floor_s s"
 
-SERVER_ARGS="--tls --tls-held $TLS_HELD ${SERVER_ARGS:-}" CLIENT_ARGS="--tls --ramp-timeout 30m ${CLIENT_ARGS:-}" \
+SERVER_ARGS="--tls --tls-held $TLS_HELD $resume_server ${SERVER_ARGS:-}" \
+  CLIENT_ARGS="--tls $resume_client --ramp-timeout 30m ${CLIENT_ARGS:-}" \
   SERVER_DURATION=${SERVER_DURATION:-3600} APPROACHES=multi-ip ROUNDS=1 RECORD="$record" N="$N" LIVE="$LIVE" \
   lab/bench-native.sh 2>&1 | tee -a "$summary"
 
@@ -64,6 +72,9 @@ for side in ("client", "server"):
           f"{f(m[f'tls_library_bytes_per_connection_{side}'], '{:.1f}')} B, program (resident anonymous) "
           f"{f(m[f'user_bytes_per_connection_{side}'])} B")
 print(f"  the client's handshakes in flight took at most {f(x['tls_library_peak_bytes_client'])} B of library heap")
+hs = x.get("tls_handshake_latency_ms") or {}
+print(f"  handshakes resumed {f(x.get('tls_resumed'))} of {n:,}; a handshake p50 {f(hs.get('p50'), '{:.1f}')} ms, "
+      f"p99 {f(hs.get('p99'), '{:.1f}')} ms")
 print(f"  live: {f(x.get('live_pings_per_s'))} pings/s, rtt p99 {f((r['results'].get('ping_rtt_ms') or {}).get('p99'), '{:.1f}')} ms")
 PY
 
@@ -129,7 +140,7 @@ CONF
   kill -0 "$target_pid" 2>/dev/null || { say "$target did not start: $(tail -3 "$work/$target.log" | tr '\n' ' ')"; continue; }
   trecord=results/$stamp-tls-$target.json
   say "$target over TLS: up to $TARGET_N connections ($name, pid $target_pid)"
-  "$C1M" client --target "127.0.0.1:$port" --source "127.0.0.2-127.0.0.21" --tls --protocol http -n "$TARGET_N" \
+  "$C1M" client --target "127.0.0.1:$port" --source "127.0.0.2-127.0.0.21" --tls $resume_client --protocol http -n "$TARGET_N" \
     --find-limit --target-pid "$target_pid" --target-name "$name" --hold "${HOLD:-10s}" --live "$LIVE" \
     --ping-interval "${PING_INTERVAL:-30s}" --ramp-timeout 30m --json "$trecord" --progress plain 2>&1 |
     grep -v "^ramp \|^hold \|^live " | tee -a "$summary" || true
@@ -146,7 +157,8 @@ print(f"  ramp {f(ttt, '{:.1f}')} s = {f(ttt / (floor_s * held) if ttt and held 
       f"its CPU {f(x.get('ramp_cpu_server_s'), '{:.1f}')} s ({f(x['ramp_cpu_server_s'] * 1e6 / held if x.get('ramp_cpu_server_s') and held else None)} us a handshake), "
       f"c1m client's {f(x.get('ramp_cpu_client_s'), '{:.1f}')} s")
 print(f"  its resident bytes a connection {f(m['user_bytes_per_connection_server'])}; c1m client's {f(m['user_bytes_per_connection_client'])} "
-      f"(TLS library {f(m['tls_library_bytes_per_connection_client'], '{:.1f}')}); tickets {f(x['tls_tickets'])}")
+      f"(TLS library {f(m['tls_library_bytes_per_connection_client'], '{:.1f}')}); tickets {f(x['tls_tickets'])}, "
+      f"resumed {f(x.get('tls_resumed'))}")
 print(f"  live: {f(x.get('live_pings_per_s'))} pings/s, rtt p99 {f((x.get('ping_rtt_ms') or {}).get('p99'), '{:.1f}')} ms, errors {x['errors_total']}")
 PY
   port=$(( port + 1 ))

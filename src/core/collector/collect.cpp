@@ -159,10 +159,9 @@ uint64_t add_server(const CollectRequest& req, const std::vector<RunRecord>& rec
   out.memory.user_bytes_per_connection_server = stats->user_bytes_per_connection;
   out.memory.kernel_bytes_per_connection_server = stats->kernel_bytes_per_connection;
   out.memory.tls_library_bytes_per_connection_server = stats->tls_library_bytes_per_connection;
-  if (!out.results.live_cpu_cores_server && req.server) {
+  if (!out.results.live_cpu_cores_server && req.server)
     out.results.live_cpu_cores_server = live_cores_from_meter(records, req.server->record);
-    derive_per_unit_figures(out.results);
-  }
+  derive_per_unit_figures(out.results);  // with the server's own CPU
   return stats->connections_peak;
 }
 

@@ -146,6 +146,8 @@ std::vector<Row> connection_rows() {
              "topology.target.limit (null: not asked)")
           .compared(higher, "connections", 0),
       RESULT(tls_handshakes, count, sum_if_all, "--tls: TLS handshakes the client completed (null: no TLS)"),
+      RESULT(tls_handshakes_per_s, rate, derived, "--tls: handshakes over the time to target (or the ramp)")
+          .compared(higher, "handshakes/s", 0),
       RESULT(tls_resumed, count, sum_if_all,
              "--tls: handshakes that resumed a session from a ticket (--tls-resume; a PSK handshake: no "
              "certificate, no signature)"),
@@ -181,6 +183,13 @@ std::vector<Row> cpu_rows() {
       RESULT(ramp_cpu_client_s, amount, sum_if_all, "the client processes' own CPU seconds over the ramp"),
       RESULT(ramp_cpu_server_s, amount, max,
              "the server processes' own CPU seconds from their first accept to holding all they expected"),
+      RESULT(tls_ramp_cpu_us_per_handshake_client, amount, derived,
+             "--tls: ramp_cpu_client_s per TLS handshake, in microseconds (TCP connects included: a plain run "
+             "beside it says their share)")
+          .compared(lower, "us", 1),
+      RESULT(tls_ramp_cpu_us_per_handshake_server, amount, derived,
+             "--tls: ramp_cpu_server_s per TLS handshake, in microseconds")
+          .compared(lower, "us", 1),
       RESULT(live_hold_s, amount, max, "the live hold's length (--live): every connection pinged once an interval"),
       RESULT(live_pings_per_s, amount, sum_if_all, "pings sent a second over the live hold"),
       RESULT(pings_late, count, sum,

@@ -179,6 +179,13 @@ void merge_by_rule(const RecordField& f, const std::vector<RunRecord>& clients, 
 void derive_per_unit_figures(RunResults& x) {
   if (x.ramp_cpu_busy_s && x.connected_total > 0)
     x.ramp_cpu_busy_us_per_connection = *x.ramp_cpu_busy_s * 1e6 / static_cast<double>(x.connected_total);
+  if (x.tls_handshakes && *x.tls_handshakes > 0) {
+    const double handshakes = static_cast<double>(*x.tls_handshakes);
+    if (x.ramp_cpu_client_s) x.tls_ramp_cpu_us_per_handshake_client = *x.ramp_cpu_client_s * 1e6 / handshakes;
+    if (x.ramp_cpu_server_s) x.tls_ramp_cpu_us_per_handshake_server = *x.ramp_cpu_server_s * 1e6 / handshakes;
+    if (double window = x.time_to_target_s.value_or(x.ramp_duration_s.value_or(0)); window > 0)
+      x.tls_handshakes_per_s = handshakes / window;
+  }
   if (!x.live_pings_per_s || *x.live_pings_per_s <= 0) return;
   double thousands = *x.live_pings_per_s / 1000;
   if (x.live_cpu_cores_client) x.live_cpu_cores_per_1k_pings_per_s_client = *x.live_cpu_cores_client / thousands;
@@ -243,11 +250,11 @@ RunRecord merge(const std::vector<RunRecord>& clients) {
   merge_machine_cpu(clients, x);
   x.live_cpu_machine_busy_cores = merge_machine_cores(clients, &RunResults::live_cpu_machine_busy_cores);
   x.live_cpu_machine_steal_cores = merge_machine_cores(clients, &RunResults::live_cpu_machine_steal_cores);
-  derive_per_unit_figures(x);
   if (all_reached && reached_ms > 0) x.time_to_target_s = static_cast<double>(reached_ms - m.started_unix_ms) / 1000.0;
   if (all_settled && settled_ms > 0) x.ramp_duration_s = static_cast<double>(settled_ms - m.started_unix_ms) / 1000.0;
   double window = x.time_to_target_s.value_or(x.ramp_duration_s.value_or(0));
   if (window > 0) x.connect_rate_per_s = static_cast<double>(x.connected_total) / window;
+  derive_per_unit_figures(x);  // after the time to target, which the handshakes' rate is over
   if (widest) {
     x.sockstat_before = widest->results.sockstat_before;
     x.sockstat_at_peak = widest->results.sockstat_at_peak;

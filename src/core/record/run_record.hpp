@@ -61,7 +61,11 @@ struct RunResults {
   // --tls (null without): handshakes done, of them resumed, session tickets the server sent, and the
   // most the client's TLS library held at once (its handshakes in flight).
   std::optional<uint64_t> tls_handshakes, tls_resumed, tls_tickets, tls_library_peak_bytes_client;
-  ojson tls_first_error;  // the first TLS failure in the library's words (or c1m's), null if none
+  ojson tls_first_error;
+  // --tls: each side's own CPU over the ramp per handshake (its TCP connects included: a plain run
+  // beside it says their share), and handshakes a second over the time to target.
+  std::optional<double> tls_ramp_cpu_us_per_handshake_client, tls_ramp_cpu_us_per_handshake_server,
+      tls_handshakes_per_s;  // the first TLS failure in the library's words (or c1m's), null if none
   std::optional<double> hold_cpu_cores_client, hold_cpu_cores_server;
   // The ramp's CPU, as the floor probe measures its own: the machine's busy and steal seconds, busy
   // microseconds per connection made, each side's own processes' seconds.
@@ -86,8 +90,9 @@ struct RunResults {
   ojson conntrack_at_peak;  // {count, max} of the client's namespace, or null
 };
 
-// The figures that follow from others: the ramp's busy microseconds per connection made, and each
-// side's live-hold cores per 1,000 pings a second.
+// The figures that follow from others: the ramp's busy microseconds per connection made, each
+// side's ramp CPU per TLS handshake and handshakes a second, and each side's live-hold cores per
+// 1,000 pings a second.
 void derive_per_unit_figures(RunResults& x);
 
 struct RunMemory {

@@ -84,7 +84,10 @@ std::string client_summary(const RunRecord& r, const std::string& record_path) {
     out += "  tls          " + format_figure(num(x.tls_handshakes), "%.0f") + " handshakes (" +
            format_figure(num(x.tls_resumed), "%.0f") + " resumed), p50 " +
            format_figure(ms_at(x.tls_handshake_us, 0.5), "%.3f") + " ms, p99 " +
-           format_figure(ms_at(x.tls_handshake_us, 0.99), "%.3f") + " ms; " +
+           format_figure(ms_at(x.tls_handshake_us, 0.99), "%.3f") + " ms, " +
+           format_figure(x.tls_handshakes_per_s, "%.0f") + "/s; ramp cpu a handshake: client " +
+           format_figure(x.tls_ramp_cpu_us_per_handshake_client, "%.0f") + " us, server " +
+           format_figure(x.tls_ramp_cpu_us_per_handshake_server, "%.0f") + " us; " +
            format_figure(num(x.tls_tickets), "%.0f") + " tickets" +
            (x.tls_first_error.is_string() ? "; first error: " + x.tls_first_error.get<std::string>() : "") + "\n";
   out += ramp_cpu_and_live_lines(x);
