@@ -19,7 +19,7 @@ help:
 	@echo "make host-tune     apply the host sysctls the run needs (root; says each change)"
 	@echo "make lab-up        images, network, containers, the default experiment, a record in results/"
 	@echo "                   (TARGET=IMAGE PROTOCOL=redis|http|mqtt|websocket|raw [TARGET_PORT=] [FIND_LIMIT=1]: your server instead)"
-	@echo "                   (TLS=1 [TLS_HELD=library]: every connection over TLS 1.3)"
+	@echo "                   (TLS=1 [TLS_HELD=library] [TLS_RESUME=1]: every connection over TLS 1.3)"
 	@echo "make target-image  a FROM-scratch image of a Debian-packaged server for TARGET= (SERVER=redis|nginx|mosquitto, or BIN= PORT=)"
 	@echo "make lab-status    what runs in the lab and how many connections each holds"
 	@echo "make lab-down      remove the lab: containers, network, veth"

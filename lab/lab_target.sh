@@ -19,12 +19,20 @@ resolve_target() {
     die "PROTOCOL=$PROTOCOL: unknown protocol (raw, echo, redis, http, mqtt or websocket)"
   C1M_HTTP_PATH=${HTTP_PATH:-/}
   # TLS=1: every connection over TLS 1.3 (the target speaks it on TARGET_PORT; c1m's server gets
-  # --tls); TLS_HELD=library has c1m's server keep the library's object instead of keys only.
+  # --tls); TLS_HELD=library has c1m's server keep the library's object instead of keys only;
+  # TLS_RESUME=1 has the clients resume sessions (c1m's server then sends a ticket a handshake).
   C1M_TLS=${TLS:-0}
   [[ "$C1M_TLS" =~ ^[01]$ ]] || die "TLS=$C1M_TLS: expected 1 or 0"
   C1M_TLS_HELD=${TLS_HELD:-keys}
   [[ "$C1M_TLS_HELD" =~ ^(keys|library)$ ]] || die "TLS_HELD=$C1M_TLS_HELD: expected keys or library"
   [ "$C1M_TLS" = 1 ] || [ -z "${TLS_HELD:-}" ] || die "TLS_HELD=$TLS_HELD needs TLS=1"
+  C1M_TLS_RESUME=${TLS_RESUME:-0}
+  [[ "$C1M_TLS_RESUME" =~ ^[01]$ ]] || die "TLS_RESUME=$C1M_TLS_RESUME: expected 1 or 0"
+  [ "$C1M_TLS" = 1 ] || [ "$C1M_TLS_RESUME" = 0 ] || die "TLS_RESUME=1 needs TLS=1"
+  # RATE: each client's connects a second (0: as fast as its in-flight window allows); a paced ramp
+  # is what lets FIND_LIMIT's latency objective (SLO_P99) see the latency grow.
+  C1M_RATE=${RATE:-0}
+  [[ "$C1M_RATE" =~ ^[0-9]+$ ]] || die "RATE=$C1M_RATE: expected connects a second, a whole number"
   TARGET_NAME=${TARGET_NAME:-}
   [ -n "$TARGET" ] || { [ -z "${TARGET_PORT:-}${TARGET_ARGS:-}" ] || die "TARGET_PORT and TARGET_ARGS need TARGET=IMAGE"; return 0; }
   [[ "$TARGET" =~ ^[A-Za-z0-9][A-Za-z0-9._/:@-]*$ ]] || die "TARGET=$TARGET: not an image reference"
@@ -93,6 +101,9 @@ target_env() {
   echo "C1M_TARGET_NAME=$TARGET_NAME"
   echo "C1M_TLS=$C1M_TLS"
   echo "C1M_TLS_HELD=$C1M_TLS_HELD"
+  echo "C1M_TLS_RESUME=$C1M_TLS_RESUME"
+  echo "C1M_TLS_TICKETS=$C1M_TLS_RESUME"
+  echo "C1M_RATE=$C1M_RATE"
 }
 
 # What the doctor is told of TLS: the state each held connection keeps (none without TLS).

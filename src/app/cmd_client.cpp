@@ -255,6 +255,7 @@ Command add_client_command(CLI::App& root) {
   c->add_option("--source", o->source, "source ADDRESS or ADDRESS1-ADDRESS2 (default: the kernel picks)");
   c->add_option("--connections,-n", o->connections, "connections to open (1m, 50k, ...)")->capture_default_str();
   c->add_option("--rate", o->rate, "connects per second, all workers together (0: as fast as in-flight allows)")
+      ->envname("C1M_RATE")
       ->capture_default_str();
   c->add_option("--max-in-flight", o->max_in_flight, "connects in flight, all workers together (0: 200 per worker)")
       ->capture_default_str();

@@ -19,6 +19,7 @@ void add_tls_options(CLI::App* c, TlsSettings& t, bool server) {
     c->add_option("--tls-key", t.key_file, "its private key, PEM");
     c->add_option("--tls-tickets", t.tickets, "session tickets sent after each handshake")
         ->check(CLI::Range(0, 10))
+        ->envname("C1M_TLS_TICKETS")
         ->capture_default_str();
     c->add_option("--tls-held", t.held,
                   "what a held connection keeps: keys (its traffic keys; the library's object freed after the "

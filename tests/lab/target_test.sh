@@ -55,6 +55,13 @@ check "FIND_LIMIT=1, redis --maxclients 300: complete, 300 held, bound by refuse
 check "FIND_LIMIT=1: the reason says it" \
   test "$(field "$record" 'r["reason"].startswith("redis 7.0.15 held 300 of the 1,000 asked by 20 clients together: the server said no")')" = True
 
+# A latency objective no server meets (20 us), over a paced ramp (20 clients at 20 connects a second).
+rm -f build/lab/last-record
+lab_run slo TARGET=c1m-target-redis PROTOCOL=redis FIND_LIMIT=1 SLO_P99=20us C1M_PING_INTERVAL=200ms RATE=20 \
+  N=2000 HOLD=2s
+check "FIND_LIMIT=1 SLO_P99=20us RATE=20: bound by the latency objective, below the 2,000 asked" \
+  test "$(field "$record" '(r["topology"]["target"]["limit"]["bound_by"], r["results"]["limit_connections"] < 2000)')" = "('slo', True)"
+
 rm -f build/lab/last-record
 lab_run nginx TARGET=c1m-target-nginx PROTOCOL=http N=2000 HOLD=3s LIVE=4s C1M_PING_INTERVAL=1s
 check "nginx: 2,000 held over HTTP keep-alive, complete, every answer 2xx" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lab over TLS at small scale (make test): make lab-up TLS=1, c1m's server holding keys only and
-# then the library's object, the record's TLS figures, and a one-off client joining over TLS. Asserts
-# from the records. Without a Docker engine it says SKIPPED.
+# then the library's object, the clients resuming sessions (TLS_RESUME=1, paced by RATE), the record's
+# TLS figures, and a one-off client joining over TLS. Asserts from the records. Without a Docker
+# engine it says SKIPPED.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lab/check.sh  # check, field, lab_run
@@ -19,6 +20,8 @@ bad() {  # expected text, env assignments...: one line, exit 2
 check "TLS=2: named, exit 2" bad "TLS=2: expected 1 or 0" TLS=2 N=2000
 check "TLS_HELD=all: named, exit 2" bad "TLS_HELD=all: expected keys or library" TLS=1 TLS_HELD=all N=2000
 check "TLS_HELD without TLS=1: named, exit 2" bad "needs TLS=1" TLS_HELD=library N=2000
+check "TLS_RESUME without TLS=1: named, exit 2" bad "TLS_RESUME=1 needs TLS=1" TLS_RESUME=1 N=2000
+check "RATE=fast: named, exit 2" bad "RATE=fast: expected connects a second" RATE=fast N=2000
 
 rm -f build/lab/last-record
 lab_run keys TLS=1 N=2000 HOLD=3s C1M_PING_INTERVAL=1s
@@ -40,6 +43,13 @@ lab_run library TLS=1 TLS_HELD=library N=2000 HOLD=2s
 check "TLS_HELD=library: 2,000 held, the server's library object counted (over 4 KB a connection)" \
   test "$(field "$record" '(r["results"]["established_peak_client"], r["memory"]["tls_library_bytes_per_connection_server"] > 4096)')" = "(2000, True)"
 echo "    the server's library: $(field "$record" 'round(r["memory"]["tls_library_bytes_per_connection_server"])') B a connection"
+
+# Resumption: each client paced (RATE) so that its first ticket comes before most of its connects.
+rm -f build/lab/last-record
+lab_run resume TLS=1 TLS_RESUME=1 RATE=100 N=2000 HOLD=2s
+check "TLS_RESUME=1 RATE=100: 2,000 held, 0 errors, over half the handshakes resumed, the server counting the same" \
+  test "$(field "$record" '(r["results"]["established_peak_client"], r["results"]["errors_total"], r["results"]["tls_resumed"] > 1000, r["server"]["tls_resumed"] == r["results"]["tls_resumed"])')" = "(2000, 0, True, True)"
+echo "    resumed $(field "$record" 'r["results"]["tls_resumed"]') of 2,000; $(field "$record" 'r["server"]["tls_tickets_sent"]') tickets sent"
 lab/lab.sh down >/dev/null 2>&1
 echo "lab TLS test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
