@@ -20,7 +20,7 @@ help:
 	@echo "make lab-up        images, network, containers, the default experiment, a record in results/"
 	@echo "                   (TARGET=IMAGE PROTOCOL=redis|http|mqtt|websocket|raw [TARGET_PORT=] [FIND_LIMIT=1]: your server instead)"
 	@echo "                   (TLS=1 [TLS_HELD=library] [TLS_RESUME=1]: every connection over TLS 1.3)"
-	@echo "make target-image  a FROM-scratch image of a Debian-packaged server for TARGET= (SERVER=redis|nginx|mosquitto, or BIN= PORT=)"
+	@echo "make target-image  a FROM-scratch image of a Debian-packaged server for TARGET= (SERVER=redis|nginx|mosquitto|haproxy|websockets, or BIN= PORT=)"
 	@echo "make lab-status    what runs in the lab and how many connections each holds"
 	@echo "make lab-down      remove the lab: containers, network, veth"
 	@echo "make swarm-up      the lab as a Docker Swarm stack (C1M_SWARM_NODES=file; without it a two-node swarm here)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make target-image: a server from this host's Debian packages as a FROM-scratch image for the lab's
 # TARGET=, with no registry: its binary, the shared libraries ldd names, a config file, a nobody user.
-#   SERVER=redis | nginx | mosquitto           a preset: binary, port, command and config
+#   SERVER=redis | nginx | mosquitto | haproxy | websockets   a preset: binary, port, command and config
 #   BIN=/usr/sbin/foo PORT=N [ARGS='...'] [CONF=/path/file ...] [NAME=foo]   any other server
 # CONF files go to /etc/c1m-target/ in the image (ARGS names them there). Prints the image's name;
 # the image says its package's version (org.opencontainers.image.version), which the record keeps.
@@ -11,7 +11,7 @@ die() { echo "target-image: $*" >&2; exit 2; }
 
 STAGE=build/target-image
 case "${SERVER:-}" in
-  "") [ -n "${BIN:-}" ] && [ -n "${PORT:-}" ] || die "give SERVER=redis|nginx|mosquitto, or BIN=/path/to/server PORT=N (see lab/target-image.sh)" ;;
+  "") [ -n "${BIN:-}" ] && [ -n "${PORT:-}" ] || die "give SERVER=redis|nginx|mosquitto|haproxy|websockets, or BIN=/path/to/server PORT=N (see lab/target-image.sh)" ;;
   redis)
     BIN=/usr/bin/redis-server PORT=6379
     # maxclients above the container's file limit: redis lowers it to what the limit allows, and says so.
@@ -47,9 +47,33 @@ CONF
     CONF=$STAGE/mosquitto.conf
     mkdir -p "$STAGE"
     printf 'listener 1883 0.0.0.0\nallow_anonymous true\nmax_connections -1\npersistence false\nlog_dest stderr\nlog_type error\n' > "$CONF" ;;
-  *) die "SERVER=$SERVER: no preset (redis, nginx or mosquitto); for another, give BIN= and PORT=" ;;
+  haproxy)
+    BIN=/usr/sbin/haproxy PORT=8080 ARGS=${ARGS:-"-db -f /etc/c1m-target/haproxy.cfg"}
+    CONF=$STAGE/haproxy.cfg
+    mkdir -p "$STAGE"
+    # One process, which counts two files a connection (2 x maxconn + 17, as if each were proxied):
+    # under the container's 20,000, at most 9,991 connections, which its maxconn says rather than
+    # haproxy refusing to start. HTTP keep-alive answered by haproxy itself, no backend.
+    cat > "$CONF" <<CONF
+global
+  maxconn 9991
+defaults
+  mode http
+  timeout client 3600s
+  timeout http-keep-alive 3600s
+frontend http
+  bind :8080 backlog 65535
+  http-request return status 200 content-type text/plain string ok
+CONF
+    ;;
+  websockets)
+    # Python and its standard library, websockets from Debian's python3-websockets, and lab/ws_target.py.
+    BIN=$(readlink -f /usr/bin/python3) PORT=8080 ARGS=${ARGS:-"/etc/c1m-target/ws_target.py 8080"}
+    TREES="/usr/lib/$(basename "$BIN") /usr/lib/python3/dist-packages/websockets"
+    CONF=lab/ws_target.py PACKAGE=python3-websockets ;;
+  *) die "SERVER=$SERVER: no preset (redis, nginx, mosquitto, haproxy or websockets); for another, give BIN= and PORT=" ;;
 esac
-[ -x "$BIN" ] || die "BIN=$BIN: not an executable here (install its package first: make setup installs redis, nginx, mosquitto)"
+[ -x "$BIN" ] || die "BIN=$BIN: not an executable here (install its package first: make setup installs redis, nginx, mosquitto, haproxy, python3-websockets)"
 [[ "$PORT" =~ ^[0-9]+$ ]] && (( PORT >= 1 && PORT <= 65535 )) || die "PORT=$PORT: expected a port, 1-65535"
 command -v docker >/dev/null && docker info >/dev/null 2>&1 || die "no Docker engine answers here"
 NAME=${NAME:-${SERVER:-$(basename "$BIN")}}
@@ -58,7 +82,7 @@ IMAGE=c1m-target-$NAME:latest
 # The binary is the entrypoint and ARGS its command, so the lab's TARGET_ARGS replaces ARGS alone.
 args=$(python3 -c 'import json, shlex, sys; print(json.dumps(shlex.split(sys.argv[1])))' "${ARGS:-}") ||
   die "ARGS=$ARGS: not a command line (unbalanced quotes?)"
-package=$(dpkg -S "$(readlink -f "$BIN")" 2>/dev/null | head -1 | cut -d: -f1) || package=""
+package=${PACKAGE:-$(dpkg -S "$(readlink -f "$BIN")" 2>/dev/null | head -1 | cut -d: -f1)} || package=""
 version=$([ -n "$package" ] && dpkg-query -W -f='${Version}' "$package" 2>/dev/null || echo unknown)
 
 root=$STAGE/$NAME/rootfs
@@ -67,8 +91,13 @@ mkdir -p "$root/etc/c1m-target" "$root/tmp"
 chmod 1777 "$root/tmp"
 for d in ${WRITABLE:-}; do mkdir -p "$root$d" && chmod 1777 "$root$d"; done
 cp -L --parents "$BIN" "$root"
-# The libraries the binary needs, and the loader ldd names without an arrow.
-ldd "$BIN" | awk '/=> \// {print $3} /^\t\/[^ ]+ \(/ {print $1}' | while read -r lib; do cp -L --parents "$lib" "$root"; done
+# The libraries the binary and every module of the trees an interpreter reads (TREES) need, and the
+# loader ldd names without an arrow; then the trees themselves (-r: -a's --parents fails on setting
+# a parent directory's attributes here).
+for t in ${TREES:-}; do [ -d "$t" ] || die "$t: not here (install its package first: make setup)"; done
+{ ldd "$BIN"; for t in ${TREES:-}; do find "$t" -name '*.so' -exec ldd {} \; 2>/dev/null; done; } |
+  awk '/=> \// {print $3} /^\t\/[^ ]+ \(/ {print $1}' | sort -u | while read -r lib; do cp -L --parents "$lib" "$root"; done
+for t in ${TREES:-}; do cp -r --parents "$t" "$root"; done
 for c in ${CONF:-}; do
   [ -r "$c" ] || die "CONF=$c: not a readable file"
   cp "$c" "$root/etc/c1m-target/"
