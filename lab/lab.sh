@@ -179,7 +179,10 @@ up() {
   compose up -d server 2>&1 | grep -v "is up-to-date" || true
   # Each container is a cgroup and the CPU is shared between cgroups (see C1M_SCHED above). Set here:
   # docker-compose 1.29 takes no cpu_shares from a variable. Each participant reads its own back.
-  docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$(service_ids server)" >/dev/null
+  # A server already gone (a target given a bad option) cannot be updated: the wait below names it.
+  docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$(service_ids server)" >/dev/null 2>&1 ||
+    [ "$(docker inspect -f '{{.State.Running}}' "$(service_ids server)" 2>/dev/null)" = false ] ||
+    die "docker update --cpu-shares refused the server container"
   if [ -n "${C1M_SERVER_CPUS:-}" ]; then
     docker update --cpus "$C1M_SERVER_CPUS" "$(service_ids server)" >/dev/null || die "C1M_SERVER_CPUS=$C1M_SERVER_CPUS: docker update --cpus refused it"
     say "the server container is capped at $C1M_SERVER_CPUS cores (C1M_SERVER_CPUS)"
