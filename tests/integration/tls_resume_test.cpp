@@ -36,6 +36,15 @@ TlsSettings settings(int tickets, bool resume) {
   return t;
 }
 
+// Both contexts of a run with these settings.
+struct Contexts {
+  tls::SslCtxPtr server, client;
+  std::string why;
+  explicit Contexts(const TlsSettings& t)
+      : server(tls::make_server_context(t, why)), client(tls::make_client_context(t, why)) {}
+  bool ok() const { return server && client; }
+};
+
 // The library's side of a connection, driven by hand.
 struct LibraryEnd {
   tls::SslPtr ssl;
@@ -47,6 +56,15 @@ struct LibraryEnd {
   // client's is kept for the next round.
   ~LibraryEnd() { SSL_set_shutdown(ssl.get(), SSL_SENT_SHUTDOWN); }
   void step() { SSL_do_handshake(ssl.get()); }
+  // c1m's client's handshake against this end, each side taking its turn, to done or failed.
+  ClientTls::Step handshake(ClientTls& client, int client_fd) {
+    ClientTls::Step step = client.start(client_fd);
+    for (int i = 0; i < 20 && step.kind == ClientTls::Step::more; ++i) {
+      this->step();
+      step = client.advance(client_fd);
+    }
+    return step;
+  }
   // The next data, the library reading through whatever came first (tickets); "" if none yet.
   std::string read() {
     char buf[256];
@@ -57,20 +75,15 @@ struct LibraryEnd {
 
 TEST(TlsResume, ClientWaitsForTheTicketTakesItsKeysAfterItAndResumes) {
   TlsSettings t = settings(2, true);
-  std::string why;
-  tls::SslCtxPtr server_ctx = tls::make_server_context(t, why), client_ctx = tls::make_client_context(t, why);
-  ASSERT_TRUE(server_ctx && client_ctx) << why;
+  Contexts ctx(t);
+  ASSERT_TRUE(ctx.ok()) << ctx.why;
   TlsCounters counters;
-  ClientTls client(client_ctx.get(), t, 1024, counters);
+  ClientTls client(ctx.client.get(), t, 1024, counters);
   ASSERT_TRUE(client.ok());
   for (int round = 0; round < 3; ++round) {
     SocketPair pair;
-    LibraryEnd server(server_ctx.get(), pair.server, true);
-    ClientTls::Step step = client.start(pair.client);
-    for (int i = 0; i < 20 && step.kind == ClientTls::Step::more; ++i) {
-      server.step();
-      step = client.advance(pair.client);
-    }
+    LibraryEnd server(ctx.server.get(), pair.server, true);
+    ClientTls::Step step = server.handshake(client, pair.client);
     ASSERT_EQ(step.kind, ClientTls::Step::done) << "round " << round << ": " << counters.first_error.data();
     EXPECT_GT(step.took_ns, 0);
     EXPECT_EQ(counters.resumed, static_cast<uint64_t>(round)) << "the first handshake is full, the rest resume";
@@ -95,21 +108,20 @@ TEST(TlsResume, ClientWaitsForTheTicketTakesItsKeysAfterItAndResumes) {
 
 TEST(TlsResume, ServerHoldingKeysSendsTicketsAndResumes) {
   TlsSettings t = settings(2, false);
-  std::string why;
-  tls::SslCtxPtr server_ctx = tls::make_server_context(t, why), client_ctx = tls::make_client_context(t, why);
-  ASSERT_TRUE(server_ctx && client_ctx) << why;
+  Contexts ctx(t);
+  ASSERT_TRUE(ctx.ok()) << ctx.why;
   // The library's client keeps its session itself, to offer it again, and counts the tickets it read.
-  SSL_CTX_set_session_cache_mode(client_ctx.get(), SSL_SESS_CACHE_CLIENT);
+  SSL_CTX_set_session_cache_mode(ctx.client.get(), SSL_SESS_CACHE_CLIENT);
   static uint64_t tickets_read = 0;
-  SSL_CTX_sess_set_new_cb(client_ctx.get(), [](SSL*, SSL_SESSION*) { return ++tickets_read, 0; });
+  SSL_CTX_sess_set_new_cb(ctx.client.get(), [](SSL*, SSL_SESSION*) { return ++tickets_read, 0; });
   TlsCounters counters;
-  ServerTls server(server_ctx.get(), false, 1024, counters);
+  ServerTls server(ctx.server.get(), false, 1024, counters);
   ASSERT_TRUE(server.holds_keys_only());
   SSL_SESSION* session = nullptr;
   for (int round = 0; round < 2; ++round) {
     SocketPair pair;
     ASSERT_TRUE(server.accept(pair.server));
-    LibraryEnd client(client_ctx.get(), pair.client, false);
+    LibraryEnd client(ctx.client.get(), pair.client, false);
     if (session != nullptr) SSL_set_session(client.ssl.get(), session);
     for (int i = 0; i < 20 && !SSL_is_init_finished(client.ssl.get()); ++i) {
       client.step();
@@ -140,19 +152,13 @@ TEST(TlsResume, ServerHoldingKeysSendsTicketsAndResumes) {
 // sends bad_record_mac for a record that does not authenticate.
 TEST(TlsHeldKeys, AnAlertEndsTheConnectionAsTlsAlert) {
   TlsSettings t = settings(0, false);
-  std::string why;
-  tls::SslCtxPtr server_ctx = tls::make_server_context(t, why), client_ctx = tls::make_client_context(t, why);
-  ASSERT_TRUE(server_ctx && client_ctx) << why;
+  Contexts ctx(t);
+  ASSERT_TRUE(ctx.ok()) << ctx.why;
   TlsCounters counters;
-  ClientTls client(client_ctx.get(), t, 1024, counters);
+  ClientTls client(ctx.client.get(), t, 1024, counters);
   SocketPair pair;
-  LibraryEnd server(server_ctx.get(), pair.server, true);
-  ClientTls::Step step = client.start(pair.client);
-  for (int i = 0; i < 20 && step.kind == ClientTls::Step::more; ++i) {
-    server.step();
-    step = client.advance(pair.client);
-  }
-  ASSERT_EQ(step.kind, ClientTls::Step::done);
+  LibraryEnd server(ctx.server.get(), pair.server, true);
+  ASSERT_EQ(server.handshake(client, pair.client).kind, ClientTls::Step::done);
   uint8_t forged[5 + 32] = {23, 3, 3, 0, 32};  // an application-data record of zeros: it cannot authenticate
   ASSERT_EQ(::send(pair.client, forged, sizeof forged, 0), static_cast<ssize_t>(sizeof forged));
   EXPECT_EQ(server.read(), "");

@@ -5,8 +5,8 @@
 # terminating TLS in front of c1m's plain server (and, past its maxconn, handshakes that never end),
 # mosquitto's MQTT over TLS, python3-websockets over TLS (wss), redis over TLS, openssl s_server
 # sending a key update (its own error class); a certificate that does not verify, a group the server
-# refuses, a server with no tickets to resume, a plain server to a TLS client, and bad certificate
-# files (one line, exit 2). Bounded: a few thousand connections, live holds of 2-3 s.
+# refuses, a server with no tickets to resume, a plain server to a TLS client and the reverse, and
+# bad certificate files (one line, exit 2). Bounded: a few thousand connections, live holds of 2-3 s.
 #   tls_test.sh C1M_BINARY
 set -euo pipefail
 c1m=$1
@@ -45,6 +45,15 @@ check "the record says TLS 1.3, its cipher and group, and that kernel TLS was no
 check "neither side's TLS library keeps anything a held connection (under 8 B): both hold keys only" \
   '[ "$(field "$r" "r[\"memory\"][\"tls_library_bytes_per_connection_client\"] < 8 and r[\"memory\"][\"tls_library_bytes_per_connection_server\"] < 8")" = True ]'
 echo "    client: $(field "$r" "round(r['memory']['user_bytes_per_connection_client'])") B user, server: $(field "$r" "round(r['memory']['user_bytes_per_connection_server'])") B user a connection; the client's handshakes took $(field "$r" "r['results']['tls_library_peak_bytes_client']") B at most"
+
+# 1a. A plain client to a TLS server: its pings are no ClientHello; the server counts the failed
+# handshakes and quotes the library, the client counts its connections ended.
+"$c1m" client --target "127.0.0.1:$port" -n 20 --hold 2s --ping-interval 500ms --server-stats "127.0.0.1:$admin" \
+  --json "$work/plainclient.json" --progress off >"$work/plainclient.log" 2>&1 || true
+r=$work/plainclient.json
+check "a plain client to a TLS server: its connections ended, the server counts tls_handshake and quotes the library" \
+  '[ "$(field "$r" "(r[\"results\"][\"errors_total\"] > 0, r[\"server\"][\"errors\"][\"tls_handshake\"] >= 1, bool(r[\"server\"][\"tls_first_error\"]))")" = "(True, True, True)" ]'
+echo "    the server's first TLS error: $(field "$r" "r['server']['tls_first_error']")"
 
 # 1b. The server keeping the library's object, as most servers do: its heap counted.
 lport=$(free_port) ladmin=$(free_port)

@@ -124,6 +124,11 @@ void ClientHistograms::merge(const ClientHistograms& o) {
   tls_handshake_us.merge(o.tls_handshake_us);
 }
 
+void TlsCounters::note_error(const std::string& words) {
+  if (first_error[0] == 0 && !words.empty())
+    std::memcpy(first_error.data(), words.data(), std::min(words.size(), first_error.size() - 1));
+}
+
 void TlsCounters::merge(const TlsCounters& o) {
   handshakes += o.handshakes;
   tickets += o.tickets;

@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <type_traits>
 
@@ -54,6 +55,8 @@ struct TlsCounters {
   uint64_t library_peak_bytes = 0;        // the most it ever held at once (handshakes in flight)
   uint64_t held_state_bytes = 0;          // client: c1m's own TLS state of its open connections
   std::array<char, 96> first_error = {};  // the first failure, in the library's words
+  std::string first_error_text() const { return {first_error.data(), strnlen(first_error.data(), first_error.size())}; }
+  void note_error(const std::string& words);  // kept if it is the first
   void merge(const TlsCounters& o);
 };
 

@@ -168,9 +168,7 @@ RunRecord build_client_record(const ClientRun& run) {
     x.tls_resumed = t.tls.resumed;
     x.tls_tickets = t.tls.tickets;
     x.tls_library_peak_bytes_client = t.tls.library_peak_bytes;
-    if (t.tls.first_error[0] != 0)
-      x.tls_first_error =
-          std::string(t.tls.first_error.data(), strnlen(t.tls.first_error.data(), t.tls.first_error.size()));
+    if (!t.tls.first_error_text().empty()) x.tls_first_error = t.tls.first_error_text();
   }
   // HTTP's answers: an http run's, or a WebSocket run's upgrades the server refused (a 101 is none).
   const std::string protocol = run.config.is_object() ? run.config.value("protocol", std::string()) : "";

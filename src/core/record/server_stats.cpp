@@ -18,8 +18,8 @@ constexpr const char* kOwnKeys[] = {
     "reset_by_peer", "echoed_bytes", "errors", "accept_paused", "spread_fallbacks", "workers", "workers_alive",
     "listeners", "open_fds", "cpu_seconds", "ramp_cpu_seconds", "rss_bytes", "rss_baseline_bytes",
     "user_bytes_per_connection", "kernel_bytes_per_connection", "tls_handshakes", "tls_resumed", "tls_tickets_sent",
-    "tls_library_bytes_per_connection", "tcpext_since_start", "conntrack", "workers_lost", "workers_sched_policy",
-    "workers_lost_reason", "ended_because",
+    "tls_library_bytes_per_connection", "tls_first_error", "tcpext_since_start", "conntrack", "workers_lost",
+    "workers_sched_policy", "workers_lost_reason", "ended_because",
     // a report to the collector names its sender: not part of the stats
     "participant", "name", "role", "run", "participant_key", "token"};
 
@@ -115,6 +115,7 @@ ServerStats server_stats_of(const ServerCounters& t, uint64_t peak, size_t worke
     s.tls_handshakes = t.tls.handshakes;
     s.tls_resumed = t.tls.resumed;
     s.tls_tickets_sent = t.tls.tickets;
+    if (!t.tls.first_error_text().empty()) s.tls_first_error = t.tls.first_error_text();
     if (t.connections_peak > 0)
       s.tls_library_bytes_per_connection =
           static_cast<double>(t.tls.library_bytes_at_peak) / static_cast<double>(t.connections_peak);
@@ -157,6 +158,7 @@ ojson to_json(const ServerStats& s) {
   if (s.tls_handshakes) j["tls_resumed"] = opt_json(s.tls_resumed);
   if (s.tls_handshakes) j["tls_tickets_sent"] = opt_json(s.tls_tickets_sent);
   if (s.tls_handshakes) j["tls_library_bytes_per_connection"] = opt_json(s.tls_library_bytes_per_connection);
+  if (s.tls_handshakes) j["tls_first_error"] = opt_json(s.tls_first_error);
   j["tcpext_since_start"] = s.tcpext_since_start;
   j["conntrack"] = {{"count", opt_json(s.conntrack_count)}, {"max", opt_json(s.conntrack_max)}};
   for (const auto& [k, v] : s.context.items()) j[k] = v;
@@ -197,6 +199,7 @@ std::optional<ServerStats> server_stats_from_json(const ojson& j, std::string* w
   in.count("tls_resumed", s.tls_resumed);
   in.count("tls_tickets_sent", s.tls_tickets_sent);
   in.number("tls_library_bytes_per_connection", s.tls_library_bytes_per_connection);
+  in.text("tls_first_error", s.tls_first_error);
   in.object("tcpext_since_start", s.tcpext_since_start);
   in.array("workers_lost", s.workers_lost);
   in.text("workers_sched_policy", s.workers_sched_policy);

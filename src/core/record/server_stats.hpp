@@ -40,6 +40,7 @@ struct ServerStats {
   // held connection at the peak (counted exactly, net/tls/tls_memory); null without TLS.
   std::optional<uint64_t> tls_handshakes, tls_resumed, tls_tickets_sent;
   std::optional<double> tls_library_bytes_per_connection;
+  std::optional<std::string> tls_first_error;  // the first TLS failure, in the library's words
   ojson tcpext_since_start = ojson::object();  // its namespace's TcpExt counters since it started
   // Its namespace's conntrack table: where a lab's server fills first. Null where tracking is not loaded.
   std::optional<uint64_t> conntrack_count, conntrack_max;

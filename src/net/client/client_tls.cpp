@@ -130,10 +130,7 @@ ClientTls::Step ClientTls::finish(int fd, Handshake& h) {
 }
 
 ClientTls::Step ClientTls::fail(int fd, ErrorClass why, const std::string& words) {
-  if (counters_.first_error[0] == 0 && !words.empty()) {
-    size_t n = std::min(words.size(), counters_.first_error.size() - 1);
-    std::memcpy(counters_.first_error.data(), words.data(), n);
-  }
+  counters_.note_error(words);
   handshakes_.erase(fd);
   return {Step::failed, why};
 }

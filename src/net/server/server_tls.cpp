@@ -44,10 +44,7 @@ void ServerTls::forget(int fd) {
   keys_.forget(fd);
 }
 
-void ServerTls::note_error(const std::string& words) {
-  if (counters_.first_error[0] == 0 && !words.empty())
-    std::memcpy(counters_.first_error.data(), words.data(), std::min(words.size(), counters_.first_error.size() - 1));
-}
+void ServerTls::note_error(const std::string& words) { counters_.note_error(words); }
 
 // Why the library stopped: waiting for more, the peer closing (close_notify or its end), or a failure.
 ServerTls::Served ServerTls::ended(SSL* s, int ret) {
