@@ -58,19 +58,21 @@ asked = int(sys.argv[2])
 def f(v, fmt="{:,.0f}"):
     return "n/a" if v is None else fmt.format(v)
 # The floor held all N: its RTT is the tail of N connections' pings, beside a server that held most of them.
-print("| server | held (bound by) | ramp | server user / kernel B a conn | server ramp CPU us a conn | server live cores per 1k pings/s | client ramp CPU us a conn (client / server) | client user B a conn | live RTT p99 (/ floor) |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| server | held (bound by) | ramp | server user / kernel B a conn | server ramp CPU us a conn (user mode) | server live cores per 1k pings/s | client ramp CPU us a conn (client / server) | of it c1m's own code (user mode; / server) | client user B a conn | live RTT p99 (/ floor) |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for path in sys.argv[3:]:
     r = json.load(open(path)); x, m, t = r["results"], r["memory"], r["topology"].get("target", {})
     held = x.get("limit_connections") or x["established_peak_server"] or 0
     per = lambda s: None if s is None or not held else s * 1e6 / held
     srv, cli = per(x.get("ramp_cpu_server_s")), per(x.get("ramp_cpu_client_s"))
+    srv_user, cli_user = per(x.get("ramp_cpu_server_user_s")), per(x.get("ramp_cpu_client_user_s"))
     p99 = (x.get("ping_rtt_ms") or {}).get("p99")
     beside = floor if held >= 0.9 * asked else None
     print(f"| {t.get('software') or t.get('image')} | {held:,} ({(t.get('limit') or {}).get('bound_by')}) | {f(x.get('time_to_target_s') or x.get('ramp_duration_s'), '{:.2f} s')} "
-          f"| {f(m.get('user_bytes_per_connection_server'))} / {f(m.get('kernel_bytes_per_connection_server'))} | {f(srv, '{:.1f}')} "
+          f"| {f(m.get('user_bytes_per_connection_server'))} / {f(m.get('kernel_bytes_per_connection_server'))} | {f(srv, '{:.1f}')} ({f(srv_user, '{:.1f}')}) "
           f"| {f(x.get('live_cpu_cores_per_1k_pings_per_s_server'), '{:.4f}')} | {f(cli, '{:.1f}')} ({f(cli / srv if cli and srv else None, '{:.2f}x')}) "
+          f"| {f(cli_user, '{:.1f}')} ({f(cli_user / srv if cli_user is not None and srv else None, '{:.2f}x')}) "
           f"| {f(m.get('user_bytes_per_connection_client'))} | {f(p99, '{:.1f} ms')} ({f(p99 / beside if p99 and beside else None, '{:.2f}x')}) |")
-    print(f"|  | {r['reason'] or r['status']} | | | | | | | |")
+    print(f"|  | {r['reason'] or r['status']} | | | | | | | | |")
 PY
 say "summary in $summary; records: ${records[*]:-none}"

@@ -105,8 +105,9 @@ def native(path, floor="", floor_cpu_us=""):
           f"available at the peak {gigabytes(r['memory.mem_available_at_peak_bytes'])} GB")
     busy, us = r["results.ramp_cpu_busy_s"], r["results.ramp_cpu_busy_us_per_connection"]
     print(f"  ramp cpu: machine busy {fig(busy, '{:.2f}')} s, steal {fig(r['results.ramp_cpu_steal_s'], '{:.2f}')} s, "
-          f"{fig(us, '{:.2f}')} us/connection; own processes client {fig(r['results.ramp_cpu_client_s'], '{:.2f}')} s, "
-          f"server {fig(r['results.ramp_cpu_server_s'], '{:.2f}')} s")
+          f"{fig(us, '{:.2f}')} us/connection; own processes client {fig(r['results.ramp_cpu_client_s'], '{:.2f}')} s "
+          f"(user mode {fig(r['results.ramp_cpu_client_user_s'], '{:.2f}')}), "
+          f"server {fig(r['results.ramp_cpu_server_s'], '{:.2f}')} s (user mode {fig(r['results.ramp_cpu_server_user_s'], '{:.2f}')})")
     if floor_cpu_us and isinstance(us, (int, float)) and float(floor_cpu_us) > 0:
         print(f"  ramp busy cpu a connection / floor = {us:.2f} / {float(floor_cpu_us):.2f} us = {us / float(floor_cpu_us):.3f}")
     print(f"  hold cpu cores client {fig(r['results.hold_cpu_cores_client'], '{:.4f}')} server {fig(r['results.hold_cpu_cores_server'], '{:.4f}')}")

@@ -393,6 +393,11 @@ TEST_F(Engine, ALiveHoldPingsEveryConnectionEveryIntervalAndSaysWhatItCost) {
               1e-6);
   EXPECT_GE(x["ramp_cpu_client_s"].get<double>(), 0.0);
   EXPECT_TRUE(x["ramp_cpu_server_s"].is_number()) << r["server"].dump();
+  // Each side's user-mode part, from /proc/PID/stat's utime: a part of the whole, never more.
+  ASSERT_TRUE(x["ramp_cpu_client_user_s"].is_number()) << x.dump();
+  EXPECT_LE(x["ramp_cpu_client_user_s"].get<double>(), x["ramp_cpu_client_s"].get<double>());
+  ASSERT_TRUE(x["ramp_cpu_server_user_s"].is_number()) << r["server"].dump();
+  EXPECT_LE(x["ramp_cpu_server_user_s"].get<double>(), x["ramp_cpu_server_s"].get<double>());
 }
 
 // A server that never echoes: every pinged connection is an error of its own class, and the run fails.

@@ -47,16 +47,20 @@ TEST(Cgroup, VersionOneUserKernelAndCpu) {
   f.kmem_tcp_usage = "0\n";
   f.kmem_tcp_limit = "9223372036854771712\n";  // unlimited: TCP buffers not counted
   f.cpu_usage = "123456789\n";
+  f.cpu_usage_user = "23456789\n";
   auto u = procfs::cgroup_usage_of(1, f);
   ASSERT_TRUE(u);
   EXPECT_EQ(u->memory_bytes, 50000000u);
   EXPECT_EQ(u->user_bytes, 4096000u + 2097152u);
   EXPECT_EQ(u->kernel_bytes, 30000000u);
   EXPECT_FALSE(u->socket_bytes) << "a 0 that means 'not counted' must not read as 'none'";
-  EXPECT_EQ(u->cpu_ns, 123456789u);
+  EXPECT_EQ(u->cpu.total_ns, 123456789u);
+  EXPECT_EQ(u->cpu.user_ns, 23456789u);
   f.kmem_tcp_limit = "1073741824\n";
   f.kmem_tcp_usage = "65536\n";
   EXPECT_EQ(procfs::cgroup_usage_of(1, f)->socket_bytes, 65536u);
+  f.cpu_usage_user.reset();
+  EXPECT_FALSE(procfs::cgroup_usage_of(1, f)->cpu.user_ns) << "a kernel without cpuacct.usage_user: not split";
   f.memory_stat.reset();
   EXPECT_FALSE(procfs::cgroup_usage_of(1, f)) << "a cgroup that has gone";
 }
@@ -65,13 +69,14 @@ TEST(Cgroup, VersionTwoKernelFromItsOwnLineOrItsParts) {
   CgroupFiles f;
   f.memory_usage = "80000000";
   f.memory_stat = "anon 5000000\nfile 10\nkernel 7000000\nslab 1\nsock 4096\n";
-  f.cpu_usage = "usage_usec 2500000\nuser_usec 1\n";
+  f.cpu_usage = "usage_usec 2500000\nuser_usec 1\nsystem_usec 2499999\n";
   auto u = procfs::cgroup_usage_of(2, f);
   ASSERT_TRUE(u);
   EXPECT_EQ(u->user_bytes, 5000000u);
   EXPECT_EQ(u->kernel_bytes, 7000000u);
   EXPECT_EQ(u->socket_bytes, 4096u);
-  EXPECT_EQ(u->cpu_ns, 2500000000u);
+  EXPECT_EQ(u->cpu.total_ns, 2500000000u);
+  EXPECT_EQ(u->cpu.user_ns, 1000u);
   // Before 5.18 there is no "kernel" line: its parts are added.
   f.memory_stat = "anon 5000000\nslab 3000\nsock 100\nkernel_stack 20\npagetables 4\n";
   EXPECT_EQ(procfs::cgroup_usage_of(2, f)->kernel_bytes, 3124u);
@@ -83,7 +88,7 @@ TargetSample sample(int64_t s, uint64_t established, uint64_t user, uint64_t ker
   t.established = established;
   t.usage.user_bytes = user;
   t.usage.kernel_bytes = kernel;
-  t.usage.cpu_ns = static_cast<uint64_t>(cpu_s * 1e9);
+  t.usage.cpu = {static_cast<uint64_t>(cpu_s * 1e9), static_cast<uint64_t>(cpu_s * 1e8)};  // a tenth in user mode
   return t;
 }
 
@@ -100,6 +105,7 @@ TEST(TargetMeter, TheRampTheHoldAndTheBytesAConnection) {
   EXPECT_EQ(r.connections, 0u);
   ASSERT_TRUE(r.ramp_cpu_seconds);
   EXPECT_NEAR(*r.ramp_cpu_seconds, 1.0, 1e-9);  // 2.1 - 1.1
+  EXPECT_NEAR(r.ramp_cpu_user_seconds.value_or(-1), 0.1, 1e-9);
   EXPECT_NEAR(r.cpu_seconds, 1.5, 1e-9);
   ASSERT_TRUE(r.user_bytes_per_connection);
   EXPECT_DOUBLE_EQ(*r.user_bytes_per_connection, 500.0);
@@ -110,6 +116,7 @@ TEST(TargetMeter, TheRampTheHoldAndTheBytesAConnection) {
   auto back = server_stats_from_json(to_json(r));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->kernel_bytes_per_connection, r.kernel_bytes_per_connection);
+  EXPECT_EQ(back->ramp_cpu_user_seconds, r.ramp_cpu_user_seconds);
   EXPECT_EQ(m.readings()["at_peak"]["established"], 1002u);
 }
 

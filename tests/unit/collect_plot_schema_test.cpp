@@ -266,7 +266,7 @@ TEST(Collect, AMeteredServersLiveCpuIsItsReadingsOverTheLiveHold) {
     t.mono_ns = int64_t{s} * 1'000'000'000;
     t.unix_ms = end_ms - 20'000 + 1000 * s;
     t.established = 1000;
-    t.usage.cpu_ns = static_cast<uint64_t>(s) * (s <= 10 ? 100'000'000 : 300'000'000);  // 0.3 cores once live
+    t.usage.cpu.total_ns = static_cast<uint64_t>(s) * (s <= 10 ? 100'000'000 : 300'000'000);  // 0.3 cores once live
     meter.add(t);
   }
   req.server = Participant{"target", "", to_json(meter.report(nullptr)), ""};

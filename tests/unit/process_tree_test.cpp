@@ -54,7 +54,8 @@ TEST_F(FakeProc, UsageAddsTheTreesMemoryAndCpu) {
   const auto tick_ns = 1'000'000'000u / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK));
   EXPECT_EQ(u->processes, 4u);
   EXPECT_EQ(u->rss_bytes, (1000u + 2000 + 500 + 100) * page);
-  EXPECT_EQ(u->cpu_ns, (150u + 400 + 0 + 2) * tick_ns);
+  EXPECT_EQ(u->cpu.total_ns, (150u + 400 + 0 + 2) * tick_ns);
+  EXPECT_EQ(u->cpu.user_ns, (100u + 300 + 0 + 1) * tick_ns);  // utime alone
   EXPECT_EQ(u->command, "nginx");
   EXPECT_FALSE(tree_usage(999, root_.string()));
 }

@@ -63,8 +63,24 @@ TEST(Procfs, StatmRss) {
 
 TEST(Procfs, StatCpuSurvivesParenthesesInTheName) {
   std::string stat = "123 (c1m (worker) x) S 1 1 1 0 -1 4194304 0 0 0 0 150 50 0 0 20 0 1 0 100 0 0";
-  EXPECT_EQ(parse_stat_cpu_ns(stat, 100).value(), 2'000'000'000u);
-  EXPECT_FALSE(parse_stat_cpu_ns("garbage", 100).has_value());
+  auto cpu = parse_stat_cpu(stat, 100);
+  ASSERT_TRUE(cpu.has_value());
+  EXPECT_EQ(cpu->total_ns, 2'000'000'000u);  // (150 + 50) / 100 s
+  EXPECT_EQ(cpu->user_ns, 1'500'000'000u);   // utime alone
+  EXPECT_FALSE(parse_stat_cpu("garbage", 100).has_value());
+}
+
+TEST(Procfs, CpuTimeDifferencesKeepTheUserPartOnlyWhereBothReadingsHaveIt) {
+  CpuTime later{5'000, 2'000}, earlier{1'000, 500};
+  CpuTime d = later.since(earlier);
+  EXPECT_EQ(d.total_ns, 4'000u);
+  EXPECT_EQ(d.user_ns, 1'500u);
+  EXPECT_FALSE(later.since(CpuTime{1'000, std::nullopt}).user_ns.has_value());
+  EXPECT_EQ(earlier.since(later).total_ns, 0u);  // a reading that went back (a process gone) is no time
+  CpuTime sum{1, 1};
+  sum += CpuTime{2, std::nullopt};
+  EXPECT_EQ(sum.total_ns, 3u);
+  EXPECT_FALSE(sum.user_ns.has_value());  // part of the sum is unsplit: its user part is unknown
 }
 
 TEST(Procfs, MachineCpuAsTheFloorProbeReadsIt) {

@@ -45,7 +45,8 @@ TEST(RunRecord, ReadsBackWhatItWrites) {
        {"conntrack_at_peak", "http_replies_2xx", "http_replies_3xx", "http_replies_4xx", "http_replies_5xx",
         "limit_connections", "tls_handshakes", "tls_resumed", "tls_tickets", "tls_library_peak_bytes_client",
         "tls_handshake_latency_ms", "tls_handshake_latency_histogram", "tls_first_error", "tls_handshakes_per_s",
-        "tls_ramp_cpu_us_per_handshake_client", "tls_ramp_cpu_us_per_handshake_server"}) {
+        "tls_ramp_cpu_us_per_handshake_client", "tls_ramp_cpu_us_per_handshake_server", "ramp_cpu_client_user_s",
+        "ramp_cpu_server_user_s"}) {
     ASSERT_TRUE(again["results"][newer].is_null()) << newer;
     again["results"].erase(newer);
   }

@@ -23,7 +23,7 @@ ServerStats sample() {
   ojson context =
       server_context_json(ojson::array({"127.0.0.1:9000"}), ojson::object(), {{"kernel", "6.1"}}, ojson::object());
   context["sched"] = "normal";
-  return server_stats_of(t, 8, 2, 2, ServerCpu{1.5, 0.75}, context, start, now);
+  return server_stats_of(t, 8, 2, 2, ServerCpu{1.5, 0.75, 0.25}, context, start, now);
 }
 
 }  // namespace
@@ -39,6 +39,7 @@ TEST(ServerStats, TheDocumentSaysEachFigureOnce) {
   EXPECT_EQ(j["conntrack"]["max"], 262144);
   EXPECT_DOUBLE_EQ(j["cpu_seconds"].get<double>(), 1.5);
   EXPECT_DOUBLE_EQ(j["ramp_cpu_seconds"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(j["ramp_cpu_user_seconds"].get<double>(), 0.25);
   EXPECT_DOUBLE_EQ(j["user_bytes_per_connection"].get<double>(), 100.0);
   EXPECT_EQ(j["connections"], 7);
   EXPECT_EQ(j["connections_peak"], 8);
@@ -63,6 +64,7 @@ TEST(ServerStats, WhatIsWrittenReadsBackToTheSameFigures) {
   EXPECT_EQ(back->errors[ErrorClass::emfile_enfile], 2u);
   EXPECT_EQ(back->conntrack_max, 262144u);
   EXPECT_EQ(back->ramp_cpu(), 0.75);
+  EXPECT_EQ(back->ramp_cpu_user(), 0.25);
   EXPECT_FALSE(back->context.contains("participant"));
 }
 
@@ -95,6 +97,11 @@ TEST(ServerStats, WhatIsNotAServersStatsIsRefusedByName) {
   }
   // A ramp CPU that is no plausible number of seconds is not taken as one.
   EXPECT_FALSE(server_stats_from_json(with("ramp_cpu_seconds", 1e12))->ramp_cpu());
+  // Nor a user part larger than the whole, nor one without a whole.
+  ojson more_user = to_json(sample());
+  more_user["ramp_cpu_user_seconds"] = 2.0;
+  EXPECT_FALSE(server_stats_from_json(more_user)->ramp_cpu_user());
+  EXPECT_FALSE(server_stats_from_json(with("ramp_cpu_seconds", 1e12))->ramp_cpu_user());
 }
 
 TEST(ServerStats, Prometheus) {

@@ -156,6 +156,7 @@ uint64_t add_server(const CollectRequest& req, const std::vector<RunRecord>& rec
   out.results.established_peak_server = stats->connections_peak;
   out.results.tcpext_delta_server = stats->tcpext_since_start;
   out.results.ramp_cpu_server_s = stats->ramp_cpu();
+  out.results.ramp_cpu_server_user_s = stats->ramp_cpu_user();
   out.memory.user_bytes_per_connection_server = stats->user_bytes_per_connection;
   out.memory.kernel_bytes_per_connection_server = stats->kernel_bytes_per_connection;
   out.memory.tls_library_bytes_per_connection_server = stats->tls_library_bytes_per_connection;

@@ -95,7 +95,7 @@ std::optional<CgroupUsage> cgroup_usage_of(int version, const CgroupFiles& f) {
     // default) reads "9223372036854771712" and a usage of 0 that means "not counted", not "none".
     auto limit = number_in(f.kmem_tcp_limit);
     if (limit && *limit < (uint64_t{1} << 62)) u.socket_bytes = number_in(f.kmem_tcp_usage);
-    u.cpu_ns = number_in(f.cpu_usage).value_or(0);
+    u.cpu = {number_in(f.cpu_usage).value_or(0), number_in(f.cpu_usage_user)};
     return u;
   }
   u.user_bytes = stat_of("anon").value_or(0);
@@ -106,8 +106,8 @@ std::optional<CgroupUsage> cgroup_usage_of(int version, const CgroupFiles& f) {
   u.socket_bytes = stat_of("sock");
   if (f.cpu_usage) {
     const auto cpu = parse_flat_keyed(*f.cpu_usage);
-    auto it = cpu.find("usage_usec");
-    if (it != cpu.end()) u.cpu_ns = it->second * 1000;
+    if (auto it = cpu.find("usage_usec"); it != cpu.end()) u.cpu.total_ns = it->second * 1000;
+    if (auto it = cpu.find("user_usec"); it != cpu.end()) u.cpu.user_ns = it->second * 1000;
   }
   return u;
 }
@@ -118,7 +118,8 @@ std::optional<CgroupUsage> read_cgroup(const CgroupPaths& at) {
   if (at.version == 1) {
     f = {read_text(m + "/memory.usage_in_bytes"),          read_text(m + "/memory.stat"),
          read_text(m + "/memory.kmem.usage_in_bytes"),     read_text(m + "/memory.kmem.tcp.usage_in_bytes"),
-         read_text(m + "/memory.kmem.tcp.limit_in_bytes"), read_text(at.cpu_dir + "/cpuacct.usage")};
+         read_text(m + "/memory.kmem.tcp.limit_in_bytes"), read_text(at.cpu_dir + "/cpuacct.usage"),
+         read_text(at.cpu_dir + "/cpuacct.usage_user")};
   } else {
     f.memory_usage = read_text(m + "/memory.current");
     f.memory_stat = read_text(m + "/memory.stat");

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/host/procfs.hpp"
+
 namespace c1m::procfs {
 
 // Where a process's memory and CPU are accounted: the directories of its cgroup.
@@ -35,12 +37,13 @@ struct CgroupUsage {
   // Socket buffers charged to it: v2 memory.stat sock; v1 memory.kmem.tcp.usage_in_bytes, which the
   // kernel counts only once memory.kmem.tcp.limit_in_bytes has been set (null while it is not).
   std::optional<uint64_t> socket_bytes;
-  uint64_t cpu_ns = 0;  // v1 cpuacct.usage; v2 cpu.stat usage_usec
+  CpuTime cpu{0, std::nullopt};  // v1 cpuacct.usage and .usage_user; v2 cpu.stat usage_usec and user_usec
 };
 
 // Version 1's files as text, version 2's likewise: a reading from them (nullopt: not a cgroup's).
 struct CgroupFiles {
   std::optional<std::string> memory_usage, memory_stat, kmem_usage, kmem_tcp_usage, kmem_tcp_limit, cpu_usage;
+  std::optional<std::string> cpu_usage_user;  // v1 only (v2's cpu.stat has both)
 };
 std::optional<CgroupUsage> cgroup_usage_of(int version, const CgroupFiles& files);
 

@@ -70,7 +70,7 @@ std::optional<TreeUsage> tree_usage(int root, const std::string& proc_root) {
     auto stat = read_text(dir + "/stat");
     auto statm = read_text(dir + "/statm");
     if (!stat || !statm) continue;  // it ended between the listing and now
-    u.cpu_ns += parse_stat_cpu_ns(*stat, ticks).value_or(0);
+    u.cpu += parse_stat_cpu(*stat, ticks).value_or(CpuTime{0, 0});
     u.rss_bytes += parse_statm_rss_bytes(*statm, page).value_or(0);
     ++u.processes;
   }

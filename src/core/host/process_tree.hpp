@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/host/procfs.hpp"
+
 namespace c1m::procfs {
 
 // Field 4 of /proc/PID/stat (the parent's pid), read after the command name's last ')'.
@@ -19,7 +21,7 @@ std::vector<int> process_tree(int root, const std::string& proc_root = "/proc");
 
 struct TreeUsage {
   uint64_t rss_bytes = 0;  // resident memory, every process of the tree (shared pages counted in each)
-  uint64_t cpu_ns = 0;     // user + system time
+  CpuTime cpu{0, 0};       // user + system time, and user alone
   size_t processes = 0;
   std::string command;  // the root's (comm)
 };

@@ -190,7 +190,24 @@ uint64_t self_open_fds() {
 
 namespace c1m::procfs {
 
-std::optional<uint64_t> parse_stat_cpu_ns(std::string_view text, uint64_t ticks_per_s) {
+CpuTime& CpuTime::operator+=(const CpuTime& o) {
+  total_ns += o.total_ns;
+  user_ns = user_ns && o.user_ns ? std::optional(*user_ns + *o.user_ns) : std::nullopt;
+  return *this;
+}
+
+CpuTime CpuTime::since(const CpuTime& earlier) const {
+  auto minus = [](uint64_t a, uint64_t b) { return a > b ? a - b : 0; };
+  CpuTime d{minus(total_ns, earlier.total_ns), std::nullopt};
+  if (user_ns && earlier.user_ns) d.user_ns = minus(*user_ns, *earlier.user_ns);
+  return d;
+}
+
+std::optional<double> CpuTime::user_s() const {
+  return user_ns ? std::optional(static_cast<double>(*user_ns) / 1e9) : std::nullopt;
+}
+
+std::optional<CpuTime> parse_stat_cpu(std::string_view text, uint64_t ticks_per_s) {
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   size_t close = text.rfind(')');
   if (close == std::string_view::npos || ticks_per_s == 0) return std::nullopt;
@@ -198,13 +215,14 @@ std::optional<uint64_t> parse_stat_cpu_ns(std::string_view text, uint64_t ticks_
   if (w.size() < 13) return std::nullopt;  // fields 3..15
   auto utime = to_u64(w[11]), stime = to_u64(w[12]);
   if (!utime || !stime) return std::nullopt;
-  return (*utime + *stime) * (1'000'000'000u / ticks_per_s);
+  const uint64_t ns_a_tick = 1'000'000'000u / ticks_per_s;
+  return CpuTime{(*utime + *stime) * ns_a_tick, *utime * ns_a_tick};
 }
 
-uint64_t process_cpu_ns(int pid) {
+CpuTime process_cpu(int pid) {
   auto t = read_text("/proc/" + std::to_string(pid) + "/stat");
-  if (!t) return 0;
-  return parse_stat_cpu_ns(*t, static_cast<uint64_t>(sysconf(_SC_CLK_TCK))).value_or(0);
+  if (!t) return {0, 0};
+  return parse_stat_cpu(*t, static_cast<uint64_t>(sysconf(_SC_CLK_TCK))).value_or(CpuTime{0, 0});
 }
 
 std::optional<MachineCpu> parse_machine_cpu(std::string_view text, uint64_t ticks_per_s) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace c1m::procfs {
 
@@ -73,9 +74,23 @@ uint64_t self_anon_rss_bytes();
 // File descriptors this process has open: the entries of /proc/self/fd (the one readdir holds is
 // not counted). A walk of the table: read it once, not once a second with 20,000 open.
 uint64_t self_open_fds();
-// User + system CPU time of a process from /proc/PID/stat (fields 14 and 15), in nanoseconds.
-std::optional<uint64_t> parse_stat_cpu_ns(std::string_view stat_text, uint64_t ticks_per_s);
-uint64_t process_cpu_ns(int pid);
+// CPU time in nanoseconds: all of it, and the part in user mode (the program's own code; nullopt
+// where the source does not split it). The rest is the kernel's: system calls and, with this
+// kernel's tick accounting, the network's softirq work that ran while the process was on the CPU.
+struct CpuTime {
+  uint64_t total_ns = 0;
+  std::optional<uint64_t> user_ns;
+
+  CpuTime& operator+=(const CpuTime& o);
+  // Since `earlier` (counters only grow; a smaller reading, from a process gone between, gives 0).
+  CpuTime since(const CpuTime& earlier) const;
+  double total_s() const { return static_cast<double>(total_ns) / 1e9; }
+  std::optional<double> user_s() const;
+  std::pair<double, std::optional<double>> seconds() const { return {total_s(), user_s()}; }
+};
+// A process's from /proc/PID/stat: utime (field 14) and utime + stime (15).
+std::optional<CpuTime> parse_stat_cpu(std::string_view stat_text, uint64_t ticks_per_s);
+CpuTime process_cpu(int pid);
 
 // The machine's CPU from /proc/stat's first line, as the floor probe reads it: busy (user, nice,
 // system, irq, softirq of every core) and steal (what the hypervisor took away), in nanoseconds; also

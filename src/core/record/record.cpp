@@ -79,8 +79,14 @@ void add_cpu_figures(const ClientRun& run, RunResults& x) {
                                    {"steal_s_end", s(b.steal_ns)}};
   }
   x.ramp_cpu_client_s = run.ramp_cpu_client_s;
-  if (run.server_stats) x.ramp_cpu_server_s = run.server_stats->ramp_cpu();
-  if (!run.server_stats && run.target_ramp_cpu_s) x.ramp_cpu_server_s = run.target_ramp_cpu_s;
+  x.ramp_cpu_client_user_s = run.ramp_cpu_client_user_s;
+  if (run.server_stats) {
+    x.ramp_cpu_server_s = run.server_stats->ramp_cpu();
+    x.ramp_cpu_server_user_s = run.server_stats->ramp_cpu_user();
+  } else if (run.target_ramp_cpu_s) {
+    x.ramp_cpu_server_s = run.target_ramp_cpu_s;
+    x.ramp_cpu_server_user_s = run.target_ramp_cpu_user_s;
+  }
   if (run.live_hold_s) {
     x.live_hold_s = run.live_hold_s;
     x.live_pings_per_s = static_cast<double>(run.live_pings) / *run.live_hold_s;

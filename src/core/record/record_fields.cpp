@@ -181,8 +181,13 @@ std::vector<Row> cpu_rows() {
           R"("steal_s_end": {"type": "number", "minimum": 0}}})",
           "the machine's cumulative busy and steal CPU seconds at this client's ramp's two ends"),
       RESULT(ramp_cpu_client_s, amount, sum_if_all, "the client processes' own CPU seconds over the ramp"),
+      RESULT(ramp_cpu_client_user_s, amount, sum_if_all,
+             "of ramp_cpu_client_s, the seconds in user mode: c1m's own code. The rest is the kernel's, which on "
+             "one host includes the handshake's softirq work for both ends, run in the connecting process"),
       RESULT(ramp_cpu_server_s, amount, max,
              "the server processes' own CPU seconds from their first accept to holding all they expected"),
+      RESULT(ramp_cpu_server_user_s, amount, max,
+             "of ramp_cpu_server_s, the seconds in user mode (a target's: from its cgroup or process tree)"),
       RESULT(tls_ramp_cpu_us_per_handshake_client, amount, derived,
              "--tls: ramp_cpu_client_s per TLS handshake, in microseconds (TCP connects included: a plain run "
              "beside it says their share)")

@@ -73,7 +73,7 @@ struct RunResults {
   // The machine's cumulative busy and steal seconds (since boot) at this client's ramp's start and
   // end: many clients on one machine merge to the union of their windows. Null in older records.
   ojson ramp_cpu_machine_counters;
-  std::optional<double> ramp_cpu_client_s, ramp_cpu_server_s;
+  std::optional<double> ramp_cpu_client_s, ramp_cpu_client_user_s, ramp_cpu_server_s, ramp_cpu_server_user_s;
   // The live hold (--live): its length, pings a second, pings found still unanswered an interval
   // later, each side's CPU in cores and in cores per 1,000 pings a second, and the machine's busy and
   // steal cores over it (summed over machines: what the pings waited behind).

@@ -16,10 +16,10 @@ ojson opt_json(const std::optional<std::string>& v) { return v ? ojson(*v) : ojs
 constexpr const char* kOwnKeys[] = {
     "kind", "schema_version", "tool", "connections", "connections_peak", "accepted_total", "closed_by_peer",
     "reset_by_peer", "echoed_bytes", "errors", "accept_paused", "spread_fallbacks", "workers", "workers_alive",
-    "listeners", "open_fds", "cpu_seconds", "ramp_cpu_seconds", "rss_bytes", "rss_baseline_bytes",
-    "user_bytes_per_connection", "kernel_bytes_per_connection", "tls_handshakes", "tls_resumed", "tls_tickets_sent",
-    "tls_library_bytes_per_connection", "tls_first_error", "tcpext_since_start", "conntrack", "workers_lost",
-    "workers_sched_policy", "workers_lost_reason", "ended_because",
+    "listeners", "open_fds", "cpu_seconds", "ramp_cpu_seconds", "ramp_cpu_user_seconds", "rss_bytes",
+    "rss_baseline_bytes", "user_bytes_per_connection", "kernel_bytes_per_connection", "tls_handshakes", "tls_resumed",
+    "tls_tickets_sent", "tls_library_bytes_per_connection", "tls_first_error", "tcpext_since_start", "conntrack",
+    "workers_lost", "workers_sched_policy", "workers_lost_reason", "ended_because",
     // a report to the collector names its sender: not part of the stats
     "participant", "name", "role", "run", "participant_key", "token"};
 
@@ -85,6 +85,13 @@ std::optional<double> ServerStats::ramp_cpu() const {
   return ramp_cpu_seconds;
 }
 
+std::optional<double> ServerStats::ramp_cpu_user() const {
+  auto all = ramp_cpu();
+  if (!all || !ramp_cpu_user_seconds || *ramp_cpu_user_seconds < 0 || *ramp_cpu_user_seconds > *all + 0.01)
+    return std::nullopt;
+  return ramp_cpu_user_seconds;
+}
+
 ojson server_context_json(const ojson& listen, const ojson& limits, const ojson& host, const ojson& sysctls) {
   return {{"listen", listen}, {"limits", limits}, {"host", host}, {"sysctls", sysctls}};
 }
@@ -108,6 +115,7 @@ ServerStats server_stats_of(const ServerCounters& t, uint64_t peak, size_t worke
   s.open_fds = t.open_fds;
   s.cpu_seconds = cpu.total_s;
   s.ramp_cpu_seconds = cpu.ramp_s;
+  s.ramp_cpu_user_seconds = cpu.ramp_user_s;
   s.rss_bytes = t.rss_bytes;
   s.rss_baseline_bytes = t.rss_baseline_bytes;
   s.user_bytes_per_connection = per_connection(t.rss_at_peak_bytes, t.rss_baseline_bytes, t.connections_peak);
@@ -150,6 +158,7 @@ ojson to_json(const ServerStats& s) {
   j["open_fds"] = s.open_fds;
   j["cpu_seconds"] = s.cpu_seconds;
   j["ramp_cpu_seconds"] = opt_json(s.ramp_cpu_seconds);
+  j["ramp_cpu_user_seconds"] = opt_json(s.ramp_cpu_user_seconds);
   j["rss_bytes"] = s.rss_bytes;
   j["rss_baseline_bytes"] = s.rss_baseline_bytes;
   j["user_bytes_per_connection"] = opt_json(s.user_bytes_per_connection);
@@ -191,6 +200,7 @@ std::optional<ServerStats> server_stats_from_json(const ojson& j, std::string* w
   in.count("open_fds", s.open_fds);
   in.number("cpu_seconds", s.cpu_seconds);
   in.number("ramp_cpu_seconds", s.ramp_cpu_seconds);
+  in.number("ramp_cpu_user_seconds", s.ramp_cpu_user_seconds);
   in.count("rss_bytes", s.rss_bytes);
   in.count("rss_baseline_bytes", s.rss_baseline_bytes);
   in.number("user_bytes_per_connection", s.user_bytes_per_connection);

@@ -28,8 +28,9 @@ struct ServerStats {
   uint64_t workers_alive = 0;
   uint64_t listeners = 0;
   uint64_t open_fds = 0;
-  double cpu_seconds = 0;                  // its processes' CPU since it started
-  std::optional<double> ramp_cpu_seconds;  // from its first accept to holding all it expects
+  double cpu_seconds = 0;                       // its processes' CPU since it started
+  std::optional<double> ramp_cpu_seconds;       // from its first accept to holding all it expects
+  std::optional<double> ramp_cpu_user_seconds;  // of that, in user mode (its own code); null: not split
   uint64_t rss_bytes = 0;
   uint64_t rss_baseline_bytes = 0;
   std::optional<double> user_bytes_per_connection;
@@ -53,14 +54,15 @@ struct ServerStats {
   std::optional<std::string> ended_because;        // its report to the collector: why now
   std::string version, git_sha;                    // of the server's build
 
-  // The ramp CPU, if it is a plausible number of seconds.
+  // The ramp CPU, if it is a plausible number of seconds; its user part, if no more than that.
   std::optional<double> ramp_cpu() const;
+  std::optional<double> ramp_cpu_user() const;
 };
 
 // The server's CPU: since it started, and over the ramp (null until it first held all it expects).
 struct ServerCpu {
   double total_s = 0;
-  std::optional<double> ramp_s;
+  std::optional<double> ramp_s, ramp_user_s;
 };
 
 // The stats from the workers' summed counters, the joint peak, and what the supervisor knows.

@@ -32,10 +32,15 @@ std::string ramp_line(const RunResults& x) {
 // The ramp's CPU and, when the run had one, the live hold.
 std::string ramp_cpu_and_live_lines(const RunResults& x) {
   auto fig = [](const std::optional<double>& v, const char* fmt) { return format_figure(v, fmt); };
+  // Each side's CPU with its user-mode part: what the program's own code took of it.
+  auto own = [&fig](const std::optional<double>& all, const std::optional<double>& user) {
+    return fig(all, "%.2f") + " s" + (all && user ? " (user " + fig(user, "%.2f") + ")" : "");
+  };
   std::string out = "  ramp cpu     machine busy " + fig(x.ramp_cpu_busy_s, "%.2f") + " s (" +
                     fig(x.ramp_cpu_busy_us_per_connection, "%.1f") + " us a connection), steal " +
-                    fig(x.ramp_cpu_steal_s, "%.2f") + " s; own: client " + fig(x.ramp_cpu_client_s, "%.2f") +
-                    " s, server " + fig(x.ramp_cpu_server_s, "%.2f") + " s\n";
+                    fig(x.ramp_cpu_steal_s, "%.2f") + " s; own: client " +
+                    own(x.ramp_cpu_client_s, x.ramp_cpu_client_user_s) + ", server " +
+                    own(x.ramp_cpu_server_s, x.ramp_cpu_server_user_s) + "\n";
   if (!x.live_hold_s) return out;
   auto never = x.errors.find("no_answer");
   out += "  live hold    " + fig(x.live_hold_s, "%.1f") + " s, " + fig(x.live_pings_per_s, "%.0f") +

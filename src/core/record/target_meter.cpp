@@ -15,7 +15,8 @@ ojson usage_json(const TargetSample& s) {
           {"user_bytes", s.usage.user_bytes},
           {"kernel_bytes", opt(s.usage.kernel_bytes)},
           {"socket_bytes", opt(s.usage.socket_bytes)},
-          {"cpu_s", static_cast<double>(s.usage.cpu_ns) / 1e9}};
+          {"cpu_s", s.usage.cpu.total_s()},
+          {"cpu_user_s", s.usage.cpu.user_s() ? ojson(*s.usage.cpu.user_s()) : ojson(nullptr)}};
 }
 
 }  // namespace
@@ -43,7 +44,7 @@ void TargetMeter::add(const TargetSample& s) {
   }
   if (!ramp_end_ && expect_ > 0 && s.established >= first_->established + expect_) ramp_end_ = s;
   last_ = s;
-  cpu_series_.push_back({s.unix_ms, static_cast<double>(s.usage.cpu_ns) / 1e9});
+  cpu_series_.push_back({s.unix_ms, s.usage.cpu.total_s()});
 }
 
 ServerStats TargetMeter::report(const ojson& context) const {
@@ -55,11 +56,14 @@ ServerStats TargetMeter::report(const ojson& context) const {
   const uint64_t base = first_->established;
   r.connections = last_->established > base ? last_->established - base : 0;
   r.connections_peak = peak();
-  r.cpu_seconds = static_cast<double>(last_->usage.cpu_ns - first_->usage.cpu_ns) / 1e9;
+  r.cpu_seconds = last_->usage.cpu.since(first_->usage.cpu).total_s();
   const TargetSample& held = held_ ? *held_ : *peak_;
   const TargetSample& end = ramp_end_ ? *ramp_end_ : held;
-  if (ramp_start_ && r.connections_peak > 0 && end.mono_ns >= ramp_start_->mono_ns)
-    r.ramp_cpu_seconds = static_cast<double>(end.usage.cpu_ns - ramp_start_->usage.cpu_ns) / 1e9;
+  if (ramp_start_ && r.connections_peak > 0 && end.mono_ns >= ramp_start_->mono_ns) {
+    const procfs::CpuTime ramp = end.usage.cpu.since(ramp_start_->usage.cpu);
+    r.ramp_cpu_seconds = ramp.total_s();
+    r.ramp_cpu_user_seconds = ramp.user_s();
+  }
   r.rss_bytes = last_->usage.user_bytes;
   r.rss_baseline_bytes = first_->usage.user_bytes;
   r.user_bytes_per_connection = per_connection(held.usage.user_bytes, first_->usage.user_bytes, r.connections_peak);

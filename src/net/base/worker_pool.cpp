@@ -120,10 +120,10 @@ void WorkerPool::wait_all(int timeout_ms) {
   }
 }
 
-uint64_t WorkerPool::cpu_ns() const {
-  uint64_t total = procfs::process_cpu_ns(getpid());
+procfs::CpuTime WorkerPool::cpu() const {
+  procfs::CpuTime total = procfs::process_cpu(getpid());
   for (const Worker& w : workers_)
-    if (!w.exited) total += procfs::process_cpu_ns(w.pid);
+    if (!w.exited) total += procfs::process_cpu(w.pid);
   return total;
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/host/procfs.hpp"
+
 namespace c1m::net {
 
 enum class MessageType : uint32_t {
@@ -58,7 +60,7 @@ class WorkerPool {
   // "worker 3 (pid 123) was killed by signal 9" for workers that ended without a final report.
   std::string describe_lost() const;
   // CPU time used so far by this process and every live worker, read from /proc.
-  uint64_t cpu_ns() const;
+  procfs::CpuTime cpu() const;
 
  private:
   std::vector<Worker> workers_;

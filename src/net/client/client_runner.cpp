@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <tuple>
 
 #include "core/host/atomic_file.hpp"
 #include "core/host/clock.hpp"
@@ -267,13 +268,13 @@ class ClientRunner {
     }
   }
 
-  CpuWindow open_window(int64_t now) const { return CpuWindow::open(now, pool_.cpu_ns()); }
-  WindowCores cores_since(const CpuWindow& w) const { return net::cores_since(w, pool_.cpu_ns(), server_); }
+  CpuWindow open_window(int64_t now) const { return CpuWindow::open(now, pool_.cpu()); }
+  WindowCores cores_since(const CpuWindow& w) const { return net::cores_since(w, pool_.cpu(), server_); }
 
   // The ramp's CPU, taken within 100 ms of its end (a step's period): the machine's, and this
   // client's processes'. The server measures its own (its /stats' ramp_cpu_seconds).
   void measure_ramp_cpu() {
-    run_.ramp_cpu_client_s = static_cast<double>(hold_.client_cpu_ns - ramp_.client_cpu_ns) / 1e9;
+    std::tie(run_.ramp_cpu_client_s, run_.ramp_cpu_client_user_s) = hold_.client_cpu.since(ramp_.client_cpu).seconds();
     run_.ramp_machine_cpu_start = ramp_.machine;
     run_.ramp_machine_cpu_end = hold_.machine;
   }

@@ -12,12 +12,12 @@ namespace c1m::net {
 
 struct CpuWindow {
   int64_t start_ns = 0;
-  uint64_t client_cpu_ns = 0;  // this client's processes'
+  procfs::CpuTime client_cpu;  // this client's processes'
   std::optional<procfs::MachineCpu> machine;
   std::optional<ServerWatch::CpuReading> server;  // the server's first answer within it
 
-  // Opens a window now (monotonic ns), the client's processes having used client_cpu_ns so far.
-  static CpuWindow open(int64_t now_ns, uint64_t client_cpu_ns);
+  // Opens a window now (monotonic ns), the client's processes having used client_cpu so far.
+  static CpuWindow open(int64_t now_ns, const procfs::CpuTime& client_cpu);
 };
 
 struct WindowCores {
@@ -27,6 +27,6 @@ struct WindowCores {
 };
 
 // The window's cores from its start to now.
-WindowCores cores_since(const CpuWindow& w, uint64_t client_cpu_ns_now, const ServerWatch& server);
+WindowCores cores_since(const CpuWindow& w, const procfs::CpuTime& client_cpu_now, const ServerWatch& server);
 
 }  // namespace c1m::net

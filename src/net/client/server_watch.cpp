@@ -64,9 +64,7 @@ std::optional<procfs::TreeUsage> ServerWatch::read_target() {
 }
 
 std::optional<ServerWatch::CpuReading> ServerWatch::cpu() const {
-  if (target_pid_)
-    return target_ ? std::optional(CpuReading{static_cast<double>(target_->cpu_ns) / 1e9, target_at_ns_})
-                   : std::nullopt;
+  if (target_pid_) return target_ ? std::optional(CpuReading{target_->cpu.total_s(), target_at_ns_}) : std::nullopt;
   if (!latest_) return std::nullopt;
   return CpuReading{latest_->cpu_seconds, answered_ns_};
 }

@@ -247,9 +247,11 @@ TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto:
 
 void note_target_cost(int pid, const procfs::TreeUsage& before, const procfs::TreeUsage& held, uint64_t connections,
                       ClientRun& run) {
-  const double cpu_s = static_cast<double>(held.cpu_ns - std::min(held.cpu_ns, before.cpu_ns)) / 1e9;
+  const procfs::CpuTime ramp = held.cpu.since(before.cpu);
+  const double cpu_s = ramp.total_s();
   const double grown = static_cast<double>(held.rss_bytes) - static_cast<double>(before.rss_bytes);
   run.target_ramp_cpu_s = cpu_s;
+  run.target_ramp_cpu_user_s = ramp.user_s();
   if (connections > 0) run.target_user_bytes_per_connection = grown / static_cast<double>(connections);
   run.topology["target"]["process"] = {{"pid", pid},
                                        {"command", held.command},

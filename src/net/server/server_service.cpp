@@ -96,9 +96,8 @@ void ServerService::on_message(uint32_t w, MessageType type, const void* payload
   if (type == MessageType::server_counters && size == sizeof(ServerCounters)) {
     std::memcpy(&latest_[w], payload, sizeof(ServerCounters));
     peak_ = std::max(peak_, total().connections);
-    if (!cpu_at_first_accept_ns_ && total().accepted_total > 0) cpu_at_first_accept_ns_ = pool_.cpu_ns();
-    if (!ramp_cpu_s_ && cpu_at_first_accept_ns_ && peak_ >= c_.expect)
-      ramp_cpu_s_ = static_cast<double>(pool_.cpu_ns() - *cpu_at_first_accept_ns_) / 1e9;
+    if (!cpu_at_first_accept_ && total().accepted_total > 0) cpu_at_first_accept_ = pool_.cpu();
+    if (!ramp_cpu_ && cpu_at_first_accept_ && peak_ >= c_.expect) ramp_cpu_ = pool_.cpu().since(*cpu_at_first_accept_);
   } else if (type == MessageType::fatal) {
     std::fprintf(stderr, "c1m server: worker %u failed: %.*s\n", w, static_cast<int>(size),
                  static_cast<const char*>(payload));
@@ -116,9 +115,10 @@ void ServerService::on_worker_lost(size_t w) {
 
 ServerStats ServerService::stats() {
   auto now = procfs::take_kernel_snapshot(procfs::SlabDetail::without_caches);
+  ServerCpu cpu{pool_.cpu().total_s(), std::nullopt, std::nullopt};
+  if (ramp_cpu_) cpu = {cpu.total_s, ramp_cpu_->total_s(), ramp_cpu_->user_s()};
   ServerStats s =
-      server_stats_of(total(), peak_, c_.workers, pool_.reap_exited(),
-                      {static_cast<double>(pool_.cpu_ns()) / 1e9, ramp_cpu_s_}, context_, kernel_at_start_, now);
+      server_stats_of(total(), peak_, c_.workers, pool_.reap_exited(), cpu, context_, kernel_at_start_, now);
   s.workers_lost = workers_lost_;  // the final stats add workers_lost_reason: how they ended
   // In force now: --sched's through the ramp, --live-sched's once a worker has echoed a ping.
   if (!pool_.workers().empty()) s.workers_sched_policy = sched_policy_name(pool_.workers()[0].pid);

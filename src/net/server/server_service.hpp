@@ -59,8 +59,8 @@ class ServerService {
   uint64_t peak_ = 0;
   // The ramp's CPU, as the floor probe measures its own: from the first accepted connection to the
   // moment all --expect are held (each read on the worker report that shows it).
-  std::optional<uint64_t> cpu_at_first_accept_ns_;
-  std::optional<double> ramp_cpu_s_;
+  std::optional<procfs::CpuTime> cpu_at_first_accept_;
+  std::optional<procfs::CpuTime> ramp_cpu_;
   // A worker that died took its connections with it (the kernel closed them): they are no longer
   // held, and the stats say which worker went and how many it held.
   ojson workers_lost_ = ojson::array();
