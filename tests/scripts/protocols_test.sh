@@ -140,8 +140,9 @@ run nginx_cost --target "127.0.0.1:$http_port" --protocol http --connections 500
   --target-pid "$nginx_pid"
 if [ "$(cat "$work/nginx_cost.rc")" = 0 ] &&
   [ "$(field "$work/nginx_cost.json" 'r["topology"]["target"]["process"]["processes"] == 2 and r["topology"]["target"]["process"]["command"] == "nginx"')" = True ] &&
-  [ "$(field "$work/nginx_cost.json" 'None not in (r["memory"]["user_bytes_per_connection_server"], r["results"]["live_cpu_cores_server"], r["results"]["ramp_cpu_server_s"])')" = True ]; then
-  ok "--target-pid $nginx_pid: nginx's master and worker read from /proc: $(field "$work/nginx_cost.json" 'round(r["memory"]["user_bytes_per_connection_server"])') B a connection, ramp CPU $(field "$work/nginx_cost.json" 'r["results"]["ramp_cpu_server_s"]') s, live $(field "$work/nginx_cost.json" 'r["results"]["live_cpu_cores_server"]') cores"
+  [ "$(field "$work/nginx_cost.json" 'None not in (r["memory"]["user_bytes_per_connection_server"], r["results"]["live_cpu_cores_server"], r["results"]["ramp_cpu_server_s"])')" = True ] &&
+  [ "$(field "$work/nginx_cost.json" '0 <= r["results"]["ramp_cpu_server_user_s"] <= r["results"]["ramp_cpu_server_s"]')" = True ]; then
+  ok "--target-pid $nginx_pid: nginx's master and worker read from /proc: $(field "$work/nginx_cost.json" 'round(r["memory"]["user_bytes_per_connection_server"])') B a connection, ramp CPU $(field "$work/nginx_cost.json" 'r["results"]["ramp_cpu_server_s"]') s (user mode $(field "$work/nginx_cost.json" 'r["results"]["ramp_cpu_server_user_s"]') s), live $(field "$work/nginx_cost.json" 'r["results"]["live_cpu_cores_server"]') cores"
 else
   bad "--target-pid on nginx: exit $(cat "$work/nginx_cost.rc"): $(field "$work/nginx_cost.json" 'r["topology"]["target"].get("process"), r["memory"]["user_bytes_per_connection_server"]')"
 fi
