@@ -16,6 +16,12 @@ uint64_t conntrack_buckets_for(uint64_t n, bool both) { return n * (both ? 2 : 1
 
 }  // namespace
 
+uint64_t child_ehash_entries_for(uint64_t n) {
+  uint64_t buckets = 128;  // the kernel's least
+  while (buckets < n && buckets < (uint64_t{1} << 24)) buckets *= 2;
+  return buckets;
+}
+
 uint64_t conntrack_overhead(const RunShape& shape) { return shape.stats_pollers * 2 + kAdminConntrackEntries; }
 
 namespace {
@@ -126,6 +132,17 @@ void advise(Diagnosis& d) {
          ">= " + num(conntrack_buckets_for(n, both)) + " (a bucket per tracked connection: every SYN walks its chain)",
          *f.conntrack_buckets >= conntrack_buckets_for(n, both), false,
          "sysctl -w net.netfilter.nf_conntrack_buckets=" + num(conntrack_buckets_for(n, both))});
+  if (d.shape.in_containers && f.tcp_child_ehash_entries) {
+    // A namespace made after this is set (each container of the next lab-up) gets a table of its own;
+    // sharing the host's, a million connections' two ends walk chains of 2M / its buckets a packet.
+    const uint64_t want = child_ehash_entries_for(n);
+    const std::string shared = "0 (the containers share the host's " +
+                               (f.tcp_ehash_entries ? num(*f.tcp_ehash_entries) + " buckets)" : "table)");
+    d.advice(
+        {"net.ipv4.tcp_child_ehash_entries", *f.tcp_child_ehash_entries ? num(*f.tcp_child_ehash_entries) : shared,
+         ">= " + num(want) + " (each container its own TCP lookup table: " + num(want * 8 / 1048576) + " MiB each)",
+         *f.tcp_child_ehash_entries >= want, false, "sysctl -w net.ipv4.tcp_child_ehash_entries=" + num(want)});
+  }
   if (d.shape.in_containers) {
     d.advice({"accept and SYN queues", "set in the server's container by the lab",
               "nothing from the host (somaxconn, tcp_max_syn_backlog, tcp_migrate_req are per namespace)", true, false,
@@ -179,6 +196,8 @@ std::vector<std::pair<std::string, std::string>> tuning_for(const HostFacts& f, 
   at_least("net.core.somaxconn", f.somaxconn, 65535);
   at_least("net.ipv4.tcp_max_syn_backlog", f.tcp_max_syn_backlog, 65535);
   if (f.tcp_migrate_req && *f.tcp_migrate_req != 1) out.emplace_back("net.ipv4.tcp_migrate_req", "1");
+  // Only the lab's containers, made after this, use it (a namespace's table; the host's is set at boot).
+  if (both) at_least("net.ipv4.tcp_child_ehash_entries", f.tcp_child_ehash_entries, child_ehash_entries_for(n));
   return out;
 }
 

@@ -25,6 +25,9 @@ struct HostFacts {
   std::optional<uint64_t> somaxconn;
   std::optional<uint64_t> tcp_max_syn_backlog;
   std::optional<uint64_t> tcp_migrate_req;
+  // TCP's lookup table of established sockets: the host's (set at boot) and the size each network
+  // namespace created from now on gets of its own (0: it shares the host's; absent: kernel < 6.1).
+  std::optional<uint64_t> tcp_ehash_entries, tcp_child_ehash_entries;
 };
 
 struct Finding {
@@ -42,6 +45,10 @@ struct DoctorReport {
   std::string limited_by;
   bool ready = false;  // every check passed for the asked count
 };
+
+// Buckets of its own TCP lookup table that a namespace holding n sockets should have: the next power
+// of two (the kernel rounds up to one), at most the kernel's 16M.
+uint64_t child_ehash_entries_for(uint64_t n);
 
 // Kernel memory per socket used for the estimate: the Slab growth measured on kernel 6.18.
 inline constexpr uint64_t kEstimatedKernelBytesPerSocket = 5300;

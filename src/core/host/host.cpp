@@ -147,7 +147,9 @@ ojson process_limits() {
 ojson namespaced_sysctls() {
   ojson s;
   for (const char* n : {"net.ipv4.ip_local_port_range", "net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog",
-                        "net.ipv4.tcp_syncookies", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_migrate_req"})
+                        "net.ipv4.tcp_syncookies", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_migrate_req",
+                        // its namespace's TCP table: negative where it shares the host's (tcp_child_ehash_entries)
+                        "net.ipv4.tcp_ehash_entries"})
     s[n] = sysctl_value(n);
   return s;
 }
@@ -225,6 +227,8 @@ HostFacts read_host_facts() {
   f.somaxconn = sysctl_u64("net.core.somaxconn");
   f.tcp_max_syn_backlog = sysctl_u64("net.ipv4.tcp_max_syn_backlog");
   f.tcp_migrate_req = sysctl_u64("net.ipv4.tcp_migrate_req");
+  f.tcp_ehash_entries = sysctl_u64("net.ipv4.tcp_ehash_entries");
+  f.tcp_child_ehash_entries = sysctl_u64("net.ipv4.tcp_child_ehash_entries");
   return f;
 }
 
