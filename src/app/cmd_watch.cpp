@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -63,6 +64,7 @@ int run_watch(const WatchOptions& o) {
 
   const int64_t start = monotonic_ns();
   std::string last_phase;
+  std::optional<uint64_t> server_most;  // the most the server was seen holding
   for (uint64_t tick = 0;; ++tick) {
     double elapsed = seconds(monotonic_ns() - start);
     std::optional<uint64_t> server;
@@ -72,7 +74,9 @@ int run_watch(const WatchOptions& o) {
     } else {
       server = procfs::established_in_namespace(target_proc);
     }
+    if (server) server_most = std::max(server_most.value_or(0), *server);
     LabProgress p = summarize_lab(read_statuses(o.dir), server, o.clients, target);
+    p.server_peak_seen = server_most;
     bool end = p.phase == "done" || g_stop || elapsed * 1e9 > static_cast<double>(timeout_ns);
     std::string line = "lab: " + progress_line(p, elapsed);
     // On a terminal the line rewrites itself every second; without one (CI), a line every 5 s and at

@@ -42,6 +42,15 @@ TEST(Progress, DoneWhenEveryClientSaidHowItEnded) {
   EXPECT_EQ(p.clients_failed, 1u);
   EXPECT_EQ(p.first_failure, "stalled: no connection added");
   EXPECT_NE(progress_line(p, 3).find("clients done 2/2 (1 failed)"), std::string::npos);
+  // Done, the server is closing what it held (or too busy to answer): the line says the most it was seen holding.
+  EXPECT_NE(progress_line(p, 3).find("server 0 of 100.0k"), std::string::npos) << progress_line(p, 3);
+  p.established_server = std::nullopt;
+  p.server_peak_seen = 51200;
+  EXPECT_NE(progress_line(p, 3).find("client 51.2k  server peak 51.2k of 100.0k"), std::string::npos)
+      << progress_line(p, 3);
+  LabProgress ramping = summarize_lab({status("ramp", 30000, 10)}, std::nullopt, 1, 100000);
+  ramping.server_peak_seen = 29000;  // before done, the line says what the server holds now
+  EXPECT_NE(progress_line(ramping, 3).find("server n/a of"), std::string::npos) << progress_line(ramping, 3);
   // One of two has not ended: not done.
   EXPECT_NE(summarize_lab({s[0], status("hold", 50000, 0)}, std::nullopt, 2, 100000).phase, "done");
 }

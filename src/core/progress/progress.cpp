@@ -63,10 +63,12 @@ LabProgress summarize_lab(const std::vector<nlohmann::ordered_json>& statuses,
 
 std::string progress_line(const LabProgress& p, double elapsed_s) {
   char line[512];
+  const bool at_peak = p.phase == "done" && p.server_peak_seen;
+  const std::optional<uint64_t>& server = at_peak ? p.server_peak_seen : p.established_server;
   std::snprintf(line, sizeof line,
-                "%-5s client %s  server %s of %s  %s/s  errors %llu  clients done %llu/%llu%s  %.0fs%s%s",
-                p.phase.c_str(), count(p.established_clients).c_str(),
-                p.established_server ? count(*p.established_server).c_str() : "n/a", count(p.target).c_str(),
+                "%-5s client %s  server %s%s of %s  %s/s  errors %llu  clients done %llu/%llu%s  %.0fs%s%s",
+                p.phase.c_str(), count(p.established_clients).c_str(), at_peak ? "peak " : "",
+                server ? count(*server).c_str() : "n/a", count(p.target).c_str(),
                 format_count(p.connect_rate_per_s).c_str(), static_cast<unsigned long long>(p.errors),
                 static_cast<unsigned long long>(p.clients_done), static_cast<unsigned long long>(p.clients_expected),
                 p.clients_failed ? (" (" + std::to_string(p.clients_failed) + " failed)").c_str() : "", elapsed_s,

@@ -22,9 +22,12 @@ struct LabProgress {
   double connect_rate_per_s = 0;
   uint64_t errors = 0;
   std::optional<uint64_t> established_server;  // null: the server's /stats did not answer
-  std::string phase;                           // starting, ramp, wait, hold, done
-  std::string waiting_for;                     // what the run waits on now, in words
-  std::string first_failure;                   // the first failed client's reason
+  // The most any reading of this run showed the server holding: the done line says it, as the
+  // clients' counts there are what they reached (the server is closing, or too busy to answer).
+  std::optional<uint64_t> server_peak_seen;
+  std::string phase;          // starting, ramp, wait, hold, done
+  std::string waiting_for;    // what the run waits on now, in words
+  std::string first_failure;  // the first failed client's reason
 };
 
 // `statuses`: the clients' status documents; `server_connections`: what the server's /stats said it
