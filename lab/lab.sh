@@ -180,11 +180,13 @@ up() {
   # Each container is a cgroup and the CPU is shared between cgroups (see C1M_SCHED above). Set here:
   # docker-compose 1.29 takes no cpu_shares from a variable. Each participant reads its own back.
   # A server already gone (a target given a bad option) cannot be updated: the wait below names it.
-  docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$(service_ids server)" >/dev/null 2>&1 ||
-    [ "$(docker inspect -f '{{.State.Running}}' "$(service_ids server)" 2>/dev/null)" = false ] ||
+  # -a: a server that has already exited is still listed, so the wait below can name it.
+  server_id=$(service_ids server -a | head -1)
+  docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$server_id" >/dev/null 2>&1 ||
+    [ "$(docker inspect -f '{{.State.Running}}' "$server_id" 2>/dev/null)" = false ] ||
     die "docker update --cpu-shares refused the server container"
   if [ -n "${C1M_SERVER_CPUS:-}" ]; then
-    docker update --cpus "$C1M_SERVER_CPUS" "$(service_ids server)" >/dev/null || die "C1M_SERVER_CPUS=$C1M_SERVER_CPUS: docker update --cpus refused it"
+    docker update --cpus "$C1M_SERVER_CPUS" "$server_id" >/dev/null || die "C1M_SERVER_CPUS=$C1M_SERVER_CPUS: docker update --cpus refused it"
     say "the server container is capped at $C1M_SERVER_CPUS cores (C1M_SERVER_CPUS)"
   fi
   if [ -n "$TARGET" ]; then

@@ -86,9 +86,9 @@ check "python3-websockets: 2,000 held, complete, 0 errors, pings answered (5% in
   test "$(field "$record" '(r["status"], r["results"]["established_peak_client"], r["results"]["errors_total"], r["results"]["pongs_received"] >= 0.95 * r["results"]["pings_sent"] > 0, "websockets" in (r["topology"]["target"]["software"] or ""))')" = "('complete', 2000, 0, True, True)"
 
 out=$(env TARGET=c1m-target-redis TARGET_ARGS=--no-such-option N=2000 lab/lab.sh up 2>&1); rc=$?
-check "a target that exits at start: exit 2, its last words shown" \
-  test "$rc $(echo "$out" | grep -c "exited (exit 1) before it listened\|target: >>> 'no-such-option'")" = "2 2"
-[ "$rc" = 2 ] || echo "$out" | tail -5 | sed 's/^/    /'
+said="$rc $(echo "$out" | grep -c "exited (exit 1) before it listened\|target: >>> 'no-such-option'")"
+check "a target that exits at start: exit 2, its last words shown" test "$said" = "2 2"
+[ "$said" = "2 2" ] || echo "$out" | tail -5 | sed 's/^/    /'
 
 lab/lab.sh down >/dev/null 2>&1
 check "lab-down leaves nothing" test -z "$(lab_containers)"
