@@ -34,7 +34,7 @@ struct Diagnosis {
   uint64_t n = shape.connections;
   uint64_t per_conn_sockets = shape.both_ends_here ? 2 : 1;
   uint64_t best = std::numeric_limits<uint64_t>::max();
-  DoctorReport r;
+  DoctorReport r{};
 
   void limit(Finding fi, uint64_t allows_at_most) {
     uint64_t allows = static_cast<uint64_t>(static_cast<double>(allows_at_most) * (1.0 - kMarginShare));

@@ -8,9 +8,6 @@ namespace {
 std::optional<double> num(const std::optional<uint64_t>& v) {
   return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
 }
-std::optional<double> num(const std::optional<int64_t>& v) {
-  return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
-}
 std::optional<double> num(uint64_t v) { return static_cast<double>(v); }
 
 // A latency summary's figure in ms (the record's connect_latency_ms and ping_rtt_ms say the same).
