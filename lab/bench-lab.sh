@@ -4,14 +4,14 @@
 # just before it, so the ratio compares like with like on a noisy machine.
 # ROUNDS=k repeats each round k times and ends with each approach's median ratio (target: 1.10x).
 # CONNTRACK [on off]: the lab's runs of each round, tracked (Docker's default: each container's
-# namespace tracks its end of every connection) and untracked (C1M_CONNTRACK=off), beside one native
-# run; LIVE=60s adds the live hold to every run.
+# namespace tracks its end of every connection), untracked (off) and tracked by the server's namespace
+# only (server), as C1M_CONNTRACK says, beside one native run; LIVE=60s adds the live hold to every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . lab/bench_common.sh bench-lab
 CONNTRACK=${CONNTRACK:-on off}
 for tracking in $CONNTRACK; do
-  [[ "$tracking" =~ ^(on|off)$ ]] || { echo "bench-lab: CONNTRACK=$CONNTRACK: expected on, off, or \"on off\"" >&2; exit 2; }
+  [[ "$tracking" =~ ^(on|off|server)$ ]] || { echo "bench-lab: CONNTRACK=$CONNTRACK: expected words of on, off and server" >&2; exit 2; }
 done
 ratios=()  # approach/tracking:lab seconds:native seconds, one per lab run that reached the target
 p99_ratios=()  # approach/tracking:lab live ping RTT p99 ms:native's, with LIVE
@@ -22,7 +22,7 @@ run_round() {  # approach: its native run, then the lab's (tracked and untracked
   RECORD=$native SKIP_FLOOR=1 ROUNDS=1 CONNTRACK=on APPROACHES=$approach N=$N HOLD=$HOLD lab/bench-native.sh > "results/.bench-lab-native.log" 2>&1 ||
     { tail -5 results/.bench-lab-native.log; echo "bench-lab: the native $approach run failed"; exit 1; }
   for tracking in $CONNTRACK; do
-    name=$approach/$([ "$tracking" = on ] && echo tracked || echo untracked)
+    case $tracking in on) name=$approach/tracked ;; off) name=$approach/untracked ;; *) name=$approach/server-tracked ;; esac
     wait_for_quiet_host | tee -a "$summary"
     C1M_CONNTRACK=$tracking APPROACH=$approach N=$N HOLD=$HOLD lab/lab.sh up > "results/.bench-lab-$approach-$tracking.log" 2>&1 || true
     lab=$(cat build/lab/last-record 2>/dev/null || true)  # lab-up leaves its record's path there

@@ -21,8 +21,10 @@
 #     ("tbf rate 20mbit burst 16kb latency 500ms": its replies through a 20 Mbit/s link): a slower
 #     network, or a planted slowdown that a CI gate must catch (make gate-trials)
 #   LIVE [0]: after HOLD, hold this long more with every connection pinged once a C1M_PING_INTERVAL [30s]
-#   C1M_CONNTRACK [on] or off: off adds a NOTRACK rule to each container's namespace (from the host,
-#     as root: the containers get no capability), so the lab's connections are not tracked
+#   C1M_CONNTRACK [on], off or server: off adds a NOTRACK rule to each container's namespace (from the
+#     host, as root: the containers get no capability), so the lab's connections are not tracked;
+#     server untracks only the clients' namespaces, so each connection is tracked once, by the
+#     server's, as when the clients are other hosts (on, Docker's default, tracks it twice)
 #   C1M_SUBNET [198.18.0.0/15]   C1M_PARENT [c1m0, a veth pair made here]   FORCE=1 past the preflight
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -202,8 +204,8 @@ up() {
   local untracker=""
   if [ "$C1M_CONNTRACK" = off ]; then
     untrack "$(service_ids server)" || die "could not untrack the server's namespace"
-    untrack_clients_as_they_start & untracker=$!
   fi
+  [ "$C1M_CONNTRACK" = on ] || { untrack_clients_as_they_start & untracker=$!; }
   # The clients join this run (a one-off `compose run client` joins none). Every client counts HOLD
   # from when the server holds all N at once, so N are held together for HOLD. They wait for the
   # start file: compose starts them one after another (20 took 21 s on a tracked host with 1M in
@@ -222,7 +224,7 @@ up() {
   fi
   if [ -n "$untracker" ] && ! wait "$untracker"; then
     compose stop -t 20 client >/dev/null 2>&1
-    die "C1M_CONNTRACK=off: not every client's namespace could be untracked (above); the run is stopped"
+    die "C1M_CONNTRACK=$C1M_CONNTRACK: not every client's namespace could be untracked (above); the run is stopped"
   fi
   touch "$RUN_DIR/go"
   say "$(service_ids client | wc -l) client container(s) started in $(( SECONDS - started_s )) s; they ramp from now"
@@ -270,9 +272,9 @@ weigh_server_when_held() {
   say "the server never held all $N: its CPU weight stayed $C1M_SERVER_CPU_SHARES"
 }
 
-# C1M_CONNTRACK=off. A container's network namespace tracks every connection it sees (in the lab the
-# server's holds an entry for each, and each client's for its own). A NOTRACK rule in the raw table,
-# both ways, leaves them untracked. Added from the host (nsenter, as root): the containers keep no
+# C1M_CONNTRACK=off or server. A container's network namespace tracks every connection it sees (in the
+# lab the server's holds an entry for each, and each client's for its own). A NOTRACK rule in the raw
+# table, both ways, leaves them untracked. Added from the host (nsenter, as root): the containers keep no
 # capability. Verified by reading the rules back.
 # A qdisc on the server container's lab interface (the macvlan end; its traffic never crosses the
 # veth parent, so a qdisc there would shape nothing), set from the host as root.

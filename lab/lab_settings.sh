@@ -68,11 +68,11 @@ resolve_settings() {
   LIVE=${LIVE:-0}
   C1M_PING_INTERVAL=${C1M_PING_INTERVAL:-0}
   C1M_CONNTRACK=${C1M_CONNTRACK:-on}
-  [[ "$C1M_CONNTRACK" =~ ^(on|off)$ ]] || die "C1M_CONNTRACK=$C1M_CONNTRACK: expected on or off"
-  if [ "$C1M_CONNTRACK" = off ]; then
+  [[ "$C1M_CONNTRACK" =~ ^(on|off|server)$ ]] || die "C1M_CONNTRACK=$C1M_CONNTRACK: expected on, off or server"
+  if [ "$C1M_CONNTRACK" != on ]; then
     command -v iptables >/dev/null && command -v nsenter >/dev/null ||
-      die "C1M_CONNTRACK=off needs iptables and nsenter on the host (to add NOTRACK in each container's namespace)"
-    [ "$(id -u)" -eq 0 ] || die "C1M_CONNTRACK=off needs root: lab-up enters each container's network namespace"
+      die "C1M_CONNTRACK=$C1M_CONNTRACK needs iptables and nsenter on the host (to add NOTRACK in the containers' namespaces)"
+    [ "$(id -u)" -eq 0 ] || die "C1M_CONNTRACK=$C1M_CONNTRACK needs root: lab-up enters the containers' network namespaces"
   fi
   C1M_START_DELAY=${C1M_START_DELAY:-0}
   C1M_PORT_RANGE=${C1M_PORT_RANGE:-1024 65535}
