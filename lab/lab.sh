@@ -138,10 +138,11 @@ collector_logs() { compose logs --tail 20 collector; }
 # says so, so a client that died without a record is named at once, not waited for until the deadline.
 await_record() {  # RUN_ID: prints the record's path under results/
   local id=$1 code=""
-  for i in $(seq 1 100); do
+  for i in $(seq 1 150); do
     code=$(curl -s -o /dev/null -w '%{http_code}' "$COLLECTOR/runs/$id")
     [ "$code" = 200 ] && break
-    # Past the server's grace period (5 s), close the run: what came is what there is.
+    # Every client has ended: close the run, so a client that left no record is named now. A server
+    # still closing its connections keeps its grace (15 s after the last client's record).
     [ "$i" = 35 ] && curl -s -X POST -H "Authorization: Bearer $ADMIN_TOKEN" "$COLLECTOR/runs/$id/close" >/dev/null
     sleep 0.2
   done

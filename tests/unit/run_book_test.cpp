@@ -48,6 +48,25 @@ TEST(RunBook, AServerThatNeverReportsIsWaitedForOnlyAGracePeriod) {
   EXPECT_NE(book.request("r1").server->problem.find("never sent a record"), std::string::npos);
 }
 
+TEST(RunBook, ClosingARunWritesItAtOnceOnlyWhenAClientIsMissing) {
+  RunBook book(limits());
+  book.hello({{"name", "server-a"}, {"run", "r1"}, {"role", "server"}}, 0);
+  book.record(client("c1"), 1000);
+  ASSERT_TRUE(book.close("r1"));
+  ASSERT_EQ(book.due(1'100).size(), 1u);  // c2 died: nothing more will come from it
+  EXPECT_NE(book.due(1'100)[0].second.find("closed by the lab with 1 of 2"), std::string::npos);
+
+  book.hello({{"name", "server-b"}, {"run", "r2"}, {"role", "server"}}, 0);
+  book.record(client("c1", "r2"), 1000);
+  book.record(client("c2", "r2"), 2000);
+  ASSERT_TRUE(book.close("r2"));
+  EXPECT_TRUE(book.due(2'100).size() == 1u && book.due(2'100)[0].first == "r1");  // r2's server still closing
+  book.record({{"participant", "server-b"}, {"run", "r2"}, {"role", "server"}, {"connections_peak", 7}}, 6'500);
+  auto due = book.due(6'600);
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[1].second, "every participant reported");
+}
+
 TEST(RunBook, TheDeadlineWritesWhatCameAndNamesWhoDidNot) {
   RunBook book(limits());
   book.hello(

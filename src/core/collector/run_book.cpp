@@ -217,7 +217,7 @@ std::vector<std::pair<std::string, std::string>> RunBook::due(int64_t now_ms) co
     } else if (clients_done && now_ms - last_client_ms >= limits_.server_grace_ms) {
       out.emplace_back(id, "every client reported; the server's report did not come within " +
                                std::to_string(limits_.server_grace_ms / 1000) + " s");
-    } else if (r.closed) {
+    } else if (r.closed && !clients_done) {  // a client died: name it now; a closing server keeps its grace
       out.emplace_back(id, "closed by the lab with " + std::to_string(r.reported()) + " of " +
                                std::to_string(r.expect_clients) + " client records, every participant having ended");
     } else if (now_ms - r.opened_ms >= limits_.deadline_ms) {
