@@ -184,7 +184,7 @@ up() {
   # docker-compose 1.29 takes no cpu_shares from a variable. Each participant reads its own back.
   # A server already gone (a target given a bad option) cannot be updated: the wait below names it.
   # -a: a server that has already exited is still listed, so the wait below can name it.
-  server_id=$(service_ids server -a | head -1)
+  local server_id; server_id=$(service_ids server -a | head -1)
   docker update --cpu-shares "$C1M_SERVER_CPU_SHARES" "$server_id" >/dev/null 2>&1 ||
     [ "$(docker inspect -f '{{.State.Running}}' "$server_id" 2>/dev/null)" = false ] ||
     die "docker update --cpu-shares refused the server container"

@@ -245,7 +245,7 @@ up() {
   C1M_SERVER_CPU_SHARES_HELD=$asked_held  # not the compose lab's live-hold weighting: Swarm has no shares
   [ -z "$TARGET" ] || die "TARGET=$TARGET: only the compose lab runs a server that is not c1m's (make lab-up TARGET=...)"
   [ "$C1M_CONNTRACK" = on ] ||
-    die "C1M_CONNTRACK=off: only the compose lab (lab-up enters each container's namespace; a swarm's are on other hosts)"
+    die "C1M_CONNTRACK=$C1M_CONNTRACK: only the compose lab (lab-up enters each container's namespace; a swarm's are on other hosts)"
   local shares
   for shares in C1M_SERVER_CPU_SHARES C1M_SERVER_CPU_SHARES_HELD; do
     [ "${!shares}" = 1024 ] ||
