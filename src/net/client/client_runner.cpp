@@ -310,7 +310,7 @@ class ClientRunner {
 
   void finish(std::string status, std::string reason) {
     if (phase() == Phase::stopping) return;
-    server_.final_reading();
+    server_.final_reading(status != "complete");
     note_server_cpu();
     if (status == "complete")
       if (auto why =

@@ -1,6 +1,8 @@
 #include "net/client/server_watch.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "core/host/clock.hpp"
 #include "net/http/http_client.hpp"
@@ -37,8 +39,9 @@ std::optional<uint64_t> ServerWatch::poll() {
   return latest_->connections;
 }
 
-void ServerWatch::final_reading() {
+void ServerWatch::final_reading(bool settle) {
   if (!server_) return;
+  if (settle) std::this_thread::sleep_for(std::chrono::milliseconds(600));
   auto res = http_get(*server_, "/stats", 2000);
   if (res.status != 200) return;
   if (auto stats = server_stats_from_json(ojson::parse(res.body, nullptr, false))) take(stats, monotonic_ns());

@@ -33,8 +33,9 @@ class ServerWatch {
   // Asks again and takes in the latest answer: what the server holds now, if it answered lately.
   std::optional<uint64_t> poll();
   // One last reading at the end, while the connections are still held (blocking, 2 s at most): the
-  // latest polled answer may be a second old and miss the last connections.
-  void final_reading();
+  // latest polled answer may be a second old and miss the last connections. settle: the run ended
+  // early, its connections lost just now; the server's workers report every 500 ms, so wait for that.
+  void final_reading(bool settle);
 
   bool silent(int64_t now_ns) const;  // no answer for a few polls: not answering now
   int64_t answered_ns() const { return answered_ns_; }
