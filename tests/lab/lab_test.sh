@@ -133,7 +133,7 @@ if [ -n "$run_dir" ]; then
   # PID 1 is c1m: docker stop's SIGTERM ends it well inside the grace period, with its record.
   id=$(C1M_HOLD=10m $COMPOSE -p c1m run -d client 2>/dev/null | tail -1)
   host=$(docker inspect -f '{{.Config.Hostname}}' "$id" 2>/dev/null)
-  for _ in $(seq 1 50); do docker logs "$id" 2>&1 | grep -q '^hold' && break; sleep 0.2; done
+  for _ in $(seq 1 50); do docker logs "$id" 2>&1 | grep -c '^hold' >/dev/null && break; sleep 0.2; done
   started=$SECONDS
   docker stop -t 20 "$id" >/dev/null 2>&1
   took=$((SECONDS - started))
