@@ -37,14 +37,6 @@ struct MeterOptions {
 
 volatile sig_atomic_t g_stop = 0;
 
-// Why a reading of the server's cgroup says what it says, for the record.
-std::string socket_accounting(const procfs::CgroupPaths& at, const procfs::CgroupUsage& u) {
-  if (at.version == 2) return "cgroup v2: memory.stat sock is its socket buffers, counted always";
-  if (u.socket_bytes) return "cgroup v1: memory.kmem.tcp.usage_in_bytes counts its TCP buffers (a limit is set)";
-  return "cgroup v1: memory.kmem.tcp.* counts nothing until a limit is set on it (none is): socket_bytes is null; "
-         "kernel_bytes is what the kernel charged this cgroup, beside the host's slab a socket in the record";
-}
-
 // The server's cgroup, which must be readable here with its network namespace; else why not.
 procfs::CgroupPaths server_cgroup(int pid) {
   const std::string proc = "/proc/" + std::to_string(pid);
@@ -71,7 +63,7 @@ ojson meter_context(const MeterOptions& o, const procfs::CgroupPaths& at,
       {"meter",
        {{"pid", o.pid},
         {"cgroup", {{"version", at.version}, {"path", at.path}, {"memory_dir", at.memory_dir}}},
-        {"socket_accounting", usage ? ojson(socket_accounting(at, *usage)) : ojson(nullptr)},
+        {"socket_accounting", usage ? ojson(procfs::socket_accounting(at, *usage)) : ojson(nullptr)},
         {"readings", meter.readings()},
         {"cpu_series", meter.cpu_series()}}}};
 }

@@ -1,11 +1,12 @@
 # Sourced by the loopback tests against real servers (protocols_test.sh, tls_test.sh) after `set -euo
-# pipefail`: a work directory and the servers started in it (pids), both gone at exit (KEEP=1 keeps
-# them); ok/bad counted in passed/failed; free_port; wait_port PORT (5 s).
+# pipefail`: a work directory and the servers started in it (pids) and cgroups made for them (cgroups),
+# all gone at exit (KEEP=1 keeps them); ok/bad counted in passed/failed; free_port; wait_port PORT (5 s).
 work=$(mktemp -d)
-pids=()
+pids=() cgroups=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  for g in "${cgroups[@]}"; do rmdir "$g" 2>/dev/null || true; done  # made by a test, empty once its server is gone
   rm -rf "$work"
 }
 trap cleanup EXIT

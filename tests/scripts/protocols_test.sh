@@ -146,6 +146,38 @@ if [ "$(cat "$work/nginx_cost.rc")" = 0 ] &&
 else
   bad "--target-pid on nginx: exit $(cat "$work/nginx_cost.rc"): $(field "$work/nginx_cost.json" 'r["topology"]["target"].get("process"), r["memory"]["user_bytes_per_connection_server"]')"
 fi
+[ "$(field "$work/nginx_cost.json" 'r["topology"]["target"]["process"]["cgroup"]["read"]')" = False ] &&
+  ok "--target-pid $nginx_pid: nginx's cgroup not read: $(field "$work/nginx_cost.json" 'r["topology"]["target"]["process"]["cgroup"]["why_not"]')" ||
+  bad "--target-pid on nginx, in the test's own cgroup: $(field "$work/nginx_cost.json" 'r["topology"]["target"]["process"]["cgroup"]')"
+
+# --target-pid on a server in a cgroup of its own (as a service or a container is): its kernel bytes a
+# connection from that cgroup. The test makes the cgroup (root, a writable cgroup tree) or says it cannot.
+own_cgroup=""
+if [ -w /sys/fs/cgroup/memory/cgroup.procs ]; then
+  own_cgroup=/sys/fs/cgroup/memory/c1m-test-$$
+elif [ -w /sys/fs/cgroup/cgroup.procs ]; then
+  own_cgroup=/sys/fs/cgroup/c1m-test-$$
+fi
+if [ -n "$own_cgroup" ] && mkdir "$own_cgroup" 2>/dev/null && cgroups+=("$own_cgroup") && [ -f "$own_cgroup/memory.stat" ]; then
+  cg_port=$(free_port)
+  # shellcheck disable=SC2016  # $$ and $1 are the inner shell's: it joins the cgroup, then becomes redis
+  sh -c 'echo $$ >"$1/cgroup.procs" && exec redis-server --port "$2" --bind 127.0.0.1 --save "" --appendonly no' \
+    _ "$own_cgroup" "$cg_port" >"$work/redis-cgroup.log" 2>&1 &
+  cg_pid=$!
+  pids+=("$cg_pid")
+  wait_port "$cg_port" || bad "redis in its own cgroup did not listen: $(cat "$work/redis-cgroup.log")"
+  run own_cgroup --target "127.0.0.1:$cg_port" --protocol redis --connections 2000 --target-pid "$cg_pid"
+  if [ "$(cat "$work/own_cgroup.rc")" = 0 ] &&
+    [ "$(field "$work/own_cgroup.json" 'r["topology"]["target"]["process"]["cgroup"]["path"] == "/'"${own_cgroup##*/}"'"')" = True ] &&
+    [ "$(field "$work/own_cgroup.json" '500 <= r["memory"]["kernel_bytes_per_connection_server"] <= 5000')" = True ]; then
+    ok "--target-pid $cg_pid: redis in a cgroup of its own, $(field "$work/own_cgroup.json" 'round(r["memory"]["kernel_bytes_per_connection_server"])') kernel bytes a connection charged to it"
+  else
+    bad "--target-pid on redis in its own cgroup: exit $(cat "$work/own_cgroup.rc"): $(field "$work/own_cgroup.json" 'r["topology"]["target"]["process"].get("cgroup"), r["memory"]["kernel_bytes_per_connection_server"]')"
+  fi
+else
+  echo "skip  --target-pid on a server in a cgroup of its own: no memory cgroup can be made here (needs root and a writable cgroup tree)"
+fi
+
 rc=0; "$c1m" client --target "127.0.0.1:$http_port" --protocol http --target-pid 999999999 >"$work/nope.out" 2>&1 || rc=$?
 [ "$rc" = 2 ] && grep -q "no such process" "$work/nope.out" && ok "--target-pid of no process: exit 2, $(head -1 "$work/nope.out")" ||
   bad "--target-pid of no process: exit $rc, $(cat "$work/nope.out")"

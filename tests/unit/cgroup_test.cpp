@@ -39,6 +39,24 @@ TEST(Cgroup, VersionTwoIsTheUnifiedLineAlone) {
   EXPECT_FALSE(parse_proc_cgroup(""));
 }
 
+// --target-pid natively: a server's cgroup measures it alone only where it is neither the host's
+// root nor the client's own.
+TEST(Cgroup, AServersCgroupIsItsOwnOnlyApartFromTheRootAndTheClient) {
+  auto service = parse_proc_cgroup("0::/system.slice/nginx.service\n");
+  auto shell = parse_proc_cgroup("0::/user.slice/user-0.slice/session-1.scope\n");
+  ASSERT_TRUE(service && shell);
+  EXPECT_EQ(procfs::cgroup_not_its_own(*service, shell), "");
+  EXPECT_EQ(procfs::cgroup_not_its_own(*service, std::nullopt), "");
+  EXPECT_NE(procfs::cgroup_not_its_own(*shell, shell).find("shares this client's cgroup"), std::string::npos);
+  auto root = parse_proc_cgroup("4:memory:/\n2:cpuacct:/\n");
+  ASSERT_TRUE(root);
+  EXPECT_NE(procfs::cgroup_not_its_own(*root, shell).find("root cgroup"), std::string::npos);
+  // The same path in the other version is another hierarchy, not the client's cgroup.
+  auto v1 = parse_proc_cgroup("4:memory:/system.slice/nginx.service\n");
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(procfs::cgroup_not_its_own(*v1, service), "");
+}
+
 TEST(Cgroup, VersionOneUserKernelAndCpu) {
   CgroupFiles f;
   f.memory_usage = "50000000\n";

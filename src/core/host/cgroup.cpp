@@ -62,6 +62,27 @@ std::optional<CgroupPaths> parse_proc_cgroup(std::string_view text, const std::s
   return CgroupPaths{2, unified, dir, dir};
 }
 
+std::string cgroup_not_its_own(const CgroupPaths& target, const std::optional<CgroupPaths>& mine) {
+  if (target.path == "/") return "it is in the host's root cgroup, which holds every process on the host";
+  if (mine && mine->version == target.version && mine->path == target.path)
+    return "it shares this client's cgroup (" + target.path + "), which would count the client's kernel memory too";
+  return "";
+}
+
+std::optional<CgroupPaths> own_cgroup_of(int pid, std::string& why_not) {
+  auto text = read_text("/proc/" + std::to_string(pid) + "/cgroup");
+  auto at = text ? parse_proc_cgroup(*text) : std::nullopt;
+  if (!at) {
+    why_not = "its /proc/" + std::to_string(pid) + "/cgroup names neither a version 1 memory cgroup nor version 2";
+    return std::nullopt;
+  }
+  auto mine_text = read_text("/proc/self/cgroup");
+  why_not = cgroup_not_its_own(*at, mine_text ? parse_proc_cgroup(*mine_text) : std::nullopt);
+  if (why_not.empty() && !read_cgroup(*at)) why_not = "its cgroup's files (" + at->memory_dir + ") cannot be read here";
+  if (!why_not.empty()) return std::nullopt;
+  return at;
+}
+
 std::map<std::string, uint64_t> parse_flat_keyed(std::string_view text) {
   std::map<std::string, uint64_t> out;
   while (!text.empty()) {
@@ -126,6 +147,13 @@ std::optional<CgroupUsage> read_cgroup(const CgroupPaths& at) {
     f.cpu_usage = read_text(at.cpu_dir + "/cpu.stat");
   }
   return cgroup_usage_of(at.version, f);
+}
+
+std::string socket_accounting(const CgroupPaths& at, const CgroupUsage& u) {
+  if (at.version == 2) return "cgroup v2: memory.stat sock is its socket buffers, counted always";
+  if (u.socket_bytes) return "cgroup v1: memory.kmem.tcp.usage_in_bytes counts its TCP buffers (a limit is set)";
+  return "cgroup v1: memory.kmem.tcp.* counts nothing until a limit is set on it (none is): socket_bytes is null; "
+         "kernel_bytes is what the kernel charged this cgroup, beside the host's slab a socket in the record";
 }
 
 }  // namespace c1m::procfs

@@ -25,6 +25,15 @@ struct CgroupPaths {
 // "0::" line). `root` is where the hierarchies are mounted.
 std::optional<CgroupPaths> parse_proc_cgroup(std::string_view text, const std::string& root = "/sys/fs/cgroup");
 
+// Whether a server's cgroup (`target`) measures the server alone, from where the client sits (`mine`):
+// "" when it does, else why not. The host's root cgroup holds everything on the host, and a cgroup
+// the client shares would charge it the client's own kernel memory.
+std::string cgroup_not_its_own(const CgroupPaths& target, const std::optional<CgroupPaths>& mine);
+
+// The cgroup of process `pid` where it is its own and readable (nullopt, and why not in `why_not`,
+// where it is not): natively, a server started as a systemd service or in a cgroup of its own.
+std::optional<CgroupPaths> own_cgroup_of(int pid, std::string& why_not);
+
 // memory.stat and cpu.stat: "key value" lines.
 std::map<std::string, uint64_t> parse_flat_keyed(std::string_view text);
 
@@ -49,5 +58,8 @@ std::optional<CgroupUsage> cgroup_usage_of(int version, const CgroupFiles& files
 
 // The files under `at`, read now; nullopt when the cgroup is gone.
 std::optional<CgroupUsage> read_cgroup(const CgroupPaths& at);
+
+// Why a reading of a server's cgroup says what it says of its sockets, for the record.
+std::string socket_accounting(const CgroupPaths& at, const CgroupUsage& usage);
 
 }  // namespace c1m::procfs

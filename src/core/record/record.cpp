@@ -126,8 +126,10 @@ RunMemory memory_of(const ClientRun& run) {
                                                        static_cast<double>(t.established_peak))
                                : std::nullopt;
   if (run.server_stats) m.tls_library_bytes_per_connection_server = run.server_stats->tls_library_bytes_per_connection;
-  if (!run.server_stats && run.target_user_bytes_per_connection)
+  if (!run.server_stats) {
     m.user_bytes_per_connection_server = run.target_user_bytes_per_connection;
+    m.kernel_bytes_per_connection_server = run.target_kernel_bytes_per_connection;
+  }
   return m;
 }
 

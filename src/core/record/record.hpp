@@ -50,8 +50,10 @@ struct ClientRun {
   std::optional<procfs::MachineCpu> ramp_machine_cpu_start, ramp_machine_cpu_end;
   std::optional<double> ramp_cpu_client_s, ramp_cpu_client_user_s;  // all of it, and in user mode
   // --target-pid: the server's own cost from its process tree (it has no /stats), filling the
-  // record's server figures: its CPU over the ramp and its resident bytes a held connection.
+  // record's server figures: its CPU over the ramp, its resident bytes a held connection and, from a
+  // cgroup of its own, its kernel bytes a held connection.
   std::optional<double> target_ramp_cpu_s, target_ramp_cpu_user_s, target_user_bytes_per_connection;
+  std::optional<double> target_kernel_bytes_per_connection;
   // The live hold (--live): how long it lasted, the pings sent in it, each side's CPU in cores, and
   // the machine's busy and steal cores over it (/proc/stat: what the pings waited behind).
   std::optional<double> live_hold_s;  // results.live_hold_s: what it lasted (config.live_s: what --live asked)

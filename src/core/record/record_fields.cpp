@@ -262,8 +262,9 @@ std::vector<Row> kernel_and_memory_rows() {
           .required(schema_requires)
           .compared(lower, "bytes", 5),
       MEMORY(kernel_bytes_per_connection_server, figure, custom,
-             "a server not c1m's, in the lab: its cgroup's kernel memory growth (v1 memory.kmem.usage_in_bytes, v2 "
-             "memory.stat kernel) from before the ramp to its peak, over the connections it held (c1m meter)")
+             "a server not c1m's with a cgroup of its own (a container, a service): its cgroup's kernel memory "
+             "growth (v1 memory.kmem.usage_in_bytes, v2 memory.stat kernel) from before the ramp to its peak, over "
+             "the connections it held (c1m meter in the lab; natively, the client's --target-pid)")
           .compared(lower, "bytes", 50),
       MEMORY(tls_library_bytes_per_connection_client, figure, custom,
              "--tls: the client's TLS library heap at the peak over the connections held, counted through its "

@@ -206,9 +206,9 @@ class ClientRunner {
     if (phase() == Phase::stopping) return;
     ClientCounters t = totals();
     const SeriesPoint& p = add_series_point(t);
+    const auto p99_ns = static_cast<int64_t>(p.ping_rtt_us.quantile(0.99)) * 1000;
     if (r_.slo_p99_ns > 0)  // --slo-p99: this second's answers against the objective
-      slo_over_s_ =
-          p.ping_rtt_us.count() > 0 && p.ping_rtt_us.quantile(0.99) * 1000 > r_.slo_p99_ns ? slo_over_s_ + 1 : 0;
+      slo_over_s_ = p.ping_rtt_us.count() > 0 && p99_ns > r_.slo_p99_ns ? slo_over_s_ + 1 : 0;
     print_progress(p, t, false);
     write_status(p, t);
   }
@@ -385,10 +385,9 @@ class ClientRunner {
   CpuWindow ramp_, hold_, live_;
   uint64_t live_pings_start_ = 0;
   SeriesSampler series_;
-  std::optional<procfs::TreeUsage> target_before_;  // --target-pid: its process tree before the ramp
-  bool ramp_stopped_ = false;
-  uint32_t slo_over_s_ = 0;  // --slo-p99: seconds in a row over it                       // --find-limit: the workers
-                             // were told to stop connecting
+  std::optional<TargetReading> target_before_;  // --target-pid: the server before the ramp
+  bool ramp_stopped_ = false;                   // --find-limit: the workers were told to stop connecting
+  uint32_t slo_over_s_ = 0;                     // --slo-p99: seconds in a row over it
   mutable bool status_warned_ = false;
   ServerWatch server_;
 };

@@ -59,11 +59,18 @@ void ServerWatch::take(const std::optional<ServerStats>& s, int64_t answered_ns)
 
 bool ServerWatch::silent(int64_t now_ns) const { return answered_ns_ == 0 || now_ns - answered_ns_ > kServerFreshNs; }
 
-std::optional<procfs::TreeUsage> ServerWatch::read_target() {
+std::optional<TargetReading> ServerWatch::read_target() {
   if (!target_pid_) return std::nullopt;
   target_ = procfs::tree_usage(target_pid_);
   target_at_ns_ = monotonic_ns();
-  return target_;
+  if (!target_) return std::nullopt;
+  if (!target_cgroup_looked_up_) {
+    target_cgroup_ = procfs::own_cgroup_of(target_pid_, target_cgroup_not_read_);
+    target_cgroup_looked_up_ = true;
+  }
+  TargetReading r{*target_, target_cgroup_, target_cgroup_not_read_, std::nullopt};
+  if (target_cgroup_) r.cgroup = procfs::read_cgroup(*target_cgroup_);
+  return r;
 }
 
 std::optional<ServerWatch::CpuReading> ServerWatch::cpu() const {

@@ -1,7 +1,8 @@
 // The server as one client sees it, from its /stats: polled on the client's loop without blocking
 // (net/http/stats_poller), its joint peak (monotonic: the most it held at once), whether it answers now,
 // and its CPU seconds with the moment it said so, for the CPU windows of the run. A server that is not
-// c1m's (--target-pid) has no /stats: its CPU is read from its process tree in /proc instead.
+// c1m's (--target-pid) has no /stats: its CPU is read from its process tree in /proc instead, and its
+// kernel memory from its cgroup where it has one of its own.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "core/host/cgroup.hpp"
 #include "core/host/process_tree.hpp"
 #include "core/plan/endpoints.hpp"
 #include "core/record/server_stats.hpp"
@@ -18,6 +20,15 @@ struct event_base;
 namespace c1m::net {
 
 class StatsPoller;
+
+// --target-pid: one reading of the server, its process tree and, where it has one of its own, its
+// cgroup (the kernel memory charged to it, which no process's figures show).
+struct TargetReading {
+  procfs::TreeUsage tree;
+  std::optional<procfs::CgroupPaths> cgroup_at;  // null: not read, for the reason in cgroup_not_read
+  std::string cgroup_not_read;
+  std::optional<procfs::CgroupUsage> cgroup;
+};
 
 class ServerWatch {
  public:
@@ -44,8 +55,8 @@ class ServerWatch {
   const std::optional<ServerStats>& latest() const { return latest_; }
   const std::string& error() const { return error_; }
   std::optional<CpuReading> cpu() const;
-  // --target-pid: the server's process tree, read now (poll() reads it too); nullopt: none, or gone.
-  std::optional<procfs::TreeUsage> read_target();
+  // --target-pid: the server, read now (poll() reads it too); nullopt: none, or gone.
+  std::optional<TargetReading> read_target();
   // Its cores from a reading at a window's start to its latest, when they are at least a second apart
   // (its answers come when they come, not when the window opened or closed).
   std::optional<double> cores_since(const std::optional<CpuReading>& start) const;
@@ -57,6 +68,9 @@ class ServerWatch {
   int target_pid_ = 0;
   std::optional<procfs::TreeUsage> target_;  // its latest reading, and when
   int64_t target_at_ns_ = 0;
+  std::optional<procfs::CgroupPaths> target_cgroup_;  // looked up at the first reading
+  std::string target_cgroup_not_read_;
+  bool target_cgroup_looked_up_ = false;
   std::unique_ptr<StatsPoller> poller_;  // on the client's loop, while it runs
   std::optional<ServerStats> latest_;
   int64_t answered_ns_ = 0;

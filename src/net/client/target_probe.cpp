@@ -179,6 +179,28 @@ std::string redis_version(ProbeSocket& sock, int64_t deadline) {
   return software_said(proto::Protocol::redis, got);
 }
 
+// The server's cgroup in the record, when it has one of its own: the kernel memory charged to it
+// over the ramp, a held connection's share of which goes into the run. Else why it was not read.
+ojson target_cgroup_json(const TargetReading& before, const TargetReading& held, uint64_t connections, ClientRun& run) {
+  if (!held.cgroup_at) return {{"read", false}, {"why_not", held.cgroup_not_read}};
+  ojson c = {{"read", true},
+             {"version", held.cgroup_at->version},
+             {"path", held.cgroup_at->path},
+             {"kernel_before_bytes", nullptr},
+             {"kernel_held_bytes", nullptr},
+             {"socket_accounting", nullptr}};
+  if (!before.cgroup || !held.cgroup) return c;
+  c["socket_accounting"] = procfs::socket_accounting(*held.cgroup_at, *held.cgroup);
+  const auto& was = before.cgroup->kernel_bytes;
+  const auto& is = held.cgroup->kernel_bytes;
+  if (was) c["kernel_before_bytes"] = *was;
+  if (is) c["kernel_held_bytes"] = *is;
+  if (was && is && connections > 0)
+    run.target_kernel_bytes_per_connection =
+        (static_cast<double>(*is) - static_cast<double>(*was)) / static_cast<double>(connections);
+  return c;
+}
+
 }  // namespace
 
 std::string software_said(proto::Protocol p, const std::string& bytes) {
@@ -245,21 +267,22 @@ TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto:
   return probe;
 }
 
-void note_target_cost(int pid, const procfs::TreeUsage& before, const procfs::TreeUsage& held, uint64_t connections,
+void note_target_cost(int pid, const TargetReading& before, const TargetReading& held, uint64_t connections,
                       ClientRun& run) {
-  const procfs::CpuTime ramp = held.cpu.since(before.cpu);
+  const procfs::CpuTime ramp = held.tree.cpu.since(before.tree.cpu);
   const double cpu_s = ramp.total_s();
-  const double grown = static_cast<double>(held.rss_bytes) - static_cast<double>(before.rss_bytes);
+  const double grown = static_cast<double>(held.tree.rss_bytes) - static_cast<double>(before.tree.rss_bytes);
   run.target_ramp_cpu_s = cpu_s;
   run.target_ramp_cpu_user_s = ramp.user_s();
   if (connections > 0) run.target_user_bytes_per_connection = grown / static_cast<double>(connections);
   run.topology["target"]["process"] = {{"pid", pid},
-                                       {"command", held.command},
-                                       {"processes", held.processes},
-                                       {"rss_before_bytes", before.rss_bytes},
-                                       {"rss_held_bytes", held.rss_bytes},
+                                       {"command", held.tree.command},
+                                       {"processes", held.tree.processes},
+                                       {"rss_before_bytes", before.tree.rss_bytes},
+                                       {"rss_held_bytes", held.tree.rss_bytes},
                                        {"held_connections", connections},
-                                       {"ramp_cpu_s", cpu_s}};
+                                       {"ramp_cpu_s", cpu_s},
+                                       {"cgroup", target_cgroup_json(before, held, connections, run)}};
 }
 
 std::string name_and_probe_target(const ClientConfig& r, tls::SslCtxPtr& tls, ojson& target) {

@@ -15,6 +15,7 @@
 #include "core/plan/endpoints.hpp"
 #include "core/proto/reply.hpp"
 #include "core/record/record.hpp"
+#include "net/client/server_watch.hpp"
 #include "net/tls/tls_context.hpp"
 
 namespace c1m::net {
@@ -38,10 +39,10 @@ TargetProbe probe_target(const Endpoint& target, proto::Protocol p, const proto:
 // it, or "". With --tls it first makes the run's client context, into `tls`, which the workers inherit.
 std::string name_and_probe_target(const ClientConfig& run, tls::SslCtxPtr& tls, nlohmann::ordered_json& target);
 
-// --target-pid: the server's own cost from its process tree read before the ramp and once the
-// target is held: its CPU over the ramp and resident bytes a connection into the run (the record's
-// server figures), and topology.target.process with the readings.
-void note_target_cost(int pid, const procfs::TreeUsage& before, const procfs::TreeUsage& held, uint64_t connections,
+// --target-pid: the server's own cost from its readings before the ramp and once the target is held:
+// its CPU over the ramp, resident bytes and (from a cgroup of its own) kernel bytes a connection into
+// the run (the record's server figures), and topology.target.process with the readings.
+void note_target_cost(int pid, const TargetReading& before, const TargetReading& held, uint64_t connections,
                       ClientRun& run);
 
 // What a server's bytes say it is (pure, for the tests): HTTP's Server header, redis's
