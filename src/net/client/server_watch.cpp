@@ -17,7 +17,9 @@ constexpr int64_t kServerFreshNs = 3'000'000'000;
 }  // namespace
 
 ServerWatch::ServerWatch(std::optional<Endpoint> server, int target_pid)
-    : server_(std::move(server)), target_pid_(target_pid) {}
+    : server_(std::move(server)), target_pid_(target_pid) {
+  if (target_pid_) target_cgroup_ = procfs::own_cgroup_of(target_pid_, target_cgroup_not_read_);
+}
 ServerWatch::~ServerWatch() = default;
 
 void ServerWatch::start(event_base* base) {
@@ -30,7 +32,7 @@ void ServerWatch::stop() {
 }
 
 std::optional<uint64_t> ServerWatch::poll() {
-  if (target_pid_) read_target();
+  if (target_pid_) read_tree();
   if (!poller_) return std::nullopt;
   poller_->poll();
   take(poller_->latest(), poller_->answered_ns());
@@ -59,15 +61,15 @@ void ServerWatch::take(const std::optional<ServerStats>& s, int64_t answered_ns)
 
 bool ServerWatch::silent(int64_t now_ns) const { return answered_ns_ == 0 || now_ns - answered_ns_ > kServerFreshNs; }
 
-std::optional<TargetReading> ServerWatch::read_target() {
-  if (!target_pid_) return std::nullopt;
+void ServerWatch::read_tree() {
   target_ = procfs::tree_usage(target_pid_);
   target_at_ns_ = monotonic_ns();
+}
+
+std::optional<TargetReading> ServerWatch::read_target() {
+  if (!target_pid_) return std::nullopt;
+  read_tree();
   if (!target_) return std::nullopt;
-  if (!target_cgroup_looked_up_) {
-    target_cgroup_ = procfs::own_cgroup_of(target_pid_, target_cgroup_not_read_);
-    target_cgroup_looked_up_ = true;
-  }
   TargetReading r{*target_, target_cgroup_, target_cgroup_not_read_, std::nullopt};
   if (target_cgroup_) r.cgroup = procfs::read_cgroup(*target_cgroup_);
   return r;

@@ -55,7 +55,7 @@ class ServerWatch {
   const std::optional<ServerStats>& latest() const { return latest_; }
   const std::string& error() const { return error_; }
   std::optional<CpuReading> cpu() const;
-  // --target-pid: the server, read now (poll() reads it too); nullopt: none, or gone.
+  // --target-pid: the server, read now (poll() reads its process tree, for its CPU); nullopt: none, or gone.
   std::optional<TargetReading> read_target();
   // Its cores from a reading at a window's start to its latest, when they are at least a second apart
   // (its answers come when they come, not when the window opened or closed).
@@ -63,15 +63,15 @@ class ServerWatch {
 
  private:
   void take(const std::optional<ServerStats>& stats, int64_t answered_ns);
+  void read_tree();  // --target-pid: its processes' memory and CPU into target_
 
   std::optional<Endpoint> server_;
   int target_pid_ = 0;
   std::optional<procfs::TreeUsage> target_;  // its latest reading, and when
   int64_t target_at_ns_ = 0;
-  std::optional<procfs::CgroupPaths> target_cgroup_;  // looked up at the first reading
-  std::string target_cgroup_not_read_;
-  bool target_cgroup_looked_up_ = false;
-  std::unique_ptr<StatsPoller> poller_;  // on the client's loop, while it runs
+  std::optional<procfs::CgroupPaths> target_cgroup_;  // where it has one of its own, else why not:
+  std::string target_cgroup_not_read_;                // looked up once, as the watch is made
+  std::unique_ptr<StatsPoller> poller_;               // on the client's loop, while it runs
   std::optional<ServerStats> latest_;
   int64_t answered_ns_ = 0;
   uint64_t joint_peak_ = 0;

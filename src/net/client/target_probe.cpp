@@ -179,26 +179,23 @@ std::string redis_version(ProbeSocket& sock, int64_t deadline) {
   return software_said(proto::Protocol::redis, got);
 }
 
-// The server's cgroup in the record, when it has one of its own: the kernel memory charged to it
-// over the ramp, a held connection's share of which goes into the run. Else why it was not read.
-ojson target_cgroup_json(const TargetReading& before, const TargetReading& held, uint64_t connections, ClientRun& run) {
+// A server's kernel memory from its own cgroup (nullopt where it has none, or it was not read).
+std::optional<uint64_t> kernel_bytes_of(const TargetReading& r) {
+  return r.cgroup ? r.cgroup->kernel_bytes : std::nullopt;
+}
+
+// The server's cgroup in the record: its kernel memory before the ramp and once the target was held,
+// or why it was not read.
+ojson target_cgroup_json(const TargetReading& before, const TargetReading& held) {
   if (!held.cgroup_at) return {{"read", false}, {"why_not", held.cgroup_not_read}};
-  ojson c = {{"read", true},
-             {"version", held.cgroup_at->version},
-             {"path", held.cgroup_at->path},
-             {"kernel_before_bytes", nullptr},
-             {"kernel_held_bytes", nullptr},
-             {"socket_accounting", nullptr}};
-  if (!before.cgroup || !held.cgroup) return c;
-  c["socket_accounting"] = procfs::socket_accounting(*held.cgroup_at, *held.cgroup);
-  const auto& was = before.cgroup->kernel_bytes;
-  const auto& is = held.cgroup->kernel_bytes;
-  if (was) c["kernel_before_bytes"] = *was;
-  if (is) c["kernel_held_bytes"] = *is;
-  if (was && is && connections > 0)
-    run.target_kernel_bytes_per_connection =
-        (static_cast<double>(*is) - static_cast<double>(*was)) / static_cast<double>(connections);
-  return c;
+  const auto was = kernel_bytes_of(before), is = kernel_bytes_of(held);
+  return {{"read", true},
+          {"version", held.cgroup_at->version},
+          {"path", held.cgroup_at->path},
+          {"kernel_before_bytes", was ? ojson(*was) : ojson(nullptr)},
+          {"kernel_held_bytes", is ? ojson(*is) : ojson(nullptr)},
+          {"socket_accounting",
+           held.cgroup ? ojson(procfs::socket_accounting(*held.cgroup_at, *held.cgroup)) : ojson(nullptr)}};
 }
 
 }  // namespace
@@ -274,7 +271,13 @@ void note_target_cost(int pid, const TargetReading& before, const TargetReading&
   const double grown = static_cast<double>(held.tree.rss_bytes) - static_cast<double>(before.tree.rss_bytes);
   run.target_ramp_cpu_s = cpu_s;
   run.target_ramp_cpu_user_s = ramp.user_s();
-  if (connections > 0) run.target_user_bytes_per_connection = grown / static_cast<double>(connections);
+  const auto kernel_was = kernel_bytes_of(before), kernel_is = kernel_bytes_of(held);
+  if (connections > 0) {
+    run.target_user_bytes_per_connection = grown / static_cast<double>(connections);
+    if (kernel_was && kernel_is)
+      run.target_kernel_bytes_per_connection =
+          (static_cast<double>(*kernel_is) - static_cast<double>(*kernel_was)) / static_cast<double>(connections);
+  }
   run.topology["target"]["process"] = {{"pid", pid},
                                        {"command", held.tree.command},
                                        {"processes", held.tree.processes},
@@ -282,7 +285,7 @@ void note_target_cost(int pid, const TargetReading& before, const TargetReading&
                                        {"rss_held_bytes", held.tree.rss_bytes},
                                        {"held_connections", connections},
                                        {"ramp_cpu_s", cpu_s},
-                                       {"cgroup", target_cgroup_json(before, held, connections, run)}};
+                                       {"cgroup", target_cgroup_json(before, held)}};
 }
 
 std::string name_and_probe_target(const ClientConfig& r, tls::SslCtxPtr& tls, ojson& target) {
