@@ -336,7 +336,14 @@ down() {
   local oneoffs
   oneoffs=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")
   [ -z "$oneoffs" ] || docker rm -f $oneoffs >/dev/null 2>&1 || true
-  docker network ls -q --filter "label=com.docker.compose.project=$PROJECT" | xargs -r docker network rm >/dev/null 2>&1 || true
+  # A container just removed can hold its endpoint on the network a moment longer (the engine says
+  # "has active endpoints"): the removal is tried again for up to 5 s.
+  local networks
+  for _ in $(seq 1 10); do
+    networks=$(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT")
+    [ -n "$networks" ] || break
+    docker network rm $networks >/dev/null 2>&1 || sleep 0.5
+  done
   if ip link show "$VETH" >/dev/null 2>&1; then ip link del "$VETH"; fi
   local left
   left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"; docker network ls -q --filter "label=com.docker.compose.project=$PROJECT")

@@ -245,8 +245,8 @@ if $other version >/dev/null 2>&1; then
   check "a one-off client of $other runs before lab-down" \
     test -n "$(docker ps -q --filter label=com.docker.compose.project=c1m --filter label=com.docker.compose.oneoff=True)"
 fi
-lab/lab.sh down >/dev/null 2>&1; rc=$?
-check "lab-down exits 0, one-offs of either compose tool included (got $rc)" test "$rc" -eq 0
+down_out=$(lab/lab.sh down 2>&1); rc=$?
+check "lab-down exits 0, one-offs of either compose tool included (got $rc: $(tail -1 <<<"$down_out"))" test "$rc" -eq 0
 check "lab-down leaves no container" test -z "$(docker ps -aq --filter label=com.docker.compose.project=c1m)"
 check "lab-down leaves no network" test -z "$(docker network ls -q --filter label=com.docker.compose.project=c1m)"
 check "lab-down leaves no veth" bash -c '! ip link show c1m0 >/dev/null 2>&1'
