@@ -128,12 +128,14 @@ def live(r):
           f"({fig(r['results.live_cpu_cores_per_1k_pings_per_s_server'], '{:.4f}')} per 1,000 pings/s); "
           f"machine busy {fig(r['results.live_cpu_machine_busy_cores'], '{:.2f}')} cores, "
           f"steal {fig(r['results.live_cpu_machine_steal_cores'], '{:.2f}')}")
-    by_second(r.series("t_s", "ping_rtt_ms.p99", "ping_rtt_ms.max", "ping_rtt_ms.count", "machine_steal_cores"))
+    by_second(r.series("t_s", "ping_rtt_ms.p99", "ping_rtt_ms.max", "ping_rtt_ms.count", "machine_steal_cores",
+                       "machine_busy_cores", "client_cores", "server_cores"))
 
 
 def by_second(series):
     """When the round trips were long: the series' seconds with answers, by their own p99."""
-    seconds = [(p.get("t_s"), dict(p["ping_rtt_ms"], steal=p.get("machine_steal_cores")))
+    seconds = [(p.get("t_s"), dict(p["ping_rtt_ms"], steal=p.get("machine_steal_cores"), busy=p.get("machine_busy_cores"),
+                                    client=p.get("client_cores"), server=p.get("server_cores")))
                for p in series if isinstance(p.get("ping_rtt_ms"), dict)]
     seconds = [(t, s) for t, s in seconds if isinstance(t, (int, float)) and isinstance(s.get("p99"), (int, float))]
     if not seconds:
@@ -146,7 +148,8 @@ def by_second(series):
                       for bound in (20, 40)))
     worst = sorted(seconds, key=lambda ts: -ts[1]["p99"])[:5]
     print("  live rtt's worst seconds: " + ", ".join(
-        f"t={t:.0f} s p99 {s['p99']:.1f} max {fig(s.get('max'))} ms steal {fig(s.get('steal'), '{:.2f}')}"
+        f"t={t:.0f} s p99 {s['p99']:.1f} max {fig(s.get('max'))} ms steal {fig(s.get('steal'), '{:.2f}')} "
+        f"busy {fig(s.get('busy'), '{:.2f}')} (client {fig(s.get('client'), '{:.2f}')}, server {fig(s.get('server'), '{:.2f}')})"
         for t, s in sorted(worst, key=lambda ts: ts[0])))
     stolen = [s for _, s in seconds if isinstance(s.get("steal"), (int, float)) and s["steal"] >= 0.05]
     if stolen:

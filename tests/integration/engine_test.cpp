@@ -375,7 +375,14 @@ TEST_F(Engine, ALiveHoldPingsEveryConnectionEveryIntervalAndSaysWhatItCost) {
     ASSERT_TRUE(p["machine_busy_cores"].is_number()) << p.dump();
     EXPECT_LE(p["machine_busy_cores"].get<double>(), r["host"]["cpus"].get<double>() + 0.01);
     EXPECT_GE(p["machine_steal_cores"].get<double>(), 0.0);
+    // Whose CPU that second was: the client's processes' and the server's beside the machine's.
+    ASSERT_TRUE(p["client_cores"].is_number()) << p.dump();
+    EXPECT_GE(p["client_cores"].get<double>(), 0.0);
+    EXPECT_LE(p["client_cores"].get<double>(), r["host"]["cpus"].get<double>() + 0.05);
   }
+  uint64_t seconds_with_server_cores = 0;
+  for (const json& p : r["series"]) seconds_with_server_cores += p.contains("server_cores") ? 1 : 0;
+  EXPECT_GE(seconds_with_server_cores, 3u);
   EXPECT_EQ(answers_by_second, x["pongs_received"].get<uint64_t>());
   EXPECT_GE(seconds_with_answers, 3u);
   EXPECT_LE(seconds_with_answers, 5u);

@@ -144,6 +144,8 @@ TEST(Collect, TheMergedSeriesCountsEachAnswerOnceInItsSecond) {
       p.t_s = k + 0.4 * i;
       p.established = 500;
       p.machine_steal_cores = i == 0 ? 0.05 : (k == 4 ? 0.4 : 0.0);
+      p.client_cores = 0.25 * (i + 1);
+      p.server_cores = i == 0 ? 0.5 : 0.6;
       for (int n = 0; n < 10 * k; ++n) p.ping_rtt_us.record(k == 4 && i == 1 ? 50000 : 1000 + n);
       RunRecord r;
       r.series = {p};
@@ -168,6 +170,10 @@ TEST(Collect, TheMergedSeriesCountsEachAnswerOnceInItsSecond) {
   EXPECT_DOUBLE_EQ(s[4]["machine_steal_cores"].get<double>(), 0.4);
   EXPECT_DOUBLE_EQ(s[2]["machine_steal_cores"].get<double>(), 0.05);
   EXPECT_FALSE(s[0].contains("machine_busy_cores"));  // no client read it
+  // Each client's own cores add up; the one server's are, like the machine's, the highest seen.
+  EXPECT_DOUBLE_EQ(s[2]["client_cores"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(s[0]["client_cores"].get<double>(), 0.25);  // client 1's first point is at 1.4 s
+  EXPECT_DOUBLE_EQ(s[2]["server_cores"].get<double>(), 0.6);
 }
 
 TEST(Collect, ClientsThatNeverHeldTogetherFailTheRun) {

@@ -47,8 +47,10 @@ std::vector<SeriesPoint> merged_series(const std::vector<RunRecord>& clients, in
       sum.established += p.established;
       sum.connect_rate_per_s += p.connect_rate_per_s;
       *sum.errors += p.errors.value_or(0);
-      // One machine's figures, not to be added up: the highest any client saw (the busiest machine).
-      for (auto field : {&SeriesPoint::machine_busy_cores, &SeriesPoint::machine_steal_cores})
+      if (p.client_cores) sum.client_cores = sum.client_cores.value_or(0) + *p.client_cores;
+      // One machine's figures, and one server's, not to be added up: the highest any client saw.
+      for (auto field :
+           {&SeriesPoint::machine_busy_cores, &SeriesPoint::machine_steal_cores, &SeriesPoint::server_cores})
         if (p.*field) sum.*field = std::max(sum.*field, p.*field);
     }
     series.push_back(sum);

@@ -293,6 +293,8 @@ bool read_series(Reader& in, const ojson& s, std::vector<SeriesPoint>& series) {
         in.number(in.member(p, "machine_busy_cores"), at + "/machine_busy_cores", 0, 1e6, "cores from 0 to 1e6");
     point.machine_steal_cores =
         in.number(in.member(p, "machine_steal_cores"), at + "/machine_steal_cores", 0, 1e6, "cores from 0 to 1e6");
+    point.client_cores = in.number(in.member(p, "client_cores"), at + "/client_cores", 0, 1e6, "cores from 0 to 1e6");
+    point.server_cores = in.number(in.member(p, "server_cores"), at + "/server_cores", 0, 1e6, "cores from 0 to 1e6");
     point.ping_rtt_us = in.histogram<CoarseHistogram>(in.member(p, "ping_rtt_histogram"), at + "/ping_rtt_histogram");
     series.push_back(point);
   }

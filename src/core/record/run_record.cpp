@@ -137,6 +137,8 @@ ojson RunRecord::to_json() const {
     // Written only where read (a record from before they were kept reads back as it was).
     if (p.machine_busy_cores) points.back()["machine_busy_cores"] = *p.machine_busy_cores;
     if (p.machine_steal_cores) points.back()["machine_steal_cores"] = *p.machine_steal_cores;
+    if (p.client_cores) points.back()["client_cores"] = *p.client_cores;
+    if (p.server_cores) points.back()["server_cores"] = *p.server_cores;
     if (p.ping_rtt_us.count() == 0) continue;
     points.back()["ping_rtt_ms"] = {{"count", p.ping_rtt_us.count()},
                                     {"p50", ms(p.ping_rtt_us.quantile(0.50))},

@@ -41,6 +41,9 @@ struct SeriesPoint {
   CoarseHistogram ping_rtt_us;  // the pings answered since the previous point (a live hold)
   // The machine's busy cores and the hypervisor's steal since the previous point (/proc/stat).
   std::optional<double> machine_busy_cores, machine_steal_cores;
+  // The client's own processes' cores and the server's (its /stats, or --target-pid's processes)
+  // over the same second: a busy second beside them says whose CPU it was.
+  std::optional<double> client_cores, server_cores;
 };
 
 struct RunResults {

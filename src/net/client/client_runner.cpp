@@ -82,7 +82,7 @@ class ClientRunner {
     run_.ramp_start_ns = monotonic_ns();
     phases_.emplace(phase_rules(r_), run_.ramp_start_ns);
     ramp_ = open_window(run_.ramp_start_ns);
-    series_.start(run_.ramp_start_ns, ramp_.machine);
+    series_.start(run_.ramp_start_ns, ramp_.machine, ramp_.client_cpu);
     target_before_ = server_.read_target();
     std::string err = pool_.spawn(r_.workers, [&](size_t i, int control_fd) {
       const auto nonce = static_cast<uint32_t>(run_.ramp_start_ns);
@@ -233,8 +233,9 @@ class ClientRunner {
   // A point of the series. finish() adds a last one, so the series ends when the run does: the lab's
   // merged ramp then shows every client up to its end, not to its last whole second.
   const SeriesPoint& add_series_point(const ClientCounters& t) {
-    SeriesPoint p = series_.point(t, monotonic_ns());
-    p.server_connections = poll_server();
+    auto server_connections = poll_server();
+    SeriesPoint p = series_.point(t, monotonic_ns(), pool_.cpu(), server_.cpu());
+    p.server_connections = server_connections;
     run_.series.push_back(p);
     // Kernel memory and counters are read at the peak, not after connections have gone.
     if (series_.at_peak(t.established)) {

@@ -4,7 +4,8 @@
 
 namespace c1m::net {
 
-SeriesPoint SeriesSampler::point(const ClientCounters& t, int64_t now) {
+SeriesPoint SeriesSampler::point(const ClientCounters& t, int64_t now, const procfs::CpuTime& client_cpu,
+                                 const std::optional<CpuReading>& server_cpu) {
   SeriesPoint p;
   p.t_s = seconds(now - ramp_start_ns_);
   p.established = t.established;
@@ -21,6 +22,13 @@ SeriesPoint SeriesSampler::point(const ClientCounters& t, int64_t now) {
     }
     last_machine_cpu_ = cpu;
   }
+  if (since_last_s > 0) p.client_cores = client_cpu.since(last_client_cpu_).total_s() / since_last_s;
+  last_client_cpu_ = client_cpu;
+  // The server's readings come when it answers: a point has its cores only from a newer one.
+  if (server_cpu && last_server_cpu_ && server_cpu->second > last_server_cpu_->second)
+    p.server_cores = std::max(0.0, server_cpu->first - last_server_cpu_->first) /
+                     (static_cast<double>(server_cpu->second - last_server_cpu_->second) / 1e9);
+  if (server_cpu) last_server_cpu_ = server_cpu;
   last_sample_ns_ = now;
   p.errors = t.errors.total();
   return p;

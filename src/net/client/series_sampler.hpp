@@ -13,13 +13,18 @@ namespace c1m::net {
 
 class SeriesSampler {
  public:
-  // From the ramp's start, with the machine's CPU as it was then.
-  void start(int64_t ramp_start_ns, std::optional<procfs::MachineCpu> machine) {
+  using CpuReading = std::pair<double, int64_t>;  // CPU seconds, and when they were read (monotonic ns)
+
+  // From the ramp's start, with the machine's and the client's CPU as they were then.
+  void start(int64_t ramp_start_ns, std::optional<procfs::MachineCpu> machine, const procfs::CpuTime& client_cpu) {
     ramp_start_ns_ = ramp_start_ns;
     last_machine_cpu_ = machine;
+    last_client_cpu_ = client_cpu;
   }
-  // The point for these totals, now (its server count is the caller's to add).
-  SeriesPoint point(const ClientCounters& t, int64_t now_ns);
+  // The point for these totals, now, with the client's processes' CPU now and the server's latest
+  // reading (its server count is the caller's to add).
+  SeriesPoint point(const ClientCounters& t, int64_t now_ns, const procfs::CpuTime& client_cpu,
+                    const std::optional<CpuReading>& server_cpu);
   // Whether these connections are the most seen at a point so far (0 never is).
   bool at_peak(uint64_t established) const { return established > 0 && established >= peak_; }
   void note_peak(uint64_t established) { peak_ = std::max(peak_, established); }
@@ -33,6 +38,8 @@ class SeriesSampler {
   uint64_t peak_ = 0;
   CoarseHistogram last_rtt_us_;
   std::optional<procfs::MachineCpu> last_machine_cpu_;
+  procfs::CpuTime last_client_cpu_;
+  std::optional<CpuReading> last_server_cpu_;
 };
 
 }  // namespace c1m::net
