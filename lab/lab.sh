@@ -344,10 +344,14 @@ down() {
     [ -n "$networks" ] || break
     docker network rm $networks >/dev/null 2>&1 || sleep 0.5
   done
+  networks=$(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT")
   if ip link show "$VETH" >/dev/null 2>&1; then ip link del "$VETH"; fi
   local left
-  left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT"; docker network ls -q --filter "label=com.docker.compose.project=$PROJECT")
-  [ -z "$left" ] || die "left behind: $left"
+  left=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")
+  [ -z "$left" ] || die "left behind: container(s) $left"
+  # With no container left, a network the engine will not remove holds an endpoint of one that is gone.
+  [ -z "$networks" ] || die "left behind: network(s) $networks, whose engine still counts an endpoint of a removed" \
+    "container (docker network rm says \"has active endpoints\"); restarting the Docker engine clears it"
   say "down: no container, network or veth left"
 }
 
