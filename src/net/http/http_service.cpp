@@ -23,10 +23,11 @@ struct HttpService::Connection {
   HttpService* service = nullptr;
   bufferevent* bev = nullptr;
   event* deadline = nullptr;
-  bool in_request = false;  // some of a request has come, not all of it
-  bool closing = false;     // the last reply is on its way out; close once it is
-  bool paused = false;      // its answers lie unread: no more of its requests are read until they go
-  uint64_t idle_since = 0;  // the service's activity_ when its last request was answered
+  event* next_turn = nullptr;  // serves its next pipelined request after the loop's other work
+  bool in_request = false;     // some of a request has come, not all of it
+  bool closing = false;        // the last reply is on its way out; close once it is
+  bool paused = false;         // its answers lie unread: no more of its requests are read until they go
+  uint64_t idle_since = 0;     // the service's activity_ when its last request was answered
   std::optional<RequestHead> head;
 };
 
@@ -141,7 +142,10 @@ void HttpService::on_accept(evconnlistener*, evutil_socket_t fd, sockaddr*, int,
   c->service = self;
   c->bev = bev;
   c->deadline = event_new(self->base_, -1, 0, &HttpService::on_deadline, c.get());
-  if (!c->deadline) {
+  c->next_turn = event_new(self->base_, -1, 0, &HttpService::on_next_turn, c.get());
+  if (!c->deadline || !c->next_turn) {
+    if (c->deadline) event_free(c->deadline);
+    if (c->next_turn) event_free(c->next_turn);
     bufferevent_free(bev);
     return;
   }
@@ -196,6 +200,11 @@ void HttpService::on_read(bufferevent*, void* arg) {
   c->service->serve_requests(c);
 }
 
+void HttpService::on_next_turn(evutil_socket_t, short, void* arg) {
+  auto* c = static_cast<Connection*>(arg);
+  c->service->serve_requests(c);
+}
+
 void HttpService::serve_requests(Connection* c) {
   evbuffer* in = bufferevent_get_input(c->bev);
   while (!c->closing) {
@@ -242,6 +251,13 @@ void HttpService::serve_requests(Connection* c) {
     c->idle_since = ++activity_;
     arm(c, limits_.idle_timeout_s);
     send(c, dispatch(head.method, head.path, std::move(body)), head.keep_alive);
+    if (!c->closing && evbuffer_get_length(in) > 0) {
+      // One request a turn: a peer that pipelines thousands must not keep the loop from everyone
+      // else. A zero timeout runs after the loop has polled the other sockets again.
+      const timeval now{0, 0};
+      event_add(c->next_turn, &now);
+      return;
+    }
   }
   evbuffer_drain(in, evbuffer_get_length(in));  // closing: what else came is not read
 }
@@ -330,6 +346,7 @@ void HttpService::on_deadline(evutil_socket_t, short, void* arg) {
 
 void HttpService::close(Connection* c) {
   event_free(c->deadline);
+  event_free(c->next_turn);
   bufferevent_free(c->bev);
   connections_.erase(c);
 }

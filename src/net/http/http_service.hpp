@@ -4,8 +4,9 @@
 // (at it, the longest-idle kept-alive connection makes room; only when every one is mid-request does
 // a newcomer get 503), a deadline on each whole request (a slow sender is cut off, not kept alive
 // byte by byte), bounded heads and bodies, no more requests read from a peer while its answers lie
-// unread (pipelining cannot grow memory), a token checked on the head before any body is read,
-// accept errors that back off, and a handler's exception answered 500 instead of ending the process.
+// unread (pipelining cannot grow memory), one request a peer a turn (pipelining cannot starve the
+// others), a token checked on the head before any body is read, accept errors that back off, and a
+// handler's exception answered 500 instead of ending the process.
 // Never on the data ports.
 #pragma once
 #include <event2/event.h>
@@ -83,8 +84,10 @@ class HttpService {
   static void on_written(bufferevent* bev, void* conn);
   static void on_event(bufferevent* bev, short what, void* conn);
   static void on_deadline(evutil_socket_t, short, void* conn);
+  static void on_next_turn(evutil_socket_t, short, void* conn);
 
-  // Serves every whole request in the connection's input; after a refusal or a last reply, reads no more.
+  // Serves the next whole request in the connection's input, and the one after it on the loop's next
+  // turn; after a refusal or a last reply, reads no more.
   void serve_requests(Connection* c);
   const Route* find_route(const std::string& method, const std::string& path) const;
   bool allowed(const RequestHead& head) const;  // its route's token, if it has one, is in its head
