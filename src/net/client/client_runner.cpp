@@ -255,7 +255,7 @@ class ClientRunner {
   // The server's CPU over a window counts from its first answer within it, not an earlier one.
   void note_server_cpu() {
     CpuWindow* w = phase() == Phase::hold ? &hold_ : phase() == Phase::live ? &live_ : nullptr;
-    if (auto cpu = server_.cpu(); w && !w->server && cpu && cpu->second > w->start_ns) w->server = cpu;
+    if (auto cpu = server_.cpu(); w && !w->server && cpu && cpu->at_ns > w->start_ns) w->server = cpu;
   }
 
   void print_progress(const SeriesPoint& p, const ClientCounters& t, bool last) {

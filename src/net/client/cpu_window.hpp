@@ -14,7 +14,7 @@ struct CpuWindow {
   int64_t start_ns = 0;
   procfs::CpuTime client_cpu;  // this client's processes'
   std::optional<procfs::MachineCpu> machine;
-  std::optional<ServerWatch::CpuReading> server;  // the server's first answer within it
+  std::optional<CpuReading> server;  // the server's first answer within it
 
   // Opens a window now (monotonic ns), the client's processes having used client_cpu so far.
   static CpuWindow open(int64_t now_ns, const procfs::CpuTime& client_cpu);

@@ -25,9 +25,7 @@ SeriesPoint SeriesSampler::point(const ClientCounters& t, int64_t now, const pro
   if (since_last_s > 0) p.client_cores = client_cpu.since(last_client_cpu_).total_s() / since_last_s;
   last_client_cpu_ = client_cpu;
   // The server's readings come when it answers: a point has its cores only from a newer one.
-  if (server_cpu && last_server_cpu_ && server_cpu->second > last_server_cpu_->second)
-    p.server_cores = std::max(0.0, server_cpu->first - last_server_cpu_->first) /
-                     (static_cast<double>(server_cpu->second - last_server_cpu_->second) / 1e9);
+  if (server_cpu && last_server_cpu_) p.server_cores = cores_between(*last_server_cpu_, *server_cpu, 1);
   if (server_cpu) last_server_cpu_ = server_cpu;
   last_sample_ns_ = now;
   p.errors = t.errors.total();

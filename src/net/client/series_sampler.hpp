@@ -8,13 +8,12 @@
 #include "core/host/procfs.hpp"
 #include "core/plan/counters.hpp"
 #include "core/record/run_record.hpp"
+#include "net/client/cpu_reading.hpp"
 
 namespace c1m::net {
 
 class SeriesSampler {
  public:
-  using CpuReading = std::pair<double, int64_t>;  // CPU seconds, and when they were read (monotonic ns)
-
   // From the ramp's start, with the machine's and the client's CPU as they were then.
   void start(int64_t ramp_start_ns, std::optional<procfs::MachineCpu> machine, const procfs::CpuTime& client_cpu) {
     ramp_start_ns_ = ramp_start_ns;

@@ -75,7 +75,7 @@ std::optional<TargetReading> ServerWatch::read_target() {
   return r;
 }
 
-std::optional<ServerWatch::CpuReading> ServerWatch::cpu() const {
+std::optional<CpuReading> ServerWatch::cpu() const {
   if (target_pid_) return target_ ? std::optional(CpuReading{target_->cpu.total_s(), target_at_ns_}) : std::nullopt;
   if (!latest_) return std::nullopt;
   return CpuReading{latest_->cpu_seconds, answered_ns_};
@@ -83,8 +83,8 @@ std::optional<ServerWatch::CpuReading> ServerWatch::cpu() const {
 
 std::optional<double> ServerWatch::cores_since(const std::optional<CpuReading>& start) const {
   auto now = cpu();
-  if (!now || !start || now->second - start->second < 1'000'000'000) return std::nullopt;
-  return (now->first - start->first) / (static_cast<double>(now->second - start->second) / 1e9);
+  if (!now || !start) return std::nullopt;
+  return cores_between(*start, *now, 1'000'000'000);
 }
 
 }  // namespace c1m::net

@@ -14,6 +14,7 @@
 #include "core/host/process_tree.hpp"
 #include "core/plan/endpoints.hpp"
 #include "core/record/server_stats.hpp"
+#include "net/client/cpu_reading.hpp"
 
 struct event_base;
 
@@ -32,8 +33,6 @@ struct TargetReading {
 
 class ServerWatch {
  public:
-  using CpuReading = std::pair<double, int64_t>;  // the server's CPU seconds, and when it said so
-
   explicit ServerWatch(std::optional<Endpoint> server, int target_pid = 0);
   ~ServerWatch();
 
