@@ -175,7 +175,7 @@ TEST(Doctor, TheLabOnAStockHostLeavesRoomForPollsAndAMargin) {
   f.conntrack_max = 262'144;
   f.conntrack_count = 900;  // the host's own entries: in the lab they are in another namespace
   f.port_range = PortRange{32768, 60999};
-  RunShape lab{1'000'000, true, true, 20, PortRange{1024, 65535}, 20};
+  RunShape lab{1'000'000, true, true, 20, PortRange{1024, 65535}, 20, false, ""};
   auto r = diagnose(f, lab);
   EXPECT_EQ(r.limited_by, "net.netfilter.nf_conntrack_max");
   EXPECT_EQ(r.max_connections, static_cast<uint64_t>((262'144 - 20 * 2 - 64) * 0.98));
@@ -185,7 +185,7 @@ TEST(Doctor, TheLabOnAStockHostLeavesRoomForPollsAndAMargin) {
   // So are the accept and SYN queues: compose sets them in the server's container.
   EXPECT_EQ(find(r, "net.core.somaxconn"), nullptr);
   // Natively the host's entries share the namespace, and one poller.
-  RunShape native{1'000'000, true, false, 20, std::nullopt, 1};
+  RunShape native{1'000'000, true, false, 20, std::nullopt, 1, false, ""};
   EXPECT_EQ(diagnose(f, native).max_connections, static_cast<uint64_t>((262'144 - 900 - 2 - 64) * 0.98));
 }
 
@@ -194,7 +194,7 @@ TEST(Doctor, AnUntrackedLabIsNotLimitedByTheConntrackTable) {
   HostFacts f = roomy_host();
   f.conntrack_max = 262'144;
   f.conntrack_buckets = 262'144;
-  RunShape lab{1'000'000, true, true, 20, PortRange{1024, 65535}, 20, true};
+  RunShape lab{1'000'000, true, true, 20, PortRange{1024, 65535}, 20, true, ""};
   auto r = diagnose(f, lab);
   EXPECT_NE(r.limited_by, "net.netfilter.nf_conntrack_max");
   EXPECT_GT(r.max_connections, 1'000'000u);

@@ -37,7 +37,9 @@ TEST(RecordFields, EveryRowIsWholeAndItsMemberReadsBack) {
     std::string key = std::string(f.section) + "." + f.key;
     EXPECT_TRUE(keys.insert(key).second) << key << " has two rows";
     EXPECT_TRUE(std::string(f.meaning).size() > 5) << key << ": say what it means";
-    if (f.better != Better::not_compared) EXPECT_STRNE(f.unit, "") << key << ": compared, so give its unit";
+    if (f.better != Better::not_compared) {
+      EXPECT_STRNE(f.unit, "") << key << ": compared, so give its unit";
+    }
     if (f.kind == FigureKind::structured) {
       EXPECT_TRUE(f.schema) << key << ": a structure needs its schema";
       continue;

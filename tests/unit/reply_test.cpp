@@ -86,8 +86,9 @@ TEST(Reply, EveryReplyReadsTheSameWholeOrInPieces) {
         EXPECT_EQ(r.closes, c.closes);
       }
       // A bad reply is found where it goes wrong, whatever the pieces; a good one is taken whole.
-      if (c.verdict != Verdict::refused && piece >= c.reply.size())
+      if (c.verdict != Verdict::refused && piece >= c.reply.size()) {
         EXPECT_EQ(r.used, c.used == std::string::npos ? c.reply.size() : c.used);
+      }
     }
   }
 }

@@ -229,7 +229,9 @@ TEST(RunPhases, EveryRowDecidesAsItSays) {
         ASSERT_EQ(got, s.expect);
       }
       EXPECT_EQ(d.evidence, s.evidence);
-      if (s.shown) EXPECT_STREQ(phases.shown_name(), s.shown);
+      if (s.shown) {
+        EXPECT_STREQ(phases.shown_name(), s.shown);
+      }
       if (d.action == Decision::Action::finish) phases.stop();
     }
     EXPECT_EQ(phases.phase(), Phase::stopping) << "every row ends its run";
