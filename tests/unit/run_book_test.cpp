@@ -239,4 +239,39 @@ TEST(RunBook, AResentMessageOfAWrittenRunIsTakenOnlyFromItsOwner) {
   EXPECT_TRUE(book.receipt("nope").is_null());
 }
 
+// The collector answers GET /runs from a summary kept until changes() moves: every call that changes
+// what summary() says moves it.
+TEST(RunBook, EveryChangeToTheSummaryMovesTheChangeCount) {
+  RunBookLimits l = limits();
+  l.default_expect_clients = 1;
+  RunBook book(l);
+  std::string seen = book.summary().dump();
+  uint64_t at = book.changes();
+  auto step = [&](const char* what, auto&& change) {
+    change();
+    std::string now = book.summary().dump();
+    if (now != seen) {
+      EXPECT_NE(book.changes(), at) << what << " changed the summary, not the count";
+    }
+    seen = now;
+    at = book.changes();
+  };
+  step("open_default", [&] { book.open_default(0); });
+  step("hello", [&] { book.hello({{"name", "server-a"}, {"run", "r1"}, {"role", "server"}}, 0); });
+  step("a client's record", [&] { book.record(client("c1"), 100); });
+  step("close", [&] { book.close("r1"); });
+  step("the server's record", [&] {
+    book.record({{"participant", "server-a"}, {"run", "r1"}, {"role", "server"}, {"connections_peak", 7}}, 200);
+  });
+  step("written", [&] { book.written("r1", "/tmp/r1.json", "complete"); });
+  ojson receipt = book.receipt("r1");
+  step("restore_written", [&] {
+    receipt["run"] = "r0";
+    book.restore_written(receipt);
+  });
+  step("restore", [&] { book.restore(Filed{"r2", "c1", false, true, client("c1", "r2"), "", 300}); });
+  EXPECT_NE(seen.find("\"r2\""), std::string::npos) << "the steps did reach the book: " << seen;
+  EXPECT_NE(seen.find("\"r0\""), std::string::npos) << seen;
+}
+
 }  // namespace c1m

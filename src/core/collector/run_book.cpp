@@ -126,6 +126,7 @@ std::string RunBook::admit(const ojson& body, Admission* a, int* status) const {
 // leaves the book as it was.
 std::string RunBook::take(const ojson& body, int64_t now_ms, int* status, bool is_record, bool restoring,
                           std::string* written_to) {
+  ++changes_;
   if (status) *status = 400;
   Admission a;
   a.restoring = restoring;
@@ -259,6 +260,7 @@ CollectRequest RunBook::request(const std::string& id) const {
 }
 
 void RunBook::written(const std::string& id, const std::string& path, const std::string& status) {
+  ++changes_;
   auto it = runs_.find(id);
   if (it == runs_.end()) return;
   it->second.written_to = path;
@@ -293,6 +295,7 @@ ojson RunBook::receipt(const std::string& id) const {
 }
 
 bool RunBook::restore_written(const ojson& receipt) {
+  ++changes_;
   auto text = [](const ojson& j, const char* key) {
     return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
   };
@@ -319,6 +322,7 @@ bool RunBook::restore_written(const ojson& receipt) {
 }
 
 bool RunBook::close(const std::string& id) {
+  ++changes_;
   auto it = runs_.find(id);
   if (it == runs_.end() || !it->second.written_to.empty()) return false;
   it->second.closed = true;
@@ -326,6 +330,7 @@ bool RunBook::close(const std::string& id) {
 }
 
 void RunBook::open_default(int64_t now_ms) {
+  ++changes_;
   if (limits_.default_expect_clients && !runs_.count("default"))
     runs_.emplace("default", BookedRun{"default", limits_.default_expect_clients, now_ms, {}, std::nullopt, {}, {}});
 }

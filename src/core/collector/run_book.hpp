@@ -112,6 +112,8 @@ class RunBook {
   const BookedRun* find(const std::string& id) const;
   ojson summary() const;  // every run: id, expected and reported, written where
   size_t open_runs() const;
+  // Counts the calls that may change the book: a summary made at one count holds until it moves.
+  uint64_t changes() const { return changes_; }
 
  private:
   struct Admission {
@@ -137,6 +139,7 @@ class RunBook {
   WrittenBefore written_before_;
   std::map<std::string, BookedRun> runs_;
   size_t held_bytes_ = 0;
+  uint64_t changes_ = 0;
 };
 
 // A name or id that may go into logs, paths and records: 1-128 printable ASCII characters, no

@@ -196,7 +196,13 @@ void CollectorService::add_routes() {
   http_->route("GET", "/health", [this](const HttpRequest&) {
     return json_reply(200, {{"ok", true}, {"open_runs", book_.open_runs()}, {"out", c_.out}});
   });
-  auto runs = [this](const HttpRequest&) { return json_reply(200, book_.summary()); };
+  // Made again only when the book has changed: GET /runs is open to the lab's network, and a peer
+  // that pipelines it must not cost the collector a summary of every run each time.
+  auto runs = [this](const HttpRequest&) {
+    if (!runs_answer_ || runs_answer_->first != book_.changes())
+      runs_answer_.emplace(book_.changes(), book_.summary().dump());
+    return HttpReply{200, "application/json", runs_answer_->second};
+  };
   http_->route("GET", "/runs", runs);
   http_->route("GET", "/status", runs);  // its first name
   http_->route(

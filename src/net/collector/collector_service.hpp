@@ -6,7 +6,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -54,6 +56,7 @@ class CollectorService {
   // Runs whose merged record could not be written, with why: kept (in memory and the spool), tried again.
   std::map<std::string, std::string> unwritten_;
   int64_t next_retry_ms_ = 0;
+  std::optional<std::pair<uint64_t, std::string>> runs_answer_;  // GET /runs, as of the book's changes()
 };
 
 // A record as the collector's /record takes it: a server's report, or a client's run record (checked
